@@ -1,0 +1,27 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cmd/verbs.hpp"
+#include "engine/doctor.hpp"
+
+namespace cmd {
+
+void register_doctor(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("doctor", "Report what this host supports (hypervisor, KVM, tools, kernel bundle)");
+  auto json = std::make_shared<bool>(false);
+  sub->add_flag("--json", *json, "Print one JSON object");
+  sub->callback([&ctx, json] {
+    auto checks = engine::run_doctor(ctx.dirs);
+    if (*json) {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& c : checks) out[c.name] = {{"state", engine::to_string(c.state)}, {"detail", c.detail}};
+      std::printf("%s\n", out.dump(2).c_str());
+    } else {
+      for (const auto& c : checks)
+        std::printf("%-16s %-8s %s\n", c.name.c_str(), engine::to_string(c.state), c.detail.c_str());
+    }
+    ctx.exit_code = 0;
+  });
+}
+
+}  // namespace cmd

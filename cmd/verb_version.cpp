@@ -1,0 +1,17 @@
+#include <cstdio>
+
+#include "cmd/verbs.hpp"
+#include "engine/version.hpp"
+
+namespace cmd {
+
+void register_version(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("version", "Print matchlock's version and supported Matchlockfile versions");
+  sub->callback([&ctx] {
+    std::printf("matchlock %s\nMatchlockfile versions: 1\nguest protocol: %d\n", engine::k_version,
+                engine::k_protocol_version);
+    ctx.exit_code = 0;
+  });
+}
+
+}  // namespace cmd

@@ -1,0 +1,21 @@
+// The verb table: each verb lives in its own verb_NAME.cpp and registers its
+// subcommand here. Verbs are thin: parse, call the engine, print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cmd/context.hpp"
+
+namespace cmd {
+
+using VerbRegistrar = void (*)(CLI::App& app, Context& ctx);
+
+void register_version(CLI::App& app, Context& ctx);
+void register_doctor(CLI::App& app, Context& ctx);
+
+inline constexpr VerbRegistrar k_verbs[] = {
+    register_version,
+    register_doctor,
+};
+
+}  // namespace cmd

@@ -1,0 +1,112 @@
+#include "engine/doctor.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "util/fs.hpp"
+#include "util/process.hpp"
+
+namespace engine {
+
+namespace {
+
+std::string first_line_of(const std::vector<std::string>& argv) {
+  auto out = util::run_command(argv);
+  if (!out) return {};
+  std::string text = out->out.empty() ? out->err : out->out;
+  return text.substr(0, text.find('\n'));
+}
+
+std::string read_trimmed(const char* path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+Check check_program(const char* key, const char* program, std::vector<std::string> version_argv,
+                    CheckState missing_state, const char* missing_hint) {
+  Check c{key, missing_state, missing_hint};
+  auto path = util::find_program(program);
+  if (path.empty()) return c;
+  version_argv.insert(version_argv.begin(), path.string());
+  c.state = CheckState::Ok;
+  c.detail = path.string();
+  if (auto v = first_line_of(version_argv); !v.empty()) c.detail += " (" + v + ")";
+  return c;
+}
+
+Check check_kvm() {
+  Check c{"kvm", CheckState::Warn, ""};
+  struct stat st;
+  if (::stat("/dev/kvm", &st) != 0) {
+    c.detail = "/dev/kvm absent: VMs run under TCG (software emulation, slower)";
+    return c;
+  }
+  bool accessible = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  bool nested_pvm = util::path_exists("/sys/module/kvm_pvm");
+  c.detail = "/dev/kvm present";
+  c.detail += accessible ? ", accessible" : ", not accessible by this user (add yourself to group kvm)";
+  if (nested_pvm) {
+    c.detail += "; nested PVM (kvm_pvm module): stock guest kernels hang here, VMs run under TCG";
+    return c;
+  }
+  if (accessible) c.state = CheckState::Ok;
+  return c;
+}
+
+Check check_userns() {
+  Check c{"user_namespaces", CheckState::Warn, ""};
+  std::string max = read_trimmed("/proc/sys/user/max_user_namespaces");
+  std::string clone = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone");
+  if (max == "0") {
+    c.detail = "disabled (user.max_user_namespaces = 0)";
+  } else if (clone == "0") {
+    c.detail = "unprivileged user namespaces disabled (kernel.unprivileged_userns_clone = 0)";
+  } else {
+    c.state = CheckState::Ok;
+    c.detail = "available (max " + (max.empty() ? std::string("?") : max) + ")";
+  }
+  return c;
+}
+
+Check check_kernel_bundle(const util::Dirs& dirs) {
+  Check c{"kernel_bundle", CheckState::Missing,
+          "not installed: run `matchlock kernel install` (done automatically on first use)"};
+  auto current = dirs.cache / "kernels" / "current";
+  if (util::path_exists(current)) {
+    c.state = CheckState::Ok;
+    std::error_code ec;
+    c.detail = std::filesystem::canonical(current, ec).string();
+  }
+  return c;
+}
+
+}  // namespace
+
+const char* to_string(CheckState state) {
+  switch (state) {
+    case CheckState::Ok: return "ok";
+    case CheckState::Warn: return "warn";
+    case CheckState::Missing: return "missing";
+  }
+  return "?";
+}
+
+std::vector<Check> run_doctor(const util::Dirs& dirs) {
+  std::vector<Check> checks;
+  checks.push_back(check_program("qemu", "qemu-system-x86_64", {"--version"}, CheckState::Missing,
+                                 "qemu-system-x86_64 not found: apt-get install qemu-system-x86"));
+  checks.push_back(check_kvm());
+  checks.push_back(check_userns());
+  checks.push_back(check_program("e2fsprogs", "e2fsck", {"-V"}, CheckState::Warn,
+                                 "e2fsck not found (optional, used to check images): apt-get install e2fsprogs"));
+  checks.push_back(check_program("runsc", "runsc", {"--version"}, CheckState::Warn,
+                                 "runsc not found (optional gVisor backend): apt-get install runsc"));
+  checks.push_back(check_kernel_bundle(dirs));
+  return checks;
+}
+
+}  // namespace engine

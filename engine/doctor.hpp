@@ -1,0 +1,22 @@
+// doctor: what this host can do (hypervisors, namespaces, tools, kernel bundle).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/xdg.hpp"
+
+namespace engine {
+
+enum class CheckState { Ok, Warn, Missing };
+
+struct Check {
+  std::string name;    // stable key, e.g. "qemu"
+  CheckState state = CheckState::Missing;
+  std::string detail;  // one line for humans
+};
+
+std::vector<Check> run_doctor(const util::Dirs& dirs);
+const char* to_string(CheckState state);
+
+}  // namespace engine

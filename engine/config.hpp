@@ -1,0 +1,155 @@
+// engine::Config: the resolved Matchlockfile v1 (docs/matchlockfile.md).
+// Plain data with every default filled in; relative host paths are already
+// resolved against the Matchlockfile's directory. Produced by
+// engine::parse_config / engine::load_config (engine/config_parse.hpp).
+// Field names are stable: other layers (VM, network, workspace) consume them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/rule.hpp"
+#include "oci/reference.hpp"
+
+namespace engine {
+
+// 1-based line and column in the Matchlockfile; 0/0 when unknown (a default).
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+  bool known() const { return line > 0; }
+  bool operator==(const SourcePos&) const = default;
+  auto operator<=>(const SourcePos&) const = default;
+};
+
+inline constexpr uint64_t k_kib = 1024;
+inline constexpr uint64_t k_mib = 1024 * k_kib;
+inline constexpr uint64_t k_gib = 1024 * k_mib;
+inline constexpr int k_default_cpus = 2;
+inline constexpr uint64_t k_default_memory = 2 * k_gib;
+inline constexpr uint64_t k_default_disk = 8 * k_gib;
+inline constexpr uint64_t k_min_memory = 128 * k_mib;
+
+enum class Backend { Auto, Qemu, Firecracker, Gvisor, Vz };
+enum class KernelKind { Default, Path, Reference };
+enum class MountMode { Rw, Ro, Snapshot, Git };
+enum class SecretSource { Env, File, Cmd };
+enum class PortProtocol { Tcp };
+
+struct Kernel {
+  KernelKind kind = KernelKind::Default;
+  std::filesystem::path path;   // KernelKind::Path, absolute
+  oci::Reference reference;     // KernelKind::Reference
+  std::string text = "default"; // as written
+};
+
+struct Sandbox {
+  std::string image_text;       // as written in the file
+  oci::Reference image;         // normalised; offline kinds carry an absolute path
+  std::string platform;         // "os/arch[/variant]"; empty = the host's platform
+  int cpus = k_default_cpus;
+  uint64_t memory_bytes = k_default_memory;
+  uint64_t disk_bytes = k_default_disk;
+  Backend backend = Backend::Auto;
+  Kernel kernel;
+  std::string user;             // empty = the image's user
+  std::string workdir;          // empty = the image's working dir (absolute guest path otherwise)
+  std::string hostname;         // defaults to Config::name
+  std::map<std::string, std::string> env;
+};
+
+struct Mount {
+  std::string source_text;            // as written
+  std::filesystem::path source;       // absolute host path
+  std::string target;                 // absolute guest path, normalised (no trailing '/')
+  MountMode mode = MountMode::Rw;
+  std::vector<std::string> exclude;   // validated globs (util/glob.hpp)
+  SourcePos pos;                      // the [[mounts]] entry
+};
+
+struct NetworkPolicy {
+  std::vector<net::Rule> allow;       // hosts bound to secrets are NOT copied here; see allowed_rules()
+  std::vector<net::Rule> deny;        // deny wins over allow
+  bool block_private = true;          // refuse RFC 1918 / loopback / link-local destinations
+  std::vector<std::string> dns;       // host-side upstream resolvers ("1.1.1.1", "1.1.1.1:53"); empty = system
+};
+
+struct InjectSet {
+  bool header = true;
+  bool query = true;
+  bool basic = true;
+  bool operator==(const InjectSet&) const = default;
+};
+
+struct Secret {
+  std::string name;                   // a valid environment variable name
+  SecretSource source = SecretSource::Env;
+  std::string source_value;           // VAR, PATH (absolute) or COMMAND; never the secret itself
+  std::string from_text;              // as written ("env:ANTHROPIC_API_KEY")
+  std::vector<net::Rule> hosts;       // where the real value may be sent (non-empty)
+  InjectSet inject;
+  SourcePos pos;
+};
+
+struct Task {
+  std::string name;
+  std::vector<std::string> run;       // argv; a string `run` becomes {"sh", "-c", run}
+  bool run_is_shell = false;          // `run` was written as a string
+  std::string description;
+  std::vector<std::string> needs;     // existing task names; the graph is acyclic
+  std::map<std::string, std::string> env;
+  std::string workdir;                // empty = sandbox workdir
+  std::string user;                   // empty = sandbox user
+  bool interactive = false;
+  bool cache = false;
+  std::vector<std::string> inputs;    // globs, relative to the Matchlockfile dir
+  SourcePos pos;
+};
+
+struct Port {
+  uint16_t host = 0;
+  uint16_t guest = 0;
+  PortProtocol protocol = PortProtocol::Tcp;
+  SourcePos pos;
+};
+
+struct Config {
+  std::filesystem::path file;         // the Matchlockfile (absolute when loaded from disk)
+  std::filesystem::path base_dir;     // its directory; relative paths resolve here
+  int version = 1;
+  std::string name;                   // default: base_dir's name, sanitised
+  std::vector<std::string> up;        // tasks run by `matchlock up`
+  std::string default_task;           // empty = none
+  Sandbox sandbox;
+  std::vector<Mount> mounts;
+  NetworkPolicy network;
+  std::vector<Secret> secrets;        // sorted by name
+  std::vector<Task> tasks;            // sorted by name
+  std::vector<Port> ports;
+
+  // Position of every key that was written, by dotted path:
+  // "sandbox.image", "mounts[1].target", "tasks.build.run", "secrets.GH.hosts[0]".
+  std::map<std::string, SourcePos> positions;
+
+  // The position of KEY, or of the nearest written parent, or {0,0}.
+  SourcePos pos(std::string_view key) const;
+  // "FILE:LINE:COL" for KEY (or just "FILE" when unknown), for later error messages.
+  std::string where(std::string_view key) const;
+  const Task* find_task(std::string_view name) const;
+  const Secret* find_secret(std::string_view name) const;
+  // network.allow plus every secret's hosts (secret hosts are implicitly allowed).
+  std::vector<net::Rule> allowed_rules() const;
+};
+
+const char* to_string(Backend b);
+const char* to_string(MountMode m);
+const char* to_string(SecretSource s);
+const char* to_string(PortProtocol p);
+const char* to_string(KernelKind k);
+
+}  // namespace engine

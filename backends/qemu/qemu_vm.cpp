@@ -1,0 +1,174 @@
+#include "backends/qemu/qemu_vm.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "util/fs.hpp"
+
+namespace backends::qemu {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// QEMU option values escape ',' as ",,".
+std::string escape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+std::string last_line_with(const std::string& text, std::string_view needle) {
+  auto pos = text.rfind(needle);
+  if (pos == std::string::npos) return {};
+  auto end = text.find_first_of("\r\n", pos);
+  return text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
+}  // namespace
+
+const char* to_string(Accel accel) { return accel == Accel::Kvm ? "kvm" : "tcg"; }
+
+fs::path qemu_binary() {
+  if (const char* env = std::getenv("MATCHLOCK_QEMU"); env && *env) return env;
+  return util::find_program("qemu-system-x86_64");
+}
+
+std::vector<std::string> qemu_argv(const VmSpec& spec) {
+  std::string cmdline = k_base_cmdline;
+  if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
+  std::vector<std::string> a = {
+      qemu_binary().string(),
+      "-M", "microvm,rtc=off",
+      "-accel", to_string(spec.accel),
+      "-cpu", spec.accel == Accel::Kvm ? "host" : "max",
+      "-smp", std::to_string(spec.cpus),
+      "-m", std::to_string(spec.memory_mib) + "M",
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-kernel", spec.kernel.string(),
+      "-initrd", spec.initramfs.string(),
+      "-append", cmdline,
+      "-chardev", std::string("file,id=console,path=") + k_console_log,
+      "-serial", "chardev:console",
+  };
+  for (size_t i = 0; i < spec.disks.size(); ++i) {
+    const Disk& d = spec.disks[i];
+    std::string id = "disk" + std::to_string(i);
+    std::string drive = "id=" + id + ",file=" + escape(d.path.string()) + ",format=raw,if=none";
+    drive += d.access == DiskAccess::ReadOnly ? ",readonly=on" : ",discard=unmap";
+    a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=" + id + ",serial=" + d.serial});
+  }
+  if (spec.control == ControlPort::VirtioSerial) {
+    a.insert(a.end(), {"-device", "virtio-serial-device",
+                       "-chardev", std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off",
+                       "-device", "virtserialport,chardev=ctl,name=matchlock.ctl"});
+  }
+  return a;
+}
+
+util::Result<QemuVm> QemuVm::start(const VmSpec& spec) {
+  if (qemu_binary().empty())
+    return util::make_error(util::ErrorCode::NotFound, "qemu-system-x86_64 not found: apt-get install qemu-system-x86");
+  ::unlink((spec.state_dir / k_control_socket).c_str());
+  util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDWR));
+  util::SpawnOptions o;
+  o.argv = qemu_argv(spec);
+  o.cwd = spec.state_dir;
+  o.stdin_fd = null.get();
+  o.stdout_fd = log.get();
+  o.stderr_fd = log.get();
+  o.die_with_parent = util::DieWithParent::Yes;
+  o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
+  util::Child child = ML_TRY_CTX(util::Child::spawn(o), "start qemu");
+  return QemuVm(std::move(child), spec.state_dir);
+}
+
+util::Result<util::Fd> QemuVm::connect_control(std::chrono::milliseconds timeout) {
+  fs::path path = m_state_dir / k_control_socket;
+  util::Fd dir;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string name = path.string();
+  if (name.size() >= sizeof addr.sun_path) {  // long state dirs: reach the socket through an fd
+    dir = ML_TRY(util::open_fd(m_state_dir, O_PATH | O_DIRECTORY));
+    name = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + k_control_socket;
+  }
+  std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    util::Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) return util::sys_error("socket");
+    if (util::retry_eintr([&] { return ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) == 0)
+      return sock;
+    int err = errno;
+    if (err != ENOENT && err != ECONNREFUSED) return util::sys_error_code(err, "connect", path);
+    auto exited = ML_TRY(poll_exit());
+    if (exited) {
+      std::string why = diagnose();
+      return util::make_error(util::ErrorCode::Guest, "qemu " + exited->describe() + " before its control socket appeared" +
+                                                          (why.empty() ? "" : ": " + why));
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return util::make_error(util::ErrorCode::Guest, "qemu did not create " + path.string() + " in time");
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+util::Result<std::optional<util::ExitStatus>> QemuVm::poll_exit() {
+  if (m_exit) return m_exit;
+  if (!m_child.running()) return std::optional<util::ExitStatus>{};
+  auto st = ML_TRY(m_child.try_wait());
+  if (st) m_exit = *st;
+  return st;
+}
+
+util::Result<util::ExitStatus> QemuVm::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto st = ML_TRY(poll_exit());
+    if (st) return *st;
+    if (!m_child.running()) return util::ExitStatus{};
+    if (std::chrono::steady_clock::now() > deadline) {
+      m_child.signal(SIGKILL);
+      auto killed = ML_TRY(m_child.wait());
+      m_exit = killed;
+      return killed;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+void QemuVm::kill() {
+  if (!m_child.running()) return;
+  m_child.signal(SIGKILL);
+  if (auto st = m_child.wait()) m_exit = *st;
+}
+
+std::string QemuVm::diagnose() const {
+  auto console = util::read_file(m_state_dir / k_console_log);
+  if (console) {
+    if (auto l = last_line_with(*console, "MATCHLOCK-AGENT-FATAL:"); !l.empty()) return l;
+    if (auto l = last_line_with(*console, "Kernel panic"); !l.empty()) return "guest " + l;
+  }
+  auto log = util::read_file(m_state_dir / k_qemu_log);
+  if (log && !log->empty()) {
+    std::string text = *log;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    auto nl = text.rfind('\n');
+    return "qemu: " + (nl == std::string::npos ? text : text.substr(nl + 1));
+  }
+  return {};
+}
+
+}  // namespace backends::qemu

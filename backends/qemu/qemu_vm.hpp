@@ -1,0 +1,84 @@
+// QemuVm: one QEMU microvm process and the files it uses in the sandbox's
+// state dir (console.log, qemu.log, ctl.sock). The VMM is a util::Child: it is
+// killed and reaped on every path (destructor, error, signal), and dies with us.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/fd.hpp"
+#include "util/process.hpp"
+#include "util/result.hpp"
+
+namespace backends::qemu {
+
+enum class Accel { Kvm, Tcg };
+enum class DiskAccess { ReadOnly, ReadWrite };
+enum class ControlPort { None, VirtioSerial };
+
+const char* to_string(Accel accel);
+
+struct Disk {
+  std::filesystem::path path;  // raw image
+  std::string serial;          // the guest finds it by /sys/block/vd*/serial ("ml-image")
+  DiskAccess access = DiskAccess::ReadOnly;
+};
+
+struct VmSpec {
+  std::filesystem::path kernel;
+  std::filesystem::path initramfs;
+  std::string extra_cmdline;  // appended to k_base_cmdline
+  Accel accel = Accel::Tcg;
+  int cpus = 1;
+  uint64_t memory_mib = 512;
+  std::vector<Disk> disks;
+  ControlPort control = ControlPort::VirtioSerial;
+  std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
+};
+
+inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init";
+inline constexpr const char* k_console_log = "console.log";
+inline constexpr const char* k_qemu_log = "qemu.log";
+inline constexpr const char* k_control_socket = "ctl.sock";
+
+std::filesystem::path qemu_binary();
+// The full command line (the plan); paths inside the state dir are relative.
+std::vector<std::string> qemu_argv(const VmSpec& spec);
+
+class QemuVm {
+ public:
+  static util::Result<QemuVm> start(const VmSpec& spec);
+  QemuVm(QemuVm&&) noexcept = default;
+  QemuVm& operator=(QemuVm&&) noexcept = default;
+  ~QemuVm() { kill(); }
+
+  // Connects to the control socket, retrying until QEMU has created it.
+  util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout);
+  // The exit status once QEMU has exited (reaped), without blocking.
+  util::Result<std::optional<util::ExitStatus>> poll_exit();
+  // Waits up to TIMEOUT for QEMU to exit; kills it after that. Returns how it ended.
+  util::Result<util::ExitStatus> wait_exit(std::chrono::milliseconds timeout);
+  // SIGKILL and reap (no-op when already gone).
+  void kill();
+  bool running() const { return m_child.running(); }
+  pid_t pid() const { return m_child.pid(); }
+
+  const std::filesystem::path& state_dir() const { return m_state_dir; }
+  std::filesystem::path console_log() const { return m_state_dir / k_console_log; }
+  // A one-line reason from the console and QEMU logs: the agent's
+  // MATCHLOCK-AGENT-FATAL line, a kernel panic, or QEMU's own error. "" if none.
+  std::string diagnose() const;
+
+ private:
+  QemuVm(util::Child child, std::filesystem::path state_dir) : m_child(std::move(child)), m_state_dir(std::move(state_dir)) {}
+  util::Child m_child;
+  std::filesystem::path m_state_dir;
+  std::optional<util::ExitStatus> m_exit;
+};
+
+}  // namespace backends::qemu

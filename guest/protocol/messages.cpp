@@ -1,0 +1,123 @@
+#include "guest/protocol/messages.hpp"
+
+namespace protocol {
+
+using nlohmann::json;
+
+util::Error protocol_error(std::string message) {
+  return util::make_error(util::ErrorCode::Guest, "protocol error: " + std::move(message));
+}
+
+util::Result<json> parse_json_object(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return protocol_error("malformed JSON payload");
+  if (!j.is_object()) return protocol_error("JSON payload is not an object");
+  return j;
+}
+
+util::Result<std::string> get_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return protocol_error(std::string("missing string field ") + key);
+  return it->get<std::string>();
+}
+
+util::Result<int64_t> get_int(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return protocol_error(std::string("missing integer field ") + key);
+  return it->get<int64_t>();
+}
+
+namespace {
+
+util::Result<std::vector<std::string>> get_strings(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end()) return out;
+  if (!it->is_array()) return protocol_error(std::string("field ") + key + " is not an array");
+  for (const auto& e : *it) {
+    if (!e.is_string()) return protocol_error(std::string("field ") + key + " has a non-string element");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encode_hello(const Hello& hello) {
+  json j = {{"version", hello.version}};
+  j[hello.role == Role::Agent ? "agent" : "host"] = hello.software;
+  return j.dump();
+}
+
+util::Result<Hello> decode_hello(std::string_view payload) {
+  json j = ML_TRY(parse_json_object(payload));
+  Hello h;
+  h.version = static_cast<int>(ML_TRY(get_int(j, "version")));
+  if (j.contains("agent")) {
+    h.role = Role::Agent;
+    h.software = ML_TRY(get_string(j, "agent"));
+  } else {
+    h.role = Role::Host;
+    h.software = ML_TRY(get_string(j, "host"));
+  }
+  return h;
+}
+
+json boot_to_json(const BootConfig& c) {
+  return {{"op", "boot"},          {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
+          {"hosts", c.hosts},      {"lower_disks", c.lower_disks},   {"upper_disk", c.upper_disk}};
+}
+
+util::Result<BootConfig> boot_from_json(const json& j) {
+  BootConfig c;
+  c.time_unix_ns = ML_TRY(get_int(j, "time_unix_ns"));
+  c.hostname = ML_TRY(get_string(j, "hostname"));
+  c.hosts = ML_TRY(get_strings(j, "hosts"));
+  c.lower_disks = ML_TRY(get_strings(j, "lower_disks"));
+  c.upper_disk = ML_TRY(get_string(j, "upper_disk"));
+  return c;
+}
+
+json boot_info_to_json(const BootInfo& i) {
+  json t = json::array();
+  for (const auto& [name, ms] : i.timings_ms) t.push_back(json::array({name, ms}));
+  return {{"op", "ready"}, {"uname", i.uname}, {"agent_version", i.agent_version}, {"timings_ms", t}};
+}
+
+util::Result<BootInfo> boot_info_from_json(const json& j) {
+  BootInfo i;
+  i.uname = ML_TRY(get_string(j, "uname"));
+  i.agent_version = ML_TRY(get_string(j, "agent_version"));
+  auto it = j.find("timings_ms");
+  if (it != j.end() && it->is_array()) {
+    for (const auto& e : *it) {
+      if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_number_integer())
+        i.timings_ms.emplace_back(e[0].get<std::string>(), e[1].get<int64_t>());
+    }
+  }
+  return i;
+}
+
+json exec_to_json(const ExecRequest& r) {
+  return {{"kind", "exec"}, {"argv", r.argv}, {"env", r.env},   {"cwd", r.cwd},
+          {"user", r.user}, {"tty", r.tty},   {"rows", r.rows}, {"cols", r.cols}};
+}
+
+util::Result<ExecRequest> exec_from_json(const json& j) {
+  ExecRequest r;
+  r.argv = ML_TRY(get_strings(j, "argv"));
+  if (r.argv.empty()) return protocol_error("exec: empty argv");
+  r.env = ML_TRY(get_strings(j, "env"));
+  r.cwd = ML_TRY(get_string(j, "cwd"));
+  r.user = ML_TRY(get_string(j, "user"));
+  auto tty = j.find("tty");
+  r.tty = tty != j.end() && tty->is_boolean() && tty->get<bool>();
+  int64_t rows = ML_TRY(get_int(j, "rows"));
+  int64_t cols = ML_TRY(get_int(j, "cols"));
+  if (rows < 0 || rows > 65535 || cols < 0 || cols > 65535) return protocol_error("exec: bad window size");
+  r.rows = static_cast<uint16_t>(rows);
+  r.cols = static_cast<uint16_t>(cols);
+  return r;
+}
+
+}  // namespace protocol

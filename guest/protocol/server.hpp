@@ -1,0 +1,67 @@
+// protocol::Server: the guest end of the control stream. Single-threaded poll
+// loop: Hello exchange, session ops (boot, shutdown) delegated to a System,
+// and any number of channels (exec, put, get, tcp) with credit flow control.
+// It never touches mounts or power state itself, so it runs unprivileged in
+// unit tests with the host Client on the other end of a socketpair.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "guest/protocol/guest_channel.hpp"
+#include "guest/protocol/types.hpp"
+#include "util/fd.hpp"
+#include "util/result.hpp"
+
+namespace protocol {
+
+// Privileged actions of PID 1 (guest/agent/); tests pass a fake.
+class System {
+ public:
+  virtual ~System() = default;
+  virtual util::Result<BootInfo> boot(const BootConfig& config) = 0;
+  // Before the shutdown acknowledgement: stop processes and sync disks.
+  virtual void prepare_shutdown() = 0;
+};
+
+enum class Reap { Own, All };  // All: PID 1, also reaps orphans (SIGCHLD signalfd)
+
+struct ServerOptions {
+  Reap reap = Reap::Own;
+  std::filesystem::path root = "/";    // etc/passwd + etc/group for user lookup
+  size_t outbox_limit = size_t{1} << 20;  // stop reading processes beyond this
+};
+
+enum class ServeEnd { Shutdown, Disconnected, BootFailed, ProtocolError };
+
+class Server {
+ public:
+  // `stream` is set non-blocking. With Reap::All, SIGCHLD must be blocked in
+  // the caller (the agent is single-threaded).
+  static util::Result<Server> create(util::Fd stream, System& system, ServerOptions options);
+  Server(Server&&) noexcept = default;
+  Server& operator=(Server&&) noexcept = delete;
+  ~Server();
+
+  // Serves until shutdown, disconnect or a fatal error. `why` gets a message.
+  ServeEnd run(std::string& why);
+
+ private:
+  Server(util::Fd stream, util::Fd sigchld, System& system, ServerOptions options);
+  util::Result<void> handle_frame(Frame& f, bool& stop, ServeEnd& end, std::string& why);
+  void reap_all();
+  void flush_blocking(int timeout_ms);
+
+  util::Fd m_stream;
+  util::Fd m_sigchld;
+  System* m_system;
+  ServerOptions m_options;
+  std::string m_outbox;
+  std::map<uint32_t, std::unique_ptr<GuestChannel>> m_channels;
+  bool m_hello_seen = false;
+  GuestContext m_context;
+};
+
+}  // namespace protocol

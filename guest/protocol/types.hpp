@@ -1,0 +1,48 @@
+// Plain request/response types shared by the host Client and the guest server.
+// Their JSON encoding lives in protocol/messages.hpp; docs/protocol.md is the spec.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace protocol {
+
+// Sent by the host after the handshake. The agent sets the clock (there is no
+// RTC), mounts the disks (found by virtio serial), overlays them as the root,
+// switch_roots, sets the hostname and writes /etc/hosts.
+struct BootConfig {
+  int64_t time_unix_ns = 0;
+  std::string hostname;
+  std::vector<std::string> hosts;  // lines of /etc/hosts, e.g. "127.0.0.1 localhost"
+  // Read-only lower disks by serial, topmost first (overlay lowerdir order).
+  std::vector<std::string> lower_disks = {"ml-image"};
+  std::string upper_disk = "ml-upper";  // writable ext4
+};
+
+struct BootInfo {
+  std::string uname;          // "Linux <host> <release> <version> <machine>"
+  std::string agent_version;  // protocol::k_agent_version of the agent
+  // Milestones in milliseconds since the kernel started (CLOCK_BOOTTIME),
+  // e.g. {"agent_start", 412}, {"modules", 530}, {"root", 601}, {"ready", 603}.
+  std::vector<std::pair<std::string, int64_t>> timings_ms;
+};
+
+struct ExecRequest {
+  std::vector<std::string> argv;  // argv[0] is looked up in the PATH of `env`
+  std::vector<std::string> env;   // "K=V"; PATH/HOME/USER/LOGNAME defaulted when absent
+  std::string cwd;                // empty: "/"
+  std::string user;               // "", "name", "uid", "name:group", "uid:gid" (guest /etc/passwd)
+  bool tty = false;               // run on a pty; stdout carries the merged output
+  uint16_t rows = 24, cols = 80;  // initial pty size when tty
+};
+
+struct ExecResult {
+  // Shell convention: the exit code, 126 not executable, 127 not found,
+  // 128+signal when killed by a signal (then `signal` is that signal, else 0).
+  int exit_code = 0;
+  int signal = 0;
+};
+
+}  // namespace protocol

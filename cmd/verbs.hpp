@@ -12,10 +12,12 @@ using VerbRegistrar = void (*)(CLI::App& app, Context& ctx);
 
 void register_version(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
+void register_kernel(CLI::App& app, Context& ctx);
 
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
     register_doctor,
+    register_kernel,
 };
 
 }  // namespace cmd

@@ -1,0 +1,57 @@
+// `matchlock kernel install|show`: the guest kernel bundle (backends/kernel_bundle.hpp).
+#include <cstdio>
+
+#include "backends/kernel_bundle.hpp"
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+
+namespace cmd {
+
+namespace {
+
+void print_bundle(const backends::KernelBundle& b) {
+  std::printf("package  %s %s\nrelease  %s\ndigest   %s\nkernel   %s\n", b.package.c_str(), b.version.c_str(),
+              b.release.c_str(), b.digest.c_str(), b.vmlinuz.c_str());
+  std::printf("modules ");
+  for (const auto& m : b.modules) std::printf(" %s", m.name.c_str());
+  std::printf("\n");
+}
+
+}  // namespace
+
+void register_kernel(CLI::App& app, Context& ctx) {
+  auto* kernel = app.add_subcommand("kernel", "Manage the guest kernel bundle");
+  kernel->require_subcommand(1);
+
+  auto* install = kernel->add_subcommand("install", "Fetch Debian's cloud kernel (apt-get download) and cache vmlinuz + modules");
+  auto opts = std::make_shared<backends::KernelInstallOptions>();
+  install->add_option("--package", opts->package, "Debian package to fetch (a meta package is followed)");
+  install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading");
+  install->callback([&ctx, opts] {
+    auto r = backends::install_kernel_bundle(ctx.dirs, *opts);
+    if (!r) {
+      ctx.exit_code = report(r.error());
+      return;
+    }
+    print_bundle(*r);
+    ctx.exit_code = k_exit_ok;
+  });
+
+  auto* show = kernel->add_subcommand("show", "Print the installed bundle");
+  show->callback([&ctx] {
+    auto r = backends::installed_kernel_bundle(ctx.dirs);
+    if (!r) {
+      ctx.exit_code = report(r.error());
+      return;
+    }
+    if (!*r) {
+      std::fprintf(stderr, "matchlock: no kernel bundle installed (run `matchlock kernel install`)\n");
+      ctx.exit_code = 1;
+      return;
+    }
+    print_bundle(**r);
+    ctx.exit_code = k_exit_ok;
+  });
+}
+
+}  // namespace cmd

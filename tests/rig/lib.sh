@@ -1,0 +1,58 @@
+# Helpers for tests that use the registry rig. Source after tests/cli/lib.sh:
+#   . "$MATCHLOCK_SOURCE_DIR/tests/rig/lib.sh"
+# Loads the rig's env file (ML_REG_ANON, ML_REG_BASIC, ... see tests/rig/README.md).
+: "${ML_RIG_ENV:?ML_RIG_ENV unset: the test needs FIXTURES_REQUIRED rig}"
+[ -f "$ML_RIG_ENV" ] || { echo "rig env $ML_RIG_ENV missing: did rig.setup run?" >&2; exit 1; }
+# shellcheck disable=SC1090
+. "$ML_RIG_ENV"
+
+# rig_need_debian: fails unless the rig_debian fixture has pushed matchlock/debian.
+rig_need_debian() {
+  [ -n "${ML_IMG_DEBIAN_DIGEST:-}" ] || { echo "FAIL: needs FIXTURES_REQUIRED rig_debian" >&2; exit 1; }
+}
+
+# rig_fault_proxy VAR [fault_proxy.py options...]: starts a private fault proxy in
+# front of $ML_REG_ANON, stores its HOST:PORT in VAR, and stops it when the test exits.
+# Example: rig_fault_proxy P --fail-status 500 --times 1; pull from "$P/matchlock/busybox".
+RIG_PROXY_PIDS=()
+rig_fault_proxy() {
+  local var=$1; shift
+  local dir; dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-proxy.XXXXXX")
+  python3 "$ML_RIG_SRC/fault_proxy.py" --upstream "$ML_REG_ANON" --port-file "$dir/port" \
+    --log "$dir/log.jsonl" "$@" 2>"$dir/stderr" &
+  RIG_PROXY_PIDS+=("$!")
+  local i
+  for i in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  [ -s "$dir/port" ] || { cat "$dir/stderr" >&2; echo "FAIL: fault proxy did not start" >&2; exit 1; }
+  printf -v "$var" '127.0.0.1:%s' "$(cat "$dir/port")"
+  trap 'rig_stop_proxies' EXIT
+}
+rig_stop_proxies() {
+  local p
+  for p in "${RIG_PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
+  return 0
+}
+
+# rig_blob_gets PROXY DIGEST: how many GETs of that blob the proxy has forwarded or faulted.
+rig_blob_gets() {
+  curl -fsS "http://$1/__rig/stats" | python3 -c '
+import json, sys
+stats = json.load(sys.stdin)["requests"]
+print(sum(n for k, n in stats.items() if k.startswith("GET ") and k.endswith("/blobs/" + sys.argv[1])))' "$2"
+}
+
+# rig_layer_digests LAYOUT: the layer digests of the layout's "latest" image manifest.
+rig_layer_digests() {
+  python3 - "$1" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+blob = lambda d: json.load(open(os.path.join(root, "blobs", "sha256", d.split(":")[1])))
+desc = json.load(open(os.path.join(root, "index.json")))["manifests"][0]
+m = blob(desc["digest"])
+if "manifests" in m:  # an index: take linux/amd64
+    m = blob(next(x for x in m["manifests"] if x.get("platform", {}).get("architecture") == "amd64")["digest"])
+for layer in m["layers"]:
+    print(layer["digest"])
+PY
+}

@@ -1,0 +1,20 @@
+# The registry test rig (tests/rig/README.md). Included from tests/CMakeLists.txt.
+# Fixtures: `rig` (registries + fast images, ~10 s) and `rig_debian` (the debootstrap'd
+# image; minutes the first time on a machine, cached in $MATCHLOCK_RIG_CACHE afterwards).
+set(MATCHLOCK_RIG_DIR "${PROJECT_BINARY_DIR}/rig")
+set(MATCHLOCK_RIG_IMAGES "${PROJECT_BINARY_DIR}/rig-images")
+set(_rig "${CMAKE_CURRENT_SOURCE_DIR}/rig/registry.py")
+
+add_test(NAME rig.setup
+  COMMAND python3 ${_rig} up --dir ${MATCHLOCK_RIG_DIR} --images ${MATCHLOCK_RIG_IMAGES})
+set_tests_properties(rig.setup PROPERTIES FIXTURES_SETUP rig LABELS registry TIMEOUT 600)
+
+add_test(NAME rig.cleanup COMMAND python3 ${_rig} down --dir ${MATCHLOCK_RIG_DIR})
+set_tests_properties(rig.cleanup PROPERTIES FIXTURES_CLEANUP "rig" LABELS registry TIMEOUT 60)
+
+add_test(NAME rig.debian
+  COMMAND python3 ${_rig} debian --dir ${MATCHLOCK_RIG_DIR} --images ${MATCHLOCK_RIG_IMAGES})
+set_tests_properties(rig.debian PROPERTIES FIXTURES_SETUP rig_debian FIXTURES_REQUIRED rig
+  LABELS registry TIMEOUT 1800)
+
+matchlock_shell_test(rig.smoke rig/smoke.sh LABELS registry FIXTURES rig TIMEOUT 120)

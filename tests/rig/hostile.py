@@ -9,8 +9,10 @@ blobs are self-consistent):
   dup           same path twice (file, file); file then dir; dir then file
   size          header declares 1 TiB, stream ends after the header (truncated tar)
   bomb          4 GiB of zeros in ~4 MiB of gzip (concatenated gzip members)
-  wrong-digest  layer blob stored under its digest with one byte flipped   (layout only)
-  truncated     layer blob cut to half, descriptor keeps the full size     (layout only)
+  wrong-digest  layer blob stored under its digest with one byte flipped
+  truncated     layer blob cut to half, descriptor keeps the full size
+The last two cannot be pushed through the API (the registry checks digests on upload);
+registry.py writes their layer straight into the registry's storage instead.
 """
 import gzip
 import hashlib
@@ -100,8 +102,9 @@ def build_bomb(out):
     _raw_layer(out, header, compressed.getvalue(), "sha256:" + h.hexdigest())
 
 
-def _corrupt_layer(out, mutate):
-    lay, layer = _one_layer(out, [L.directory("etc"), L.file("etc/data", "x" * 4096 + "\n")])
+def _corrupt_layer(out, mutate, kind):
+    # content differs per kind: a registry stores blobs by digest, globally
+    lay, layer = _one_layer(out, [L.directory("etc"), L.file("etc/" + kind, kind * 4096 + "\n")])
     path = lay._blob_path(layer.descriptor["digest"])
     with open(path, "rb") as f:
         data = f.read()
@@ -110,11 +113,11 @@ def _corrupt_layer(out, mutate):
 
 
 def build_wrong_digest(out):
-    _corrupt_layer(out, lambda d: d[:-9] + bytes([d[-9] ^ 0xFF]) + d[-8:])
+    _corrupt_layer(out, lambda d: d[:-9] + bytes([d[-9] ^ 0xFF]) + d[-8:], "w")
 
 
 def build_truncated(out):
-    _corrupt_layer(out, lambda d: d[:len(d) // 2])
+    _corrupt_layer(out, lambda d: d[:len(d) // 2], "t")
 
 
 BUILDERS = {

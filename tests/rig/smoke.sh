@@ -97,6 +97,15 @@ rig_fault_proxy PRANGE
 n=$(curl -fsS -H "Range: bytes=100-" -o /dev/null -w '%{http_code} %{size_download}' "$(blob_url "$PRANGE")")
 [ "$n" = "206 $((size - 100))" ] || fail "proxy range: $n"
 
+# --- a real registry serving blobs that do not match their digests
+for kind in wrong-digest truncated; do
+  d=$(rig_layer_digests "$ML_IMG_DIR/hostile-$kind")
+  got=$(curl -fsS "http://$ML_REG_ANON/v2/matchlock/hostile-$kind/blobs/$d" | sha256sum | sed 's/ .*//;s/^/sha256:/' || true)
+  [ -n "$got" ] && [ "$got" != "$d" ] || fail "hostile-$kind: registry serves the right bytes ($got)"
+  [ "$(code "${ACCEPT[@]}" "http://$ML_REG_ANON/v2/matchlock/hostile-$kind/manifests/latest")" = 200 ] ||
+    fail "hostile-$kind: no manifest"
+done
+
 # --- layout files other tests rely on
 for f in layers.expected.json hostile-bomb hostile-dotdot hostile-wrong-digest hostile-truncated busybox-docker; do
   [ -e "$ML_IMG_DIR/$f" ] || fail "missing $ML_IMG_DIR/$f"

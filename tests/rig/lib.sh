@@ -56,3 +56,23 @@ for layer in m["layers"]:
     print(layer["digest"])
 PY
 }
+
+# rig_docker_auth [basic] [token]: writes a private Docker client config
+# (DOCKER_CONFIG=$TEST_TMP/docker) holding the rig's credentials for the named set-ups
+# (default: basic and token) and exports DOCKER_CONFIG. skopeo and matchlock both read it.
+rig_docker_auth() {
+  local which=("$@"); [ ${#which[@]} -gt 0 ] || which=(basic token)
+  local dir=${TEST_TMP:?}/docker
+  mkdir -p "$dir"
+  python3 - "$dir/config.json" "${which[@]}" <<'PY'
+import base64, json, os, sys
+creds = {"basic": (os.environ["ML_REG_BASIC"], os.environ["ML_REG_BASIC_USER"], os.environ["ML_REG_BASIC_PASS"]),
+         "token": (os.environ["ML_REG_TOKEN"], os.environ["ML_REG_TOKEN_USER"], os.environ["ML_REG_TOKEN_PASS"])}
+auths = {}
+for w in sys.argv[2:]:
+    host, user, pw = creds[w]
+    auths[host] = {"auth": base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()}
+json.dump({"auths": auths}, open(sys.argv[1], "w"))
+PY
+  export DOCKER_CONFIG=$dir
+}

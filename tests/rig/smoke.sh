@@ -59,7 +59,8 @@ if curl -fsS -o /dev/null "https://$ML_REG_TLS/v2/" 2>/dev/null; then fail "TLS 
 
 # --- a real client pulls through each set-up
 skopeo copy -q --src-tls-verify=false "docker://$ML_REG_ANON/matchlock/multiarch:latest" "oci:$TEST_TMP/a:x" >/dev/null
-skopeo copy -q --src-tls-verify=false --src-creds "$ML_REG_BASIC_USER:$ML_REG_BASIC_PASS" \
+rig_docker_auth basic token
+skopeo copy -q --src-tls-verify=false --src-authfile "$DOCKER_CONFIG/config.json" \
   "docker://$ML_REG_BASIC/matchlock/layers:latest" "oci:$TEST_TMP/b:x" >/dev/null
 skopeo copy -q --src-tls-verify=false --src-creds "$ML_REG_TOKEN_USER:$ML_REG_TOKEN_PASS" \
   "docker://$ML_REG_TOKEN/matchlock/private/busybox:latest" "oci:$TEST_TMP/c:x" >/dev/null

@@ -25,11 +25,26 @@ rig_fault_proxy() {
   for i in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
   [ -s "$dir/port" ] || { cat "$dir/stderr" >&2; echo "FAIL: fault proxy did not start" >&2; exit 1; }
   printf -v "$var" '127.0.0.1:%s' "$(cat "$dir/port")"
-  trap 'rig_stop_proxies' EXIT
+  trap 'rig_cleanup' EXIT
 }
-rig_stop_proxies() {
+
+# rig_token_registry VAR TTL: a private token server (tokens live TTL seconds) and
+# token-auth registry serving the rig's images; VAR gets its HOST:PORT. Same users and
+# policy as ML_REG_TOKEN. Stopped when the test exits.
+RIG_PRIVATE_DIRS=()
+rig_token_registry() {
+  local dir; dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-tokreg.XXXXXX")
+  RIG_PRIVATE_DIRS+=("$dir")
+  trap 'rig_cleanup' EXIT
+  python3 "$ML_RIG_SRC/registry.py" token --dir "$dir" --rig-dir "$ML_RIG_DIR" --ttl "$2" ||
+    { echo "FAIL: private token registry did not start" >&2; exit 1; }
+  printf -v "$1" '%s' "$(. "$dir/env.sh"; echo "$ML_REG_TOKEN")"
+}
+
+rig_cleanup() {
   local p
   for p in "${RIG_PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in "${RIG_PRIVATE_DIRS[@]}"; do python3 "$ML_RIG_SRC/registry.py" down --dir "$p"; rm -rf "$p"; done
   [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
   return 0
 }

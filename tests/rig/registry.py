@@ -5,6 +5,8 @@ usage:
   registry.py up     --dir D --images I   build fast images, start everything, push, write D/env.sh
   registry.py debian --dir D --images I   build (cached) + push the debian image, write D/env-debian.sh
   registry.py down   --dir D              stop every process listed in D/pids (by pid)
+  registry.py token  --dir P --rig-dir D --ttl S   private token server + token registry over
+                                          D's storage (tokens live S seconds); P/env.sh
 
 Processes (all `timeout`-wrapped, so a crashed test run cannot leave them forever):
   anon     docker-registry, no auth                       ML_REG_ANON
@@ -62,13 +64,17 @@ def run(cmd, **kw):
 
 
 class Rig:
-    def __init__(self, d):
+    def __init__(self, d, shared=None):
         self.dir = os.path.abspath(d)
+        self.shared = os.path.abspath(shared or d)  # storage, keys and certificates
         self.pids_path = os.path.join(self.dir, "pids")
         self.env = {}
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
+
+    def spath(self, *p):
+        return os.path.join(self.shared, *p)
 
     def spawn(self, name, cmd):
         log = open(self.path(name + ".log"), "ab")
@@ -133,22 +139,22 @@ class Rig:
             "version: 0.1",
             "log:", "  level: info", "  formatter: text",
             "storage:",
-            "  filesystem:", "    rootdirectory: %s" % self.path("storage"),
+            "  filesystem:", "    rootdirectory: %s" % self.spath("storage"),
             "  delete:", "    enabled: true",
             "  maintenance:", "    uploadpurging:", "      enabled: false",
             "http:", "  addr: 127.0.0.1:%d" % port, "  secret: %s" % SECRET,
             "  headers:", "    X-Content-Type-Options: [nosniff]",
         ]
         if tls:
-            lines += ["  tls:", "    certificate: %s" % self.path("tls.crt"),
-                      "    key: %s" % self.path("tls.key")]
+            lines += ["  tls:", "    certificate: %s" % self.spath("tls.crt"),
+                      "    key: %s" % self.spath("tls.key")]
         if auth == "basic":
             lines += ["auth:", "  htpasswd:", "    realm: matchlock-rig-basic",
-                      "    path: %s" % self.path("htpasswd")]
+                      "    path: %s" % self.spath("htpasswd")]
         elif auth == "token":
             lines += ["auth:", "  token:", "    realm: %s" % self.env["ML_REG_TOKEN_REALM"],
                       "    service: %s" % SERVICE, "    issuer: %s" % ISSUER,
-                      "    rootcertbundle: %s" % self.path("token.crt")]
+                      "    rootcertbundle: %s" % self.spath("token.crt")]
         cfg = self.path("registry-%s.yml" % name)
         with open(cfg, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -160,7 +166,7 @@ class Rig:
             cfg = self.registry_config(name, port, auth, tls)
             p = self.spawn(name, ["docker-registry", "serve", cfg])
             scheme = "https" if tls else "http"
-            ctx = ssl.create_default_context(cafile=self.path("ca.crt")) if tls else None
+            ctx = ssl.create_default_context(cafile=self.spath("ca.crt")) if tls else None
             try:
                 self.wait_http(name, p, "%s://127.0.0.1:%d/v2/" % (scheme, port), ctx)
                 return "127.0.0.1:%d" % port
@@ -177,18 +183,21 @@ class Rig:
                               "--port-file", port_file] + args)
         return "127.0.0.1:%d" % self.wait_port_file(name, p, port_file)
 
-    def up(self):
-        self.make_secrets()
-        os.makedirs(self.path("storage"), exist_ok=True)
+    def start_token(self, ttl):
         tok = self.start_python("tokensrv", "token_server.py",
-                                ["--key", self.path("token.key"), "--cert", self.path("token.crt"),
-                                 "--issuer", ISSUER, "--service", SERVICE,
+                                ["--key", self.spath("token.key"), "--cert", self.spath("token.crt"),
+                                 "--issuer", ISSUER, "--service", SERVICE, "--ttl", str(ttl),
                                  "--user", TOKEN_USER, "--password", TOKEN_PASS])
         self.env["ML_REG_TOKEN_REALM"] = "http://%s/token" % tok
         self.env["ML_REG_TOKEN_SERVER"] = tok
+        self.env["ML_REG_TOKEN"] = self.start_registry("token", auth="token")
+
+    def up(self):
+        self.make_secrets()
+        os.makedirs(self.path("storage"), exist_ok=True)
+        self.start_token(300)
         self.env["ML_REG_ANON"] = self.start_registry("anon")
         self.env["ML_REG_BASIC"] = self.start_registry("basic", auth="basic")
-        self.env["ML_REG_TOKEN"] = self.start_registry("token", auth="token")
         self.env["ML_REG_TLS"] = self.start_registry("tls", tls=True)
         self.env["ML_REG_FAULT"] = self.start_python(
             "fault", "fault_proxy.py", ["--upstream", self.env["ML_REG_ANON"],
@@ -348,15 +357,33 @@ def cmd_debian(args):
     print("rig: debian pushed in %.1fs" % (time.monotonic() - t0))
 
 
+def cmd_token(args):
+    """A private token server + token-auth registry over the running rig's storage."""
+    down(args.dir)
+    os.makedirs(args.dir, exist_ok=True)
+    rig = Rig(args.dir, shared=args.rig_dir)
+    try:
+        rig.start_token(args.ttl)
+    except BaseException:
+        down(args.dir)
+        raise
+    write_env(rig.path("env.sh"), rig.env)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=["up", "down", "debian"])
+    ap.add_argument("command", choices=["up", "down", "debian", "token"])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--images", default=None)
+    ap.add_argument("--rig-dir", default=None, help="token: the running rig's dir")
+    ap.add_argument("--ttl", type=int, default=300, help="token: token lifetime, seconds")
     args = ap.parse_args()
-    if args.command != "down" and not args.images:
+    if args.command in ("up", "debian") and not args.images:
         ap.error("--images is required")
-    {"up": cmd_up, "down": lambda a: down(a.dir), "debian": cmd_debian}[args.command](args)
+    if args.command == "token" and not args.rig_dir:
+        ap.error("--rig-dir is required")
+    {"up": cmd_up, "down": lambda a: down(a.dir), "debian": cmd_debian,
+     "token": cmd_token}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,17 @@ t=$(token repository:matchlock/private/busybox:pull -u "$ML_REG_TOKEN_USER:$ML_R
   fail "token server accepted a wrong password"
 [ "$(code -H "Authorization: Bearer not.a.jwt" "http://$ML_REG_TOKEN/v2/")" = 401 ] || fail "registry accepted a junk token"
 
+# --- a private token registry with 3 s tokens: a token stops working once expired
+rig_token_registry TOK1 3
+hdr=$(curl -s -D - -o /dev/null "http://$TOK1/v2/matchlock/busybox/manifests/latest")
+realm=$(printf '%s' "$hdr" | sed -n 's/.*Bearer realm="\([^"]*\)".*/\1/p' | tr -d '\r')
+t=$(curl -fsS "$realm?service=$ML_REG_TOKEN_SERVICE&scope=repository:matchlock/busybox:pull" | json_get 'd["token"]')
+[ "$(code "${ACCEPT[@]}" -H "Authorization: Bearer $t" "http://$TOK1/v2/matchlock/busybox/manifests/latest")" = 200 ] ||
+  fail "private token registry: fresh token refused"
+sleep 4
+[ "$(code "${ACCEPT[@]}" -H "Authorization: Bearer $t" "http://$TOK1/v2/matchlock/busybox/manifests/latest")" = 401 ] ||
+  fail "private token registry: expired token accepted"
+
 # --- TLS: trusted with the rig CA only
 [ "$(code --cacert "$ML_RIG_CA" "https://$ML_REG_TLS/v2/")" = 200 ] || fail "TLS /v2/ with rig CA not 200"
 if curl -fsS -o /dev/null "https://$ML_REG_TLS/v2/" 2>/dev/null; then fail "TLS registry trusted without the rig CA"; fi

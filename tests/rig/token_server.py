@@ -129,8 +129,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.state.count("authenticated")
         now = int(time.time())
+        # docker-registry accepts a token until exp + 60 s (its Leeway); subtract that so
+        # the token really stops working after --ttl seconds.
         claims = {"iss": args.issuer, "sub": user or "", "aud": service or args.service,
-                  "exp": now + args.ttl, "nbf": now - 10, "iat": now,
+                  "exp": now + args.ttl - args.registry_leeway, "nbf": now - 10, "iat": now,
                   "jti": b64url(os.urandom(12)), "access": access}
         token = self.state.signer.sign(claims)
         self.state.count("issued")
@@ -148,6 +150,7 @@ def main():
     ap.add_argument("--user", default="tokenuser")
     ap.add_argument("--password", default="tokenpass")
     ap.add_argument("--ttl", type=int, default=300)
+    ap.add_argument("--registry-leeway", type=int, default=60)
     args = ap.parse_args()
     Handler.state = State(args)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -163,6 +163,18 @@ def build_multiarch(out, cache):
     lay.finish()
 
 
+def build_multiarch_docker(out, cache):
+    """Docker manifest list (schema2): linux/amd64 (busybox) + linux/arm64/v8, no attestation."""
+    lay = L.Layout(out, L.DOCKER)
+    base = lay.add_layer(busybox_entries(), "gzip")
+    arm = lay.add_layer([L.directory("etc"), L.file("etc/arch", "arm64\n")], "gzip")
+    amd64 = lay.add_image([base], BUSYBOX_CONFIG, arch="amd64", platform_in_desc=True)
+    arm64 = lay.add_image([arm], BUSYBOX_CONFIG, arch="arm64", variant="v8",
+                          platform_in_desc=True)
+    lay.tag(lay.add_index([amd64, arm64]), "latest")
+    lay.finish()
+
+
 # ---- debian ---------------------------------------------------------------
 
 DEBIAN_SUITE = "bookworm"

@@ -2,7 +2,8 @@
 """Builds the rig's fixture OCI image layouts, deterministically.
 
 usage: make_image.py --out DIR [--cache DIR] [--force] NAME...
-  NAME: busybox busybox-docker layers multiarch debian hostile-<kind> | fast | hostile | all
+  NAME: busybox busybox-docker layers multiarch multiarch-docker debian hostile-<kind>
+        | fast | hostile | all
   fast = every fixture except debian; hostile = every hostile-* layout.
 
 Layouts land in DIR/NAME (published by rename, so a reader never sees half a layout).
@@ -28,6 +29,7 @@ BUILDERS = {
     "busybox-docker": fixtures.build_busybox_docker,
     "layers": fixtures.build_layers,
     "multiarch": fixtures.build_multiarch,
+    "multiarch-docker": fixtures.build_multiarch_docker,
 }
 for _kind, _fn in hostile.BUILDERS.items():
     BUILDERS["hostile-" + _kind] = (lambda fn: lambda out, cache: fn(out))(_fn)

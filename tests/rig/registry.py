@@ -47,6 +47,7 @@ PUSH = {
     "busybox-docker": ["matchlock/busybox:docker"],
     "layers": ["matchlock/layers:latest"],
     "multiarch": ["matchlock/multiarch:latest"],
+    "multiarch-docker": ["matchlock/multiarch:docker"],
 }
 for _k in hostile.BUILDERS:
     if _k not in hostile.LAYOUT_ONLY:
@@ -216,7 +217,8 @@ def push(layout_dir, registry, refs):
     if index["manifests"][0]["mediaType"].startswith("application/vnd.docker."):
         # skopeo's oci: transport only resolves OCI-typed references
         for ref in refs:
-            push_raw(layout_dir, index["manifests"][0], registry, ref)
+            repo, tag = ref.rsplit(":", 1)
+            push_raw(layout_dir, index["manifests"][0], registry, repo, tag)
         return
     for ref in refs:
         run(["skopeo", "copy", "--quiet", "--all", "--preserve-digests",
@@ -239,10 +241,10 @@ def poke_blob(storage, repo, digest, data):
         f.write(digest)
 
 
-def push_raw(layout_dir, desc, registry, ref, storage=None):
-    """Minimal anonymous registry push (one manifest, its config and layers). With
-    `storage`, layers go straight into the storage dir (for blobs with bad digests)."""
-    repo, tag = ref.rsplit(":", 1)
+def push_raw(layout_dir, desc, registry, repo, tag, storage=None):
+    """Minimal anonymous registry push of one manifest (or list: children first, by
+    digest), its config and layers. With `storage`, layers are written straight into
+    the registry's storage dir (for blobs whose bytes do not match their digest)."""
     base = "http://%s/v2/%s" % (registry, repo)
 
     def blob(digest):
@@ -251,10 +253,17 @@ def push_raw(layout_dir, desc, registry, ref, storage=None):
 
     manifest = blob(desc["digest"])
     m = json.loads(manifest)
-    if storage:
-        for d in m["layers"]:
-            poke_blob(storage, repo, d["digest"], blob(d["digest"]))
-    for d in [m["config"]] + ([] if storage else m["layers"]):
+    blobs = []
+    if "manifests" in m:
+        for child in m["manifests"]:
+            push_raw(layout_dir, child, registry, repo, child["digest"], storage)
+    else:
+        blobs = [m["config"]] + m["layers"]
+        if storage:
+            for d in m["layers"]:
+                poke_blob(storage, repo, d["digest"], blob(d["digest"]))
+            blobs = [m["config"]]
+    for d in blobs:
         req = urllib.request.Request(base + "/blobs/uploads/", method="POST", data=b"")
         with urllib.request.urlopen(req) as resp:
             loc = resp.headers["Location"]
@@ -333,7 +342,7 @@ def cmd_up(args):
         for kind in hostile.LAYOUT_ONLY:
             layout = os.path.join(args.images, "hostile-" + kind)
             desc = json.load(open(os.path.join(layout, "index.json")))["manifests"][0]
-            push_raw(layout, desc, rig.env["ML_REG_ANON"], "matchlock/hostile-%s:latest" % kind,
+            push_raw(layout, desc, rig.env["ML_REG_ANON"], "matchlock/hostile-" + kind, "latest",
                      storage=rig.path("storage"))
     except BaseException:
         down(args.dir)

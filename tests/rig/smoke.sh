@@ -23,6 +23,10 @@ for img in busybox layers multiarch; do
 done
 ctype=$(curl -fsS -o /dev/null -w '%{content_type}' "${ACCEPT[@]}" "http://$ML_REG_ANON/v2/matchlock/busybox/manifests/docker")
 [ "$ctype" = application/vnd.docker.distribution.manifest.v2+json ] || fail "busybox:docker content type $ctype"
+ctype=$(curl -fsS -o /dev/null -w '%{content_type}' "${ACCEPT[@]}" "http://$ML_REG_ANON/v2/matchlock/multiarch/manifests/docker")
+[ "$ctype" = application/vnd.docker.distribution.manifest.list.v2+json ] || fail "multiarch:docker content type $ctype"
+got=$(manifest_digest "http://$ML_REG_ANON/v2/matchlock/multiarch/manifests/docker")
+[ "$got" = "$(layout_digest multiarch-docker)" ] || fail "multiarch:docker digest $got"
 att=$(curl -fsS "${ACCEPT[@]}" "http://$ML_REG_ANON/v2/matchlock/multiarch/manifests/latest" |
   json_get '[m["annotations"]["vnd.docker.reference.type"] for m in d["manifests"] if m["platform"]["os"]=="unknown"][0]')
 [ "$att" = attestation-manifest ] || fail "multiarch: no attestation manifest ($att)"

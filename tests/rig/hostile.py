@@ -11,8 +11,9 @@ blobs are self-consistent):
   bomb          4 GiB of zeros in ~4 MiB of gzip (concatenated gzip members)
   wrong-digest  layer blob stored under its digest with one byte flipped
   truncated     layer blob cut to half, descriptor keeps the full size
-The last two cannot be pushed through the API (the registry checks digests on upload);
-registry.py writes their layer straight into the registry's storage instead.
+  descsize      manifest declares the (small, correct) layer blob to be 1 TiB
+The last three cannot be pushed with skopeo (it checks digests and sizes); registry.py
+writes their layers straight into the registry's storage instead.
 """
 import gzip
 import hashlib
@@ -23,7 +24,7 @@ import tarfile
 import ocilayout as L
 
 # Layouts whose blobs do not match their digests cannot be pushed with skopeo.
-LAYOUT_ONLY = ("wrong-digest", "truncated")
+LAYOUT_ONLY = ("wrong-digest", "truncated", "descsize")
 BOMB_SIZE = 4 << 30
 BOMB_CHUNK = 64 << 20
 
@@ -120,8 +121,18 @@ def build_truncated(out):
     _corrupt_layer(out, lambda d: d[:len(d) // 2], "t")
 
 
+def build_descsize(out):
+    """The manifest claims the layer is 1 TiB; the blob is a few hundred bytes."""
+    lay = L.Layout(out)
+    layer = lay.add_layer([L.directory("etc"), L.file("etc/descsize", "small\n")], "gzip")
+    big = L.Layer(dict(layer.descriptor, size=1 << 40), layer.diff_id)
+    lay.tag(lay.add_image([big], {"Cmd": ["/bin/true"]}), "latest")
+    lay.finish()
+
+
 BUILDERS = {
     "dotdot": build_dotdot, "abs": build_abs, "symlink": build_symlink,
     "hardlink": build_hardlink, "dup": build_dup, "size": build_size, "bomb": build_bomb,
     "wrong-digest": build_wrong_digest, "truncated": build_truncated,
+    "descsize": build_descsize,
 }

@@ -122,6 +122,9 @@ for kind in wrong-digest truncated; do
     fail "hostile-$kind: no manifest"
 done
 
+size_decl=$(curl -fsS "${ACCEPT[@]}" "http://$ML_REG_ANON/v2/matchlock/hostile-descsize/manifests/latest" | json_get 'd["layers"][0]["size"]')
+[ "$size_decl" = 1099511627776 ] || fail "hostile-descsize: declared size $size_decl"
+
 # --- layout files other tests rely on
 for f in layers.expected.json hostile-bomb hostile-dotdot hostile-wrong-digest hostile-truncated busybox-docker; do
   [ -e "$ML_IMG_DIR/$f" ] || fail "missing $ML_IMG_DIR/$f"

@@ -73,3 +73,38 @@ def apply_layers(layers):
                 remove_under(path, keep_self=False)
             tree[path] = _node(e)
     return {"/" + p: n for p, n in sorted(tree.items())}
+
+
+def tree_from_tar(tar_path):
+    """The tree of a single whiteout-free layer tar (used for the debian image)."""
+    import tarfile
+    kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir",
+             tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink", tarfile.CHRTYPE: "chardev",
+             tarfile.BLKTYPE: "blockdev", tarfile.FIFOTYPE: "fifo"}
+    tree = {}
+    with tarfile.open(tar_path) as tf:
+        for ti in tf:
+            path = "/" + ti.name.rstrip("/")
+            kind = kinds[ti.type]
+            if kind == "hardlink":
+                target = "/" + ti.linkname
+                tree[path] = dict(tree[target], link_of=tree[target].get("link_of", target))
+                continue
+            n = {"type": kind, "mode": "%04o" % ti.mode, "uid": ti.uid, "gid": ti.gid}
+            if kind == "file":
+                h = hashlib.sha256()
+                f = tf.extractfile(ti)
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+                n["size"], n["sha256"] = ti.size, h.hexdigest()
+            elif kind == "symlink":
+                n["target"] = ti.linkname
+            elif kind in ("chardev", "blockdev"):
+                n["rdev"] = [ti.devmajor, ti.devminor]
+            xattrs = {k[len("SCHILY.xattr."):]: v.encode("utf-8", "surrogateescape").hex()
+                      for k, v in ti.pax_headers.items() if k.startswith("SCHILY.xattr.")}
+            if xattrs:
+                n["xattrs"] = dict(sorted(xattrs.items()))
+            tree[path] = n
+    return dict(sorted(tree.items()))
+

@@ -255,6 +255,8 @@ def build_debian(out, cache):
     lay = L.Layout(out)
     tmp_tar = os.path.join(out, "tree.tmp.tar")
     _tree_tar(tree, tmp_tar)
+    with open(out + ".expected.json", "wb") as f:
+        f.write(L.canonical_json(expected.tree_from_tar(tmp_tar)))
     layer = lay.add_layer(None, "gzip", tar_path=tmp_tar)
     os.unlink(tmp_tar)
     config = {"Cmd": ["bash"], "Env": [PATH_ENV, "LANG=C.UTF-8"],

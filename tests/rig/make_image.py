@@ -84,7 +84,7 @@ def build_one(name, out, cache, force, version):
                 f.write(version + "\n")
         _remove(final)
         os.symlink(cached, final)
-        for side in (".info.json",):
+        for side in (".info.json", ".expected.json"):
             _remove(final + side)
             os.symlink(cached + side, final + side)
     else:

@@ -18,3 +18,4 @@ set_tests_properties(rig.debian PROPERTIES FIXTURES_SETUP rig_debian FIXTURES_RE
   LABELS registry TIMEOUT 1800)
 
 matchlock_shell_test(rig.smoke rig/smoke.sh LABELS registry FIXTURES rig TIMEOUT 120)
+matchlock_shell_test(rig.tree_dump rig/tree_dump_selftest.sh LABELS registry FIXTURES rig TIMEOUT 120)

@@ -56,9 +56,9 @@ class Stack {
 
   // Runs the loop on a new thread.
   util::Result<void> start();
-  // Asks the loop to stop (any thread) and joins it.
+  // Asks the loop to stop (any thread) and joins it. Open flows are reset.
   void stop();
-  // The loop's result once stopped: an error if the link failed.
+  // Joins the loop (it ends by stop() or a link failure) and returns its result.
   util::Result<void> wait();
   StackStats stats() const;
 
@@ -66,6 +66,7 @@ class Stack {
   Stack() = default;
   std::unique_ptr<StackImpl> m_impl;
   std::thread m_thread;
+  util::Result<void> m_result;
 };
 
 }  // namespace net

@@ -13,11 +13,21 @@ using VerbRegistrar = void (*)(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
 void register_kernel(CLI::App& app, Context& ctx);
+void register_pull(CLI::App& app, Context& ctx);
+void register_images(CLI::App& app, Context& ctx);
+void register_rmi(CLI::App& app, Context& ctx);
+void register_gc(CLI::App& app, Context& ctx);
+void register_lock(CLI::App& app, Context& ctx);
 
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
     register_doctor,
     register_kernel,
+    register_pull,
+    register_images,
+    register_rmi,
+    register_gc,
+    register_lock,
 };
 
 }  // namespace cmd

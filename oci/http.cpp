@@ -120,6 +120,7 @@ util::Result<HttpResponse> http_perform(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  if (const char* ca = std::getenv("SSL_CERT_FILE"); ca && *ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
   if (request.method == HttpMethod::Head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   // The status is needed before the body callback decides where bytes go.
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {

@@ -1,6 +1,7 @@
 // A small libcurl wrapper: one request, no automatic redirects (the caller
 // decides whether Authorization may follow), optional streaming of 2xx bodies.
-// HTTPS_PROXY/https_proxy/NO_PROXY/no_proxy are honoured by libcurl itself.
+// HTTPS_PROXY/https_proxy/NO_PROXY/no_proxy are honoured by libcurl itself;
+// SSL_CERT_FILE (a PEM bundle) replaces the system CA store, as in Go/OpenSSL tools.
 #pragma once
 
 #include <functional>

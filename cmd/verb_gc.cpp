@@ -1,0 +1,44 @@
+// `matchlock gc [--dry-run] [--json]`: delete blobs and rootfs images no
+// pulled image references (kernels are kept).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "oci/image_records.hpp"
+
+namespace cmd {
+
+namespace {
+
+util::Result<void> run_gc(Context& ctx, bool dry_run, bool json) {
+  oci::Store store = ML_TRY(oci::Store::open(ctx.dirs));
+  auto report = ML_TRY(oci::collect_garbage(store, dry_run ? oci::DryRun::Yes : oci::DryRun::No));
+  if (json) {
+    nlohmann::json j = {{"dry_run", dry_run},           {"blobs", report.blobs_removed}, {"rootfs", report.rootfs_removed},
+                        {"other", report.other_removed}, {"bytes", report.bytes_reclaimed}, {"removed", report.removed}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return util::ok();
+  }
+  if (ctx.verbose)
+    for (const auto& p : report.removed) std::printf("%s %s\n", dry_run ? "would remove" : "removed", p.c_str());
+  std::printf("%s %llu blobs, %llu rootfs images, %llu other files: %.1f MB\n", dry_run ? "would reclaim" : "reclaimed",
+              (unsigned long long)report.blobs_removed, (unsigned long long)report.rootfs_removed,
+              (unsigned long long)report.other_removed, double(report.bytes_reclaimed) / 1e6);
+  return util::ok();
+}
+
+}  // namespace
+
+void register_gc(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("gc", "Delete cached blobs and rootfs images that no pulled image uses");
+  auto dry = std::make_shared<bool>(false), json = std::make_shared<bool>(false);
+  sub->add_flag("--dry-run", *dry, "Only report what would be removed");
+  sub->add_flag("--json", *json, "Print one JSON object");
+  sub->callback([&ctx, dry, json] {
+    auto r = run_gc(ctx, *dry, *json);
+    ctx.exit_code = r ? k_exit_ok : report(r.error());
+  });
+}
+
+}  // namespace cmd

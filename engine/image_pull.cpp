@@ -1,0 +1,45 @@
+#include "engine/image_pull.hpp"
+
+#include "oci/registry_settings.hpp"
+
+namespace engine {
+
+util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref, const ImagePullOptions& options) {
+  oci::PullOptions po;
+  po.platform = options.platform;
+  po.progress = options.progress;
+  po.settings = ML_TRY(oci::RegistrySettings::load(dirs.config / "config.toml"));
+  if (options.frozen) po.expected_manifest_digest = options.frozen->manifest_digest;
+  ImagePull out;
+  out.platform = options.platform.to_string();
+  std::string refname = ref.to_string();
+  out.image = ML_TRY_CTX(oci::pull_image(dirs, ref, po), "pull " + refname);
+  if (options.frozen) {
+    if (!options.frozen->index_digest.empty() && out.image.index_digest.empty()) out.image.index_digest = options.frozen->index_digest;
+    if (!options.frozen->config_digest.empty() && options.frozen->config_digest != out.image.config_digest)
+      return util::make_error(util::ErrorCode::Frozen, refname + ": config " + out.image.config_digest + " does not match the lock (" +
+                                                           options.frozen->config_digest + ")");
+  }
+  if (options.build_rootfs == BuildRootfs::No) return out;
+  if (options.progress) options.progress->note("building rootfs");
+  std::vector<oci::RootfsLayer> layers;
+  for (const auto& l : out.image.layers) layers.push_back(oci::RootfsLayer{l.blob, l.media_type, l.digest});
+  out.rootfs = ML_TRY_CTX(oci::ensure_rootfs(dirs, out.image.manifest_digest, layers, oci::RootfsOptions{}), "rootfs for " + refname);
+  if (options.frozen && !options.frozen->rootfs_sha256.empty() && options.frozen->rootfs_sha256 != "sha256:" + out.rootfs->sha256)
+    return util::make_error(util::ErrorCode::Frozen, refname + ": rootfs sha256:" + out.rootfs->sha256 + " does not match the lock (" +
+                                                         options.frozen->rootfs_sha256 + ")");
+  return out;
+}
+
+LockedImage lock_entry(const ImagePull& pulled) {
+  LockedImage e;
+  e.reference = pulled.image.reference.to_string();
+  e.platform = pulled.platform;
+  e.index_digest = pulled.image.index_digest;
+  e.manifest_digest = pulled.image.manifest_digest;
+  e.config_digest = pulled.image.config_digest;
+  if (pulled.rootfs) e.rootfs_sha256 = "sha256:" + pulled.rootfs->sha256;
+  return e;
+}
+
+}  // namespace engine

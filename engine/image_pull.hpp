@@ -1,0 +1,34 @@
+// Pull an image and build its rootfs: what `matchlock pull`, `lock` and `up`
+// share. Frozen pulls fetch the manifest the lock pins and check the rootfs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/lockfile.hpp"
+#include "oci/pull.hpp"
+#include "oci/rootfs.hpp"
+#include "util/xdg.hpp"
+
+namespace engine {
+
+enum class BuildRootfs { No, Yes };
+
+struct ImagePull {
+  oci::PulledImage image;
+  std::optional<oci::Rootfs> rootfs;
+  std::string platform;  // as used
+};
+
+struct ImagePullOptions {
+  oci::Platform platform = oci::Platform::host();
+  oci::ProgressSink* progress = nullptr;
+  BuildRootfs build_rootfs = BuildRootfs::Yes;
+  const LockedImage* frozen = nullptr;  // pin from the lockfile (frozen mode)
+};
+
+util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref, const ImagePullOptions& options);
+
+LockedImage lock_entry(const ImagePull& pulled);
+
+}  // namespace engine

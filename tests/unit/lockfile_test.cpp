@@ -1,0 +1,46 @@
+// Matchlockfile.lock: round trip, sorting, errors with file:line:col, frozen checks.
+#include <catch2/catch.hpp>
+
+#include "engine/lockfile.hpp"
+
+TEST_CASE("lockfile round trip, sorted and upserted") {
+  engine::Lockfile lock;
+  lock.upsert({"r.io/b:1", "linux/amd64", "", "sha256:m2", "sha256:c2", "sha256:f2"});
+  lock.upsert({"r.io/a:1", "linux/arm64", "sha256:i", "sha256:m1", "sha256:c1", "sha256:f1"});
+  lock.upsert({"r.io/a:1", "linux/arm64", "sha256:i", "sha256:m3", "sha256:c3", "sha256:f3"});
+  REQUIRE(lock.images.size() == 2);
+  CHECK(lock.images[0].reference == "r.io/a:1");
+  CHECK(lock.images[0].manifest_digest == "sha256:m3");
+  std::string text = lock.to_toml();
+  auto back = engine::Lockfile::parse(text, "Matchlockfile.lock");
+  REQUIRE(back);
+  CHECK(back->images == lock.images);
+  CHECK(back->to_toml() == text);
+  lock.retain_reference("r.io/b:1");
+  CHECK(lock.images.size() == 1);
+}
+
+TEST_CASE("lockfile errors name the position") {
+  auto v = engine::Lockfile::parse("version = 2\n", "L");
+  REQUIRE(!v);
+  CHECK(v.error().message().starts_with("L:1:"));
+  auto missing = engine::Lockfile::parse("version = 1\n[[image]]\nreference = \"x\"\n", "L");
+  REQUIRE(!missing);
+  CHECK(missing.error().message().find("platform") != std::string::npos);
+  auto syntax = engine::Lockfile::parse("version = \n", "L");
+  REQUIRE(!syntax);
+  CHECK(syntax.error().code() == util::ErrorCode::Config);
+}
+
+TEST_CASE("frozen: missing lock or entry is ErrorCode::Frozen") {
+  auto none = engine::frozen_entry(std::nullopt, "/p/Matchlockfile.lock", "r/a:1", "linux/amd64");
+  REQUIRE(!none);
+  CHECK(none.error().code() == util::ErrorCode::Frozen);
+  engine::Lockfile lock;
+  lock.upsert({"r/a:1", "linux/amd64", "", "sha256:m", "", ""});
+  CHECK(engine::frozen_entry(lock, "L", "r/a:1", "linux/amd64"));
+  auto other = engine::frozen_entry(lock, "L", "r/a:2", "linux/amd64");
+  REQUIRE(!other);
+  CHECK(other.error().code() == util::ErrorCode::Frozen);
+  CHECK(!engine::frozen_entry(lock, "L", "r/a:1", "linux/arm64"));
+}

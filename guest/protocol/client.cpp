@@ -39,6 +39,11 @@ void Client::Impl::stop() {
   }
   if (wake) signal_eventfd(wake.get());
   if (io.joinable()) io.join();
+  // Closing the stream tells the agent we are gone; callers still inside
+  // exec() on other threads see "disconnected".
+  std::lock_guard lock(mu);
+  fail("client closed");
+  stream.reset();
 }
 
 void Client::Impl::notify(ChannelState& ch) { signal_eventfd(ch.wake.get()); }

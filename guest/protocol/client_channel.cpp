@@ -72,8 +72,9 @@ util::Result<json> ChannelHandle::result_locked() {
 }
 
 util::Result<void> Client::put_file(const std::string& guest_path, std::string_view data, int mode) {
-  auto st = ML_TRY(m_impl->open_channel(json{{"kind", "put"}, {"path", guest_path}, {"mode", mode}}));
-  ChannelHandle ch(m_impl, st);
+  std::shared_ptr<Impl> impl = m_impl;
+  auto st = ML_TRY(impl->open_channel(json{{"kind", "put"}, {"path", guest_path}, {"mode", mode}}));
+  ChannelHandle ch(impl, st);
   while (!data.empty()) {
     auto n = ch.wait_credit(data.size());
     if (!n) break;  // the agent gave up (error result below) or disconnected
@@ -90,16 +91,17 @@ util::Result<void> Client::put_file(const std::string& guest_path, std::string_v
         if (!r) return std::move(r).error().context("put " + guest_path);
         return util::ok();
       }
-      if (!m_impl->connected) return m_impl->disconnected_error().context("put " + guest_path);
+      if (!impl->connected) return impl->disconnected_error().context("put " + guest_path);
     }
     ch.wait_wake(-1);
   }
 }
 
 util::Result<std::string> Client::get_file(const std::string& guest_path, size_t max_size) {
-  auto st = ML_TRY(m_impl->open_channel(
+  std::shared_ptr<Impl> impl = m_impl;
+  auto st = ML_TRY(impl->open_channel(
       json{{"kind", "get"}, {"path", guest_path}, {"max_size", static_cast<uint64_t>(max_size)}}));
-  ChannelHandle ch(m_impl, st);
+  ChannelHandle ch(impl, st);
   std::string out;
   for (;;) {
     uint32_t consumed = 0;
@@ -112,7 +114,7 @@ util::Result<std::string> Client::get_file(const std::string& guest_path, size_t
         st->inbound.pop_front();
       }
       closed = st->closed;
-      if (!closed && !m_impl->connected) return m_impl->disconnected_error().context("get " + guest_path);
+      if (!closed && !impl->connected) return impl->disconnected_error().context("get " + guest_path);
     }
     if (out.size() > max_size) return util::make_error(util::ErrorCode::Guest, "get " + guest_path + ": file too large");
     if (closed) {

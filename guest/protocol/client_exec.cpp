@@ -55,8 +55,9 @@ struct Pending {
 util::Result<ExecResult> Client::exec(const ExecRequest& request, const ExecIo& io) {
   if (request.argv.empty()) return util::make_error(util::ErrorCode::Usage, "exec: empty argv");
   SigpipeBlock sigpipe;
-  auto st = ML_TRY(m_impl->open_channel(exec_to_json(request)));
-  ChannelHandle ch(m_impl, st);
+  std::shared_ptr<Impl> impl = m_impl;  // stays valid even if the Client is destroyed meanwhile
+  auto st = ML_TRY(impl->open_channel(exec_to_json(request)));
+  ChannelHandle ch(impl, st);
   bool stdin_open = io.stdin_fd >= 0;
   if (!stdin_open) ch.send_eof(StreamId::In);
   bool out_broken = false, err_broken = false;
@@ -74,7 +75,7 @@ util::Result<ExecResult> Client::exec(const ExecRequest& request, const ExecIo& 
       }
       closed = st->closed;
       credit = st->send_credit;
-      if (!closed && !m_impl->connected) return m_impl->disconnected_error().context("exec " + request.argv[0]);
+      if (!closed && !impl->connected) return impl->disconnected_error().context("exec " + request.argv[0]);
     }
     // Discard output nobody wants right away.
     while (!pending.empty()) {

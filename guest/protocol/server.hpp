@@ -38,7 +38,8 @@ enum class ServeEnd { Shutdown, Disconnected, BootFailed, ProtocolError };
 
 class Server {
  public:
-  // `stream` is set non-blocking. With Reap::All, SIGCHLD must be blocked in
+  // `stream` is set non-blocking. SIGPIPE must be ignored in the process
+  // (the agent does; so do the tests). With Reap::All, SIGCHLD must be blocked in
   // the caller (the agent is single-threaded).
   static util::Result<Server> create(util::Fd stream, System& system, ServerOptions options);
   Server(Server&&) noexcept = default;

@@ -1,10 +1,31 @@
 // matchlock CLI entry point: global options, the verb table, one catch-all.
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "util/log.hpp"
+
+namespace cmd {
+
+// The first non-option argument when it names no verb, else nullptr.
+static const char* unknown_verb(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-f" || a == "--file") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      if (sub->get_name() == a) return nullptr;
+    return argv[i];
+  }
+  return nullptr;
+}
+
+}  // namespace cmd
 
 int main(int argc, char** argv) {
   cmd::Context ctx;
@@ -15,6 +36,10 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", ctx.verbose, "More diagnostics on stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Only errors on stderr");
   for (auto reg : cmd::k_verbs) reg(app, ctx);
+  if (const char* verb = cmd::unknown_verb(app, argc, argv)) {
+    std::fprintf(stderr, "matchlock: error: unknown command \"%s\" (see matchlock --help)\n", verb);
+    return cmd::k_exit_usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

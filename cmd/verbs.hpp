@@ -12,6 +12,9 @@ using VerbRegistrar = void (*)(CLI::App& app, Context& ctx);
 
 void register_version(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
+void register_init(CLI::App& app, Context& ctx);
+void register_validate(CLI::App& app, Context& ctx);
+void register_config(CLI::App& app, Context& ctx);
 void register_kernel(CLI::App& app, Context& ctx);
 void register_pull(CLI::App& app, Context& ctx);
 void register_images(CLI::App& app, Context& ctx);
@@ -22,6 +25,9 @@ void register_lock(CLI::App& app, Context& ctx);
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
     register_doctor,
+    register_init,
+    register_validate,
+    register_config,
     register_kernel,
     register_pull,
     register_images,

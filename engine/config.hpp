@@ -89,7 +89,7 @@ struct InjectSet {
 struct Secret {
   std::string name;                   // a valid environment variable name
   SecretSource source = SecretSource::Env;
-  std::string source_value;           // VAR, PATH (absolute) or COMMAND; never the secret itself
+  std::string source_value;           // VAR, PATH (absolute, or "~/..." for $HOME) or COMMAND; never the secret itself
   std::string from_text;              // as written ("env:ANTHROPIC_API_KEY")
   std::vector<net::Rule> hosts;       // where the real value may be sent (non-empty)
   InjectSet inject;

@@ -95,7 +95,8 @@ void parse_secrets(Reader& r, const toml::table& root) {
         }
       } else if (kind == "file") {
         s.source = SecretSource::File;
-        s.source_value = resolve_host_path(c.base_dir, rest).string();
+        // "~/..." is kept as written and expanded with $HOME when the secret is read.
+        s.source_value = rest.starts_with("~/") ? std::string(rest) : resolve_host_path(c.base_dir, rest).string();
       } else {
         s.source = SecretSource::Cmd;
         s.source_value = std::string(rest);

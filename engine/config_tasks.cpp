@@ -25,7 +25,8 @@ void parse_run(Reader& r, const toml::table& t, Task& task, const std::string& p
     ok = false;
     return;
   }
-  if (auto s = r.get_string(t, "run", p + ".run")) {
+  if (run->is_string()) {
+    auto s = r.get_string(t, "run", p + ".run");
     if (s->value.find_first_not_of(" \t\n") == std::string::npos) {
       r.error(s->pos, p + ".run must not be empty");
       ok = false;

@@ -9,7 +9,7 @@ util::Result<std::filesystem::path> discover_matchlockfile(const std::string& ex
   std::error_code ec;
   if (!explicit_path.empty()) {
     if (!std::filesystem::is_regular_file(explicit_path, ec))
-      return util::make_error(util::ErrorCode::NotFound, explicit_path + ": no such file");
+      return util::make_error(util::ErrorCode::Config, explicit_path + ": no such file");
     return std::filesystem::path(explicit_path);
   }
   std::filesystem::path dir = std::filesystem::absolute(start, ec).lexically_normal();
@@ -24,7 +24,7 @@ util::Result<std::filesystem::path> discover_matchlockfile(const std::string& ex
     if (std::filesystem::exists(dir / ".git", ec) || !dir.has_parent_path() || dir.parent_path() == dir) break;
     dir = dir.parent_path();
   }
-  return util::make_error(util::ErrorCode::NotFound,
+  return util::make_error(util::ErrorCode::Config,
                           "no Matchlockfile in " + first.string() +
                               (dir == first ? "" : " or its parents up to " + dir.string()) +
                               " (create one with `matchlock init`, or pass -f PATH)");

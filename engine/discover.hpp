@@ -13,7 +13,7 @@ namespace engine {
 inline constexpr const char* k_matchlockfile = "Matchlockfile";
 
 // EXPLICIT is the -f value (empty when not given); START the directory to search from.
-// NotFound names every directory searched; an explicit path that does not exist is NotFound too.
+// Errors (ErrorCode::Config, exit 2) name the directories searched or the missing -f path.
 util::Result<std::filesystem::path> discover_matchlockfile(const std::string& explicit_path,
                                                            const std::filesystem::path& start);
 

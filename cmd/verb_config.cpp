@@ -1,0 +1,40 @@
+// matchlock config [--json]: the fully resolved Matchlockfile with every
+// default filled in. Secrets are shown by reference; their values are never read.
+#include <cstdio>
+#include <filesystem>
+
+#include "cmd/config_print.hpp"
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/config_parse.hpp"
+#include "engine/discover.hpp"
+
+namespace cmd {
+
+void register_config(CLI::App& app, Context& ctx) {
+  auto json = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand("config", "Print the resolved Matchlockfile (defaults filled in, secrets by reference)");
+  sub->add_flag("--json", *json, "Print one JSON object");
+  sub->callback([&ctx, json] {
+    auto found = engine::discover_matchlockfile(ctx.file, std::filesystem::current_path());
+    if (!found) {
+      ctx.exit_code = report(found.error());
+      return;
+    }
+    auto config = engine::load_config(*found);
+    if (!config) {
+      if (config.error().code() == util::ErrorCode::Config) {
+        std::fprintf(stderr, "%s\n", config.error().message().c_str());  // already FILE:LINE:COL lines
+        ctx.exit_code = k_exit_usage;
+      } else {
+        ctx.exit_code = report(config.error());
+      }
+      return;
+    }
+    if (*json) std::printf("%s\n", config_to_json(*config).dump(2).c_str());
+    else std::fputs(config_to_text(*config).c_str(), stdout);
+    ctx.exit_code = 0;
+  });
+}
+
+}  // namespace cmd

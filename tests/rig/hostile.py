@@ -18,7 +18,6 @@ writes their layers straight into the registry's storage instead.
 import gzip
 import hashlib
 import io
-import os
 import tarfile
 
 import ocilayout as L
@@ -37,7 +36,7 @@ def _one_layer(out, entries=None, tar_path=None, compression="gzip"):
     return lay, layer
 
 
-def _raw_layer(out, header_tar_bytes, compressed, diff_id):
+def _raw_layer(out, compressed, diff_id):
     """Adds an already-compressed gzip layer whose diff_id is known."""
     lay = L.Layout(out)
     desc = lay.put_bytes(compressed, L.MEDIA[L.OCI]["gzip"])
@@ -79,7 +78,7 @@ def build_size(out):
     ti.size = 1 << 40
     ti.mtime = L.EPOCH
     raw = ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape") + b"hello"
-    _raw_layer(out, raw, gzip.compress(raw, 6, mtime=0), "sha256:" + hashlib.sha256(raw).hexdigest())
+    _raw_layer(out, gzip.compress(raw, 6, mtime=0), "sha256:" + hashlib.sha256(raw).hexdigest())
 
 
 def build_bomb(out):
@@ -100,7 +99,7 @@ def build_bomb(out):
     for _ in range(count):
         compressed.write(zero_member)
     compressed.write(gzip.compress(trailer, 9, mtime=0))
-    _raw_layer(out, header, compressed.getvalue(), "sha256:" + h.hexdigest())
+    _raw_layer(out, compressed.getvalue(), "sha256:" + h.hexdigest())
 
 
 def _corrupt_layer(out, mutate, kind):

@@ -27,13 +27,13 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import hostile  # noqa: E402
-import make_image  # noqa: E402
 
 TTL = os.environ.get("MATCHLOCK_RIG_TTL", "4h")  # hard lifetime of every rig process
 BASIC_USER, BASIC_PASS = "basicuser", "basicpass"

@@ -80,17 +80,24 @@ Result<LayerReader> LayerReader::open(const std::filesystem::path& blob, std::st
 
 util::Error LayerReader::archive_failure(std::string_view what) const {
   const char* msg = archive_error_string(m_archive);
-  return util::make_error(ErrorCode::Integrity, "layer " + m_label + ": " + std::string(what) + ": " +
-                                                    (msg ? msg : "unknown libarchive error"));
+  return util::make_error(ErrorCode::Integrity, std::string(what) + ": " + (msg ? msg : "unknown libarchive error"));
 }
 
 Result<void> LayerReader::check_bomb() const {
-  if (m_limits.max_bytes == 0) return util::ok();
-  la_int64_t n = archive_filter_bytes(m_archive, 0);
-  if (n > 0 && static_cast<uint64_t>(n) > m_limits.max_bytes)
-    return util::make_error(ErrorCode::Integrity, "layer " + m_label + ": decompresses to more than " +
+  la_int64_t out = archive_filter_bytes(m_archive, 0);
+  if (out <= 0) return util::ok();
+  auto n = static_cast<uint64_t>(out);
+  if (m_limits.max_bytes != 0 && n > m_limits.max_bytes)
+    return util::make_error(ErrorCode::Integrity, "decompresses to more than " +
                                                       std::to_string(m_limits.max_bytes) +
                                                       " bytes (max_layer_bytes); refusing a possible bomb");
+  la_int64_t in = archive_filter_bytes(m_archive, -1);
+  if (m_limits.max_expansion_ratio != 0 && n > k_ratio_floor && in > 0 &&
+      n / static_cast<uint64_t>(in) > m_limits.max_expansion_ratio)
+    return util::make_error(ErrorCode::Integrity,
+                            std::to_string(in) + " compressed bytes expand to " +
+                                std::to_string(n) + " (more than " + std::to_string(m_limits.max_expansion_ratio) +
+                                "x, max_expansion_ratio); refusing a possible decompression bomb");
   return util::ok();
 }
 
@@ -106,10 +113,10 @@ Result<bool> LayerReader::next(TarEntry& entry) {
   if (!path) return archive_failure("entry without a usable path name");
   entry = TarEntry{};
   entry.path = path;
-  entry.type = ML_TRY_CTX(entry_type(e, entry.path), "layer " + m_label);
+  entry.type = ML_TRY(entry_type(e, entry.path));
   entry.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
-  entry.uid = ML_TRY_CTX(id_of(archive_entry_uid(e), "uid", entry.path), "layer " + m_label);
-  entry.gid = ML_TRY_CTX(id_of(archive_entry_gid(e), "gid", entry.path), "layer " + m_label);
+  entry.uid = ML_TRY(id_of(archive_entry_uid(e), "uid", entry.path));
+  entry.gid = ML_TRY(id_of(archive_entry_gid(e), "gid", entry.path));
   if (archive_entry_mtime_is_set(e)) {
     entry.mtime = archive_entry_mtime(e);
     long nsec = archive_entry_mtime_nsec(e);
@@ -120,7 +127,7 @@ Result<bool> LayerReader::next(TarEntry& entry) {
     if (size < 0) return archive_failure("entry " + entry.path + ": negative size");
     entry.size = static_cast<uint64_t>(size);
     if (m_limits.max_bytes != 0 && entry.size > m_limits.max_bytes)
-      return util::make_error(ErrorCode::Integrity, "layer " + m_label + ": entry " + entry.path + " declares " +
+      return util::make_error(ErrorCode::Integrity, "entry " + entry.path + " declares " +
                                                         std::to_string(entry.size) +
                                                         " bytes, more than max_layer_bytes");
   }

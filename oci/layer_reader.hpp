@@ -38,12 +38,15 @@ struct TarEntry {
 };
 
 struct LayerLimits {
-  uint64_t max_bytes = 0;  // uncompressed tar stream bytes; 0 = unlimited
+  uint64_t max_bytes = 0;            // uncompressed tar stream bytes; 0 = unlimited
+  uint64_t max_expansion_ratio = 0;  // uncompressed / compressed, past k_ratio_floor; 0 = off
 };
+
+constexpr uint64_t k_ratio_floor = 256ull << 20;
 
 class LayerReader {
  public:
-  // LABEL names the layer in errors (usually its digest).
+  // LABEL names the layer (usually its digest); errors leave it to the caller.
   static util::Result<LayerReader> open(const std::filesystem::path& blob, std::string label, LayerLimits limits);
   ~LayerReader();
   LayerReader(LayerReader&&) noexcept;

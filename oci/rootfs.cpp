@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 
 #include "oci/digest.hpp"
@@ -29,35 +30,71 @@ struct Flattened {
   int64_t max_mtime = 0;
 };
 
+bool is_zero(std::string_view bytes) {
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    if (v != 0) return false;
+  }
+  for (; n > 0; ++p, --n)
+    if (*p != 0) return false;
+  return true;
+}
+
+LayerLimits limits_of(const RootfsOptions& options) {
+  return LayerLimits{options.max_layer_bytes, options.max_expansion_ratio};
+}
+
 std::string layer_label(const RootfsLayer& layer, size_t index) {
   return layer.digest.empty() ? "#" + std::to_string(index + 1) : layer.digest;
 }
 
-Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOptions& options, Flattened& flat,
-                        uint64_t& entries) {
-  LayerReader reader = ML_TRY(LayerReader::open(layer.blob, layer_label(layer, index), {options.max_layer_bytes}));
+Result<void> read_layer_entries(LayerReader& reader, uint32_t index, const RootfsOptions& options, Flattened& flat,
+                                uint64_t& entries) {
   TarEntry entry;
   for (uint64_t n = 0;; ++n) {
     if (!ML_TRY(reader.next(entry))) break;
     if (++entries > options.max_entries)
-      return util::make_error(ErrorCode::Integrity, "layer " + reader.label() + ": more than " +
-                                                        std::to_string(options.max_entries) + " entries in the image");
+      return util::make_error(ErrorCode::Integrity,
+                              "more than " + std::to_string(options.max_entries) + " entries in the image (max_entries)");
     flat.max_mtime = std::max(flat.max_mtime, entry.mtime);
-    Inode* content = ML_TRY_CTX(flat.tree.apply(entry, index, n), "layer " + reader.label());
+    Inode* content = ML_TRY(flat.tree.apply(entry, index, n));
     if (!content || entry.size == 0) {
       ML_TRY(reader.skip_data());
       continue;
     }
     uint64_t end = 0;
+    uint64_t last_block = UINT64_MAX;  // last block counted as non-zero
     ML_TRY_CTX(reader.read_data([&](uint64_t offset, std::string_view bytes) -> Result<void> {
       if (offset < end || offset > entry.size || bytes.size() > entry.size - offset)
         return util::make_error(ErrorCode::Integrity, "data beyond the declared size or out of order");
-      if (offset != end || content->data_runs == 0) ++content->data_runs;
       content->data_bytes += bytes.size();
       end = offset + bytes.size();
+      // Count the blocks holding a non-zero byte: zero blocks become holes.
+      while (!bytes.empty()) {
+        uint64_t block = offset / k_block_size;
+        size_t take = std::min<uint64_t>(bytes.size(), (block + 1) * k_block_size - offset);
+        if (block != last_block && !is_zero(bytes.substr(0, take))) {
+          ++content->data_blocks;
+          last_block = block;
+        }
+        offset += take;
+        bytes.remove_prefix(take);
+      }
       return util::ok();
-    }), "layer " + reader.label() + ": entry " + entry.path);
+    }), "entry " + entry.path);
   }
+  return util::ok();
+}
+
+Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOptions& options, Flattened& flat,
+                        uint64_t& entries) {
+  std::string label = layer_label(layer, index);
+  LayerReader reader = ML_TRY_CTX(LayerReader::open(layer.blob, label, limits_of(options)), "layer " + label);
+  if (auto r = read_layer_entries(reader, index, options, flat, entries); !r)
+    return std::move(r).error().context("layer " + label);
   return util::ok();
 }
 
@@ -107,26 +144,27 @@ Result<void> write_contents(const std::vector<RootfsLayer>& layers, const Rootfs
     for (const auto& [_, child] : n->children) {
       if (child->is_dir()) stack.push_back(child.get());
       const Inode& in = *child->inode;
-      if (in.type == EntryType::Regular && in.data_bytes > 0) sources[{in.layer, in.entry}] = &in;
+      if (in.type == EntryType::Regular && in.data_blocks > 0) sources[{in.layer, in.entry}] = &in;
     }
   }
   auto next = sources.begin();
   for (uint32_t i = 0; i < layers.size() && next != sources.end(); ++i) {
     if (next->first.first != i) continue;
-    LayerReader reader = ML_TRY(LayerReader::open(layers[i].blob, layer_label(layers[i], i), {options.max_layer_bytes}));
+    std::string label = "layer " + layer_label(layers[i], i);
+    LayerReader reader = ML_TRY_CTX(LayerReader::open(layers[i].blob, layer_label(layers[i], i), limits_of(options)), label);
     TarEntry entry;
     for (uint64_t n = 0; next != sources.end() && next->first.first == i; ++n) {
-      if (!ML_TRY(reader.next(entry)))
-        return util::make_error(ErrorCode::Integrity, "layer " + reader.label() + " changed while being read");
+      if (!ML_TRY_CTX(reader.next(entry), label))
+        return util::make_error(ErrorCode::Integrity, label + " changed while being read");
       if (next->first.second != n) {
-        ML_TRY(reader.skip_data());
+        ML_TRY_CTX(reader.skip_data(), label);
         continue;
       }
       const Inode& inode = *next->second;
       ++next;
       Ext4FileData data = ML_TRY(image.open_file(inode));
       ML_TRY_CTX(reader.read_data([&](uint64_t offset, std::string_view bytes) { return data.write(offset, bytes); }),
-                 "layer " + reader.label() + ": entry " + entry.path);
+                 label + ": entry " + entry.path);
       ML_TRY_CTX(data.finish(), "entry " + entry.path);
     }
   }

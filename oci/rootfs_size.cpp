@@ -40,7 +40,7 @@ void walk(const Node& dir, std::unordered_set<const Inode*>& seen, ContentEstima
         walk(*child, seen, est);
         break;
       case EntryType::Regular: {
-        uint64_t data = div_up(inode.data_bytes, k_block_size);
+        uint64_t data = inode.data_blocks;
         // Skipped zero blocks split extents too; bound the pieces by the block count.
         est.blocks += data + extent_blocks(data, data);
         break;

@@ -48,8 +48,8 @@ struct Inode {
   // (sparse-aware), measured while reading layers.
   uint32_t layer = 0;
   uint64_t entry = 0;
-  uint64_t data_bytes = 0;
-  uint64_t data_runs = 0;
+  uint64_t data_bytes = 0;   // bytes stored in the tar (holes excluded)
+  uint64_t data_blocks = 0;  // non-zero 4 KiB blocks among them: what the image stores
   // Filled in by the writer.
   uint32_t nlink = 0;
   uint32_t ino = 0;

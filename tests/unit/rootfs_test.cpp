@@ -234,7 +234,7 @@ TEST_CASE("rootfs: zero blocks stay holes (sparse files)") {
   std::string data(8 << 20, '\0');
   data.replace(0, 5, "start");
   data.replace(data.size() - 3, 3, "end");
-  auto r = must(f.build({f.layer({file("sparse", data), file("zeros", std::string(1 << 20, '\0'))})}));
+  auto r = must(f.build({f.layer({file("sparse", data), file("zeros", std::string(64 << 20, '\0'))})}));
   require_clean(r);
   std::string st = stat_of(r.path, "/sparse");
   INFO(st);
@@ -242,6 +242,7 @@ TEST_CASE("rootfs: zero blocks stay holes (sparse files)") {
   CHECK(contains(st, "Blockcount: 16"));  // two 4 KiB blocks in 512-byte units
   CHECK(contains(stat_of(r.path, "/zeros"), "Blockcount: 0"));
   CHECK(cat(r.path, "/sparse") == data);
+  CHECK(r.size_bytes < (24ull << 20));  // sized by non-zero blocks, not by 72 MiB of file sizes
 }
 
 TEST_CASE("rootfs: GNU tar sparse entries") {
@@ -369,6 +370,14 @@ TEST_CASE("rootfs hostile: decompression bomb is stopped by max_layer_bytes") {
   std::string err = error_of(f.build({bomb}, o));
   CHECK(contains(err, "max_layer_bytes"));
   CHECK_FALSE(fs::exists(f.tmp.path() / "image.ext4"));
+  // Past 256 MiB, a layer expanding more than max_expansion_ratio times is refused.
+  auto ratio_bomb = f.layer({file("zeros", std::string(300 << 20, '\0'))}, Compression::Gzip);
+  o.max_layer_bytes = 1ull << 30;
+  std::string ratio_err = error_of(f.build({ratio_bomb}, o));
+  CHECK(contains(ratio_err, "max_expansion_ratio"));
+  o.max_expansion_ratio = 0;
+  auto ok = must(f.build({ratio_bomb}, o, k_digest, "zeros.ext4"));  // off: a legit (zero) file
+  CHECK(ok.size_bytes < (16ull << 20));
   o.max_entries = 2;
   o.max_layer_bytes = 1ull << 30;
   CHECK(contains(error_of(f.build({f.layer({file("a", ""), file("b", ""), file("c", "")})}, o)), "entries"));

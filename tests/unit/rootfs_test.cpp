@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "oci/rootfs.hpp"
 #include "rootfs_test_support.hpp"
@@ -416,4 +418,118 @@ TEST_CASE("rootfs cache: ensure_rootfs builds once, reuses, and leaves no debris
   for ([[maybe_unused]] auto& entry : fs::directory_iterator(dirs.cache / "rootfs")) ++files;
   CHECK(files == 2);
   CHECK_FALSE(oci::ensure_rootfs(dirs, "sha256:nothex", {l}, Fixture::small()).has_value());
+}
+
+namespace {
+
+// The rig's fixture layouts (tests/rig/make_image.py), built into DIR.
+struct RigImage {
+  std::string manifest_digest;
+  std::vector<oci::RootfsLayer> layers;
+};
+
+RigImage rig_image(const fs::path& layout) {
+  const char* script =
+      "import json,sys\n"
+      "L=sys.argv[1]\n"
+      "i=json.load(open(L+'/index.json'))\n"
+      "d=i['manifests'][0]['digest']\n"
+      "m=json.load(open(L+'/blobs/sha256/'+d.split(':')[1]))\n"
+      "print(d)\n"
+      "for l in m['layers']: print(l['digest'], l['mediaType'])\n";
+  Run r = run({"python3", "-c", script, layout.string()});
+  REQUIRE(r.code == 0);
+  RigImage img;
+  std::istringstream in(r.out);
+  std::getline(in, img.manifest_digest);
+  std::string digest, media;
+  while (in >> digest >> media)
+    img.layers.push_back({layout / "blobs" / "sha256" / digest.substr(7), media, digest});
+  return img;
+}
+
+}  // namespace
+
+TEST_CASE("rootfs: rig fixture images (busybox, layers, hostile-*) in two cache dirs") {
+  Fixture f;
+  fs::path images = f.tmp.path() / "images";
+  std::vector<std::string> names{"busybox", "layers", "hostile-dotdot", "hostile-abs", "hostile-symlink",
+                                 "hostile-dup", "hostile-hardlink", "hostile-size", "hostile-bomb"};
+  std::vector<std::string> argv{"python3", std::string(MATCHLOCK_SOURCE_DIR) + "/tests/rig/make_image.py", "--out",
+                                images.string()};
+  argv.insert(argv.end(), names.begin(), names.end());
+  Run made = run(argv);
+  INFO(made.out);
+  REQUIRE(made.code == 0);
+  util::Dirs one{f.tmp.path() / "one" / "cache", f.tmp.path() / "s1", f.tmp.path() / "c1"};
+  util::Dirs two{f.tmp.path() / "two" / "deeper" / "cache", f.tmp.path() / "s2", f.tmp.path() / "c2"};
+  oci::RootfsOptions options;  // the defaults the product uses
+  for (const auto& name : names) {
+    INFO(name);
+    RigImage img = rig_image(images / name);
+    auto a = oci::ensure_rootfs(one, img.manifest_digest, img.layers, options);
+    bool bad = name == "hostile-hardlink" || name == "hostile-size" || name == "hostile-bomb";
+    if (bad) {
+      REQUIRE_FALSE(a.has_value());
+      INFO(a.error().message());
+      CHECK(contains(a.error().message(), "layer " + img.layers[0].digest));
+      CHECK(contains(a.error().message(), name == "hostile-hardlink" ? "hardlink to a missing target"
+                                          : name == "hostile-size"   ? "max_layer_bytes"
+                                                                     : "max_expansion_ratio"));
+      continue;
+    }
+    if (!a) FAIL(a.error().message());
+    auto b = oci::ensure_rootfs(two, img.manifest_digest, img.layers, options);
+    if (!b) FAIL(b.error().message());
+    CHECK(a->sha256 == b->sha256);
+    CHECK(a->size_bytes == b->size_bytes);
+    require_clean(*a);
+    if (name == "layers") {
+      Run cmp = run({"python3", std::string(MATCHLOCK_SOURCE_DIR) + "/tests/rig/tree_dump.py", "ext4", a->path.string(),
+                     "--compare", (images / "layers.expected.json").string()});
+      INFO(cmp.out);
+      CHECK(cmp.code == 0);
+    }
+    if (name == "hostile-dotdot") {
+      CHECK(cat(a->path, "/escape") == "escaped\n");
+      CHECK(cat(a->path, "/escape2") == "escaped\n");
+    }
+    if (name == "hostile-abs") CHECK(cat(a->path, "/abs-dir/x") == "abs\n");
+    if (name == "hostile-symlink") {
+      CHECK(cat(a->path, "/etc/passwd") == "pwned\n");  // the image's own /etc
+      CHECK(cat(a->path, "/tmp/escaped") == "pwned\n");
+    }
+    if (name == "hostile-dup") {
+      CHECK(cat(a->path, "/dup") == "second\n");
+      CHECK(cat(a->path, "/f2d/child") == "c\n");
+      CHECK(cat(a->path, "/d2f") == "file\n");
+    }
+  }
+  // Only the good images' .ext4 + .json remain: failures leave nothing.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(one.cache / "rootfs")) {
+    INFO(e.path());
+    CHECK((e.path().extension() == ".ext4" || e.path().extension() == ".json"));
+    ++files;
+  }
+  CHECK(files == 2 * (names.size() - 3));
+}
+
+TEST_CASE("rootfs cache: concurrent ensure_rootfs of one digest builds once") {
+  Fixture f;
+  util::Dirs dirs{f.tmp.path() / "cache", f.tmp.path() / "state", f.tmp.path() / "config"};
+  auto l = f.layer({file("big", std::string(4 << 20, 'b')), file("small", "s")});
+  std::vector<util::Result<oci::Rootfs>> results(4, util::make_error(util::ErrorCode::Internal, "not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = oci::ensure_rootfs(dirs, k_digest, {l}, Fixture::small()); });
+  for (auto& t : threads) t.join();
+  for (auto& r : results) {
+    if (!r) FAIL(r.error().message());
+    CHECK(r->sha256 == results[0]->sha256);
+  }
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dirs.cache / "rootfs")) ++files;
+  CHECK(files == 2);
+  require_clean(*results[0]);
 }

@@ -581,3 +581,42 @@ TEST_CASE("the server rejects garbage and credit violations") {
   auto [e5, w5] = run_server_with(hello + protocol::encode_frame(3, protocol::FrameType::Open, "not json"));
   CHECK(e5 == protocol::ServeEnd::ProtocolError);
 }
+
+TEST_CASE("without a tty, a host signal is forwarded to the guest process") {
+  Harness h;
+  std::atomic<pthread_t> exec_thread{};
+  std::atomic<bool> ready{false};
+  protocol::ExecResult result;
+  PipeReader out;
+  std::thread t([&] {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &s, nullptr);
+    util::Fd sfd(::signalfd(-1, &s, SFD_CLOEXEC));
+    exec_thread = pthread_self();
+    ready = true;
+    ExecIo io;
+    io.stdout_fd = out.write_end.get();
+    io.signal_fd = sfd.get();
+    auto r = h.client->exec(sh("echo started; exec sleep 30"), io);
+    if (r) result = *r;
+  });
+  REQUIRE(out.wait_for("started"));
+  while (!ready) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(100ms);
+  pthread_kill(exec_thread.load(), SIGINT);
+  t.join();
+  CHECK(result.signal == SIGINT);
+  CHECK(result.exit_code == 130);
+}
+
+TEST_CASE("an unknown channel kind fails that channel only") {
+  Harness h;
+  auto s = h.client->open_stream("no-such-kind", 1);
+  REQUIRE(s);
+  auto r = s->read();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("unknown channel kind") != std::string::npos);
+  CHECK(run(*h.client, sh("echo still fine")).out == "still fine\n");
+}

@@ -181,6 +181,9 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_INCLUDE = "curl,ca-certificates,git"
 DEBIAN_EXCLUDE_DIRS = ("dev", "proc", "sys", "var/lib/apt/lists", "var/cache/apt/archives",
                        "var/cache/apt", "var/log", "run", "tmp")
+# ldconfig's aux-cache records inode numbers and ctimes: the one file that differs
+# between two debootstraps of the same packages.
+DEBIAN_EXCLUDE_FILES = ("var/cache/ldconfig/aux-cache",)
 
 
 def apt_mirror():
@@ -247,7 +250,8 @@ def _tree_tar(tree, out_tar):
                 continue
             for name in sorted(dirs + files):
                 rel = os.path.normpath(os.path.join(rel_dir, name))
-                add(rel)
+                if rel not in DEBIAN_EXCLUDE_FILES:
+                    add(rel)
 
 
 def build_debian(out, cache):

@@ -13,6 +13,7 @@ debian needs a debootstrap tree, built once per machine into --cache
 also lives in the cache and DIR/debian is a symlink to it.
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -76,23 +77,31 @@ def build_one(name, out, cache, force, version):
             if f.read().strip() == version:
                 return False
     if name == "debian":
-        cached = os.path.join(cache, "layout-debian")
-        cstamp = os.path.join(cache, ".stamp-layout-debian")
-        fresh = os.path.exists(cstamp) and open(cstamp).read().strip() == version
-        if force or not os.path.isdir(cached) or not fresh:
-            publish(fixtures.build_debian, cached, cache)
-            with open(cstamp, "w") as f:
-                f.write(version + "\n")
-        _remove(final)
-        os.symlink(cached, final)
-        for side in (".info.json", ".expected.json"):
-            _remove(final + side)
-            os.symlink(cached + side, final + side)
+        # the cache is per machine: several build dirs may build debian at once
+        with open(os.path.join(cache, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _build_debian_cached(final, cache, force, version)
     else:
         publish(BUILDERS[name], final, cache)
     with open(stamp, "w") as f:
         f.write(version + "\n")
     return True
+
+
+def _build_debian_cached(final, cache, force, version):
+    """Builds (if stale) the debian layout in the cache; links `final` to it."""
+    cached = os.path.join(cache, "layout-debian")
+    cstamp = os.path.join(cache, ".stamp-layout-debian")
+    fresh = os.path.exists(cstamp) and open(cstamp).read().strip() == version
+    if force or not os.path.isdir(cached) or not fresh:
+        publish(fixtures.build_debian, cached, cache)
+        with open(cstamp, "w") as f:
+            f.write(version + "\n")
+    _remove(final)
+    os.symlink(cached, final)
+    for side in (".info.json", ".expected.json"):
+        _remove(final + side)
+        os.symlink(cached + side, final + side)
 
 
 def main():

@@ -1,0 +1,203 @@
+#include "net/http_message.hpp"
+
+#include <charconv>
+
+namespace net {
+
+namespace {
+
+util::Error bad(std::string what) { return util::make_error(util::ErrorCode::Network, "bad HTTP message: " + what); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Splits the head into lines (CRLF; a bare LF is accepted), returns the start line and parses headers.
+util::Result<std::string_view> split_head(std::string_view text, std::vector<HttpHeader>& headers) {
+  if (!text.ends_with("\r\n\r\n") && !text.ends_with("\n\n")) return bad("head not terminated");
+  size_t pos = 0;
+  std::string_view start;
+  bool first = true;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos)
+      return bad("stray CR or NUL");
+    if (first) {
+      start = line;
+      first = false;
+      continue;
+    }
+    if (line.empty()) break;
+    if (line.front() == ' ' || line.front() == '\t') return bad("obsolete header line folding");
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return bad("header without a name");
+    std::string_view name = line.substr(0, colon);
+    for (char c : name)
+      if (!is_token_char(c)) return bad("invalid header name \"" + std::string(name) + "\"");
+    headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
+  }
+  if (start.empty()) return bad("empty start line");
+  return start;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::optional<std::string> HttpHead::header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return h.value;
+  return std::nullopt;
+}
+
+bool HttpHead::header_has_token(std::string_view name, std::string_view token) const {
+  for (const auto& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      if (iequals(trim(v.substr(0, comma)), token)) return true;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+std::string HttpHead::serialize_request() const {
+  std::string out = method + " " + target + " " + version + "\r\n";
+  for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
+  return out + "\r\n";
+}
+
+std::string HttpHead::serialize_response() const {
+  std::string out = version + " " + std::to_string(status) + " " + reason + "\r\n";
+  for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
+  return out + "\r\n";
+}
+
+Sniff looks_like_http_request(std::string_view b) {
+  static constexpr std::string_view k_methods[] = {"GET ",     "POST ",  "PUT ",   "HEAD ",  "DELETE ",
+                                                   "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "};
+  bool maybe = false;
+  for (auto m : k_methods) {
+    if (b.size() >= m.size() ? b.starts_with(m) : m.starts_with(b)) {
+      if (b.size() >= m.size()) return Sniff::Yes;
+      maybe = true;
+    }
+  }
+  return maybe ? Sniff::NeedMore : Sniff::No;
+}
+
+util::Result<HttpHead> parse_request_head(std::string_view text) {
+  HttpHead h;
+  std::string_view start = ML_TRY(split_head(text, h.headers));
+  auto sp1 = start.find(' ');
+  auto sp2 = start.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == sp2) return bad("request line \"" + std::string(start) + "\"");
+  h.method = start.substr(0, sp1);
+  h.target = start.substr(sp1 + 1, sp2 - sp1 - 1);
+  h.version = start.substr(sp2 + 1);
+  for (char c : h.method)
+    if (!is_token_char(c)) return bad("method");
+  if (h.target.empty() || h.target.find(' ') != std::string::npos) return bad("request target");
+  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0") return bad("unsupported version " + h.version);
+  return h;
+}
+
+util::Result<HttpHead> parse_response_head(std::string_view text) {
+  HttpHead h;
+  std::string_view start = ML_TRY(split_head(text, h.headers));
+  auto sp1 = start.find(' ');
+  if (sp1 == std::string_view::npos || !start.starts_with("HTTP/1.")) return bad("status line");
+  h.version = start.substr(0, sp1);
+  std::string_view rest = start.substr(sp1 + 1);
+  auto code = rest.substr(0, 3);
+  int status = 0;
+  auto [end, ec] = std::from_chars(code.data(), code.data() + code.size(), status);
+  if (ec != std::errc() || end != code.data() + 3 || status < 100 || status > 999) return bad("status code");
+  h.status = status;
+  if (rest.size() > 4) h.reason = rest.substr(4);
+  return h;
+}
+
+namespace {
+
+util::Result<BodyFraming> framing_from_headers(const HttpHead& m, BodyKind fallback) {
+  int te_count = 0;
+  bool chunked_last = false;
+  for (const auto& h : m.headers) {
+    if (!iequals(h.name, "transfer-encoding")) continue;
+    ++te_count;
+    std::string_view v = trim(h.value);
+    auto comma = v.rfind(',');
+    chunked_last = iequals(trim(comma == std::string_view::npos ? v : v.substr(comma + 1)), "chunked");
+  }
+  std::optional<uint64_t> length;
+  for (const auto& h : m.headers) {
+    if (!iequals(h.name, "content-length")) continue;
+    uint64_t n = 0;
+    std::string_view v = h.value;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return bad("Content-Length \"" + h.value + "\"");
+    if (length && *length != n) return bad("conflicting Content-Length headers");
+    length = n;
+  }
+  if (te_count > 0) {
+    if (length) return bad("both Transfer-Encoding and Content-Length");
+    if (chunked_last) return BodyFraming{BodyKind::Chunked, 0};
+    if (fallback == BodyKind::None) return bad("request Transfer-Encoding without chunked");
+    return BodyFraming{BodyKind::UntilClose, 0};
+  }
+  if (length) return BodyFraming{*length ? BodyKind::Length : BodyKind::None, *length};
+  return BodyFraming{fallback, 0};
+}
+
+}  // namespace
+
+util::Result<BodyFraming> request_framing(const HttpHead& request) {
+  return framing_from_headers(request, BodyKind::None);
+}
+
+util::Result<BodyFraming> response_framing(const HttpHead& response, std::string_view request_method) {
+  if (iequals(request_method, "HEAD") || (response.status >= 100 && response.status < 200) ||
+      response.status == 204 || response.status == 304)
+    return BodyFraming{BodyKind::None, 0};
+  return framing_from_headers(response, BodyKind::UntilClose);
+}
+
+bool keeps_alive(const HttpHead& request, const HttpHead& response) {
+  for (const HttpHead* m : {&request, &response}) {
+    if (m->header_has_token("connection", "close")) return false;
+    if (m->version == "HTTP/1.0" && !m->header_has_token("connection", "keep-alive")) return false;
+  }
+  return true;
+}
+
+std::string make_response(int status, std::string_view reason, std::string_view body) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+  out += "Content-Type: text/plain; charset=utf-8\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Connection: close\r\n\r\n";
+  out += body;
+  return out;
+}
+
+}  // namespace net

@@ -1,0 +1,112 @@
+#include "net/policy.hpp"
+
+#include <charconv>
+
+namespace net {
+
+namespace {
+
+Decision allow(const SourcedRule& r) {
+  std::string reason = "allowed by " + r.source + " \"" + r.rule.to_string() + "\"";
+  return {Verdict::Allow, r.rule.to_string(), std::move(reason)};
+}
+
+Decision deny_by(const SourcedRule& r) {
+  return {Verdict::Deny, r.rule.to_string(), "denied by " + r.source + " \"" + r.rule.to_string() + "\""};
+}
+
+Decision deny_default(std::string reason) { return {Verdict::Deny, "", std::move(reason)}; }
+
+}  // namespace
+
+Policy::Policy(std::vector<Rule> allow, std::vector<Rule> deny, BlockPrivate block_private)
+    : m_block_private(block_private) {
+  for (auto& r : allow) m_allow.push_back({std::move(r), "network.allow"});
+  for (auto& r : deny) m_deny.push_back({std::move(r), "network.deny"});
+}
+
+void Policy::add_secret_hosts(std::string_view secret_name, const std::vector<Rule>& hosts) {
+  for (const auto& r : hosts) m_allow.push_back({r, "secrets." + std::string(secret_name) + ".hosts"});
+}
+
+const SourcedRule* Policy::find_deny(std::string_view host, uint16_t port) const {
+  for (const auto& r : m_deny)
+    if (matches(r.rule, host, port)) return &r;
+  return nullptr;
+}
+
+const SourcedRule* Policy::find_allow(std::string_view host, uint16_t port) const {
+  for (const auto& r : m_allow)
+    if (matches(r.rule, host, port)) return &r;
+  return nullptr;
+}
+
+Decision Policy::decide_name(std::string_view name, uint16_t port) const {
+  if (parse_ipv4(name)) return decide_address(*parse_ipv4(name), port);
+  if (const auto* d = find_deny(name, port)) return deny_by(*d);
+  if (const auto* a = find_allow(name, port)) return allow(*a);
+  return deny_default(std::string(name) + ":" + std::to_string(port) + " is not in [network].allow");
+}
+
+Decision Policy::decide_address(Ipv4 address, uint16_t port) const {
+  std::string text = address.to_string();
+  if (const auto* d = find_deny(text, port)) return deny_by(*d);
+  for (const auto& r : m_allow)
+    if (r.rule.kind == RuleKind::Cidr && matches(r.rule, text, port)) return allow(r);
+  return deny_default("direct connections to IP addresses (" + text + ":" + std::to_string(port) +
+                      ") are denied unless a CIDR in [network].allow covers them");
+}
+
+Decision Policy::decide_dns(std::string_view name) const {
+  for (const auto& r : m_deny)
+    if (r.rule.port == 0 && r.rule.kind != RuleKind::Cidr && matches(r.rule, name, 0)) return deny_by(r);
+  for (const auto& r : m_allow) {
+    if (r.rule.kind == RuleKind::Cidr) continue;
+    Rule any_port = r.rule;
+    any_port.port = 0;
+    if (matches(any_port, name, 0)) return allow(r);
+  }
+  return deny_default(std::string(name) + " is not in [network].allow");
+}
+
+Decision Policy::check_upstream_address(std::string_view name, Ipv4 address, uint16_t port) const {
+  std::string text = address.to_string();
+  if (const auto* d = find_deny(text, port)) return deny_by(*d);
+  if (m_block_private == BlockPrivate::No || !is_private_address(address))
+    return {Verdict::Allow, "", "public address"};
+  for (const auto& r : m_allow)
+    if (r.rule.kind == RuleKind::Cidr && matches(r.rule, text, port)) return allow(r);
+  return deny_default(std::string(name) + " resolved to the private address " + text +
+                      " (network.block_private; allow its CIDR to permit it)");
+}
+
+std::optional<Target> parse_target(std::string_view text) {
+  Target t;
+  auto colon = text.rfind(':');
+  if (colon != std::string_view::npos) {
+    auto p = text.substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535)
+      return std::nullopt;
+    t.port = static_cast<uint16_t>(port);
+    text = text.substr(0, colon);
+  }
+  if (text.empty()) return std::nullopt;
+  std::string host(text);
+  for (char& c : host)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  if (!parse_ipv4(host) && !is_valid_hostname(host)) return std::nullopt;
+  t.host = std::move(host);
+  return t;
+}
+
+std::string suggest_rule(std::string_view host, uint16_t port) {
+  std::string h(host);
+  if (parse_ipv4(host)) return port ? h + "/32:" + std::to_string(port) : h + "/32";
+  if (port == 0 || port == 80 || port == 443) return h;
+  return h + ":" + std::to_string(port);
+}
+
+}  // namespace net

@@ -1,0 +1,243 @@
+// One guest TCP flow: decide, sniff the first bytes, then refuse, splice,
+// check HTTP, or intercept TLS.
+#include <poll.h>
+
+#include <chrono>
+
+#include "net/proxy_shared.hpp"
+#include "net/tls_sni.hpp"
+#include "util/log.hpp"
+
+namespace net {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class FirstBytes { Tls, Http, Other, Silent };
+
+struct Sniffed {
+  FirstBytes kind = FirstBytes::Silent;
+  std::string bytes;  // everything read from the guest so far
+  ClientHello hello;
+};
+
+// Reads from GUEST until the first bytes are classified (a complete ClientHello for TLS).
+// When UPSTREAM >= 0 and it speaks first, the flow is "server first": Silent.
+util::Result<Sniffed> sniff(int guest, int upstream, std::chrono::milliseconds timeout) {
+  Sniffed s;
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    pollfd fds[2] = {{guest, POLLIN, 0}, {upstream, POLLIN, 0}};
+    int wait = -1;
+    if (upstream < 0 || !s.bytes.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return s.bytes.empty() ? s : (s.kind = FirstBytes::Other, s);
+      wait = static_cast<int>(left);
+    }
+    int r = util::retry_eintr([&] { return ::poll(fds, upstream < 0 ? 1 : 2, wait); });
+    if (r < 0) return util::sys_error("poll");
+    if (r == 0) continue;
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      if (s.bytes.empty()) return s;  // the server spoke first
+      continue;
+    }
+    char buf[16384];
+    size_t n = ML_TRY(util::read_some(guest, buf));
+    if (n == 0) {
+      s.kind = s.bytes.empty() ? FirstBytes::Silent : FirstBytes::Other;
+      return s;
+    }
+    s.bytes.append(buf, n);
+    auto bytes = std::span(reinterpret_cast<const uint8_t*>(s.bytes.data()), s.bytes.size());
+    s.hello = parse_client_hello(bytes);
+    if (s.hello.status == HelloStatus::Complete || s.hello.status == HelloStatus::Malformed) {
+      s.kind = FirstBytes::Tls;
+      return s;
+    }
+    if (s.hello.status == HelloStatus::NeedMore) {
+      if (s.bytes.size() > 70000) return util::make_error(util::ErrorCode::Network, "ClientHello too large");
+      continue;
+    }
+    Sniff h = looks_like_http_request(s.bytes);
+    if (h == Sniff::NeedMore) continue;
+    s.kind = h == Sniff::Yes ? FirstBytes::Http : FirstBytes::Other;
+    return s;
+  }
+}
+
+// "Host: NAME" of the first request in BYTES (a refused flow's only request), or "".
+std::string first_host(std::string_view bytes) {
+  auto end = bytes.find("\r\n\r\n");
+  if (end == std::string_view::npos) return {};
+  auto head = parse_request_head(bytes.substr(0, end + 4));
+  if (!head) return {};
+  std::string h = head->header("host").value_or("");
+  auto colon = h.rfind(':');
+  if (colon != std::string::npos) h.resize(colon);
+  for (char& c : h)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return h;
+}
+
+class Flow {
+ public:
+  Flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest)
+      : m_shared(shared), m_info(info), m_guest(shared, std::move(guest)) {}
+
+  void run();
+
+ private:
+  void refuse(const Decision& decision);
+  util::Result<void> forward(const Decision& decision);
+  util::Result<void> tls(Sniffed& sniffed, const Decision& decision, TrackedFd& upstream);
+  AuditEvent event(AuditKind kind, std::string name, const Decision& d) const {
+    AuditEvent e;
+    e.kind = kind;
+    e.name = std::move(name);
+    e.address = m_info.dst_ip.to_string();
+    e.port = m_info.dst_port;
+    e.allowed = d.allowed();
+    e.rule = d.rule;
+    e.reason = d.reason;
+    return e;
+  }
+  // The name the flow is for: the DNS name behind the synthetic address, else the address.
+  std::string flow_host() const { return m_info.dst_name.empty() ? m_info.dst_ip.to_string() : m_info.dst_name; }
+
+  ProxyShared& m_shared;
+  const FlowInfo& m_info;
+  TrackedFd m_guest;
+};
+
+void Flow::run() {
+  Decision d = m_info.dst_name.empty() ? m_shared.options.policy.decide_address(m_info.dst_ip, m_info.dst_port)
+                                       : m_shared.options.policy.decide_name(m_info.dst_name, m_info.dst_port);
+  if (!d.allowed()) return refuse(d);
+  auto r = forward(d);
+  if (!r && !m_shared.stopping()) util::log::debug("proxy: " + flow_host() + ": " + r.error().message());
+}
+
+void Flow::refuse(const Decision& d) {
+  auto sniffed = sniff(m_guest.get(), -1, m_shared.options.refused_sniff_timeout);
+  std::string host = flow_host();
+  if (!sniffed || sniffed->kind == FirstBytes::Silent || sniffed->kind == FirstBytes::Other) {
+    m_shared.audit(event(AuditKind::Tcp, m_info.dst_name, d));
+    return;  // closing resets the guest's connection
+  }
+  if (sniffed->kind == FirstBytes::Tls) {
+    AuditEvent e = event(AuditKind::Tls, sniffed->hello.server_name.empty() ? m_info.dst_name : sniffed->hello.server_name, d);
+    m_shared.audit(e);
+    (void)util::write_all(m_guest.get(), tls_alert_record(k_alert_access_denied));
+    ::shutdown(m_guest.get(), SHUT_WR);
+    return;
+  }
+  // Read the rest of the request head (bounded) so the 403 can name the Host.
+  auto deadline = Clock::now() + m_shared.options.refused_sniff_timeout;
+  while (sniffed->bytes.find("\r\n\r\n") == std::string::npos && sniffed->bytes.size() < k_max_head_bytes) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd p{m_guest.get(), POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) break;
+    char buf[4096];
+    auto n = util::read_some(m_guest.get(), buf);
+    if (!n || *n == 0) break;
+    sniffed->bytes.append(buf, *n);
+  }
+  std::string named = first_host(sniffed->bytes);
+  AuditEvent e = event(AuditKind::Http, named.empty() ? m_info.dst_name : named, d);
+  m_shared.audit(e);
+  std::string response = make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
+  (void)util::write_all(m_guest.get(), response);
+  ::shutdown(m_guest.get(), SHUT_WR);
+  // Drain what the guest still sends so the close is a FIN, not a reset over our 403.
+  char buf[4096];
+  pollfd p{m_guest.get(), POLLIN, 0};
+  for (int i = 0; i < 64 && ::poll(&p, 1, 200) > 0; ++i) {
+    auto n = util::read_some(m_guest.get(), buf);
+    if (!n || *n == 0) break;
+  }
+}
+
+util::Result<void> Flow::forward(const Decision& decision) {
+  auto dialed = dial_upstream(m_shared, m_info, m_info.dst_name);
+  if (!dialed) {
+    AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
+    e.allowed = false;
+    e.reason = dialed.error().message();
+    m_shared.audit(e);
+    return std::move(dialed).error();
+  }
+  TrackedFd upstream(m_shared, std::move(*dialed));
+  Sniffed sniffed = ML_TRY(sniff(m_guest.get(), upstream.get(), std::chrono::hours(24)));
+  if (sniffed.kind == FirstBytes::Tls) return tls(sniffed, decision, upstream);
+  FdStream guest(m_guest.get(), std::move(sniffed.bytes));
+  FdStream up(upstream.get(), {});
+  if (sniffed.kind == FirstBytes::Http) {
+    HttpSession session{m_shared, m_info, flow_host(), Transport::PlainHttp, false, 0, 0};
+    auto r = serve_http(session, guest, up);
+    AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
+    e.bytes_up = session.bytes_up;
+    e.bytes_down = session.bytes_down;
+    m_shared.audit(e);
+    return r;
+  }
+  AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
+  auto r = tunnel(guest, up, e.bytes_up, e.bytes_down);
+  m_shared.audit(e);
+  return r;
+}
+
+util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, TrackedFd& upstream) {
+  const ClientHello& hello = sniffed.hello;
+  std::string name = hello.server_name.empty() ? flow_host() : hello.server_name;
+  AuditEvent e = event(AuditKind::Tls, name, decision);
+  auto alert = [&](std::string reason, const std::string& rule) {
+    e.allowed = false;
+    e.reason = std::move(reason);
+    e.rule = rule;
+    m_shared.audit(e);
+    (void)util::write_all(m_guest.get(), tls_alert_record(k_alert_access_denied));
+    ::shutdown(m_guest.get(), SHUT_WR);
+    return util::ok();
+  };
+  if (hello.status != HelloStatus::Complete) return alert("malformed TLS ClientHello", "");
+  if (!hello.server_name.empty() && hello.server_name != m_info.dst_name) {
+    Decision sni = m_shared.options.policy.decide_name(hello.server_name, m_info.dst_port);
+    if (!sni.allowed())
+      return alert("SNI " + hello.server_name + " does not match " + flow_host() + " and " + sni.reason, sni.rule);
+  }
+  const SecretTable* secrets = m_shared.options.secrets.get();
+  bool intercept = secrets && m_shared.options.ca && !parse_ipv4(name) && secrets->bound_to(name, m_info.dst_port);
+  if (!intercept) {
+    FdStream guest(m_guest.get(), std::move(sniffed.bytes));
+    FdStream up(upstream.get(), {});
+    auto r = tunnel(guest, up, e.bytes_up, e.bytes_down);
+    m_shared.audit(e);
+    return r;
+  }
+  e.intercepted = true;
+  auto up = tls_connect(m_shared, upstream.get(), name);
+  if (!up) return alert(up.error().message(), decision.rule);
+  auto guest = tls_accept(m_shared, m_guest.get(), std::move(sniffed.bytes), name);
+  if (!guest) {
+    e.allowed = false;
+    e.reason = guest.error().message();
+    m_shared.audit(e);
+    return std::move(guest).error();
+  }
+  HttpSession session{m_shared, m_info, name, Transport::Tls, true, 0, 0};
+  auto r = serve_http(session, **guest, **up);
+  e.bytes_up = session.bytes_up;
+  e.bytes_down = session.bytes_down;
+  m_shared.audit(e);
+  return r;
+}
+
+}  // namespace
+
+void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest) {
+  Flow flow(shared, info, std::move(guest));
+  flow.run();
+}
+
+}  // namespace net

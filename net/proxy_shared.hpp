@@ -1,0 +1,92 @@
+// Internal to the proxy: state shared by every flow worker, and the steps a flow
+// is made of (dialing, TLS on either side, the HTTP exchange loop).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "net/proxy.hpp"
+#include "net/proxy_stream.hpp"
+#include "net/tls_util.hpp"
+
+namespace net {
+
+class ProxyShared {
+ public:
+  ProxyOptions options;
+  SslCtxPtr upstream_ctx;  // verifies peers: system store + extra CA
+  SslCtxPtr guest_ctx;     // server side; leaf chosen per connection
+
+  // Fds of live flows, so the destructor can unblock every worker.
+  bool track(int fd);
+  void untrack(int fd);
+  void shutdown_all();
+  bool stopping() const { return m_stopping.load(); }
+
+  void audit(AuditEvent event) const {
+    if (options.audit) options.audit->record(std::move(event));
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::set<int> m_fds;
+  std::atomic<bool> m_stopping{false};
+};
+
+// Owns an fd registered with ProxyShared for the life of a flow.
+class TrackedFd {
+ public:
+  TrackedFd(ProxyShared& shared, util::Fd fd) : m_shared(shared), m_fd(std::move(fd)) {
+    if (m_fd && !m_shared.track(m_fd.get())) ::shutdown(m_fd.get(), SHUT_RDWR);
+  }
+  ~TrackedFd() {
+    if (m_fd) m_shared.untrack(m_fd.get());
+  }
+  TrackedFd(const TrackedFd&) = delete;
+  TrackedFd& operator=(const TrackedFd&) = delete;
+  int get() const { return m_fd.get(); }
+
+ private:
+  ProxyShared& m_shared;
+  util::Fd m_fd;
+};
+
+util::Result<void> init_tls_contexts(ProxyShared& shared);
+
+// Connects to the upstream of a flow: NAME:PORT resolved on the host (overrides first),
+// or the raw address for unnamed flows. Private answers are refused per the policy.
+util::Result<util::Fd> dial_upstream(const ProxyShared& shared, const FlowInfo& info, std::string_view name);
+// TLS client on FD toward NAME, fully verified, ALPN http/1.1.
+util::Result<std::unique_ptr<TlsStream>> tls_connect(ProxyShared& shared, int fd, std::string_view name);
+// TLS server on FD (PREFIX = the ClientHello already read) with a leaf for NAME.
+util::Result<std::unique_ptr<TlsStream>> tls_accept(ProxyShared& shared, int fd, std::string prefix,
+                                                    std::string_view name);
+
+struct HttpSession {
+  const ProxyShared& shared;
+  const FlowInfo& info;
+  std::string conn_name;  // where the bytes go: the SNI/resolved name, or the address
+  Transport transport = Transport::PlainHttp;
+  bool intercepted = false;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+};
+
+// Serves requests from CLIENT to UPSTREAM until either side closes or a request is refused.
+util::Result<void> serve_http(HttpSession& session, Stream& client, Stream& upstream);
+
+// The 403 body for a refused destination.
+std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision);
+
+}  // namespace net
+
+namespace net {
+// Runs one flow to completion on the calling thread (proxy_flow.cpp).
+void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest);
+}  // namespace net

@@ -1,0 +1,301 @@
+#include "net/proxy_stream.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "util/fd.hpp"
+
+namespace net {
+
+namespace {
+
+constexpr size_t k_chunk = 64 * 1024;
+
+// send() without SIGPIPE; falls back to write() for non-sockets.
+ssize_t send_some(int fd, const char* data, size_t len) {
+  ssize_t n = util::retry_eintr([&] { return ::send(fd, data, len, MSG_NOSIGNAL); });
+  if (n < 0 && errno == ENOTSOCK) n = util::retry_eintr([&] { return ::write(fd, data, len); });
+  return n;
+}
+
+util::Result<void> send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send_some(fd, data.data(), data.size());
+    if (n < 0) return util::sys_error("send");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return util::ok();
+}
+
+struct PrefixedFd {
+  int fd;
+  std::string prefix;
+  size_t offset = 0;
+};
+
+int bio_write(BIO* bio, const char* data, int len) {
+  auto* p = static_cast<PrefixedFd*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  ssize_t n = send_some(p->fd, data, static_cast<size_t>(len));
+  return n < 0 ? -1 : static_cast<int>(n);
+}
+
+int bio_read(BIO* bio, char* out, int len) {
+  auto* p = static_cast<PrefixedFd*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (p->offset < p->prefix.size()) {
+    size_t n = std::min(p->prefix.size() - p->offset, static_cast<size_t>(len));
+    std::copy_n(p->prefix.data() + p->offset, n, out);
+    p->offset += n;
+    return static_cast<int>(n);
+  }
+  ssize_t n = util::retry_eintr([&] { return ::read(p->fd, out, static_cast<size_t>(len)); });
+  return n < 0 ? -1 : static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int cmd, long, void*) {
+  auto* p = static_cast<PrefixedFd*>(BIO_get_data(bio));
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return p ? static_cast<long>(p->prefix.size() - p->offset) : 0;
+    default: return 0;
+  }
+}
+
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 0);
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+int bio_destroy(BIO* bio) {
+  delete static_cast<PrefixedFd*>(BIO_get_data(bio));
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+BIO_METHOD* prefixed_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "matchlock prefixed fd");
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    BIO_meth_set_destroy(m, bio_destroy);
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
+
+util::Result<BIO*> new_prefixed_fd_bio(int fd, std::string prefix) {
+  BIO* bio = BIO_new(prefixed_method());
+  if (!bio) return tls_error("BIO_new");
+  BIO_set_data(bio, new PrefixedFd{fd, std::move(prefix)});
+  BIO_set_init(bio, 1);
+  return bio;
+}
+
+util::Result<size_t> FdStream::read(std::span<char> buf) {
+  if (m_offset < m_prefix.size()) {
+    size_t n = std::min(buf.size(), m_prefix.size() - m_offset);
+    std::copy_n(m_prefix.data() + m_offset, n, buf.data());
+    m_offset += n;
+    return n;
+  }
+  return util::read_some(m_fd, buf);
+}
+
+util::Result<void> FdStream::write(std::string_view data) { return send_all(m_fd, data); }
+
+void FdStream::shutdown_write() { ::shutdown(m_fd, SHUT_WR); }
+
+util::Result<size_t> TlsStream::read(std::span<char> buf) {
+  while (true) {
+    size_t n = 0;
+    if (SSL_read_ex(m_ssl.get(), buf.data(), buf.size(), &n) == 1) return n;
+    int err = SSL_get_error(m_ssl.get(), 0);
+    if (err == SSL_ERROR_ZERO_RETURN) return size_t{0};
+    if (err == SSL_ERROR_WANT_READ) continue;  // a non-data record (session ticket); blocking fd
+    if (err == SSL_ERROR_SYSCALL && errno == 0) return size_t{0};
+    return tls_error("TLS read");
+  }
+}
+
+util::Result<void> TlsStream::write(std::string_view data) {
+  while (!data.empty()) {
+    size_t n = 0;
+    if (SSL_write_ex(m_ssl.get(), data.data(), data.size(), &n) != 1) return tls_error("TLS write");
+    data.remove_prefix(n);
+  }
+  return util::ok();
+}
+
+void TlsStream::shutdown_write() {
+  SSL_shutdown(m_ssl.get());
+  ::shutdown(m_fd, SHUT_WR);
+}
+
+util::Result<bool> BufferedReader::fill() {
+  if (m_pos > 0 && m_pos == m_buf.size()) {
+    m_buf.clear();
+    m_pos = 0;
+  }
+  char tmp[k_chunk];
+  size_t n = ML_TRY(m_stream.read(tmp));
+  if (n == 0) return false;
+  m_buf.append(tmp, n);
+  return true;
+}
+
+util::Result<std::optional<std::string>> BufferedReader::read_head(size_t max_bytes) {
+  size_t scanned = m_pos;
+  while (true) {
+    size_t end = m_buf.find("\r\n\r\n", scanned > m_pos + 3 ? scanned - 3 : m_pos);
+    if (end != std::string::npos) {
+      std::string head = m_buf.substr(m_pos, end + 4 - m_pos);
+      m_pos = end + 4;
+      return std::optional<std::string>(std::move(head));
+    }
+    scanned = m_buf.size();
+    if (m_buf.size() - m_pos > max_bytes)
+      return util::make_error(util::ErrorCode::Network, "HTTP head larger than " + std::to_string(max_bytes) + " bytes");
+    bool more = ML_TRY(fill());
+    if (!more) {
+      if (m_pos == m_buf.size()) return std::optional<std::string>();
+      return util::make_error(util::ErrorCode::Network, "connection closed inside an HTTP head");
+    }
+  }
+}
+
+util::Result<std::string> BufferedReader::read_line(size_t max_bytes) {
+  while (true) {
+    size_t nl = m_buf.find('\n', m_pos);
+    if (nl != std::string::npos) {
+      std::string line = m_buf.substr(m_pos, nl + 1 - m_pos);
+      m_pos = nl + 1;
+      return line;
+    }
+    if (m_buf.size() - m_pos > max_bytes) return util::make_error(util::ErrorCode::Network, "chunk line too long");
+    bool more = ML_TRY(fill());
+    if (!more) return util::make_error(util::ErrorCode::Network, "connection closed inside a chunked body");
+  }
+}
+
+util::Result<void> BufferedReader::copy_exact(uint64_t n, Stream& out, uint64_t& counted) {
+  while (n > 0) {
+    if (m_pos == m_buf.size()) {
+      bool more = ML_TRY(fill());
+      if (!more) return util::make_error(util::ErrorCode::Network, "connection closed inside a body");
+    }
+    size_t take = static_cast<size_t>(std::min<uint64_t>(n, m_buf.size() - m_pos));
+    ML_TRY(out.write(std::string_view(m_buf).substr(m_pos, take)));
+    m_pos += take;
+    n -= take;
+    counted += take;
+  }
+  return util::ok();
+}
+
+util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted) {
+  while (true) {
+    std::string line = ML_TRY(read_line(4096));
+    ML_TRY(out.write(line));
+    counted += line.size();
+    uint64_t size = 0;
+    size_t digits = 0;
+    for (char c : line) {
+      int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+      if (v < 0) break;
+      if (++digits > 15) return util::make_error(util::ErrorCode::Network, "chunk size too large");
+      size = size * 16 + static_cast<uint64_t>(v);
+    }
+    if (digits == 0) return util::make_error(util::ErrorCode::Network, "bad chunk size line");
+    if (size == 0) break;
+    ML_TRY(copy_exact(size, out, counted));
+    auto crlf_line = read_line(4);
+    if (!crlf_line) return std::move(crlf_line).error();
+    std::string_view crlf = *crlf_line;
+    if (crlf != "\r\n" && crlf != "\n") return util::make_error(util::ErrorCode::Network, "chunk not followed by CRLF");
+    ML_TRY(out.write(crlf));
+    counted += crlf.size();
+  }
+  while (true) {  // trailer section, ends with an empty line
+    std::string line = ML_TRY(read_line(k_chunk));
+    ML_TRY(out.write(line));
+    counted += line.size();
+    if (line == "\r\n" || line == "\n") return util::ok();
+  }
+}
+
+util::Result<void> BufferedReader::copy_to_eof(Stream& out, uint64_t& counted) {
+  while (true) {
+    if (m_pos < m_buf.size()) {
+      ML_TRY(out.write(std::string_view(m_buf).substr(m_pos)));
+      counted += m_buf.size() - m_pos;
+      m_pos = m_buf.size();
+    }
+    bool more = ML_TRY(fill());
+    if (!more) return util::ok();
+  }
+}
+
+std::string BufferedReader::take_buffered() {
+  std::string rest = m_buf.substr(m_pos);
+  m_buf.clear();
+  m_pos = 0;
+  return rest;
+}
+
+util::Result<void> tunnel(Stream& a, Stream& b, uint64_t& a_to_b, uint64_t& b_to_a) {
+  struct Dir {
+    Stream& from;
+    Stream& to;
+    uint64_t& count;
+    bool done = false;
+  };
+  Dir dirs[2] = {{a, b, a_to_b}, {b, a, b_to_a}};
+  char buf[k_chunk];
+  while (!dirs[0].done || !dirs[1].done) {
+    pollfd fds[2];
+    nfds_t nfds = 0;
+    int map[2] = {-1, -1};
+    bool ready[2] = {false, false};
+    bool any_buffered = false;
+    for (int i = 0; i < 2; ++i) {
+      if (dirs[i].done) continue;
+      if (dirs[i].from.has_buffered()) {
+        ready[i] = any_buffered = true;
+        continue;
+      }
+      map[i] = static_cast<int>(nfds);
+      fds[nfds++] = {dirs[i].from.fd(), POLLIN, 0};
+    }
+    if (!any_buffered) {
+      int r = util::retry_eintr([&] { return ::poll(fds, nfds, -1); });
+      if (r < 0) return util::sys_error("poll");
+      for (int i = 0; i < 2; ++i)
+        if (map[i] >= 0 && fds[map[i]].revents) ready[i] = true;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (!ready[i]) continue;
+      auto n = dirs[i].from.read(buf);
+      if (!n || *n == 0) {
+        dirs[i].done = true;
+        dirs[i].to.shutdown_write();
+        if (!n) return std::move(n).error();
+        continue;
+      }
+      ML_TRY(dirs[i].to.write(std::string_view(buf, *n)));
+      dirs[i].count += *n;
+    }
+  }
+  return util::ok();
+}
+
+}  // namespace net

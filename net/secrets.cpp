@@ -1,0 +1,226 @@
+#include "net/secrets.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+namespace net {
+
+namespace {
+
+constexpr std::string_view k_b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// Calls FN(pos) for each well-formed placeholder in TEXT.
+template <class F>
+void for_each_placeholder(std::string_view text, F&& fn) {
+  size_t pos = 0;
+  while ((pos = text.find(k_placeholder_prefix, pos)) != std::string_view::npos) {
+    if (text.size() - pos >= k_placeholder_size) {
+      bool ok = true;
+      for (size_t i = pos + k_placeholder_prefix.size(); i < pos + k_placeholder_size; ++i) ok = ok && is_hex(text[i]);
+      if (ok) {
+        fn(pos);
+        pos += k_placeholder_size;
+        continue;
+      }
+    }
+    pos += k_placeholder_prefix.size();
+  }
+}
+
+util::Error refuse(std::string message) { return util::make_error(util::ErrorCode::Denied, std::move(message)); }
+
+enum class Where { Header, Query, Basic, Path };
+const char* where_name(Where w) {
+  switch (w) {
+    case Where::Header: return "a header";
+    case Where::Query: return "the URL query";
+    case Where::Basic: return "Basic credentials";
+    case Where::Path: return "the URL path";
+  }
+  return "";
+}
+
+}  // namespace
+
+util::Result<std::string> generate_placeholder() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) return util::make_error(util::ErrorCode::Internal, "RAND_bytes failed");
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out(k_placeholder_prefix);
+  for (unsigned char b : raw) {
+    out += k_hex[b >> 4];
+    out += k_hex[b & 15];
+  }
+  return out;
+}
+
+SecretTable::~SecretTable() {
+  for (auto& b : m_bindings)
+    if (!b.value.empty()) OPENSSL_cleanse(b.value.data(), b.value.size());
+}
+
+void SecretTable::add(SecretBinding binding) { m_bindings.push_back(std::move(binding)); }
+
+const SecretBinding* SecretTable::find(std::string_view placeholder) const {
+  for (const auto& b : m_bindings)
+    if (b.placeholder == placeholder) return &b;
+  return nullptr;
+}
+
+bool SecretTable::bound_to(std::string_view host, uint16_t port) const {
+  for (const auto& b : m_bindings)
+    for (const auto& r : b.hosts)
+      if (matches(r, host, port)) return true;
+  return false;
+}
+
+std::vector<std::string> SecretTable::placeholders_in(std::string_view text) const {
+  std::vector<std::string> names;
+  for_each_placeholder(text, [&](size_t pos) {
+    if (const auto* b = find(text.substr(pos, k_placeholder_size))) names.push_back(b->name);
+  });
+  return names;
+}
+
+util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, std::string_view host, uint16_t port,
+                                                 Transport transport) const {
+  // Plan first: collect every (string, where) to rewrite and check each placeholder.
+  RewriteResult result;
+  auto check = [&](std::string_view text, Where where) -> util::Result<void> {
+    std::optional<util::Error> err;
+    for_each_placeholder(text, [&](size_t pos) {
+      if (err) return;
+      const SecretBinding* b = find(text.substr(pos, k_placeholder_size));
+      if (!b) return;  // not one of ours: an ordinary string
+      if (transport == Transport::PlainHttp) {
+        err = refuse("placeholder for secret " + b->name + " sent over plain HTTP to " + std::string(host) +
+                     "; secrets are only injected into HTTPS requests (the value would travel in clear text)");
+        return;
+      }
+      bool bound = false;
+      for (const auto& r : b->hosts) bound = bound || matches(r, host, port);
+      if (!bound) {
+        err = refuse("placeholder for secret " + b->name + " sent to " + std::string(host) +
+                     ", which the secret is not bound to (secrets." + b->name + ".hosts)");
+        return;
+      }
+      bool permitted = (where == Where::Header && b->inject.header) || (where == Where::Query && b->inject.query) ||
+                       (where == Where::Basic && b->inject.basic);
+      if (!permitted) {
+        err = refuse("placeholder for secret " + b->name + " in " + where_name(where) +
+                     " is not injected there (secrets." + b->name + ".inject)");
+        return;
+      }
+      bool seen = false;
+      for (const auto& n : result.injected) seen = seen || n == b->name;
+      if (!seen) result.injected.push_back(b->name);
+    });
+    if (err) return std::move(*err);
+    return util::ok();
+  };
+  auto replace = [&](std::string& text) {
+    std::string out;
+    size_t last = 0;
+    for_each_placeholder(text, [&](size_t pos) {
+      const SecretBinding* b = find(std::string_view(text).substr(pos, k_placeholder_size));
+      if (!b) return;
+      out.append(text, last, pos - last);
+      out += b->value;
+      last = pos + k_placeholder_size;
+    });
+    if (last == 0) return;
+    out.append(text, last);
+    OPENSSL_cleanse(text.data(), text.size());
+    text = std::move(out);
+  };
+
+  auto qmark = request.target.find('?');
+  std::string_view path = std::string_view(request.target).substr(0, qmark);
+  ML_TRY(check(path, Where::Path));
+  if (qmark != std::string::npos) ML_TRY(check(std::string_view(request.target).substr(qmark), Where::Query));
+  std::vector<std::string> basic_plain(request.headers.size());
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    const auto& h = request.headers[i];
+    ML_TRY(check(h.name, Where::Path));  // a header NAME is no injection point
+    if ((iequals(h.name, "authorization") || iequals(h.name, "proxy-authorization")) && h.value.size() > 6 &&
+        iequals(std::string_view(h.value).substr(0, 6), "basic ")) {
+      std::string decoded;
+      if (base64_decode(std::string_view(h.value).substr(6), decoded)) {
+        ML_TRY(check(decoded, Where::Basic));
+        basic_plain[i] = std::move(decoded);
+      }
+    }
+    ML_TRY(check(h.value, Where::Header));
+  }
+  if (result.injected.empty()) return result;
+
+  // Act: nothing failed, rewrite in place.
+  if (qmark != std::string::npos) {
+    std::string query = request.target.substr(qmark);
+    replace(query);
+    request.target = request.target.substr(0, qmark) + query;
+  }
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    auto& h = request.headers[i];
+    if (!basic_plain[i].empty() && !placeholders_in(basic_plain[i]).empty()) {
+      replace(basic_plain[i]);
+      h.value = h.value.substr(0, 6) + base64_encode(basic_plain[i]);
+      OPENSSL_cleanse(basic_plain[i].data(), basic_plain[i].size());
+    } else {
+      replace(h.value);
+    }
+  }
+  return result;
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t n = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) | uint8_t(data[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k_b64[(n >> s) & 63];
+  }
+  size_t rest = data.size() - i;
+  if (rest) {
+    uint32_t n = uint32_t(uint8_t(data[i])) << 16;
+    if (rest == 2) n |= uint32_t(uint8_t(data[i + 1])) << 8;
+    out += k_b64[(n >> 18) & 63];
+    out += k_b64[(n >> 12) & 63];
+    out += rest == 2 ? k_b64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+bool base64_decode(std::string_view text, std::string& out) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  if (text.size() % 4 != 0) return false;
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '=') {
+      if (i + 2 < text.size()) return false;
+      ++pad;
+      continue;
+    }
+    if (pad) return false;
+    auto v = k_b64.find(c);
+    if (v == std::string_view::npos) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return true;
+}
+
+}  // namespace net

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "matchlock-agent: must run as PID 1 (init) inside a matchlock VM\n");
     return 2;
   }
-  int64_t start = agent::boot_ms();
+  std::vector<std::pair<std::string, int64_t>> timings = {{"agent_start", agent::boot_ms()}};
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -48,11 +48,13 @@ int main(int argc, char** argv) {
     agent::power_off();
   }
   if (auto r = agent::load_modules(); !r) fatal("loading modules: " + r.error().message());
+  timings.emplace_back("modules", agent::boot_ms());
   auto port = agent::open_virtio_port(k_port_name, k_port_timeout_ms);
   if (!port) fatal(port.error().message());
   if (auto r = agent::wait_host_connected(port->get(), k_connect_timeout_ms); !r) fatal(r.error().message());
+  timings.emplace_back("host_connected", agent::boot_ms());
 
-  agent::VmSystem system(start);
+  agent::VmSystem system(std::move(timings));
   protocol::ServerOptions options;
   options.reap = protocol::Reap::All;
   auto server = protocol::Server::create(std::move(*port), system, options);

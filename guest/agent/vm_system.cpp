@@ -142,7 +142,8 @@ util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& conf
   if (m_booted) return util::make_error(util::ErrorCode::Guest, "boot: already booted");
   protocol::BootInfo info;
   info.agent_version = protocol::k_agent_version;
-  info.timings_ms.emplace_back("agent_start", m_start_ms);
+  info.timings_ms = m_early;
+  info.timings_ms.emplace_back("boot_request", boot_ms());
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(config.time_unix_ns / 1000000000);
   ts.tv_nsec = static_cast<long>(config.time_unix_ns % 1000000000);

@@ -12,12 +12,14 @@ namespace agent {
 
 class VmSystem : public protocol::System {
  public:
-  explicit VmSystem(int64_t start_ms) : m_start_ms(start_ms) {}
+  // Milestones before boot (agent start, modules, host connected), reported in BootInfo.
+  explicit VmSystem(std::vector<std::pair<std::string, int64_t>> early_timings)
+      : m_early(std::move(early_timings)) {}
   util::Result<protocol::BootInfo> boot(const protocol::BootConfig& config) override;
   void prepare_shutdown() override;
 
  private:
-  int64_t m_start_ms;
+  std::vector<std::pair<std::string, int64_t>> m_early;
   bool m_booted = false;
 };
 

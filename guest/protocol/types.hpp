@@ -25,7 +25,7 @@ struct BootInfo {
   std::string uname;          // "Linux <host> <release> <version> <machine>"
   std::string agent_version;  // protocol::k_agent_version of the agent
   // Milestones in milliseconds since the kernel started (CLOCK_BOOTTIME),
-  // e.g. {"agent_start", 412}, {"modules", 530}, {"root", 601}, {"ready", 603}.
+  // agent_start, modules, host_connected, boot_request, disks, root, ready.
   std::vector<std::pair<std::string, int64_t>> timings_ms;
 };
 

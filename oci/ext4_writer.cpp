@@ -173,16 +173,13 @@ Result<void> Ext4Image::close() {
   return util::ok();
 }
 
-Result<void> Ext4Image::link(uint32_t dir_ino, const std::string& name, uint32_t ino, int file_type) {
-  errcode_t err = ext2fs_link(m_fs, dir_ino, name.c_str(), ino, file_type);
-  if (err == EXT2_ET_DIR_NO_SPACE) {
-    err = ext2fs_expand_dir(m_fs, dir_ino);
-    if (err) return ext2_error(err, "expand directory for " + name);
-    err = ext2fs_link(m_fs, dir_ino, name.c_str(), ino, file_type);
-  }
-  if (err) return ext2_error(err, "link " + name);
-  return util::ok();
+namespace {
+uint32_t dir_links(const Node& dir) {
+  uint32_t subdirs = 0;
+  for (const auto& [_, c] : dir.children) subdirs += c->is_dir() ? 1 : 0;
+  return subdirs + 2 >= EXT2_LINK_MAX ? 1 : subdirs + 2;  // dir_nlink: 1 means "many"
 }
+}  // namespace
 
 Result<void> Ext4Image::write_tree(Node& root) {
   std::unordered_map<const Inode*, uint32_t> links;
@@ -193,56 +190,49 @@ Result<void> Ext4Image::write_tree(Node& root) {
     const_cast<Inode*>(inode)->nlink = n;
     const_cast<Inode*>(inode)->ino = 0;
   }
-
-  errcode_t err = ext2fs_mkdir(m_fs, EXT2_ROOT_INO, EXT2_ROOT_INO, nullptr);
-  if (err) return ext2_error(err, "create /");
-  // Reserved inodes and the (empty) bad-block inode, as mke2fs does.
-  for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(m_fs->super); ++i)
-    ext2fs_inode_alloc_stats2(m_fs, i, +1, 0);
-  ext2fs_mark_inode_bitmap2(m_fs->inode_map, EXT2_BAD_INO);
-  ext2fs_inode_alloc_stats2(m_fs, EXT2_BAD_INO, +1, 0);
-  err = ext2fs_update_bb_inode(m_fs, nullptr);
-  if (err) return ext2_error(err, "write bad-block inode");
-  ext2fs_mark_ib_dirty(m_fs);
-
-  uint32_t lost_found = 0;
   if (!root.children.contains("lost+found")) {
     // e2fsck wants /lost+found; mke2fs creates it 0700.
-    m_fs->umask = 077;
-    err = ext2fs_mkdir(m_fs, EXT2_ROOT_INO, 0, "lost+found");
-    m_fs->umask = 022;
-    if (err) return ext2_error(err, "create /lost+found");
-    lost_found = 1;
+    auto lf = std::make_unique<Node>();
+    lf->inode = std::make_shared<Inode>();
+    lf->inode->mode = 0700;
+    root.children.emplace("lost+found", std::move(lf));
   }
+
+  // Root, the reserved inodes and the (empty) bad-block inode, as mke2fs does.
+  ext2fs_inode_alloc_stats2(m_fs, EXT2_ROOT_INO, +1, 1);
+  for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(m_fs->super); ++i)
+    ext2fs_inode_alloc_stats2(m_fs, i, +1, 0);
+  ext2fs_inode_alloc_stats2(m_fs, EXT2_BAD_INO, +1, 0);
+  errcode_t err = ext2fs_update_bb_inode(m_fs, nullptr);
+  if (err) return ext2_error(err, "write bad-block inode");
+
   root.inode->ino = EXT2_ROOT_INO;
-  ML_TRY(write_dir(root, EXT2_ROOT_INO, 0));
-  uint32_t subdirs = lost_found;
-  for (const auto& [_, child] : root.children) subdirs += child->is_dir() ? 1 : 0;
-  return finish_inode(EXT2_ROOT_INO, *root.inode, subdirs + 2 >= EXT2_LINK_MAX ? 1 : subdirs + 2);
+  ML_TRY(write_dir(root, EXT2_ROOT_INO, EXT2_ROOT_INO, 0));
+  return finish_inode(EXT2_ROOT_INO, *root.inode, dir_links(root));
 }
 
-Result<void> Ext4Image::write_dir(Node& dir, uint32_t dir_ino, size_t depth) {
+// Creates the inodes of DIR's children, writes DIR's blocks, then recurses.
+Result<void> Ext4Image::write_dir(Node& dir, uint32_t dir_ino, uint32_t parent_ino, size_t depth) {
   if (depth > k_max_depth) return util::make_error(ErrorCode::Integrity, "directory tree too deep");
+  std::vector<DirEntry> entries;
+  entries.reserve(dir.children.size() + 2);
+  entries.push_back({".", dir_ino, EXT2_FT_DIR});
+  entries.push_back({"..", parent_ino, EXT2_FT_DIR});
   for (auto& [name, child] : dir.children) {
     Inode& inode = *child->inode;
-    if (inode.ino != 0) {  // another name of an inode already written
-      ML_TRY(link(dir_ino, name, inode.ino, dirent_type(inode.type)));
-      continue;
-    }
-    uint32_t ino = ML_TRY(create_inode(name, *child, dir_ino));
-    inode.ino = ino;
-    if (child->is_dir()) {
-      ML_TRY_CTX(write_dir(*child, ino, depth + 1), name);
-      uint32_t subdirs = 0;
-      for (const auto& [_, c] : child->children) subdirs += c->is_dir() ? 1 : 0;
-      ML_TRY(finish_inode(ino, inode, subdirs + 2 >= EXT2_LINK_MAX ? 1 : subdirs + 2));
-    } else {
-      ML_TRY_CTX(finish_inode(ino, inode, inode.nlink), name);
-    }
+    if (inode.ino == 0) inode.ino = ML_TRY(create_inode(name, *child, dir_ino));  // else: another name
+    entries.push_back({name, inode.ino, dirent_type(inode.type)});
+  }
+  ML_TRY(write_dir_blocks(dir_ino, static_cast<uint16_t>(dir.inode->mode), entries));
+  for (auto& [name, child] : dir.children) {
+    if (!child->is_dir()) continue;
+    ML_TRY_CTX(write_dir(*child, child->inode->ino, dir_ino, depth + 1), name);
+    ML_TRY_CTX(finish_inode(child->inode->ino, *child->inode, dir_links(*child)), name);
   }
   return util::ok();
 }
 
+// Allocates and writes a child's inode (directories: number only).
 Result<uint32_t> Ext4Image::create_inode(const std::string& name, Node& node, uint32_t dir_ino) {
   const Inode& in = *node.inode;
   ext2_ino_t ino = 0;
@@ -250,20 +240,14 @@ Result<uint32_t> Ext4Image::create_inode(const std::string& name, Node& node, ui
   if (err) return ext2_error(err, "allocate inode for " + name);
 
   if (in.type == EntryType::Directory) {
-    err = ext2fs_mkdir(m_fs, dir_ino, ino, name.c_str());
-    if (err == EXT2_ET_DIR_NO_SPACE) {
-      err = ext2fs_expand_dir(m_fs, dir_ino);
-      if (err) return ext2_error(err, "expand directory for " + name);
-      err = ext2fs_mkdir(m_fs, dir_ino, ino, name.c_str());
-    }
-    if (err) return ext2_error(err, "mkdir " + name);
+    ext2fs_inode_alloc_stats2(m_fs, ino, +1, 1);  // its blocks are written by write_dir
     return ino;
   }
   if (in.type == EntryType::Symlink) {
     std::string target = in.symlink_target;
     err = ext2fs_symlink(m_fs, dir_ino, ino, nullptr, target.data());
     if (err) return ext2_error(err, "symlink " + name);
-    ML_TRY(link(dir_ino, name, ino, EXT2_FT_SYMLINK));
+    ML_TRY_CTX(finish_inode(ino, in, in.nlink), name);
     return ino;
   }
 
@@ -289,7 +273,7 @@ Result<uint32_t> Ext4Image::create_inode(const std::string& name, Node& node, ui
   err = ext2fs_write_inode_full(m_fs, ino, reinterpret_cast<ext2_inode*>(&li), sizeof(li));
   if (err) return ext2_error(err, "write inode of " + name);
   ext2fs_inode_alloc_stats2(m_fs, ino, +1, 0);
-  ML_TRY(link(dir_ino, name, ino, dirent_type(in.type)));
+  ML_TRY_CTX(finish_inode(ino, in, in.nlink), name);
   return ino;
 }
 

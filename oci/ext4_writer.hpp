@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "oci/tree.hpp"
 #include "util/result.hpp"
@@ -53,10 +54,15 @@ class Ext4Image {
   util::Result<void> close();
 
  private:
+  struct DirEntry {
+    std::string_view name;
+    uint32_t ino;
+    int file_type;
+  };
   explicit Ext4Image(struct_ext2_filsys* fs) : m_fs(fs) {}
-  util::Result<void> write_dir(Node& dir, uint32_t dir_ino, size_t depth);
+  util::Result<void> write_dir(Node& dir, uint32_t dir_ino, uint32_t parent_ino, size_t depth);
   util::Result<uint32_t> create_inode(const std::string& name, Node& node, uint32_t dir_ino);
-  util::Result<void> link(uint32_t dir_ino, const std::string& name, uint32_t ino, int file_type);
+  util::Result<void> write_dir_blocks(uint32_t ino, uint16_t mode, const std::vector<DirEntry>& entries);
   util::Result<void> finish_inode(uint32_t ino, const Inode& inode, uint32_t links);
 
   struct_ext2_filsys* m_fs = nullptr;

@@ -14,6 +14,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr size_t k_max_pending_session = 64;
+
 void signal_eventfd(int fd) {
   uint64_t one = 1;
   ssize_t r = ::write(fd, &one, sizeof one);
@@ -74,6 +76,9 @@ util::Result<void> Client::Impl::handle_frame(Frame f) {
     if (f.type == FrameType::Hello) {
       peer_hello = f.payload;
     } else if (f.type == FrameType::Control) {
+      // Nobody asked for more than a few answers: a guest flooding the
+      // session channel must not grow host memory.
+      if (session.size() >= k_max_pending_session) return protocol_error("agent flooded the session channel");
       session.push_back(ML_TRY(parse_json_object(f.payload)));
     } else {
       return protocol_error("unexpected frame type on the session channel");

@@ -531,6 +531,25 @@ TEST_CASE("client reports a disconnecting agent and a version mismatch") {
     REQUIRE_FALSE(c);
     CHECK(c.error().message().find("protocol version 2") != std::string::npos);
   }
+  SECTION("a flooding agent is cut off") {
+    auto [host, agent] = protocol_test::socket_pair();
+    std::string flood = protocol::encode_frame(0, protocol::FrameType::Hello, "{\"version\":1,\"agent\":\"x\"}");
+    for (int i = 0; i < 1000; ++i)
+      flood += protocol::encode_frame(0, protocol::FrameType::Control, "{\"op\":\"noise\"}");
+    std::thread writer([&, a = std::move(agent)] {
+      (void)util::write_all(a.get(), flood);
+      char buf[4096];
+      while (::read(a.get(), buf, sizeof buf) > 0) {
+      }
+    });
+    auto c = protocol::Client::handshake(std::move(host), 5s);
+    if (c) {
+      for (int i = 0; i < 200 && c->connected(); ++i) std::this_thread::sleep_for(5ms);
+      CHECK_FALSE(c->connected());
+      c = util::make_error(util::ErrorCode::Internal, "done");
+    }
+    writer.join();
+  }
   SECTION("silent agent times out") {
     auto [host, agent] = protocol_test::socket_pair();
     auto c = protocol::Client::handshake(std::move(host), 200ms);

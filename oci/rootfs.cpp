@@ -92,6 +92,9 @@ Result<void> read_layer_entries(LayerReader& reader, uint32_t index, const Rootf
 Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOptions& options, Flattened& flat,
                         uint64_t& entries) {
   std::string label = layer_label(layer, index);
+  if (layer.media_type.ends_with("+encrypted"))
+    return util::make_error(ErrorCode::Unsupported, "layer " + label + ": encrypted layers (" + layer.media_type +
+                                                        ") are not supported");
   LayerReader reader = ML_TRY_CTX(LayerReader::open(layer.blob, label, limits_of(options)), "layer " + label);
   if (auto r = read_layer_entries(reader, index, options, flat, entries); !r)
     return std::move(r).error().context("layer " + label);

@@ -23,7 +23,7 @@ using util::Result;
 namespace {
 
 // Bumped whenever the builder's output changes for the same input.
-constexpr int k_builder_version = 1;
+constexpr int k_builder_version = 2;
 
 std::optional<Rootfs> cached(const std::filesystem::path& image, const std::filesystem::path& sidecar) {
   auto text = util::read_file(sidecar);
@@ -42,12 +42,13 @@ std::optional<Rootfs> cached(const std::filesystem::path& image, const std::file
   return Rootfs{image, sha->get<std::string>(), size->get<uint64_t>()};
 }
 
-// Temp files of builds that died (we hold the lock, so none is in progress).
-void remove_stale_temps(const std::filesystem::path& dir, const std::string& hex) {
+// Temp files of builds that died: the lock covers the whole directory, so
+// while we hold it no build is in progress.
+void remove_stale_temps(const std::filesystem::path& dir) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.starts_with(hex + ".ext4.tmp-") || name.starts_with(hex + ".json.tmp-")) {
+    if (name.find(".ext4.tmp-") != std::string::npos || name.find(".json.tmp-") != std::string::npos) {
       util::log::debug("rootfs: removing stale " + it->path().string());
       ::unlink(it->path().c_str());
     }
@@ -73,7 +74,7 @@ Result<Rootfs> ensure_rootfs(const util::Dirs& dirs, std::string_view manifest_d
   util::Fd lock = ML_TRY(util::open_fd(dir, O_RDONLY | O_DIRECTORY));
   if (util::retry_eintr([&] { return ::flock(lock.get(), LOCK_EX); }) < 0) return util::sys_error("flock", dir);
   if (auto hit = cached(image, sidecar)) return *hit;  // built by someone else meanwhile
-  remove_stale_temps(dir, digest.hex);
+  remove_stale_temps(dir);
 
   Rootfs built = ML_TRY_CTX(build_rootfs(layers, manifest_digest, image, options), "rootfs " + digest.to_string());
   nlohmann::json j = {{"builder", k_builder_version},

@@ -79,9 +79,11 @@ TEST_CASE("rootfs: files, directories, ownership, modes and mtimes") {
   bin.uid = 1000;
   bin.gid = 70000;  // needs the high 16 bits
   bin.mtime = 1234567890;
+  Entry root = dir("./", 0711);  // the image's root directory metadata
+  root.uid = 5;
   Entry etc = dir("etc", 0750);
   etc.mtime = 1111111111;
-  auto r = must(f.build({f.layer({etc, file("etc/hostname", "box\n"), bin})}));
+  auto r = must(f.build({f.layer({root, etc, file("etc/hostname", "box\n"), bin})}));
   require_clean(r);
   REQUIRE(cat(r.path, "/etc/hostname") == "box\n");
   REQUIRE(cat(r.path, "/usr/bin/tool") == "#!/bin/sh\necho hi\n");
@@ -97,6 +99,9 @@ TEST_CASE("rootfs: files, directories, ownership, modes and mtimes") {
   // Implicit parent created 0755 root.
   CHECK(contains(stat_of(r.path, "/usr"), "Mode:  0755"));
   CHECK(exists_in(r.path, "/lost+found"));
+  std::string rst = stat_of(r.path, "/");
+  CHECK(contains(rst, "Mode:  0711"));
+  CHECK(contains(rst, "User:     5"));
   CHECK(r.size_bytes % 4096 == 0);
   CHECK(r.sha256 == util::sha256_file(r.path).value());
 }
@@ -351,6 +356,8 @@ TEST_CASE("rootfs hostile: rejected inputs give clear errors and leave nothing b
   cases.push_back({"truncated", {f.raw(raw_ustar("t", '0', 100000, "short"))}, "layer sha256:raw"});
   cases.push_back({"absurd size", {f.raw(raw_ustar("huge", '0', 1ull << 40, "x") + tar_end())}, "max_layer_bytes"});
   cases.push_back({"not a tar", {f.raw(std::string(4096, 'z'))}, "layer sha256:raw"});
+  cases.push_back({"encrypted", {{f.tmp.path() / "x", "application/vnd.oci.image.layer.v1.tar+gzip+encrypted", "sha256:e"}},
+                   "encrypted layers"});
   cases.push_back({"missing blob", {{f.tmp.path() / "nope.tar", "", "sha256:nope"}}, "nope.tar"});
   fs::create_directories(f.tmp.path() / "out");
   for (auto& c : cases) {
@@ -409,6 +416,9 @@ TEST_CASE("rootfs cache: ensure_rootfs builds once, reuses, and leaves no debris
   if (!c) FAIL(c.error().message());
   CHECK(c->sha256 == a->sha256);
 
+  // Temp files of a build that died are removed by the next build.
+  fs::path stale = dirs.cache / "rootfs" / (std::string(64, 'd') + ".ext4.tmp-123456");
+  std::ofstream(stale) << "partial";
   // A failing build leaves the cache as it was.
   std::string bad = "sha256:" + std::string(64, 'c');
   auto e = oci::ensure_rootfs(dirs, bad, {f.layer({hlink("x", "missing")})}, Fixture::small());
@@ -417,6 +427,7 @@ TEST_CASE("rootfs cache: ensure_rootfs builds once, reuses, and leaves no debris
   size_t files = 0;
   for ([[maybe_unused]] auto& entry : fs::directory_iterator(dirs.cache / "rootfs")) ++files;
   CHECK(files == 2);
+  CHECK_FALSE(fs::exists(stale));
   CHECK_FALSE(oci::ensure_rootfs(dirs, "sha256:nothex", {l}, Fixture::small()).has_value());
 }
 

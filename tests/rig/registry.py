@@ -307,12 +307,25 @@ def _alive(pid):
         return False
 
 
+def _ours(pid, d):
+    """True if pid is still a rig process of dir d (pids may be reused after a crash)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return argv[0] == b"timeout" and any(os.fsencode(d) in a for a in argv)
+
+
 def down(d):
-    """Stops every process group listed in d/pids: SIGTERM, then SIGKILL after 5 s."""
+    """Stops every process group listed in d/pids: SIGTERM, then SIGKILL after 5 s.
+    Only processes whose command line still names d are signalled."""
+    d = os.path.abspath(d)
     pids_path = os.path.join(d, "pids")
     if not os.path.exists(pids_path):
         return
     pids = [int(line.split()[1]) for line in open(pids_path) if line.strip()]
+    pids = [p for p in pids if _ours(p, d)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             if _alive(pid):

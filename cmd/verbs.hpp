@@ -16,6 +16,7 @@ void register_init(CLI::App& app, Context& ctx);
 void register_validate(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_kernel(CLI::App& app, Context& ctx);
+void register_run(CLI::App& app, Context& ctx);
 void register_pull(CLI::App& app, Context& ctx);
 void register_images(CLI::App& app, Context& ctx);
 void register_rmi(CLI::App& app, Context& ctx);
@@ -29,6 +30,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_validate,
     register_config,
     register_kernel,
+    register_run,
     register_pull,
     register_images,
     register_rmi,

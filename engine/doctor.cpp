@@ -5,6 +5,9 @@
 
 #include <fstream>
 
+#include "backends/initramfs.hpp"
+#include "backends/kernel_bundle.hpp"
+#include "backends/qemu/accel_probe.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -38,22 +41,44 @@ Check check_program(const char* key, const char* program, std::vector<std::strin
   return c;
 }
 
-Check check_kvm() {
+// The real probe result: cached for this host boot, else probed now (needs the
+// kernel bundle and the agent). Without them only the static facts are shown.
+Check check_kvm(const util::Dirs& dirs) {
   Check c{"kvm", CheckState::Warn, ""};
   struct stat st;
   if (::stat("/dev/kvm", &st) != 0) {
     c.detail = "/dev/kvm absent: VMs run under TCG (software emulation, slower)";
     return c;
   }
-  bool accessible = ::access("/dev/kvm", R_OK | W_OK) == 0;
-  bool nested_pvm = util::path_exists("/sys/module/kvm_pvm");
-  c.detail = "/dev/kvm present";
-  c.detail += accessible ? ", accessible" : ", not accessible by this user (add yourself to group kvm)";
-  if (nested_pvm) {
-    c.detail += "; nested PVM (kvm_pvm module): stock guest kernels hang here, VMs run under TCG";
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) {
+    c.detail = "/dev/kvm not accessible by this user (add yourself to group kvm): VMs run under TCG";
     return c;
   }
-  if (accessible) c.state = CheckState::Ok;
+  auto choice = backends::qemu::cached_accel(dirs);
+  if (!choice) {
+    auto kernel = backends::installed_kernel_bundle(dirs);
+    auto agent = backends::locate_agent();
+    if (!kernel || !*kernel || !agent) {
+      c.detail = "/dev/kvm accessible; probe not run (no kernel bundle or agent yet)";
+      if (util::path_exists("/sys/module/kvm_pvm")) c.detail += "; nested PVM (kvm_pvm module) detected";
+      return c;
+    }
+    auto initramfs = backends::ensure_initramfs(dirs, **kernel, *agent);
+    auto probed = initramfs ? backends::qemu::choose_accel(dirs, (*kernel)->vmlinuz, *initramfs)
+                            : util::Result<backends::qemu::AccelChoice>(initramfs.error());
+    if (!probed) {
+      c.detail = "KVM probe failed to run: " + probed.error().message();
+      return c;
+    }
+    choice = *probed;
+  }
+  if (choice->accel == backends::qemu::Accel::Kvm) {
+    c.state = CheckState::Ok;
+    c.detail = "usable: " + choice->reason;
+  } else {
+    c.detail = "unusable, VMs run under TCG: " + choice->reason;
+  }
+  if (choice->from_cache) c.detail += " (cached for this boot)";
   return c;
 }
 
@@ -75,11 +100,14 @@ Check check_userns() {
 Check check_kernel_bundle(const util::Dirs& dirs) {
   Check c{"kernel_bundle", CheckState::Missing,
           "not installed: run `matchlock kernel install` (done automatically on first use)"};
-  auto current = dirs.cache / "kernels" / "current";
-  if (util::path_exists(current)) {
+  auto bundle = backends::installed_kernel_bundle(dirs);
+  if (!bundle) {
+    c.state = CheckState::Warn;
+    c.detail = bundle.error().message();
+  } else if (*bundle) {
+    const auto& b = **bundle;
     c.state = CheckState::Ok;
-    std::error_code ec;
-    c.detail = std::filesystem::canonical(current, ec).string();
+    c.detail = b.package + " " + b.version + " (" + b.release + ", " + std::to_string(b.modules.size()) + " modules) " + b.digest;
   }
   return c;
 }
@@ -99,7 +127,7 @@ std::vector<Check> run_doctor(const util::Dirs& dirs) {
   std::vector<Check> checks;
   checks.push_back(check_program("qemu", "qemu-system-x86_64", {"--version"}, CheckState::Missing,
                                  "qemu-system-x86_64 not found: apt-get install qemu-system-x86"));
-  checks.push_back(check_kvm());
+  checks.push_back(check_kvm(dirs));
   checks.push_back(check_userns());
   checks.push_back(check_program("e2fsprogs", "e2fsck", {"-V"}, CheckState::Warn,
                                  "e2fsck not found (optional, used to check images): apt-get install e2fsprogs"));

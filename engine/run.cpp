@@ -1,0 +1,146 @@
+#include "engine/run.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "engine/config_parse.hpp"
+#include "engine/discover.hpp"
+#include "engine/run_image.hpp"
+#include "engine/run_tty.hpp"
+#include "engine/sandbox_vm.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/temp_dir.hpp"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto k_shutdown_timeout = 10s;
+
+// The Matchlockfile, or nothing when --image is given and none is found.
+util::Result<std::optional<Config>> load_run_config(const RunOptions& o) {
+  std::error_code ec;
+  auto path = discover_matchlockfile(o.file, fs::current_path(ec));
+  if (!path) {
+    if (!o.image.empty() && o.file.empty() && path.error().code() == util::ErrorCode::NotFound)
+      return std::optional<Config>{};
+    return std::move(path).error();
+  }
+  return std::optional<Config>(ML_TRY(load_config(*path)));
+}
+
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  auto key = entry.substr(0, entry.find('='));
+  for (auto& e : env) {
+    if (e.substr(0, e.find('=')) == key) {
+      e = entry;
+      return;
+    }
+  }
+  env.push_back(entry);
+}
+
+util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::optional<Config>& config,
+                                              const oci::ImageConfig& image) {
+  protocol::ExecRequest req;
+  // Docker's rule: Entrypoint + (the given command, else Cmd).
+  req.argv = image.entrypoint;
+  const auto& args = o.command.empty() ? image.cmd : o.command;
+  req.argv.insert(req.argv.end(), args.begin(), args.end());
+  if (req.argv.empty())
+    return util::make_error(util::ErrorCode::Usage, "no command given and the image has no Entrypoint or Cmd");
+  req.env = image.env;
+  if (config)
+    for (const auto& [k, v] : config->sandbox.env) set_env(req.env, k + "=" + v);
+  for (const auto& e : o.env) {
+    if (e.empty() || e[0] == '=') return util::make_error(util::ErrorCode::Usage, "-e " + e + ": expected KEY=VALUE");
+    if (e.find('=') != std::string::npos) {
+      set_env(req.env, e);
+    } else if (const char* v = std::getenv(e.c_str())) {
+      set_env(req.env, e + "=" + v);
+    }
+  }
+  req.cwd = !o.workdir.empty() ? o.workdir : config && !config->sandbox.workdir.empty() ? config->sandbox.workdir : image.working_dir;
+  req.user = !o.user.empty() ? o.user : config && !config->sandbox.user.empty() ? config->sandbox.user : image.user;
+  req.tty = o.tty == Tty::Yes;
+  return req;
+}
+
+}  // namespace
+
+util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
+  auto config = ML_TRY(load_run_config(o));
+  oci::Reference ref;
+  if (!o.image.empty()) {
+    ref = ML_TRY_CTX(oci::parse_reference(o.image), "--image");
+  } else {
+    ref = config->sandbox.image;
+  }
+
+  SandboxSpec spec;
+  if (config) {
+    spec.cpus = config->sandbox.cpus;
+    spec.memory_bytes = config->sandbox.memory_bytes;
+    spec.disk_bytes = config->sandbox.disk_bytes;
+    spec.hostname = config->sandbox.hostname.empty() ? config->name : config->sandbox.hostname;
+    if (config->sandbox.kernel.kind == KernelKind::Path) spec.kernel = config->sandbox.kernel.path;
+    if (config->sandbox.kernel.kind == KernelKind::Reference)
+      return util::make_error(util::ErrorCode::Unsupported, config->where("sandbox.kernel") + ": kernel = REF is not supported yet; use a path");
+  } else {
+    spec.cpus = k_default_cpus;
+    spec.memory_bytes = k_default_memory;
+    spec.disk_bytes = k_default_disk;
+  }
+  if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
+
+  // Signals are blocked before any thread starts; they are forwarded to the guest process.
+  auto signals = ML_TRY(ForwardedSignals::block());
+
+  std::unique_ptr<oci::ProgressSink> progress;
+  if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
+  auto image = ML_TRY(prepare_image(dirs, ref, progress.get()));
+  spec.image = image.ext4;
+  auto request = ML_TRY(plan_exec(o, config, image.config));
+
+  fs::path sandboxes = dirs.state / "sandboxes";
+  ML_TRY(util::make_dirs(sandboxes, 0700));
+  util::TempDir state = ML_TRY(util::TempDir::create(sandboxes, "run-"));
+  // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
+  if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
+  auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state.path()), "boot " + image.reference);
+  const auto& t = sandbox.times();
+  util::log::debug("sandbox ready in " + std::to_string(t.ready) + " ms (qemu " + std::to_string(t.vmm_started) +
+                   " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + to_string(sandbox.accel().accel) +
+                   "): " + sandbox.boot_info().uname);
+  if (int sig = signals.take_pending_stop()) return 128 + sig;
+
+  protocol::ExecIo io;
+  io.stdin_fd = STDIN_FILENO;
+  io.stdout_fd = STDOUT_FILENO;
+  io.stderr_fd = STDERR_FILENO;
+  io.signal_fd = signals.fd();
+  std::optional<RawTerminal> raw;
+  if (request.tty) {
+    int term = ::isatty(STDIN_FILENO) ? STDIN_FILENO : ::isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
+    if (term < 0) util::log::warn("-t: neither stdin nor stdout is a terminal");
+    if (auto ws = term >= 0 ? window_size(term) : std::nullopt) {
+      request.rows = ws->rows;
+      request.cols = ws->cols;
+    }
+    io.winsize_fd = term;
+    raw.emplace(ML_TRY(RawTerminal::enter(STDIN_FILENO)));
+  }
+  auto result = sandbox.exec(request, io);
+  raw.reset();
+  if (!result) return std::move(result).error();
+  if (auto r = sandbox.shutdown(k_shutdown_timeout); !r) util::log::warn("shutdown: " + r.error().message());
+  return result->exit_code;
+}
+
+}  // namespace engine

@@ -1,0 +1,133 @@
+#include "engine/sandbox_vm.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "backends/initramfs.hpp"
+#include "util/fd.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using backends::qemu::Accel;
+
+namespace {
+
+constexpr auto k_connect_timeout = 30s;
+constexpr auto k_handshake_timeout = 120s;  // TCG on a loaded 2-core host
+constexpr auto k_boot_timeout = 120s;
+
+int64_t ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+util::Result<void> create_upper_disk(const fs::path& path, uint64_t size) {
+  {
+    util::Fd fd = ML_TRY(util::open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) return util::sys_error("ftruncate", path);
+  }
+  auto mke2fs = util::find_program("mke2fs");
+  if (mke2fs.empty()) mke2fs = "/sbin/mke2fs";
+  auto out = ML_TRY(util::run_command({mke2fs.string(), "-q", "-F", "-t", "ext4", "-L", "ml-upper", "-E",
+                                       "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1", "-m", "0", path.string()}));
+  if (out.status.code != 0 || out.status.signal != 0)
+    return util::make_error(util::ErrorCode::Io, "mke2fs " + path.string() + " " + out.status.describe() + ": " + out.err);
+  return util::ok();
+}
+
+util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& state_dir) {
+  auto t0 = std::chrono::steady_clock::now();
+  SandboxVm sb;
+  sb.m_kernel = spec.kernel.empty() ? ML_TRY(backends::ensure_kernel_bundle(dirs))
+                                    : ML_TRY(backends::kernel_bundle_from_path(spec.kernel));
+  fs::path agent = ML_TRY(backends::locate_agent());
+  fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
+  sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs));
+  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0)
+    util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
+  util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
+
+  fs::path upper = state_dir / "upper.ext4";
+  ML_TRY_CTX(create_upper_disk(upper, spec.disk_bytes), "writable disk");
+
+  backends::qemu::VmSpec vm;
+  vm.kernel = sb.m_kernel.vmlinuz;
+  vm.initramfs = initramfs;
+  vm.accel = sb.m_accel.accel;
+  vm.cpus = spec.cpus;
+  vm.memory_mib = spec.memory_bytes >> 20;
+  vm.disks = {{spec.image, "ml-image", backends::qemu::DiskAccess::ReadOnly},
+              {upper, "ml-upper", backends::qemu::DiskAccess::ReadWrite}};
+  vm.state_dir = state_dir;
+  sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  sb.m_times.vmm_started = ms_since(t0);
+
+  auto stream = sb.m_vm->connect_control(k_connect_timeout);
+  if (!stream) return sb.explain(std::move(stream).error());
+  auto client = protocol::Client::handshake(std::move(*stream), k_handshake_timeout);
+  if (!client) return sb.explain(std::move(client).error().context("agent handshake"));
+  sb.m_client = std::make_unique<protocol::Client>(std::move(*client));
+  sb.m_times.connected = ms_since(t0);
+
+  protocol::BootConfig boot;
+  boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  boot.hostname = spec.hostname;
+  boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
+  auto info = sb.m_client->boot(boot, k_boot_timeout);
+  if (!info) return sb.explain(std::move(info).error().context("guest boot"));
+  sb.m_boot_info = std::move(*info);
+  sb.m_times.ready = ms_since(t0);
+  return sb;
+}
+
+SandboxVm::~SandboxVm() {
+  m_client.reset();  // closing the stream makes the agent power off
+  if (m_vm) {
+    auto st = m_vm->wait_exit(2s);
+    (void)st;
+  }
+}
+
+util::Error SandboxVm::explain(util::Error error) const {
+  if (!m_vm) return error;
+  // A dead agent: give QEMU a moment to exit so the console holds the reason. Never kills.
+  if (!m_client || !m_client->connected()) {
+    auto deadline = std::chrono::steady_clock::now() + 1s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto st = m_vm->poll_exit();
+      if (!st || *st) break;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  std::string why = m_vm->diagnose();
+  if (!why.empty()) error.context("guest failed (" + why + "; console: " + m_vm->console_log().string() + ")");
+  return error;
+}
+
+util::Result<protocol::ExecResult> SandboxVm::exec(const protocol::ExecRequest& request, const protocol::ExecIo& io) {
+  auto r = m_client->exec(request, io);
+  if (!r) return explain(std::move(r).error());
+  return r;
+}
+
+util::Result<void> SandboxVm::shutdown(std::chrono::milliseconds timeout) {
+  if (m_client && m_client->connected()) {
+    auto r = m_client->shutdown(timeout);
+    if (!r) util::log::debug("shutdown: " + r.error().message());
+  }
+  m_client.reset();
+  if (m_vm) {
+    auto st = ML_TRY(m_vm->wait_exit(timeout));
+    util::log::debug("qemu " + st.describe());
+  }
+  return util::ok();
+}
+
+}  // namespace engine

@@ -1,0 +1,70 @@
+// SandboxVm: one booted microVM with its agent session. Owns the VMM (killed and
+// reaped on every path), the control Client and the files in its state dir
+// (upper.ext4, console.log, qemu.log, ctl.sock). `matchlock run` boots one,
+// execs, shuts it down; the supervisor of a later issue owns one the same way.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "backends/kernel_bundle.hpp"
+#include "backends/qemu/accel_probe.hpp"
+#include "backends/qemu/qemu_vm.hpp"
+#include "guest/protocol/client.hpp"
+#include "util/result.hpp"
+#include "util/xdg.hpp"
+
+namespace engine {
+
+struct SandboxSpec {
+  std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
+  int cpus = 1;
+  uint64_t memory_bytes = 512ull << 20;
+  uint64_t disk_bytes = 8ull << 30;  // the sparse writable disk
+  std::string hostname = "matchlock";
+  std::filesystem::path kernel;      // [sandbox].kernel = PATH; empty: the installed bundle
+};
+
+// Timing of the boot in milliseconds since SandboxVm::boot was called.
+struct BootTimes {
+  int64_t vmm_started = 0;
+  int64_t connected = 0;   // agent said hello
+  int64_t ready = 0;       // root mounted, Ready received
+};
+
+class SandboxVm {
+ public:
+  // STATE_DIR must exist and be private to this sandbox.
+  static util::Result<SandboxVm> boot(const util::Dirs& dirs, const SandboxSpec& spec, const std::filesystem::path& state_dir);
+  SandboxVm(SandboxVm&&) noexcept = default;
+  SandboxVm& operator=(SandboxVm&&) noexcept = default;
+  ~SandboxVm();
+
+  util::Result<protocol::ExecResult> exec(const protocol::ExecRequest& request, const protocol::ExecIo& io);
+  // Asks the agent to power off, waits for QEMU to exit, kills it after TIMEOUT.
+  util::Result<void> shutdown(std::chrono::milliseconds timeout);
+
+  protocol::Client& client() { return *m_client; }
+  const protocol::BootInfo& boot_info() const { return m_boot_info; }
+  const backends::qemu::AccelChoice& accel() const { return m_accel; }
+  const BootTimes& times() const { return m_times; }
+  const backends::KernelBundle& kernel() const { return m_kernel; }
+  // Adds the console/QEMU diagnosis to ERROR (used when the guest fails).
+  util::Error explain(util::Error error) const;
+
+ private:
+  SandboxVm() = default;
+  backends::KernelBundle m_kernel;
+  backends::qemu::AccelChoice m_accel;
+  std::unique_ptr<backends::qemu::QemuVm> m_vm;
+  std::unique_ptr<protocol::Client> m_client;
+  protocol::BootInfo m_boot_info;
+  BootTimes m_times;
+};
+
+// Creates the sparse writable ext4 disk of SIZE bytes at PATH (mke2fs).
+util::Result<void> create_upper_disk(const std::filesystem::path& path, uint64_t size);
+
+}  // namespace engine

@@ -1,0 +1,20 @@
+# The QEMU path needs no privileges: `matchlock run` as an unprivileged user
+# (no TAP, no setuid) with its own XDG dirs boots and runs a command.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to switch to an unprivileged user"; exit 77; }
+user=nobody
+home="$TEST_TMP/nobody"
+mkdir -p "$home"
+chown "$user" "$home"
+chmod 755 "$TEST_TMP"
+# The shared cache holds the kernel bundle and images; readable by everyone.
+runuser -u "$user" -- test -x "$MATCHLOCK" || { echo "SKIP: $MATCHLOCK is not reachable by $user (build dir permissions)"; exit 77; }
+set +e
+out=$(cd "$home" && runuser -u "$user" -- env HOME="$home" XDG_CACHE_HOME="$home/cache" XDG_STATE_HOME="$home/state" \
+  XDG_CONFIG_HOME="$home/config" "$MATCHLOCK" run --rm --image "$BUSYBOX" -- sh -c 'id -u; echo unprivileged-ok' 2>"$TEST_TMP/err")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "run as $user exited $rc: $(cat "$TEST_TMP/err")"
+expect_contains "$out" "unprivileged-ok"
+ps -o user= -C qemu-system-x86_64 2>/dev/null | grep -qx root && pgrep -af qemu-system | grep -F "$home" && fail "qemu ran as root" || true
+no_qemu_left

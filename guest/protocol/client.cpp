@@ -1,7 +1,9 @@
 #include "guest/protocol/client.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "guest/protocol/client_impl.hpp"
@@ -54,6 +56,8 @@ void Client::Impl::fail(std::string reason) {
   if (!connected) return;
   connected = false;
   disconnect_reason = std::move(reason);
+  // Tell the agent at once (it powers off); nothing more is read or written.
+  if (stream) ::shutdown(stream.get(), SHUT_RDWR);
   for (auto& [id, ch] : channels) notify(*ch);
   cv.notify_all();
 }
@@ -122,6 +126,12 @@ util::Result<void> Client::Impl::handle_frame(Frame f) {
 }
 
 void Client::Impl::run_io() {
+  // A peer that went away must give EPIPE, not kill the host process: SIGPIPE
+  // from write() is thread-directed, so blocking it here is enough.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   FrameDecoder decoder;
   std::string buf(64 << 10, '\0');
   for (;;) {

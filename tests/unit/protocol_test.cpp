@@ -639,3 +639,54 @@ TEST_CASE("an unknown channel kind fails that channel only") {
   CHECK(r.error().message().find("unknown channel kind") != std::string::npos);
   CHECK(run(*h.client, sh("echo still fine")).out == "still fine\n");
 }
+
+TEST_CASE("random frames from a hostile agent never crash or hang the client") {
+  std::mt19937 rng(4321);
+  int handshakes = 0;
+  for (int round = 0; round < 150; ++round) {
+    auto [host, agent] = protocol_test::socket_pair();
+    std::string wire = protocol::encode_frame(0, protocol::FrameType::Hello, "{\"version\":1,\"agent\":\"fuzz\"}");
+    int frames = static_cast<int>(rng() % 40);
+    for (int i = 0; i < frames; ++i) {
+      uint32_t channel = rng() % 4;  // 1 and 3 are the channels the client opens
+      auto type = static_cast<protocol::FrameType>(1 + rng() % 7);
+      std::string payload;
+      switch (rng() % 5) {
+        case 0: payload = "{\"op\":\"exit\",\"code\":" + std::to_string(static_cast<int>(rng())) + "}"; break;
+        case 1: payload = std::string(1, static_cast<char>(rng() % 4)) + std::string(rng() % 300000, 'x'); break;
+        case 2: payload = std::string("\xff\xff\xff\x7f", 4); break;
+        case 3: payload = "{\"op\":\"error\",\"message\":42}"; break;
+        default:
+          payload.resize(rng() % 64);
+          for (auto& c : payload) c = static_cast<char>(rng());
+      }
+      if (payload.size() > protocol::k_max_payload) payload.resize(protocol::k_max_payload);
+      wire += protocol::encode_frame(channel, type, payload);
+    }
+    std::thread fake([&, a = std::move(agent)]() mutable {
+      size_t off = 0;
+      while (off < wire.size()) {
+        ssize_t n = ::send(a.get(), wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      a.reset();  // then hang up
+    });
+    auto c = protocol::Client::handshake(std::move(host), 5s);
+    if (c) {
+      ++handshakes;
+      auto r1 = c->exec(sh("true"), {});
+      auto r2 = c->get_file("/x");
+      if (!r1) CHECK(r1.error().code() == util::ErrorCode::Guest);
+      if (!r2) CHECK(r2.error().code() != util::ErrorCode::Internal);
+    }
+    fake.join();
+    if (c) {
+      // The agent hung up: the client must have noticed, and further calls fail cleanly.
+      for (int i = 0; i < 200 && c->connected(); ++i) std::this_thread::sleep_for(5ms);
+      CHECK_FALSE(c->connected());
+      CHECK_FALSE(c->put_file("/y", "z", 0644));
+    }
+  }
+  CHECK(handshakes > 100);
+}

@@ -133,7 +133,10 @@ util::Result<ExecResult> Client::exec(const ExecRequest& request, const ExecIo& 
         to_grant += static_cast<uint32_t>(w);
         if (front.off == front.bytes.size()) pending.pop_front();
       } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        (front.stream == StreamId::Err ? err_broken : out_broken) = true;  // EPIPE etc.: discard
+        // EPIPE etc.: discard the rest and close the guest's end too, so the
+        // process sees EPIPE/SIGPIPE like in a local pipeline (`yes | head -1`).
+        (front.stream == StreamId::Err ? err_broken : out_broken) = true;
+        ch.send_control(json{{"op", "close_output"}, {"stream", static_cast<int>(front.stream)}});
       }
     }
     if (sig_idx >= 0 && p[sig_idx].revents) {

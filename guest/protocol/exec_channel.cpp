@@ -56,6 +56,12 @@ class ExecChannel : public GuestChannel {
       if (sig > 0 && sig < NSIG && !m_exited) {
         if (::kill(-m_proc.pid, sig) < 0) ::kill(m_proc.pid, sig);
       }
+    } else if (op == "close_output" && !m_tty) {
+      int i = j.value("stream", 0) == static_cast<int>(StreamId::Err) ? 1 : 0;
+      if (m_out[i] >= 0) {
+        (i == 0 ? m_proc.stdout_r : m_proc.stderr_r).reset();
+        m_out[i] = -1;
+      }
     } else if (op == "resize" && m_tty) {
       winsize ws{};
       ws.ws_row = static_cast<unsigned short>(j.value("rows", 24));

@@ -690,3 +690,22 @@ TEST_CASE("random frames from a hostile agent never crash or hang the client") {
   }
   CHECK(handshakes > 100);
 }
+
+TEST_CASE("a closed host stdout ends the guest writer with SIGPIPE, like a pipeline") {
+  Harness h;
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  util::Fd r(p[0]), w(p[1]);
+  std::thread reader([&] {
+    char buf[100];
+    (void)::read(r.get(), buf, sizeof buf);
+    r.reset();  // like `head -c 100`
+  });
+  ExecRequest req;
+  req.argv = {"yes"};
+  auto res = h.client->exec(req, {-1, w.get(), -1});
+  reader.join();
+  REQUIRE(res);
+  CHECK(res->signal == SIGPIPE);
+  CHECK(res->exit_code == 128 + SIGPIPE);
+}

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "engine/version.hpp"
 #include "guest/protocol/frame.hpp"
 #include "guest/protocol/messages.hpp"
 #include "guest/protocol/users.hpp"
@@ -168,6 +169,10 @@ TEST_CASE("users resolve from passwd and group text") {
   CHECK(env == std::vector<std::string>{"HOME=/x", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                         "USER=dev", "LOGNAME=dev"});
 }
+
+// engine/version.hpp states the protocol version the host speaks; the protocol
+// library must not include engine, so the two constants are tied here.
+static_assert(engine::k_protocol_version == protocol::k_version);
 
 TEST_CASE("handshake exchanges versions") {
   Harness h;

@@ -155,7 +155,15 @@ class ExecChannel : public GuestChannel {
   void close_stdin() {
     if (m_in_closed) return;
     m_in_closed = true;
-    if (!m_tty) m_proc.stdin_w.reset();  // with a pty the master also carries the output
+    if (!m_tty) {
+      m_proc.stdin_w.reset();
+    } else {
+      // The master also carries the output, so it stays open; the terminal's
+      // EOF character makes a canonical-mode reader see end of input, as when
+      // a user types Ctrl-D (`printf 'x\n' | matchlock run -t cat` ends).
+      ssize_t r = ::write(m_proc.stdin_w.get(), "\x04", 1);
+      (void)r;
+    }
   }
 
   void pump_out(int i) {

@@ -450,3 +450,13 @@ TEST_CASE("a closed host stdout ends the guest writer with SIGPIPE, like a pipel
   CHECK(res->signal == SIGPIPE);
   CHECK(res->exit_code == 128 + SIGPIPE);
 }
+
+TEST_CASE("tty exec: end of host stdin reaches the guest as the terminal's EOF") {
+  Harness h;
+  ExecRequest req;
+  req.argv = {"cat"};
+  req.tty = true;
+  auto c = run(*h.client, req, "line one\n");
+  CHECK(c.result.exit_code == 0);
+  CHECK(c.out.find("line one\r\n") != std::string::npos);
+}

@@ -16,13 +16,16 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
-  sub->prefix_command();
+  sub->add_option("command", o->command, "Command and arguments (after --)");
+  sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
+  sub->fallthrough(false);
   sub->callback([&ctx, o, rm, tty, sub] {
     o->file = ctx.file;
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
     o->tty = *tty ? engine::Tty::Yes : engine::Tty::No;
-    o->command = sub->remaining();
-    if (!o->command.empty() && o->command.front() == "--") o->command.erase(o->command.begin());
+    auto rest = sub->remaining();
+    if (!rest.empty() && rest.back() == "--") rest.pop_back();  // CLI11 appends the separator it saw
+    o->command.insert(o->command.end(), rest.begin(), rest.end());
     auto r = engine::run_in_sandbox(ctx.dirs, *o);
     ctx.exit_code = r ? *r : report(r.error());
   });

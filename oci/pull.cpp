@@ -149,7 +149,7 @@ util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& re
   for (const auto& l : im.layers) {
     Digest d = ML_TRY(parse_sha256_digest(l.digest));
     FileLock bl = ML_TRY(store.lock_blob(d));  // a concurrent pull of the same blob waits here, then finds it
-    ML_TRY_CTX(source.fetch_blob(l, store, progress), refname);
+    ML_TRY(source.fetch_blob(l, store, progress));
     img.layers.push_back(Layer{l.media_type, l.digest, l.size, store.blob_path(d)});
     total += l.size;
   }

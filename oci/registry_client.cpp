@@ -240,12 +240,19 @@ util::Result<void> RegistryClient::fetch_blob(const Descriptor& blob, const Stor
     if (progress) progress->layer_start(blob.digest, blob.size, resumed_from);
     BodyStream stream;
     stream.on_start = [&](const HttpResponse& head) -> util::Result<void> {
-      if (head.status == 200 && w.offset() > 0) return w.restart();  // Range ignored: start over
+      if (head.status == 200) {
+        auto cl = head.headers.find("content-length");
+        if (cl != head.headers.end() && cl->second != std::to_string(blob.size))
+          return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": the registry serves " + cl->second +
+                                                      " bytes but the manifest declares " + std::to_string(blob.size));
+        if (w.offset() > 0) return w.restart();  // Range ignored: start over
+      }
       if (head.status == 206) {
         auto cr = head.headers.find("content-range");
         std::string want = "bytes " + std::to_string(w.offset()) + "-";
-        if (cr == head.headers.end() || !cr->second.starts_with(want))
-          return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": unexpected Content-Range");
+        if (cr == head.headers.end() || !cr->second.starts_with(want) || !cr->second.ends_with("/" + std::to_string(blob.size)))
+          return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": unexpected Content-Range \"" +
+                                                      (cr == head.headers.end() ? std::string() : cr->second) + "\"");
       }
       return util::ok();
     };
@@ -262,16 +269,25 @@ util::Result<void> RegistryClient::fetch_blob(const Descriptor& blob, const Stor
     // (truncated blob) is resumed like a dropped connection.
     for (int short_reads = 0; w.offset() < blob.size || blob.size == 0; ++short_reads) {
       uint64_t before = w.offset();
-      auto r = ML_TRY_CTX(get(path, {}, &stream, range), "blob " + blob.digest);
-      if (r.status == 416) {
+      auto r = get(path, {}, &stream, range);
+      if (!r) {
+        // Transport failures keep the .partial for the next pull to resume;
+        // anything else means these bytes can never become the blob.
+        if (r.error().code() != ErrorCode::Network) w.discard();
+        return std::move(r).error().context("blob " + blob.digest);
+      }
+      if (r->status == 416) {
         ML_TRY(w.restart());
-      } else if (r.status != 200 && r.status != 206) {
-        return make_error(code_for_status(r.status), "blob " + blob.digest + ": " + describe_status(r));
+      } else if (r->status != 200 && r->status != 206) {
+        w.discard();
+        return make_error(code_for_status(r->status), "blob " + blob.digest + ": " + describe_status(*r));
       }
       if (blob.size == 0) break;
-      if (w.offset() < blob.size && (w.offset() <= before || short_reads >= m_retry.attempts))
+      if (w.offset() < blob.size && (w.offset() <= before || short_reads >= m_retry.attempts)) {
+        w.discard();  // the server keeps sending short bodies: nothing to resume
         return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": truncated: got " + std::to_string(w.offset()) + " of " +
                                                     std::to_string(blob.size) + " bytes");
+      }
     }
     auto committed = w.commit();
     if (committed) {

@@ -32,8 +32,7 @@ util::Result<FileLock> FileLock::acquire(const std::filesystem::path& path, Lock
 
 util::Result<void> BlobWriter::write(std::string_view data) {
   if (m_written + data.size() > m_size) {
-    m_fd.reset();
-    ::unlink(m_partial.c_str());  // oversize data is never resumable
+    discard();  // oversize data is never resumable
     return make_error(ErrorCode::Integrity, "blob " + m_digest.to_string() + ": more data than the declared size " + std::to_string(m_size));
   }
   ML_TRY_CTX(util::write_all(m_fd.get(), data), "write " + m_partial.string());
@@ -50,10 +49,14 @@ util::Result<void> BlobWriter::restart() {
   return util::ok();
 }
 
+void BlobWriter::discard() {
+  m_fd.reset();
+  ::unlink(m_partial.c_str());
+}
+
 util::Result<std::filesystem::path> BlobWriter::commit() {
   auto discard = [&](std::string why) {
-    m_fd.reset();
-    ::unlink(m_partial.c_str());
+    this->discard();
     return make_error(ErrorCode::Integrity, "blob " + m_digest.to_string() + ": " + why);
   };
   if (m_written != m_size)

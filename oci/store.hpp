@@ -56,6 +56,8 @@ class BlobWriter {
   // Discards what was written (server ignored our Range request).
   util::Result<void> restart();
   util::Result<std::filesystem::path> commit();
+  // Deletes the .partial (the data can never become this blob).
+  void discard();
 
  private:
   friend class Store;

@@ -3,6 +3,7 @@
 
 #include "oci/image_records.hpp"
 #include "oci/store.hpp"
+#include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
 #include "util/temp_dir.hpp"

@@ -10,7 +10,8 @@ using std::chrono::milliseconds;
 
 namespace {
 constexpr uint8_t k_our_wscale = 7;
-constexpr Clock::duration k_min_rto = milliseconds(200);
+// The guest is on the same host: 50 ms is long for its RTT, short for a stall.
+constexpr Clock::duration k_min_rto = milliseconds(50);
 constexpr Clock::duration k_max_rto = std::chrono::seconds(30);
 constexpr int k_max_backoff = 10;
 
@@ -211,7 +212,10 @@ void TcpConn::process_ack(const TcpSegment& seg, TimePoint now) {
       else if (m_state == TcpState::Closing) enter_time_wait(now);
       else if (m_state == TcpState::LastAck) reset_and_close(false);
     }
-  } else if (seg.payload.empty() && !seg.has(tcp_flag::k_fin) && !window_changed && m_snd_una != m_snd_max) {
+  } else if (seg.payload.empty() && !seg.has(tcp_flag::k_fin) && m_snd_una != m_snd_max &&
+             (!window_changed || m_snd_wnd > 0)) {
+    // A duplicate ACK. Unlike RFC 5681 we also count ones whose window moved (the guest's reader
+    // drains while it reports a hole); a spurious fast retransmit costs one segment.
     ++m_dupacks;
     if (m_dupacks == 3 && !m_in_recovery) {
       uint64_t flight = m_snd_max - m_snd_una;
@@ -228,7 +232,12 @@ void TcpConn::process_ack(const TcpSegment& seg, TimePoint now) {
 
 void TcpConn::process_data(const TcpSegment& seg) {
   bool fin = seg.has(tcp_flag::k_fin);
-  if (seg.payload.empty() && !fin) return;
+  if (seg.payload.empty() && !fin) {
+    // An empty segment off rcv_nxt is a zero-window probe or keep-alive: it must be answered,
+    // or a lost window update would stall the flow for good.
+    if (seg.seq != m_irs + 1 + static_cast<uint32_t>(m_rcv_nxt64)) m_ack_pending = true;
+    return;
+  }
   bool accepting = m_state == TcpState::Established || m_state == TcpState::FinWait1 || m_state == TcpState::FinWait2;
   if (!accepting) {  // the guest already sent FIN: just acknowledge
     m_ack_pending = true;

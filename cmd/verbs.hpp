@@ -22,6 +22,7 @@ void register_images(CLI::App& app, Context& ctx);
 void register_rmi(CLI::App& app, Context& ctx);
 void register_gc(CLI::App& app, Context& ctx);
 void register_lock(CLI::App& app, Context& ctx);
+void register_net(CLI::App& app, Context& ctx);
 
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
@@ -36,6 +37,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_rmi,
     register_gc,
     register_lock,
+    register_net,
 };
 
 }  // namespace cmd

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <optional>
 
 #include "net/proxy_shared.hpp"
 #include "net/tls_sni.hpp"
@@ -66,11 +67,17 @@ util::Result<Sniffed> sniff(int guest, int upstream, std::chrono::milliseconds t
   }
 }
 
-// "Host: NAME" of the first request in BYTES (a refused flow's only request), or "".
-std::string first_host(std::string_view bytes) {
+// The first request head in BYTES (a refused flow's only request), if complete and valid.
+std::optional<HttpHead> first_request(std::string_view bytes) {
   auto end = bytes.find("\r\n\r\n");
-  if (end == std::string_view::npos) return {};
+  if (end == std::string_view::npos) return std::nullopt;
   auto head = parse_request_head(bytes.substr(0, end + 4));
+  if (!head) return std::nullopt;
+  return std::move(*head);
+}
+
+// Its Host header without the port, lowercase, or "".
+std::string host_of(const std::optional<HttpHead>& head) {
   if (!head) return {};
   std::string h = head->header("host").value_or("");
   auto colon = h.rfind(':');
@@ -143,8 +150,13 @@ void Flow::refuse(const Decision& d) {
     if (!n || *n == 0) break;
     sniffed->bytes.append(buf, *n);
   }
-  std::string named = first_host(sniffed->bytes);
+  auto request = first_request(sniffed->bytes);
+  std::string named = host_of(request);
   AuditEvent e = event(AuditKind::Http, named.empty() ? m_info.dst_name : named, d);
+  if (request) {
+    e.method = request->method;
+    e.path = request->target.substr(0, request->target.find('?'));
+  }
   m_shared.audit(e);
   std::string response = make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
   (void)util::write_all(m_guest.get(), response);

@@ -1,0 +1,207 @@
+// matchlock net log|why|suggest: what the sandbox's network policy did and would do.
+//   log [-f] [--json] [--name N]  the audit JSONL of a sandbox (default: the Matchlockfile's name)
+//   why HOST[:PORT]               evaluates the current Matchlockfile's policy, no sandbox needed
+//   suggest [--name N]            allow entries that would have permitted the denied attempts
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/config_parse.hpp"
+#include "engine/discover.hpp"
+#include "engine/net_setup.hpp"
+#include "net/audit.hpp"
+#include "net/policy.hpp"
+
+namespace cmd {
+
+namespace {
+
+util::Result<engine::Config> current_config(const Context& ctx) {
+  auto file = ML_TRY(engine::discover_matchlockfile(ctx.file, std::filesystem::current_path()));
+  return engine::load_config(file);
+}
+
+util::Result<std::string> sandbox_name(const Context& ctx, const std::string& explicit_name) {
+  if (!explicit_name.empty()) return explicit_name;
+  auto config = ML_TRY_CTX(current_config(ctx), "no --name given and no Matchlockfile to take it from");
+  return config.name;
+}
+
+std::string format_event(const net::AuditEvent& e) {
+  std::string target = e.name.empty() ? e.address : e.name;
+  target += ":" + std::to_string(e.port);
+  char head[96];
+  std::snprintf(head, sizeof head, "%-24s  %-4s  %-5s ", e.time.c_str(), net::to_string(e.kind),
+                e.allowed ? "allow" : "DENY");
+  std::string line = head + target;
+  if (e.kind == net::AuditKind::Http) line += " " + e.method + " " + e.path + (e.status ? " -> " + std::to_string(e.status) : "");
+  if (e.intercepted && e.kind != net::AuditKind::Http) line += " (intercepted)";
+  if (!e.secrets.empty()) {
+    line += " secrets=";
+    for (size_t i = 0; i < e.secrets.size(); ++i) line += (i ? "," : "") + e.secrets[i];
+  }
+  if (e.bytes_up || e.bytes_down) line += " up=" + std::to_string(e.bytes_up) + " down=" + std::to_string(e.bytes_down);
+  if (!e.allowed) line += "  [" + e.reason + "]";
+  return line;
+}
+
+// Prints complete lines from FILE starting at OFFSET; returns the new offset.
+size_t print_lines(const std::filesystem::path& file, size_t offset, bool json) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return offset;
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // a partial last line: read it next time
+    offset += line.size() + 1;
+    if (json) {
+      std::printf("%s\n", line.c_str());
+      continue;
+    }
+    auto e = net::parse_audit_line(line);
+    std::printf("%s\n", e ? format_event(*e).c_str() : ("? " + line).c_str());
+  }
+  std::fflush(stdout);
+  return offset;
+}
+
+void register_log(CLI::App& net, Context& ctx) {
+  struct Opts {
+    bool follow = false, json = false;
+    std::string name;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = net.add_subcommand("log", "Show the sandbox's network audit log");
+  sub->add_flag("-f,--follow", o->follow, "Keep printing new records");
+  sub->add_flag("--json", o->json, "Print the JSONL records as stored");
+  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->callback([&ctx, o] {
+    auto name = sandbox_name(ctx, o->name);
+    if (!name) {
+      ctx.exit_code = report(name.error());
+      return;
+    }
+    auto path = engine::audit_path(ctx.dirs, *name);
+    if (!o->follow && !std::filesystem::exists(path)) {
+      std::fprintf(stderr, "matchlock: no network activity recorded for sandbox %s (%s)\n", name->c_str(), path.c_str());
+      ctx.exit_code = k_exit_ok;
+      return;
+    }
+    size_t offset = print_lines(path, 0, o->json);
+    while (o->follow) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      offset = print_lines(path, offset, o->json);
+    }
+    ctx.exit_code = k_exit_ok;
+  });
+}
+
+void register_why(CLI::App& net, Context& ctx) {
+  auto target_text = std::make_shared<std::string>();
+  auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
+  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required();
+  sub->callback([&ctx, target_text] {
+    auto target = net::parse_target(*target_text);
+    if (!target) {
+      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "not a HOST[:PORT]: " + *target_text));
+      return;
+    }
+    auto config = current_config(ctx);
+    if (!config) {
+      ctx.exit_code = report(config.error());
+      return;
+    }
+    net::Policy policy = engine::network_policy(*config);
+    auto address = net::parse_ipv4(target->host);
+    if (!address) {
+      auto dns = policy.decide_dns(target->host);
+      std::printf("dns   %s %s: %s\n", dns.allowed() ? "resolves" : "NXDOMAIN", target->host.c_str(), dns.reason.c_str());
+    }
+    std::vector<uint16_t> ports;
+    if (target->port) ports.push_back(target->port);
+    else ports = {443, 80};
+    for (uint16_t port : ports) {
+      auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
+      std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port, d.reason.c_str());
+      if (!d.allowed() && d.rule.empty())
+        std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
+      if (!d.allowed() && !d.rule.empty())
+        std::printf("      to allow it, remove \"%s\" from [network].deny\n", d.rule.c_str());
+      for (const auto& s : config->secrets)
+        for (const auto& r : s.hosts)
+          if (!address && net::matches(r, target->host, port)) {
+            std::printf("      secret %s is injected here (TLS intercepted with the sandbox CA; rule \"%s\")\n",
+                        s.name.c_str(), r.to_string().c_str());
+            break;
+          }
+    }
+    ctx.exit_code = k_exit_ok;
+  });
+}
+
+void register_suggest(CLI::App& net, Context& ctx) {
+  auto name_opt = std::make_shared<std::string>();
+  auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
+  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)");
+  sub->callback([&ctx, name_opt] {
+    auto name = sandbox_name(ctx, *name_opt);
+    if (!name) {
+      ctx.exit_code = report(name.error());
+      return;
+    }
+    std::optional<net::Policy> policy;
+    if (auto config = current_config(ctx)) policy = engine::network_policy(*config);
+    std::ifstream in(engine::audit_path(ctx.dirs, *name));
+    std::map<std::string, std::set<std::string>> suggestions;  // rule -> kinds seen
+    std::string line;
+    while (std::getline(in, line)) {
+      auto e = net::parse_audit_line(line);
+      // Only default denials are fixed by an allow entry (not deny rules, not secret refusals).
+      if (!e || e->allowed || !e->rule.empty() || e->reason.find("[network].allow") == std::string::npos) continue;
+      std::string host = e->name.empty() ? e->address : e->name;
+      if (host.empty()) continue;
+      uint16_t port = e->kind == net::AuditKind::Dns ? 0 : e->port;
+      std::string rule = net::suggest_rule(host, port);
+      if (policy) {
+        auto a = net::parse_ipv4(host);
+        auto d = e->kind == net::AuditKind::Dns ? policy->decide_dns(host)
+                 : a                             ? policy->decide_address(*a, port)
+                                                 : policy->decide_name(host, port);
+        if (d.allowed()) continue;  // already allowed by the current file
+      }
+      suggestions[rule].insert(net::to_string(e->kind));
+    }
+    if (suggestions.empty()) {
+      std::printf("# nothing to suggest: no denied attempt that an allow entry would permit\n");
+      ctx.exit_code = k_exit_ok;
+      return;
+    }
+    std::printf("[network]\nallow = [\n");
+    for (const auto& [rule, kinds] : suggestions) {
+      std::string k;
+      for (const auto& x : kinds) k += (k.empty() ? "" : ", ") + x;
+      std::printf("  \"%s\",  # denied: %s\n", rule.c_str(), k.c_str());
+    }
+    std::printf("]\n");
+    ctx.exit_code = k_exit_ok;
+  });
+}
+
+}  // namespace
+
+void register_net(CLI::App& app, Context& ctx) {
+  auto* net = app.add_subcommand("net", "Network policy: audit log, explanations, suggestions");
+  net->require_subcommand(1);
+  register_log(*net, ctx);
+  register_why(*net, ctx);
+  register_suggest(*net, ctx);
+}
+
+}  // namespace cmd

@@ -1,0 +1,50 @@
+// From the Matchlockfile's [network] and [secrets] to what net/ enforces:
+// the Policy (also used by `matchlock net why` without a sandbox), the secret
+// table (values read only here, when a sandbox starts) and the audit path.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/config.hpp"
+#include "net/policy.hpp"
+#include "net/proxy.hpp"
+#include "net/secrets.hpp"
+#include "util/result.hpp"
+#include "util/xdg.hpp"
+
+namespace engine {
+
+// network.allow, network.deny, block_private and every secret's hosts (implicitly allowed).
+net::Policy network_policy(const Config& config);
+
+// Reads every secret's value (env:VAR, file:PATH, cmd:COMMAND; a trailing newline is
+// dropped) and pairs it with a fresh MATCHLOCK_SECRET_<32 hex> placeholder. Errors name
+// the secret and its source, never a value.
+util::Result<std::shared_ptr<net::SecretTable>> load_secrets(const Config& config);
+
+// <state>/sandboxes/<name>/audit.jsonl
+std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbox_name);
+
+// Everything a sandbox's supervisor needs for its network, built once at start:
+//   proxy->handler()  -> the FlowHandler for net::Stack::create
+//   name_allowed      -> StackConfig::name_allowed (DNS answers; audited as kind "dns" by the caller)
+//   guest_env         -> NAME=MATCHLOCK_SECRET_... for the guest's environment (never the values)
+//   ca_pem            -> the per-sandbox CA certificate to install in the guest's trust store
+struct SandboxNetwork {
+  std::unique_ptr<net::Proxy> proxy;
+  std::function<bool(std::string_view)> name_allowed;
+  std::map<std::string, std::string> guest_env;
+  std::string ca_pem;
+  std::shared_ptr<net::Audit> audit;
+};
+
+// EXTRA_CA: a PEM file also trusted for upstreams ([network].ca; tests); may be empty.
+util::Result<SandboxNetwork> start_sandbox_network(const util::Dirs& dirs, const Config& config,
+                                                   const std::filesystem::path& extra_ca = {});
+
+}  // namespace engine

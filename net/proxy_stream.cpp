@@ -115,15 +115,21 @@ util::Result<void> FdStream::write(std::string_view data) { return send_all(m_fd
 
 void FdStream::shutdown_write() { ::shutdown(m_fd, SHUT_WR); }
 
+util::Result<std::optional<size_t>> TlsStream::read_ready(std::span<char> buf) {
+  size_t n = 0;
+  errno = 0;
+  if (SSL_read_ex(m_ssl.get(), buf.data(), buf.size(), &n) == 1) return std::optional<size_t>(n);
+  int err = SSL_get_error(m_ssl.get(), 0);
+  if (err == SSL_ERROR_ZERO_RETURN) return std::optional<size_t>(0);
+  if (err == SSL_ERROR_WANT_READ) return std::optional<size_t>();  // a non-data record only
+  if (err == SSL_ERROR_SYSCALL && errno == 0) return std::optional<size_t>(0);
+  return tls_error("TLS read");
+}
+
 util::Result<size_t> TlsStream::read(std::span<char> buf) {
-  while (true) {
-    size_t n = 0;
-    if (SSL_read_ex(m_ssl.get(), buf.data(), buf.size(), &n) == 1) return n;
-    int err = SSL_get_error(m_ssl.get(), 0);
-    if (err == SSL_ERROR_ZERO_RETURN) return size_t{0};
-    if (err == SSL_ERROR_WANT_READ) continue;  // a non-data record (session ticket); blocking fd
-    if (err == SSL_ERROR_SYSCALL && errno == 0) return size_t{0};
-    return tls_error("TLS read");
+  while (true) {  // blocking fd: loops only past non-data records
+    auto n = ML_TRY(read_ready(buf));
+    if (n) return *n;
   }
 }
 
@@ -284,15 +290,16 @@ util::Result<void> tunnel(Stream& a, Stream& b, uint64_t& a_to_b, uint64_t& b_to
     }
     for (int i = 0; i < 2; ++i) {
       if (!ready[i]) continue;
-      auto n = dirs[i].from.read(buf);
-      if (!n || *n == 0) {
+      auto n = dirs[i].from.read_ready(buf);
+      if (n && !*n) continue;  // only a protocol record arrived
+      if (!n || **n == 0) {
         dirs[i].done = true;
         dirs[i].to.shutdown_write();
         if (!n) return std::move(n).error();
         continue;
       }
-      ML_TRY(dirs[i].to.write(std::string_view(buf, *n)));
-      dirs[i].count += *n;
+      ML_TRY(dirs[i].to.write(std::string_view(buf, **n)));
+      dirs[i].count += **n;
     }
   }
   return util::ok();

@@ -19,6 +19,12 @@ class Stream {
   virtual ~Stream() = default;
   // Blocks until some bytes arrive; 0 at end of stream.
   virtual util::Result<size_t> read(std::span<char> buf) = 0;
+  // After poll() said readable: like read(), but nullopt when only protocol records
+  // (TLS session tickets, ...) arrived, instead of blocking for application data.
+  virtual util::Result<std::optional<size_t>> read_ready(std::span<char> buf) {
+    size_t n = ML_TRY(read(buf));
+    return std::optional<size_t>(n);
+  }
   virtual util::Result<void> write(std::string_view data) = 0;
   // No more data from us (FIN, or close_notify then FIN).
   virtual void shutdown_write() = 0;
@@ -44,8 +50,9 @@ class FdStream : public Stream {
 
 class TlsStream : public Stream {
  public:
-  TlsStream(SslPtr ssl, int fd) : m_ssl(std::move(ssl)), m_fd(fd) {}
+  TlsStream(SslPtr ssl, int fd) : m_ssl(std::move(ssl)), m_fd(fd) { SSL_clear_mode(m_ssl.get(), SSL_MODE_AUTO_RETRY); }
   util::Result<size_t> read(std::span<char> buf) override;
+  util::Result<std::optional<size_t>> read_ready(std::span<char> buf) override;
   util::Result<void> write(std::string_view data) override;
   void shutdown_write() override;
   int fd() const override { return m_fd; }

@@ -76,6 +76,15 @@ echo "== response without length (until close)"
 OUT=$(c --cacert "$TEST_TMP/sandbox-ca.pem" --connect-to "api.test:443:127.0.0.1:$P_API" https://api.test/close) || fail "$OUT"
 [ "$OUT" = "closed-body" ] || fail "close-delimited body: $OUT"
 
+echo "== 101 Switching Protocols on an intercepted flow becomes a two-way tunnel"
+OUT=$( (printf 'GET /upgrade HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n'; sleep 1;
+        printf 'first line\n'; sleep 0.5; printf 'second line\n'; sleep 1) |
+      timeout 10 openssl s_client -quiet -connect "127.0.0.1:$P_API" -servername api.test \
+        -CAfile "$TEST_TMP/sandbox-ca.pem" -verify_return_error 2>/dev/null) || true
+expect_contains "$OUT" "HTTP/1.1 101"
+expect_contains "$OUT" "echo:first line"
+expect_contains "$OUT" "echo:second line"
+
 echo "== placeholder sent to a host its secret is not bound to: 403"
 OUT=$(c -w '\n%{http_code}' --cacert "$TEST_TMP/sandbox-ca.pem" --connect-to "other.test:443:127.0.0.1:$P_OTHER" \
   -H "Authorization: Bearer $PH_API_KEY" https://other.test/x)

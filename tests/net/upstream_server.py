@@ -8,6 +8,7 @@ the upstream cannot flow back to the client through this server.
   /chunked   -> chunked response of three chunks
   /big?n=N   -> N bytes (Content-Length)
   /close     -> response without length, connection closed after it
+  /upgrade   -> 101 Switching Protocols, then echoes lines prefixed "echo:"
   anything   -> "ok METHOD PATH-LENGTH" with Content-Length
 """
 import argparse, base64, json, os, socket, ssl, sys, threading
@@ -70,6 +71,21 @@ class Handler(BaseHTTPRequestHandler):
                     chunk = BIG[: min(n, len(BIG))]
                     self.wfile.write(chunk)
                     n -= len(chunk)
+            return
+        if path == "/upgrade":
+            # 101, then echo raw bytes line by line until EOF (a stand-in for WebSocket).
+            self.send_response(101)
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Upgrade", "echo")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                line = self.rfile.readline()
+                if not line:
+                    break
+                self.wfile.write(b"echo:" + line)
+                self.wfile.flush()
+            self.close_connection = True
             return
         if path == "/close":
             self.send_response(200)

@@ -213,6 +213,7 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
     return util::ok();
   };
   if (hello.status != HelloStatus::Complete) return alert("malformed TLS ClientHello", "");
+  if (!hello.server_name.empty() && !is_valid_hostname(hello.server_name)) return alert("invalid SNI host name", "");
   if (!hello.server_name.empty() && hello.server_name != m_info.dst_name) {
     Decision sni = m_shared.options.policy.decide_name(hello.server_name, m_info.dst_port);
     if (!sni.allowed())

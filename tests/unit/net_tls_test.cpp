@@ -93,6 +93,28 @@ TEST_CASE("sni: openssl s_client ClientHello") {
   CHECK(parse(split).server_name == "api.example.com");
 }
 
+TEST_CASE("sni: every truncation and single-byte corruption of a real hello is handled") {
+  if (util::find_program("openssl").empty()) FAIL("openssl not installed (scripts/install-deps)");
+  Listener l = listen_loopback();
+  std::string hello = capture_hello({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(l.port),
+                                     "-servername", "fuzz.example"},
+                                    l);
+  REQUIRE(parse(hello).status == net::HelloStatus::Complete);
+  for (size_t n = 0; n < hello.size(); ++n) REQUIRE(parse(std::string_view(hello).substr(0, n)).status == net::HelloStatus::NeedMore);
+  size_t complete = 0;
+  for (size_t i = 0; i < hello.size(); ++i) {
+    for (unsigned char x : {0x01, 0x80, 0xff}) {
+      std::string m = hello;
+      m[i] = static_cast<char>(m[i] ^ x);
+      auto h = parse(m);
+      // Whatever it says, a name it reports is bounded by the record and well-formed bytes.
+      CHECK(h.server_name.size() < hello.size());
+      complete += h.status == net::HelloStatus::Complete;
+    }
+  }
+  CHECK(complete > 0);
+}
+
 TEST_CASE("sni: curl ClientHello, and non-TLS bytes") {
   if (util::find_program("curl").empty()) FAIL("curl not installed (scripts/install-deps)");
   Listener l = listen_loopback();

@@ -39,6 +39,7 @@ TcpConn::TcpConn(TcpHost& host, const TcpTuple& tuple, const TcpParams& params, 
     m_snd_shift = *syn.wscale;
     m_rcv_shift = k_our_wscale;
   }
+  m_sack_ok = syn.sack_permitted;
   m_snd_wnd = syn.window;  // never scaled in a SYN
   m_cwnd = uint64_t{10} * m_mss;
   m_rto_at = now + m_rto;
@@ -66,6 +67,29 @@ void TcpConn::send(uint8_t flags, uint32_t seq, std::span<const uint8_t> p1, std
   h.window = static_cast<uint16_t>(w);
   m_last_adv = uint64_t{w} << m_rcv_shift;
   if (flags & tcp_flag::k_ack) m_ack_pending = false;
+  // SACK only on pure ACKs: on a full-sized data segment the options would exceed the MTU.
+  if (m_sack_ok && !m_ooo.empty() && p1.empty() && p2.empty() && !(flags & tcp_flag::k_rst)) {
+    // Merge the out-of-order segments into ranges; report the lowest four.
+    uint64_t ranges[4][2] = {};
+    int n = 0;
+    for (const auto& [start, data] : m_ooo) {
+      uint64_t end = start + data.size();
+      if (n > 0 && start <= ranges[n - 1][1]) {
+        ranges[n - 1][1] = std::max(ranges[n - 1][1], end);
+        continue;
+      }
+      if (n == 4) break;
+      ranges[n][0] = start;
+      ranges[n][1] = end;
+      ++n;
+    }
+    uint32_t base = m_irs + 1;
+    for (int k = 0; k < n; ++k) {
+      h.sack[k][0] = base + static_cast<uint32_t>(ranges[k][0]);
+      h.sack[k][1] = base + static_cast<uint32_t>(ranges[k][1]);
+    }
+    h.sack_count = static_cast<uint8_t>(n);
+  }
   m_host.send_segment(*this, h, p1, p2);
 }
 
@@ -79,6 +103,7 @@ void TcpConn::send_syn_ack() {
   h.window = static_cast<uint16_t>(std::min<size_t>(m_recv.free(), 65535));
   h.mss = static_cast<uint16_t>(std::min<uint32_t>(m_our_mss, 65535));
   if (m_rcv_shift) h.wscale = m_rcv_shift;
+  h.sack_permitted = m_sack_ok;
   m_last_adv = h.window;
   m_host.send_segment(*this, h, {}, {});
 }

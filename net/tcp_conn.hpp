@@ -3,9 +3,10 @@
 //
 // Implemented: MSS and window-scale negotiation; in-order delivery with an out-of-order queue;
 // retransmission on timeout (RFC 6298 RTO, go-back-N) and on three duplicate ACKs (NewReno);
-// slow start / congestion avoidance; zero-window probing (persist); FIN and RST both ways;
+// slow start / congestion avoidance; SACK blocks for what we hold out of order (so the guest
+// repairs several holes per round trip); zero-window probing (persist); FIN and RST both ways;
 // bounded buffers (the receive ring sets the advertised window; the send ring stops reads from
-// the socketpair). Not implemented: SACK, timestamps, urgent data (all optional to a peer).
+// the socketpair). Not implemented: acting on the guest's SACK blocks, timestamps, urgent data.
 #pragma once
 
 #include <chrono>
@@ -108,6 +109,7 @@ class TcpConn {
   uint64_t m_snd_wnd = 0;
   uint8_t m_snd_shift = 0;  // the guest's window scale
   uint8_t m_rcv_shift = 0;  // ours (0 unless the guest offered scaling)
+  bool m_sack_ok = false;   // the guest offered SACK: we report out-of-order blocks
   uint64_t m_cwnd, m_ssthresh = ~uint64_t{0} >> 2;
   int m_dupacks = 0;
   bool m_in_recovery = false;

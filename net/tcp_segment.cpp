@@ -22,6 +22,7 @@ static void parse_options(std::span<const uint8_t> o, TcpSegment& s) {
     if (len < 2 || i + len > o.size()) return;
     if (kind == 2 && len == 4) s.mss = load_be16(o.data() + i + 2);
     if (kind == 3 && len == 3) s.wscale = std::min<uint8_t>(o[i + 2], 14);
+    if (kind == 4 && len == 2) s.sack_permitted = true;
     i += len;
   }
 }
@@ -46,7 +47,10 @@ std::optional<TcpSegment> parse_tcp(std::span<const uint8_t> d, Ipv4 src, Ipv4 d
   return s;
 }
 
-size_t tcp_header_length(const TcpHeaderOut& h) { return 20 + (h.mss ? 4 : 0) + (h.wscale ? 4 : 0); }
+size_t tcp_header_length(const TcpHeaderOut& h) {
+  return 20 + (h.mss ? 4 : 0) + (h.wscale ? 4 : 0) + (h.sack_permitted ? 4 : 0) +
+         (h.sack_count ? 4 + 8 * size_t{h.sack_count} : 0);
+}
 
 void write_tcp_header(uint8_t* o, const TcpHeaderOut& h, Ipv4 src, Ipv4 dst, size_t payload_length) {
   size_t hl = tcp_header_length(h);
@@ -71,6 +75,24 @@ void write_tcp_header(uint8_t* o, const TcpHeaderOut& h, Ipv4 src, Ipv4 dst, siz
     opt[1] = 3;
     opt[2] = 3;
     opt[3] = *h.wscale;
+    opt += 4;
+  }
+  if (h.sack_permitted) {
+    opt[0] = 1;
+    opt[1] = 1;
+    opt[2] = 4;
+    opt[3] = 2;
+    opt += 4;
+  }
+  if (h.sack_count) {
+    opt[0] = 1;
+    opt[1] = 1;
+    opt[2] = 5;
+    opt[3] = static_cast<uint8_t>(2 + 8 * h.sack_count);
+    for (size_t k = 0; k < h.sack_count; ++k) {
+      store_be32(opt + 4 + 8 * k, h.sack[k][0]);
+      store_be32(opt + 8 + 8 * k, h.sack[k][1]);
+    }
   }
   Checksum c;
   c.add_pseudo(src, dst, static_cast<uint8_t>(IpProtocol::Tcp), static_cast<uint16_t>(hl + payload_length));

@@ -22,6 +22,7 @@ struct TcpSegment {
   uint16_t window = 0;
   std::optional<uint16_t> mss;     // SYN option
   std::optional<uint8_t> wscale;   // SYN option (clamped to 14)
+  bool sack_permitted = false;     // SYN option
   std::span<const uint8_t> payload;
   bool has(uint8_t flag) const { return (flags & flag) != 0; }
 };
@@ -29,7 +30,7 @@ struct TcpSegment {
 // `data` is the IP payload; nullopt on a short/bad header or a checksum mismatch.
 std::optional<TcpSegment> parse_tcp(std::span<const uint8_t> data, Ipv4 src, Ipv4 dst);
 
-// What we send; options only on SYN-ACK.
+// What we send: MSS/window scale/SACK-permitted on SYN-ACK, SACK blocks on ACKs.
 struct TcpHeaderOut {
   uint16_t src_port = 0, dst_port = 0;
   uint32_t seq = 0, ack = 0;
@@ -37,6 +38,10 @@ struct TcpHeaderOut {
   uint16_t window = 0;
   std::optional<uint16_t> mss;
   std::optional<uint8_t> wscale;
+  bool sack_permitted = false;
+  // SACK blocks [left, right) (RFC 2018), at most 4 (no timestamps, so they fit in 40 bytes).
+  uint8_t sack_count = 0;
+  uint32_t sack[4][2] = {};
 };
 
 size_t tcp_header_length(const TcpHeaderOut& h);

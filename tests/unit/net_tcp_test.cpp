@@ -51,6 +51,7 @@ struct Harness {
     syn.window = 65535;
     syn.mss = guest_mss;
     syn.wscale = 2;
+    syn.sack_permitted = true;
     conn = std::make_unique<TcpConn>(host, TcpTuple{Ipv4{1}, 40000, Ipv4{2}, 443}, TcpParams{1500, buffer}, syn,
                                      k_iss, now);
     int sv[2];
@@ -91,6 +92,7 @@ TEST_CASE("tcp conn: SYN-ACK negotiates MSS and window scale") {
   CHECK(synack.h.ack == k_guest_isn + 1);
   CHECK(synack.h.mss == 1460);
   CHECK(synack.h.wscale.has_value());
+  CHECK(synack.h.sack_permitted);
   CHECK(t.conn->state() == TcpState::Established);
 }
 
@@ -99,8 +101,11 @@ TEST_CASE("tcp conn: out-of-order data waits for the gap, then both parts are de
   t.host.sent.clear();
   t.segment(k_guest_isn + 1 + 5, k_iss + 1, tcp_flag::k_ack, "world");
   CHECK(t.peer_read().empty());
-  REQUIRE_FALSE(t.host.sent.empty());  // immediate duplicate ACK
+  REQUIRE_FALSE(t.host.sent.empty());  // immediate duplicate ACK, with a SACK block for "world"
   CHECK(t.host.sent.back().h.ack == k_guest_isn + 1);
+  REQUIRE(t.host.sent.back().h.sack_count == 1);
+  CHECK(t.host.sent.back().h.sack[0][0] == k_guest_isn + 6);
+  CHECK(t.host.sent.back().h.sack[0][1] == k_guest_isn + 11);
   t.segment(k_guest_isn + 1, k_iss + 1, tcp_flag::k_ack, "hello");
   CHECK(t.peer_read() == "helloworld");
   CHECK(t.host.sent.back().h.ack == k_guest_isn + 11);

@@ -46,6 +46,7 @@ fs::path qemu_binary() {
 
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
   std::string cmdline = k_base_cmdline;
+  if (spec.accel == Accel::Tcg) cmdline += std::string(" ") + k_tcg_cmdline;
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
   std::vector<std::string> a = {
       qemu_binary().string(),

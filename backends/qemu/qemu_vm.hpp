@@ -42,6 +42,10 @@ struct VmSpec {
 };
 
 inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init";
+// Under TCG the kernel can hang calibrating the TSC ("Marking TSC unstable") on a
+// loaded host; a fixed early frequency skips that calibration. Not used with KVM,
+// where kvmclock supplies the real frequency.
+inline constexpr const char* k_tcg_cmdline = "tsc_early_khz=2000000";
 inline constexpr const char* k_console_log = "console.log";
 inline constexpr const char* k_qemu_log = "qemu.log";
 inline constexpr const char* k_control_socket = "ctl.sock";

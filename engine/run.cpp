@@ -28,8 +28,7 @@ util::Result<std::optional<Config>> load_run_config(const RunOptions& o) {
   std::error_code ec;
   auto path = discover_matchlockfile(o.file, fs::current_path(ec));
   if (!path) {
-    if (!o.image.empty() && o.file.empty() && path.error().code() == util::ErrorCode::NotFound)
-      return std::optional<Config>{};
+    if (!o.image.empty() && o.file.empty()) return std::optional<Config>{};  // --image needs no Matchlockfile
     return std::move(path).error();
   }
   return std::optional<Config>(ML_TRY(load_config(*path)));

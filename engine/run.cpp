@@ -110,9 +110,10 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   fs::path sandboxes = dirs.state / "sandboxes";
   ML_TRY(util::make_dirs(sandboxes, 0700));
   util::TempDir state = ML_TRY(util::TempDir::create(sandboxes, "run-"));
+  const fs::path state_dir = state.path();
   // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
   if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
-  auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state.path()), "boot " + image.reference);
+  auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);
   const auto& t = sandbox.times();
   util::log::debug("sandbox ready in " + std::to_string(t.ready) + " ms (qemu " + std::to_string(t.vmm_started) +
                    " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + to_string(sandbox.accel().accel) +

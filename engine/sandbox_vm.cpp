@@ -7,6 +7,7 @@
 
 #include "backends/initramfs.hpp"
 #include "util/fd.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 
@@ -44,6 +45,8 @@ util::Result<void> create_upper_disk(const fs::path& path, uint64_t size) {
 
 util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& state_dir) {
   auto t0 = std::chrono::steady_clock::now();
+  if (!state_dir.is_absolute() || !util::path_exists(state_dir))
+    return util::make_error(util::ErrorCode::Internal, "sandbox state dir must be an existing absolute path: '" + state_dir.string() + "'");
   SandboxVm sb;
   sb.m_kernel = spec.kernel.empty() ? ML_TRY(backends::ensure_kernel_bundle(dirs))
                                     : ML_TRY(backends::kernel_bundle_from_path(spec.kernel));

@@ -111,7 +111,7 @@ TEST_CASE("tcp conn: out-of-order data waits for the gap, then both parts are de
   CHECK(t.host.sent.back().h.ack == k_guest_isn + 11);
 }
 
-TEST_CASE("tcp conn: segments respect MSS and the guest window; zero window is probed") {
+TEST_CASE("tcp conn: segments respect MSS and the guest window, zero window is probed") {
   Harness t;
   t.host.sent.clear();
   t.peer_write(std::string(3500, 'x'));

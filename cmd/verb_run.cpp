@@ -1,5 +1,7 @@
 // `matchlock run [--rm] [-e K=V] [-w DIR] [-u USER] [-t] [--image REF] [-- CMD...]`
+// `matchlock run [--rm] [--dry-run] [-e K=V] TASK [-- ARGS]` (cmd/run_task.hpp)
 #include "cmd/exit_code.hpp"
+#include "cmd/run_task.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/run.hpp"
 
@@ -16,16 +18,29 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
+  auto dry_run = std::make_shared<bool>(false);
+  sub->add_flag("--dry-run", *dry_run, "run TASK: print the order the tasks would run in");
   sub->add_option("command", o->command, "Command and arguments (after --)");
   sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
   sub->fallthrough(false);
-  sub->callback([&ctx, o, rm, tty, sub] {
+  sub->callback([&ctx, o, rm, tty, sub, dry_run] {
     o->file = ctx.file;
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
     o->tty = *tty ? engine::Tty::Yes : engine::Tty::No;
     auto rest = sub->remaining();
     if (!rest.empty() && rest.back() == "--") rest.pop_back();  // CLI11 appends the separator it saw
     o->command.insert(o->command.end(), rest.begin(), rest.end());
+    // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
+    if (o->image.empty()) {
+      if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run})) {
+        ctx.exit_code = *code;
+        return;
+      }
+    }
+    if (*dry_run) {
+      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`"));
+      return;
+    }
     auto r = engine::run_in_sandbox(ctx.dirs, *o);
     ctx.exit_code = r ? *r : report(r.error());
   });

@@ -22,6 +22,15 @@ void register_images(CLI::App& app, Context& ctx);
 void register_rmi(CLI::App& app, Context& ctx);
 void register_gc(CLI::App& app, Context& ctx);
 void register_lock(CLI::App& app, Context& ctx);
+void register_up(CLI::App& app, Context& ctx);
+void register_exec(CLI::App& app, Context& ctx);
+void register_shell(CLI::App& app, Context& ctx);
+void register_ps(CLI::App& app, Context& ctx);
+void register_logs(CLI::App& app, Context& ctx);
+void register_tasks(CLI::App& app, Context& ctx);
+void register_down(CLI::App& app, Context& ctx);
+void register_rm(CLI::App& app, Context& ctx);
+void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
 
 inline constexpr VerbRegistrar k_verbs[] = {
@@ -37,6 +46,15 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_rmi,
     register_gc,
     register_lock,
+    register_up,
+    register_exec,
+    register_shell,
+    register_ps,
+    register_logs,
+    register_tasks,
+    register_down,
+    register_rm,
+    register_supervise,
     register_net,
 };
 

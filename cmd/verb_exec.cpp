@@ -1,0 +1,73 @@
+// `matchlock exec [NAME] [-t] [-e K=V] [-w DIR] [-u USER] -- CMD...`: run a
+// command in a running sandbox (through its supervisor) with our stdio.
+#include <unistd.h>
+
+#include <optional>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/lifecycle.hpp"
+#include "engine/run_tty.hpp"
+
+namespace cmd {
+
+namespace {
+
+// The sandbox NAME, or the Matchlockfile's.
+util::Result<std::string> name_or_default(const Context& ctx, const std::string& name) {
+  if (!name.empty()) return name;
+  auto target = ML_TRY(engine::resolve_target(ctx.file, ""));
+  return target.name;
+}
+
+}  // namespace
+
+// Runs SPEC in sandbox NAME (empty: the Matchlockfile's); with a tty our terminal is raw meanwhile.
+util::Result<int> exec_in_sandbox(const Context& ctx, const std::string& name, const engine::ExecSpec& spec) {
+  std::string sandbox = ML_TRY(name_or_default(ctx, name));
+  std::optional<engine::RawTerminal> raw;
+  if (spec.tty) raw.emplace(ML_TRY(engine::RawTerminal::enter(STDIN_FILENO)));
+  return engine::exec_in(ctx.dirs, sandbox, spec);
+}
+
+void register_exec(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("exec", "Run a command in a running sandbox: exec [NAME] [options] -- CMD...");
+  auto spec = std::make_shared<engine::ExecSpec>();
+  auto env = std::make_shared<std::vector<std::string>>();
+  auto tty = std::make_shared<bool>(false);
+  sub->add_option("-e,--env", *env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false);
+  sub->add_option("-w,--workdir", spec->cwd, "Working directory in the guest");
+  sub->add_option("-u,--user", spec->user, "User in the guest (name, uid, name:group, uid:gid)");
+  sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode)");
+  auto first = std::make_shared<std::string>();
+  auto words = std::make_shared<std::vector<std::string>>();
+  sub->add_option("name", *first, "Sandbox name (optional; default: the Matchlockfile's)");
+  sub->add_option("command", *words, "Command and arguments (after --)");
+  sub->callback([&ctx, spec, env, tty, first, words] {
+    // CLI11 does not tell where `--` was: the first word is a NAME only when
+    // such a sandbox exists and a command follows it.
+    std::string name;
+    if (!words->empty() && engine::sandbox_status(ctx.dirs, *first)) {
+      name = *first;
+      spec->argv = *words;
+    } else {
+      spec->argv = *words;
+      if (!first->empty()) spec->argv.insert(spec->argv.begin(), *first);
+    }
+    if (spec->argv.empty()) {
+      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "exec: no command given (exec [NAME] -- CMD...)"));
+      return;
+    }
+    auto e = engine::resolve_env_flags(*env);
+    if (!e) {
+      ctx.exit_code = report(e.error());
+      return;
+    }
+    spec->env = *e;
+    spec->tty = *tty;
+    auto r = exec_in_sandbox(ctx, name, *spec);
+    ctx.exit_code = r ? *r : report(r.error());
+  });
+}
+
+}  // namespace cmd

@@ -1,0 +1,60 @@
+// `matchlock logs [NAME] [-f] [--console]`: the supervisor log (boot, execs,
+// exit codes) or the guest console.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/lifecycle.hpp"
+#include "util/fd.hpp"
+
+namespace cmd {
+
+void register_logs(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("logs", "Show a sandbox's log (supervisor events) or its guest console");
+  auto name = std::make_shared<std::string>();
+  auto follow = std::make_shared<bool>(false);
+  auto console = std::make_shared<bool>(false);
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
+  sub->add_flag("-f,--follow", *follow, "Keep printing as the log grows, until the sandbox stops");
+  sub->add_flag("--console", *console, "The guest's serial console instead");
+  sub->callback([&ctx, name, follow, console] {
+    if (name->empty()) {
+      auto target = engine::resolve_target(ctx.file, "");
+      if (!target) {
+        ctx.exit_code = report(target.error());
+        return;
+      }
+      *name = target->name;
+    }
+    auto record = engine::sandbox_status(ctx.dirs, *name);
+    if (!record) {
+      ctx.exit_code = report(record.error());
+      return;
+    }
+    auto paths = engine::sandbox_paths(ctx.dirs, *name);
+    auto path = *console ? paths.console() : paths.log();
+    auto fd = util::open_fd(path, O_RDONLY | O_CLOEXEC);
+    if (!fd) {
+      ctx.exit_code = report(fd.error());
+      return;
+    }
+    char buf[65536];
+    while (true) {
+      ssize_t n = util::retry_eintr([&] { return ::read(fd->get(), buf, sizeof buf); });
+      if (n > 0) {
+        if (!util::write_all(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(n)))) return;
+        continue;
+      }
+      if (n < 0 || !*follow) return;
+      if (!engine::supervisor_alive(*record)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+}  // namespace cmd

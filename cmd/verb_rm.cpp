@@ -1,0 +1,40 @@
+// `matchlock rm NAME...`: delete stopped sandboxes' state (disk, logs, record).
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/lifecycle.hpp"
+
+namespace cmd {
+
+void register_rm(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("rm", "Remove stopped sandboxes (their disk, logs and record)");
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto force = std::make_shared<bool>(false);
+  sub->add_option("names", *names, "Sandbox names (default: the Matchlockfile's)");
+  sub->add_flag("-f,--force", *force, "Stop a running sandbox first");
+  sub->callback([&ctx, names, force] {
+    if (names->empty()) {
+      auto target = engine::resolve_target(ctx.file, "");
+      if (!target) {
+        ctx.exit_code = report(target.error());
+        return;
+      }
+      names->push_back(target->name);
+    }
+    for (const auto& n : *names) {
+      if (*force) {
+        if (auto s = engine::stop_sandbox(ctx.dirs, n, engine::KeepDisk::No, std::chrono::seconds(30)); !s) {
+          ctx.exit_code = report(s.error().context(n));
+          continue;
+        }
+      }
+      auto r = engine::remove_sandbox(ctx.dirs, n);
+      if (!r) {
+        ctx.exit_code = report(r.error());
+        continue;
+      }
+      std::printf("%s removed\n", n.c_str());
+    }
+  });
+}
+
+}  // namespace cmd

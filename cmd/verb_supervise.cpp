@@ -1,0 +1,27 @@
+// `matchlock __supervise --name N --file F`: the hidden per-sandbox supervisor
+// daemon that `matchlock up` starts (engine/supervisor.hpp).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/supervisor.hpp"
+
+namespace cmd {
+
+void register_supervise(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("__supervise", "");  // empty description: hidden from --help
+  auto o = std::make_shared<engine::SuperviseOptions>();
+  sub->add_option("--name", o->name)->required();
+  sub->add_option("--file", o->file)->required();
+  sub->callback([&ctx, o] {
+    auto r = engine::run_supervisor(ctx.dirs, *o);
+    int code = r ? *r : report(r.error());
+    std::fflush(nullptr);
+    // Exec handlers may still be unwinding on detached threads: leave at once.
+    ::_exit(code);
+  });
+}
+
+}  // namespace cmd

@@ -1,0 +1,88 @@
+// `matchlock up [--name N] [--json] [--recreate] [--dry-run]`
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cmd/exit_code.hpp"
+#include "cmd/verbs.hpp"
+#include "engine/lifecycle.hpp"
+#include "engine/sandbox_state.hpp"
+
+namespace cmd {
+
+namespace {
+
+void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths) {
+  const auto& r = up.record;
+  std::printf("sandbox  %s (%s)\n", r.name.c_str(), up.booted ? "started" : "already running");
+  std::printf("image    %s@%s\n", r.image.c_str(), r.image_digest.c_str());
+  std::printf("backend  %s, accel %s, %d cpus, %llu MiB\n", r.backend.c_str(), r.accel.c_str(), r.cpus,
+              static_cast<unsigned long long>(r.memory_bytes >> 20));
+  std::string hosts;
+  for (const auto& h : r.allowed_hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+  std::printf("allowed  %s\n", hosts.empty() ? "(no hosts)" : hosts.c_str());
+  for (const auto& m : r.mounts) std::printf("mount    %s\n", m.c_str());
+  for (const auto& p : r.ports) std::printf("port     127.0.0.1:%u -> guest 127.0.0.1:%u\n", p.host, p.guest);
+  std::printf("ready    %lld ms boot, %lld ms this command\n", static_cast<long long>(r.ready_ms), static_cast<long long>(up.up_ms));
+  std::printf("state    %s\n", paths.dir.c_str());
+}
+
+}  // namespace
+
+void register_up(CLI::App& app, Context& ctx) {
+  auto* sub = app.add_subcommand("up", "Boot the sandbox in the background, run the `up` tasks and report it");
+  auto name = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto recreate = std::make_shared<bool>(false);
+  auto dry_run = std::make_shared<bool>(false);
+  sub->add_option("--name", *name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_flag("--json", *json, "Print one final JSON object");
+  sub->add_flag("--recreate", *recreate, "Restart the sandbox when the Matchlockfile changed since it booted");
+  sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
+  sub->callback([&ctx, name, json, recreate, dry_run] {
+    auto target = engine::resolve_target(ctx.file, *name);
+    if (!target) {
+      ctx.exit_code = report(target.error());
+      return;
+    }
+    if (*dry_run) {
+      for (const auto& step : engine::up_plan(ctx.dirs, *target)) std::printf("%s\n", step.c_str());
+      return;
+    }
+    auto order = engine::up_task_order(target->config);
+    if (!order) {
+      ctx.exit_code = report(order.error());
+      return;
+    }
+    auto up = engine::ensure_up(ctx.dirs, *target, *recreate ? engine::Recreate::Yes : engine::Recreate::No);
+    if (!up) {
+      ctx.exit_code = report(up.error());
+      return;
+    }
+    int task_code = 0;
+    if (up->booted && !order->empty()) {
+      // With --json, task output goes to stderr so stdout stays one JSON object.
+      auto r = engine::run_task_chain(ctx.dirs, *target, *order, {}, {}, *json ? STDERR_FILENO : STDOUT_FILENO);
+      if (!r) {
+        ctx.exit_code = report(r.error());
+        return;
+      }
+      task_code = *r;
+    }
+    auto paths = engine::sandbox_paths(ctx.dirs, target->name);
+    if (*json) {
+      auto j = nlohmann::json::parse(engine::record_to_json(up->record));
+      j["booted"] = up->booted;
+      j["up_ms"] = up->up_ms;
+      j["up_tasks"] = *order;
+      j["up_tasks_exit_code"] = task_code;
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
+      print_summary(*up, paths);
+    }
+    ctx.exit_code = task_code;
+  });
+}
+
+}  // namespace cmd

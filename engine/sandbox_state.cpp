@@ -1,0 +1,114 @@
+#include "engine/sandbox_state.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "util/atomic_file.hpp"
+#include "util/fs.hpp"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+SandboxPaths sandbox_paths(const util::Dirs& dirs, const std::string& name) {
+  return SandboxPaths{dirs.state / "sandboxes" / name};
+}
+
+util::Result<void> check_sandbox_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' && name[0] != '-' &&
+            std::all_of(name.begin(), name.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+            });
+  if (!ok) return util::make_error(util::ErrorCode::Usage, "invalid sandbox name '" + name + "' (use letters, digits, '.', '_', '-')");
+  return util::ok();
+}
+
+std::string record_to_json(const SandboxRecord& r, int indent) {
+  json ports = json::array();
+  for (const auto& p : r.ports) ports.push_back({{"host", p.host}, {"guest", p.guest}});
+  json j = {{"name", r.name},         {"state", r.state},       {"pid", r.pid},
+            {"pid_start", r.pid_start}, {"started_unix", r.started_unix}, {"ready_ms", r.ready_ms},
+            {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
+            {"image_digest", r.image_digest}, {"backend", r.backend}, {"accel", r.accel},
+            {"cpus", r.cpus},         {"memory_bytes", r.memory_bytes}, {"ports", ports},
+            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error}};
+  return j.dump(indent);
+}
+
+util::Result<void> write_record(const SandboxPaths& paths, const SandboxRecord& record) {
+  return util::write_file_atomic(paths.record(), record_to_json(record, 2) + "\n", 0600);
+}
+
+util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
+  std::string text = ML_TRY(util::read_file(paths.record()));
+  try {
+    json j = json::parse(text);
+    SandboxRecord r;
+    r.name = j.value("name", "");
+    r.state = j.value("state", "");
+    r.pid = j.value("pid", 0);
+    r.pid_start = j.value("pid_start", uint64_t{0});
+    r.started_unix = j.value("started_unix", int64_t{0});
+    r.ready_ms = j.value("ready_ms", int64_t{0});
+    r.file = j.value("file", "");
+    r.config_sha256 = j.value("config_sha256", "");
+    r.image = j.value("image", "");
+    r.image_digest = j.value("image_digest", "");
+    r.backend = j.value("backend", "qemu");
+    r.accel = j.value("accel", "");
+    r.cpus = j.value("cpus", 0);
+    r.memory_bytes = j.value("memory_bytes", uint64_t{0});
+    for (const auto& p : j.value("ports", json::array()))
+      r.ports.push_back({p.value("host", uint16_t{0}), p.value("guest", uint16_t{0})});
+    r.allowed_hosts = j.value("allowed_hosts", std::vector<std::string>{});
+    r.mounts = j.value("mounts", std::vector<std::string>{});
+    r.error = j.value("error", "");
+    return r;
+  } catch (const json::exception& e) {
+    return util::make_error(util::ErrorCode::Integrity, paths.record().string() + ": " + e.what());
+  }
+}
+
+uint64_t process_start_time(pid_t pid) {
+  if (pid <= 0) return 0;
+  auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  // The command name may hold spaces and ')': fields restart after the last ')'.
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::string rest = stat->substr(close + 2);  // field 3 onwards
+  std::vector<std::string> fields;
+  size_t pos = 0;
+  while (pos < rest.size() && fields.size() < 20) {
+    auto sp = rest.find(' ', pos);
+    fields.push_back(rest.substr(pos, sp - pos));
+    if (sp == std::string::npos) break;
+    pos = sp + 1;
+  }
+  if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X") return 0;
+  return std::strtoull(fields[19].c_str(), nullptr, 10);
+}
+
+bool supervisor_alive(const SandboxRecord& record) {
+  return record.pid > 0 && record.pid_start != 0 && process_start_time(record.pid) == record.pid_start;
+}
+
+std::string effective_state(const SandboxRecord& record) {
+  if (record.state == "stopped") return record.state;
+  return supervisor_alive(record) ? record.state : "dead";
+}
+
+std::vector<std::string> list_sandboxes(const util::Dirs& dirs) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dirs.state / "sandboxes", ec)) {
+    if (fs::exists(entry.path() / "sandbox.json", ec)) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace engine

@@ -1,0 +1,74 @@
+// The on-disk state of a sandbox managed by a supervisor:
+// <state>/sandboxes/<name>/ (0700) holds sandbox.json (written atomically by the
+// supervisor), supervisor.sock (0600), supervisor.log, console.log, upper.ext4
+// and Matchlockfile.booted (the file as it was at boot, for change detection).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+#include "util/xdg.hpp"
+
+namespace engine {
+
+struct PortForward {
+  uint16_t host = 0;
+  uint16_t guest = 0;
+};
+
+struct SandboxRecord {
+  std::string name;
+  std::string state;          // "starting", "running", "stopping", "stopped"; ps derives "dead"
+  pid_t pid = 0;              // the supervisor
+  uint64_t pid_start = 0;     // its start time (clock ticks since boot, /proc/PID/stat field 22)
+  int64_t started_unix = 0;   // when it started
+  int64_t ready_ms = 0;       // boot time to Ready
+  std::string file;           // the Matchlockfile
+  std::string config_sha256;  // of its bytes at boot
+  std::string image;          // reference
+  std::string image_digest;   // manifest digest
+  std::string backend = "qemu";
+  std::string accel;
+  int cpus = 0;
+  uint64_t memory_bytes = 0;
+  std::vector<PortForward> ports;
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> mounts;  // "SRC -> TARGET"
+  std::string error;                // why it stopped, when it failed
+};
+
+struct SandboxPaths {
+  std::filesystem::path dir;
+  std::filesystem::path record() const { return dir / "sandbox.json"; }
+  std::filesystem::path socket() const { return dir / "supervisor.sock"; }
+  std::filesystem::path log() const { return dir / "supervisor.log"; }
+  std::filesystem::path console() const { return dir / "console.log"; }
+  std::filesystem::path upper() const { return dir / "upper.ext4"; }
+  std::filesystem::path booted_file() const { return dir / "Matchlockfile.booted"; }
+};
+
+SandboxPaths sandbox_paths(const util::Dirs& dirs, const std::string& name);
+// NAME must be a safe directory name ([A-Za-z0-9._-], not starting with '.').
+util::Result<void> check_sandbox_name(const std::string& name);
+
+util::Result<void> write_record(const SandboxPaths& paths, const SandboxRecord& record);
+util::Result<SandboxRecord> read_record(const SandboxPaths& paths);
+std::string record_to_json(const SandboxRecord& record, int indent = -1);
+
+// Start time of PID (field 22 of /proc/PID/stat), 0 when it is gone or a zombie.
+uint64_t process_start_time(pid_t pid);
+// True when the record's supervisor process still runs (same pid and start time).
+bool supervisor_alive(const SandboxRecord& record);
+// "running"/"starting"/"stopping" with a live supervisor, "dead" when it
+// vanished without stopping, else the recorded state.
+std::string effective_state(const SandboxRecord& record);
+
+// Names of every sandbox with a record, sorted.
+std::vector<std::string> list_sandboxes(const util::Dirs& dirs);
+
+}  // namespace engine

@@ -1,0 +1,296 @@
+#include "engine/supervisor.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engine/config_parse.hpp"
+#include "engine/run_image.hpp"
+#include "engine/sandbox_state.hpp"
+#include "engine/sandbox_vm.hpp"
+#include "engine/supervisor_ports.hpp"
+#include "engine/supervisor_wire.hpp"
+#include "util/atomic_file.hpp"
+#include "util/fs.hpp"
+#include "util/sha256.hpp"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto k_shutdown_timeout = 15s;
+
+void log_line(const std::string& message) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::fprintf(stderr, "%s %s\n", stamp, message.c_str());
+  std::fflush(stderr);
+}
+
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  auto key = entry.substr(0, entry.find('='));
+  for (auto& e : env) {
+    if (e.substr(0, e.find('=')) == key) {
+      e = entry;
+      return;
+    }
+  }
+  env.push_back(entry);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+class Supervisor {
+ public:
+  Supervisor(Config config, BootableImage image, SandboxPaths paths, SandboxRecord record)
+      : m_config(std::move(config)), m_image(std::move(image)), m_paths(std::move(paths)), m_record(std::move(record)) {}
+
+  util::Result<void> boot(const util::Dirs& dirs) {
+    std::vector<std::pair<uint16_t, uint16_t>> ports;
+    for (const auto& p : m_config.ports) ports.emplace_back(p.host, p.guest);
+    m_ports = ML_TRY(PortForwarder::bind(ports));
+    SandboxSpec spec;
+    spec.cpus = m_config.sandbox.cpus;
+    spec.memory_bytes = m_config.sandbox.memory_bytes;
+    spec.disk_bytes = m_config.sandbox.disk_bytes;
+    if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
+    spec.hostname = m_config.sandbox.hostname.empty() ? m_config.name : m_config.sandbox.hostname;
+    if (m_config.sandbox.kernel.kind == KernelKind::Path) spec.kernel = m_config.sandbox.kernel.path;
+    spec.image = m_image.ext4;
+    m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
+    m_record.accel = to_string(m_vm->accel().accel);
+    m_record.ready_ms = m_vm->times().ready;
+    log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
+    m_ports->start(m_vm->client());
+    return util::ok();
+  }
+
+  util::Result<void> set_state(const std::string& state, const std::string& error = {}) {
+    std::lock_guard lock(m_record_mutex);
+    m_record.state = state;
+    if (!error.empty()) m_record.error = error;
+    return write_record(m_paths, m_record);
+  }
+
+  // Serves until stopped; returns after the VM is down.
+  util::Result<void> serve(util::Fd listener, int signal_fd) {
+    while (!m_stop) {
+      pollfd fds[2] = {{listener.get(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
+      int n = ::poll(fds, 2, 500);
+      if (n < 0 && errno != EINTR) return util::sys_error("poll");
+      if (n > 0 && fds[1].revents) {
+        log_line("signal received, stopping");
+        break;
+      }
+      if (n > 0 && (fds[0].revents & POLLIN)) {
+        util::Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (conn) {
+          ++m_active;
+          std::thread([this, c = std::move(conn)]() mutable {
+            handle(std::move(c));
+            --m_active;
+            m_cv.notify_all();
+          }).detach();
+        }
+      }
+      if (!m_vm->client().connected()) {
+        log_line("guest agent disconnected; stopping");
+        m_guest_gone = true;
+        break;
+      }
+    }
+    ::unlink(m_paths.socket().c_str());
+    ML_TRY(set_state("stopping"));
+    stop_vm();
+    return util::ok();
+  }
+
+  bool guest_gone() const { return m_guest_gone; }
+  util::Fd take_shutdown_conn() {
+    std::lock_guard lock(m_record_mutex);
+    return std::move(m_shutdown_conn);
+  }
+
+ private:
+  void stop_vm() {
+    if (m_vm->client().connected()) {
+      if (auto r = m_vm->client().shutdown(k_shutdown_timeout); !r) log_line("guest shutdown: " + r.error().message());
+    }
+    // Wait for the exec handlers to return (their processes died with the guest).
+    std::unique_lock lock(m_wait_mutex);
+    m_cv.wait_for(lock, 5s, [this] { return m_active.load() == 0; });
+    lock.unlock();
+    m_ports.reset();
+    if (auto r = m_vm->shutdown(k_shutdown_timeout); !r) log_line("shutdown: " + r.error().message());
+    log_line("stopped");
+  }
+
+  void reply(int fd, const json& j) { (void)send_message(fd, j.dump()); }
+
+  void handle(util::Fd conn) {
+    auto msg = recv_message(conn.get());
+    if (!msg) return;
+    json req;
+    try {
+      req = json::parse(msg->line);
+    } catch (const json::exception& e) {
+      reply(conn.get(), {{"ok", false}, {"error", std::string("bad request: ") + e.what()}});
+      return;
+    }
+    std::string op = req.value("op", "");
+    if (op == "status") {
+      std::lock_guard lock(m_record_mutex);
+      reply(conn.get(), {{"ok", true}, {"record", json::parse(record_to_json(m_record))}});
+    } else if (op == "exec") {
+      handle_exec(conn.get(), req, msg->fds);
+    } else if (op == "shutdown") {
+      log_line("shutdown requested");
+      std::lock_guard lock(m_record_mutex);
+      m_shutdown_requested = true;
+      m_shutdown_conn = std::move(conn);
+      m_stop = true;
+    } else {
+      reply(conn.get(), {{"ok", false}, {"error", "unknown op '" + op + "'"}});
+    }
+  }
+
+  void handle_exec(int conn, const json& req, const std::vector<util::Fd>& fds) {
+    protocol::ExecRequest r;
+    try {
+      r.argv = req.at("argv").get<std::vector<std::string>>();
+      // image < [sandbox.env] < the request's env (task env, then -e).
+      r.env = m_image.config.env;
+      for (const auto& [k, v] : m_config.sandbox.env) set_env(r.env, k + "=" + v);
+      for (const auto& e : req.value("env", std::vector<std::string>{})) set_env(r.env, e);
+      r.cwd = req.value("cwd", "");
+      if (r.cwd.empty()) r.cwd = !m_config.sandbox.workdir.empty() ? m_config.sandbox.workdir : m_image.config.working_dir;
+      r.user = req.value("user", "");
+      if (r.user.empty()) r.user = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
+      r.tty = req.value("tty", false);
+      r.rows = req.value("rows", uint16_t{24});
+      r.cols = req.value("cols", uint16_t{80});
+    } catch (const json::exception& e) {
+      reply(conn, {{"ok", false}, {"error", std::string("bad exec request: ") + e.what()}});
+      return;
+    }
+    if (r.argv.empty()) {
+      reply(conn, {{"ok", false}, {"error", "exec: empty command"}});
+      return;
+    }
+    protocol::ExecIo io;
+    io.stdin_fd = fds.size() > 0 ? fds[0].get() : -1;
+    io.stdout_fd = fds.size() > 1 ? fds[1].get() : -1;
+    io.stderr_fd = fds.size() > 2 ? fds[2].get() : -1;
+    log_line("exec " + join(r.argv));
+    auto result = m_vm->client().exec(r, io);
+    if (!result) {
+      log_line("exec " + r.argv[0] + ": " + result.error().message());
+      reply(conn, {{"ok", false}, {"error", result.error().message()}});
+      return;
+    }
+    log_line("exec " + r.argv[0] + " exited " + std::to_string(result->exit_code));
+    reply(conn, {{"ok", true}, {"exit_code", result->exit_code}, {"signal", result->signal}});
+  }
+
+  Config m_config;
+  BootableImage m_image;
+  SandboxPaths m_paths;
+  std::mutex m_record_mutex;
+  SandboxRecord m_record;
+  std::unique_ptr<PortForwarder> m_ports;
+  std::unique_ptr<SandboxVm> m_vm;
+  std::atomic<bool> m_stop{false};
+  std::atomic<int> m_active{0};
+  bool m_shutdown_requested = false;
+  bool m_guest_gone = false;
+  util::Fd m_shutdown_conn;
+  std::mutex m_wait_mutex;
+  std::condition_variable m_cv;
+};
+
+util::Result<util::Fd> block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return util::sys_error("sigprocmask");
+  util::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) return util::sys_error("signalfd");
+  return fd;
+}
+
+}  // namespace
+
+util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions& o) {
+  ::signal(SIGPIPE, SIG_IGN);  // a client that went away must not kill the sandbox
+  auto signal_fd = ML_TRY(block_stop_signals());
+  SandboxPaths paths = sandbox_paths(dirs, o.name);
+  SandboxRecord record;
+  record.name = o.name;
+  record.state = "starting";
+  record.pid = ::getpid();
+  record.pid_start = process_start_time(record.pid);
+  record.started_unix = std::time(nullptr);
+  record.file = o.file;
+  auto fail = [&](util::Error e) -> util::Result<int> {
+    record.state = "stopped";
+    record.error = e.message();
+    (void)write_record(paths, record);
+    log_line("error: " + e.message());
+    return e;
+  };
+  ML_TRY(write_record(paths, record));
+  log_line("supervisor " + std::to_string(record.pid) + " for sandbox " + o.name + " (" + o.file + ")");
+
+  auto text = util::read_file(o.file);
+  if (!text) return fail(text.error());
+  record.config_sha256 = util::sha256_hex(*text);
+  if (auto r = util::write_file_atomic(paths.booted_file(), *text, 0600); !r) return fail(r.error());
+  auto config = load_config(o.file);
+  if (!config) return fail(config.error());
+  if (config->sandbox.kernel.kind == KernelKind::Reference)
+    return fail(util::make_error(util::ErrorCode::Unsupported, "kernel = REF is not supported yet; use a path"));
+  auto image = prepare_image(dirs, config->sandbox.image, nullptr);
+  if (!image) return fail(image.error());
+  record.image = image->reference;
+  record.image_digest = image->manifest_digest;
+  record.cpus = config->sandbox.cpus;
+  record.memory_bytes = config->sandbox.memory_bytes;
+  for (const auto& p : config->ports) record.ports.push_back({p.host, p.guest});
+  for (const auto& r : config->allowed_rules()) record.allowed_hosts.push_back(r.to_string());
+  for (const auto& m : config->mounts) record.mounts.push_back(m.source.string() + " -> " + m.target);
+
+  Supervisor sup(std::move(*config), std::move(*image), paths, record);
+  if (auto r = sup.boot(dirs); !r) return fail(r.error());
+  auto listener = listen_unix(paths.socket());
+  if (!listener) return fail(listener.error());
+  ML_TRY(sup.set_state("running"));
+  auto served = sup.serve(std::move(*listener), signal_fd.get());
+  ML_TRY(sup.set_state("stopped", sup.guest_gone() ? "the guest exited" : ""));
+  if (util::Fd conn = sup.take_shutdown_conn()) (void)send_message(conn.get(), json{{"ok", true}}.dump());
+  if (!served) return served.error();
+  return 0;
+}
+
+}  // namespace engine

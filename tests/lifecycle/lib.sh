@@ -39,6 +39,7 @@ image = "$BUSYBOX"
 cpus = 1
 memory = "512MiB"
 disk = "256MiB"
+workdir = "/root"
 
 $2
 TOML

@@ -40,7 +40,7 @@ expect_rc 0
 [ "$(printf '%s\n' "$OUT" | head -1)" = "1. base" ] || fail "order: $OUT"
 [ "$(printf '%s\n' "$OUT" | tail -1)" = "4. top" ] || fail "order: $OUT"
 
-run_ml run top -- x y
+run_ml run top x y
 expect_rc 0
 line=$(printf '%s\n' "$OUT" | grep -E '^base ')
 [ "$line" = "base left right top " ] || [ "$line" = "base right left top " ] || fail "diamond order: '$line' ($OUT)"

@@ -11,7 +11,7 @@ cd "$PROJ"
 lc_cleanup() {
   local rc=$? f pid
   if [ "$rc" -ne 0 ]; then
-    for f in "$XDG_STATE_HOME"/matchlock/sandboxes/*/console.log; do
+    for f in "$XDG_STATE_HOME"/matchlock/sandboxes/*/console.log "$XDG_STATE_HOME"/matchlock/sandboxes/*/supervisor.log; do
       [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -20 "$f" >&2; }
     done
   fi

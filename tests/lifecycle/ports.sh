@@ -13,7 +13,7 @@ expect_contains "$OUT" "127.0.0.1:$port -> guest 127.0.0.1:8080"
 run_ml ps
 expect_contains "$OUT" "$port->8080"
 # A one-shot server in the guest (busybox nc), started in the background.
-"$MATCHLOCK" exec -- sh -c 'echo "hello through the port" | nc -l -p 8080' >"$TEST_TMP/srv.out" 2>&1 &
+"$MATCHLOCK" exec -- sh -c 'ip link set lo up; echo "hello through the port" | nc -l -p 8080' >"$TEST_TMP/srv.out" 2>&1 &
 srv=$!
 got=""
 for _ in $(seq 100); do

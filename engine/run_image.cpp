@@ -1,19 +1,17 @@
 #include "engine/run_image.hpp"
 
-#include "oci/pull.hpp"
-#include "oci/rootfs.hpp"
+#include "engine/image_pull.hpp"
 
 namespace engine {
 
+// The same pull path as `matchlock pull` (user config: mirrors, insecure
+// registries), then the cached rootfs.
 util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress) {
-  oci::PullOptions options;
+  ImagePullOptions options;
   options.progress = progress;
-  auto pulled = ML_TRY_CTX(oci::pull_image(dirs, ref, options), "pull " + ref.to_string());
-  std::vector<oci::RootfsLayer> layers;
-  for (const auto& l : pulled.layers) layers.push_back({l.blob, l.media_type, l.digest});
-  if (progress) progress->note("preparing root filesystem");
-  auto rootfs = ML_TRY_CTX(oci::ensure_rootfs(dirs, pulled.manifest_digest, layers, {}), "rootfs for " + ref.to_string());
-  return BootableImage{ref.to_string(), pulled.manifest_digest, rootfs.path, std::move(pulled.config)};
+  auto pulled = ML_TRY(pull_with_rootfs(dirs, ref, options));
+  if (!pulled.rootfs) return util::make_error(util::ErrorCode::Internal, "no rootfs built for " + ref.to_string());
+  return BootableImage{ref.to_string(), pulled.image.manifest_digest, pulled.rootfs->path, std::move(pulled.image.config)};
 }
 
 }  // namespace engine

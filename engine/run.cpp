@@ -7,6 +7,7 @@
 
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/exec_env.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/sandbox_vm.hpp"
@@ -32,17 +33,6 @@ util::Result<std::optional<Config>> load_run_config(const RunOptions& o) {
     return std::move(path).error();
   }
   return std::optional<Config>(ML_TRY(load_config(*path)));
-}
-
-void set_env(std::vector<std::string>& env, const std::string& entry) {
-  auto key = entry.substr(0, entry.find('='));
-  for (auto& e : env) {
-    if (e.substr(0, e.find('=')) == key) {
-      e = entry;
-      return;
-    }
-  }
-  env.push_back(entry);
 }
 
 util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::optional<Config>& config,

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "engine/config_parse.hpp"
+#include "engine/exec_env.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
@@ -41,17 +42,6 @@ void log_line(const std::string& message) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::fprintf(stderr, "%s %s\n", stamp, message.c_str());
   std::fflush(stderr);
-}
-
-void set_env(std::vector<std::string>& env, const std::string& entry) {
-  auto key = entry.substr(0, entry.find('='));
-  for (auto& e : env) {
-    if (e.substr(0, e.find('=')) == key) {
-      e = entry;
-      return;
-    }
-  }
-  env.push_back(entry);
 }
 
 std::string join(const std::vector<std::string>& v) {

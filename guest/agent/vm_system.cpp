@@ -14,6 +14,7 @@
 #include <cstring>
 #include <thread>
 
+#include "guest/agent/net_config.hpp"
 #include "guest/agent/pid1.hpp"
 #include "guest/protocol/version.hpp"
 #include "util/fd.hpp"
@@ -177,6 +178,10 @@ util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& conf
   for (const auto& line : config.hosts) hosts += line + "\n";
   if (!config.hosts.empty()) ML_TRY(write_file("/etc/hosts", hosts, 0644));
   if (!config.hostname.empty()) ML_TRY(write_file("/etc/hostname", config.hostname + "\n", 0644));
+  // Network: lo always; eth0, resolv.conf and the sandbox CA when the host gave a NIC.
+  ML_TRY_CTX(bring_up_loopback(), "network");
+  if (config.net.enabled) ML_TRY_CTX(configure_network(config.net), "network");
+  info.timings_ms.emplace_back("network", boot_ms());
   utsname u{};
   ::uname(&u);
   info.uname = std::string(u.sysname) + " " + u.nodename + " " + u.release + " " + u.version + " " + u.machine;

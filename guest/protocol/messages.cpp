@@ -64,9 +64,36 @@ util::Result<Hello> decode_hello(std::string_view payload) {
 }
 
 json boot_to_json(const BootConfig& c) {
-  return {{"op", "boot"},          {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
-          {"hosts", c.hosts},      {"lower_disks", c.lower_disks},   {"upper_disk", c.upper_disk}};
+  json j = {{"op", "boot"},          {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
+            {"hosts", c.hosts},      {"lower_disks", c.lower_disks},   {"upper_disk", c.upper_disk}};
+  if (c.net.enabled)
+    j["net"] = {{"address", c.net.address}, {"prefix", c.net.prefix}, {"gateway", c.net.gateway},
+                {"mtu", c.net.mtu},         {"ca_pem", c.net.ca_pem}};
+  return j;
 }
+
+namespace {
+
+// "net" is optional: absent means no NIC (an older host).
+util::Result<NetConfig> net_from_json(const json& j) {
+  NetConfig n;
+  auto it = j.find("net");
+  if (it == j.end() || it->is_null()) return n;
+  if (!it->is_object()) return protocol_error("boot: field net is not an object");
+  n.enabled = true;
+  n.address = ML_TRY(get_string(*it, "address"));
+  n.gateway = ML_TRY(get_string(*it, "gateway"));
+  int64_t prefix = ML_TRY(get_int(*it, "prefix"));
+  int64_t mtu = ML_TRY(get_int(*it, "mtu"));
+  if (prefix < 1 || prefix > 30) return protocol_error("boot: net.prefix out of range");
+  if (mtu < 576 || mtu > 65535) return protocol_error("boot: net.mtu out of range");
+  n.prefix = static_cast<int>(prefix);
+  n.mtu = static_cast<uint32_t>(mtu);
+  if (auto ca = it->find("ca_pem"); ca != it->end() && ca->is_string()) n.ca_pem = ca->get<std::string>();
+  return n;
+}
+
+}  // namespace
 
 util::Result<BootConfig> boot_from_json(const json& j) {
   BootConfig c;
@@ -75,6 +102,7 @@ util::Result<BootConfig> boot_from_json(const json& j) {
   c.hosts = ML_TRY(get_strings(j, "hosts"));
   c.lower_disks = ML_TRY(get_strings(j, "lower_disks"));
   c.upper_disk = ML_TRY(get_string(j, "upper_disk"));
+  c.net = ML_TRY(net_from_json(j));
   return c;
 }
 

@@ -12,6 +12,17 @@ namespace protocol {
 // Sent by the host after the handshake. The agent sets the clock (there is no
 // RTC), mounts the disks (found by virtio serial), overlays them as the root,
 // switch_roots, sets the hostname and writes /etc/hosts.
+// The guest's NIC (eth0), configured by the agent after the root is mounted. Disabled:
+// only `lo` is brought up. docs/network.md, "Guest side".
+struct NetConfig {
+  bool enabled = false;
+  std::string address;   // "192.168.127.2"
+  int prefix = 24;
+  std::string gateway;   // default route and the only nameserver
+  uint32_t mtu = 1500;
+  std::string ca_pem;    // the sandbox CA: appended to the image's trust bundles, /etc/matchlock/ca.pem
+};
+
 struct BootConfig {
   int64_t time_unix_ns = 0;
   std::string hostname;
@@ -19,6 +30,7 @@ struct BootConfig {
   // Read-only lower disks by serial, topmost first (overlay lowerdir order).
   std::vector<std::string> lower_disks = {"ml-image"};
   std::string upper_disk = "ml-upper";  // writable ext4
+  NetConfig net;                        // JSON key "net", optional
 };
 
 struct BootInfo {

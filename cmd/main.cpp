@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <string_view>
+#include <vector>
 
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
@@ -25,6 +26,28 @@ static const char* unknown_verb(CLI::App& app, int argc, char** argv) {
   return nullptr;
 }
 
+// For `run` and `exec`: everything after the first `--` that follows the verb
+// goes to CTX.after_dashdash and is cut from ARGS (CLI11 2.1 drops or rejects
+// words after `--` when positionals precede it).
+static void split_dashdash(std::vector<char*>& args, Context& ctx) {
+  size_t i = 1;
+  for (; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "-f" || a == "--file") {
+      ++i;
+      continue;
+    }
+    if (!a.starts_with("-")) break;
+  }
+  if (i >= args.size() || (std::string_view(args[i]) != "run" && std::string_view(args[i]) != "exec")) return;
+  for (size_t j = i + 1; j < args.size(); ++j) {
+    if (std::string_view(args[j]) != "--") continue;
+    ctx.after_dashdash.emplace(args.begin() + static_cast<std::ptrdiff_t>(j) + 1, args.end());
+    args.resize(j);
+    return;
+  }
+}
+
 }  // namespace cmd
 
 int main(int argc, char** argv) {
@@ -36,6 +59,10 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", ctx.verbose, "More diagnostics on stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Only errors on stderr");
   for (auto reg : cmd::k_verbs) reg(app, ctx);
+  std::vector<char*> args(argv, argv + argc);
+  cmd::split_dashdash(args, ctx);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   if (const char* verb = cmd::unknown_verb(app, argc, argv)) {
     std::fprintf(stderr, "matchlock: error: unknown command \"%s\" (see matchlock --help)\n", verb);
     return cmd::k_exit_usage;

@@ -22,7 +22,6 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
     if (!target->config.find_task(req.words.front())) return std::nullopt;
     task = req.words.front();
     args.assign(req.words.begin() + 1, req.words.end());
-    if (!args.empty() && args.front() == "--") args.erase(args.begin());
   }
   auto order = engine::task_order(target->config, task);
   if (!order) return report(order.error());

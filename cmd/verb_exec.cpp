@@ -44,10 +44,17 @@ void register_exec(CLI::App& app, Context& ctx) {
   sub->add_option("name", *first, "Sandbox name (optional; default: the Matchlockfile's)");
   sub->add_option("command", *words, "Command and arguments (after --)");
   sub->callback([&ctx, spec, env, tty, first, words] {
-    // CLI11 does not tell where `--` was: the first word is a NAME only when
-    // such a sandbox exists and a command follows it.
+    // With `--` (split off by main.cpp), a word before it is the NAME. Without,
+    // the first word is a NAME only when such a sandbox exists and a command follows it.
     std::string name;
-    if (!words->empty() && engine::sandbox_status(ctx.dirs, *first)) {
+    if (ctx.after_dashdash) {
+      if (!words->empty()) {
+        ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "exec: expected exec [NAME] [options] -- CMD..."));
+        return;
+      }
+      name = *first;
+      spec->argv = *ctx.after_dashdash;
+    } else if (!words->empty() && engine::sandbox_status(ctx.dirs, *first)) {
       name = *first;
       spec->argv = *words;
     } else {

@@ -28,10 +28,12 @@ void register_run(CLI::App& app, Context& ctx) {
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
     o->tty = *tty ? engine::Tty::Yes : engine::Tty::No;
     auto rest = sub->remaining();
-    if (!rest.empty() && rest.back() == "--") rest.pop_back();  // CLI11 appends the separator it saw
     o->command.insert(o->command.end(), rest.begin(), rest.end());
+    // `run -- CMD...` is always a command; `run TASK -- ARGS` appends ARGS to the task.
+    bool command_only = ctx.after_dashdash && o->command.empty() && !ctx.after_dashdash->empty();
+    if (ctx.after_dashdash) o->command.insert(o->command.end(), ctx.after_dashdash->begin(), ctx.after_dashdash->end());
     // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
-    if (o->image.empty()) {
+    if (o->image.empty() && !command_only) {
       if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run})) {
         ctx.exit_code = *code;
         return;

@@ -1,4 +1,4 @@
-# run TASK: a diamond of `needs` runs each task once, dependencies first; a
+# run TASK -- ARGS: a diamond of `needs` runs each task once, dependencies first; a
 # failing task stops the chain with its exit code; env precedence
 # image < [sandbox.env] < task env < -e; --dry-run; `tasks`; changed-file
 # detection on `up` and --recreate.
@@ -40,17 +40,18 @@ expect_rc 0
 [ "$(printf '%s\n' "$OUT" | head -1)" = "1. base" ] || fail "order: $OUT"
 [ "$(printf '%s\n' "$OUT" | tail -1)" = "4. top" ] || fail "order: $OUT"
 
-run_ml run top x y
+# Words after `--` go to the task's "$@" (dashes included).
+run_ml run top -- x -y
 expect_rc 0
 line=$(printf '%s\n' "$OUT" | grep -E '^base ')
 [ "$line" = "base left right top " ] || [ "$line" = "base right left top " ] || fail "diamond order: '$line' ($OUT)"
-expect_contains "$OUT" "args=x y"
+expect_contains "$OUT" "args=x -y"
 expect_contains "$ERR" "==> task top"
 
 run_ml run after
 expect_rc 7
 expect_contains "$OUT" "failing"
-run_ml exec -- cat /tmp/order
+run_ml exec tk -- cat /tmp/order
 expect_contains "$OUT" "top"
 case "$OUT" in *after*) fail "the task after a failure ran: $OUT" ;; esac
 

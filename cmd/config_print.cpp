@@ -102,6 +102,7 @@ json config_to_json(const engine::Config& c) {
                   {"block_private", c.network.block_private},
                   {"dns", c.network.dns},
                   {"effective_allow", rules_json(c.allowed_rules())}};
+  if (!c.network.ca.empty()) j["network"]["ca"] = c.network.ca.string();
   j["secrets"] = json::object();
   for (const auto& sec : c.secrets)
     j["secrets"][sec.name] = {{"from", sec.from_text}, {"source", engine::to_string(sec.source)},
@@ -154,6 +155,7 @@ std::string config_to_text(const engine::Config& c) {
   o += "\n[network]  # everything not allowed is denied\nallow = " + list(rule_texts(c.network.allow)) + "\n";
   o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
   o += "dns = " + list(c.network.dns) + (c.network.dns.empty() ? "  # the host's resolvers" : "") + "\n";
+  if (!c.network.ca.empty()) o += "ca = " + q(c.network.ca.string()) + "  # also trusted for upstream TLS\n";
   o += "# effective allow (with secret hosts) = " + list(rule_texts(c.allowed_rules())) + "\n";
   for (const auto& sec : c.secrets) {
     o += "\n[secrets." + sec.name + "]  # value not read\nfrom = " + q(sec.from_text) + "\nhosts = " +

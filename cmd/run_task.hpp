@@ -16,6 +16,7 @@ struct RunTaskRequest {
   std::vector<std::string> env;    // -e
   bool remove = false;             // --rm: `down` + `rm` after the task
   bool dry_run = false;            // print the order only
+  bool trust = false;              // --trust: approve the Matchlockfile's policy without asking
 };
 
 // The exit code when WORDS name a task; nullopt when this is a plain command

@@ -18,15 +18,18 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
+  auto trust = std::make_shared<bool>(false);
+  sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
   auto dry_run = std::make_shared<bool>(false);
   sub->add_flag("--dry-run", *dry_run, "run TASK: print the order the tasks would run in");
   sub->add_option("command", o->command, "Command and arguments (after --)");
   sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
   sub->fallthrough(false);
-  sub->callback([&ctx, o, rm, tty, sub, dry_run] {
+  sub->callback([&ctx, o, rm, tty, sub, dry_run, trust] {
     o->file = ctx.file;
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
     o->tty = *tty ? engine::Tty::Yes : engine::Tty::No;
+    o->trust = *trust ? engine::TrustFlag::Granted : engine::TrustFlag::Ask;
     auto rest = sub->remaining();
     o->command.insert(o->command.end(), rest.begin(), rest.end());
     // `run -- CMD...` is always a command; `run TASK -- ARGS` appends ARGS to the task.
@@ -34,7 +37,7 @@ void register_run(CLI::App& app, Context& ctx) {
     if (ctx.after_dashdash) o->command.insert(o->command.end(), ctx.after_dashdash->begin(), ctx.after_dashdash->end());
     // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
     if (o->image.empty() && !command_only) {
-      if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run})) {
+      if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust})) {
         ctx.exit_code = *code;
         return;
       }

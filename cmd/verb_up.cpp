@@ -40,12 +40,15 @@ void register_up(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", *json, "Print one final JSON object");
   sub->add_flag("--recreate", *recreate, "Restart the sandbox when the Matchlockfile changed since it booted");
   sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
-  sub->callback([&ctx, name, json, recreate, dry_run] {
+  auto trust = std::make_shared<bool>(false);
+  sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
+  sub->callback([&ctx, name, json, recreate, dry_run, trust] {
     auto target = engine::resolve_target(ctx.file, *name);
     if (!target) {
       ctx.exit_code = report(target.error());
       return;
     }
+    if (*trust) target->trust = engine::TrustFlag::Granted;
     if (*dry_run) {
       for (const auto& step : engine::up_plan(ctx.dirs, *target)) std::printf("%s\n", step.c_str());
       return;

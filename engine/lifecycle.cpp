@@ -153,6 +153,8 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
       return util::make_error(util::ErrorCode::Guest, "sandbox '" + t.name + "' is stopping; try again");
     }
   }
+  // Booting: the Matchlockfile's policy must be approved first (a TTY question or --trust).
+  ML_TRY(ensure_trusted(dirs, t.config, t.trust, STDIN_FILENO, stderr));
   ML_TRY(util::make_dirs(dirs.state / "sandboxes", 0700));
   ML_TRY(util::make_dirs(paths.dir, 0700));
   ::chmod(paths.dir.c_str(), 0700);

@@ -10,6 +10,7 @@
 
 #include "engine/config.hpp"
 #include "engine/sandbox_state.hpp"
+#include "engine/trust.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
 
@@ -22,6 +23,7 @@ enum class KeepDisk { No, Yes };
 struct SandboxTarget {
   Config config;
   std::string name;
+  TrustFlag trust = TrustFlag::Ask;  // --trust: approve the policy without asking (engine/trust.hpp)
 };
 // FILE: the -f value (may be empty: discover from the current directory). NAME: --name (empty: config.name).
 util::Result<SandboxTarget> resolve_target(const std::string& file, const std::string& name);

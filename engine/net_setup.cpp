@@ -75,7 +75,8 @@ std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbo
 }
 
 util::Result<SandboxNetwork> start_sandbox_network(const util::Dirs& dirs, const Config& config,
-                                                   const std::filesystem::path& extra_ca) {
+                                                   const std::filesystem::path& extra_ca,
+                                                   std::string_view sandbox_name) {
   SandboxNetwork out;
   net::ProxyOptions opts;
   opts.policy = network_policy(config);
@@ -85,7 +86,7 @@ util::Result<SandboxNetwork> start_sandbox_network(const util::Dirs& dirs, const
   opts.ca = ML_TRY_CTX(net::SandboxCa::create(config.name), "sandbox CA");
   out.ca_pem = opts.ca->cert_pem();
   opts.extra_ca_file = extra_ca;
-  auto audit = ML_TRY(net::Audit::open(audit_path(dirs, config.name)));
+  auto audit = ML_TRY(net::Audit::open(audit_path(dirs, sandbox_name.empty() ? config.name : sandbox_name)));
   out.audit = std::make_shared<net::Audit>(std::move(audit));
   opts.audit = out.audit;
   auto policy = std::make_shared<net::Policy>(opts.policy);

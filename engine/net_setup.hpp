@@ -44,7 +44,9 @@ struct SandboxNetwork {
 };
 
 // EXTRA_CA: a PEM file also trusted for upstreams ([network].ca; tests); may be empty.
+// SANDBOX_NAME names the audit log (empty: config.name).
 util::Result<SandboxNetwork> start_sandbox_network(const util::Dirs& dirs, const Config& config,
-                                                   const std::filesystem::path& extra_ca = {});
+                                                   const std::filesystem::path& extra_ca = {},
+                                                   std::string_view sandbox_name = {});
 
 }  // namespace engine

@@ -10,6 +10,7 @@
 #include "engine/exec_env.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
+#include "engine/sandbox_net.hpp"
 #include "engine/sandbox_vm.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -36,7 +37,7 @@ util::Result<std::optional<Config>> load_run_config(const RunOptions& o) {
 }
 
 util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::optional<Config>& config,
-                                              const oci::ImageConfig& image) {
+                                              const oci::ImageConfig& image, const SandboxNet* network) {
   protocol::ExecRequest req;
   // Docker's rule: Entrypoint + (the given command, else Cmd).
   req.argv = image.entrypoint;
@@ -45,6 +46,9 @@ util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::op
   if (req.argv.empty())
     return util::make_error(util::ErrorCode::Usage, "no command given and the image has no Entrypoint or Cmd");
   req.env = image.env;
+  // image < network (CA variables, secret placeholders) < [sandbox.env] < -e
+  if (network)
+    for (const auto& e : network->exec_env()) set_env(req.env, e);
   if (config)
     for (const auto& [k, v] : config->sandbox.env) set_env(req.env, k + "=" + v);
   for (const auto& e : o.env) {
@@ -65,6 +69,8 @@ util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::op
 
 util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   auto config = ML_TRY(load_run_config(o));
+  // The policy is approved before anything is pulled or booted (--image alone has no policy).
+  if (config) ML_TRY(ensure_trusted(dirs, *config, o.trust, STDIN_FILENO, stderr));
   oci::Reference ref;
   if (!o.image.empty()) {
     ref = ML_TRY_CTX(oci::parse_reference(o.image), "--image");
@@ -95,7 +101,13 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
   auto image = ML_TRY(prepare_image(dirs, ref, progress.get()));
   spec.image = image.ext4;
-  auto request = ML_TRY(plan_exec(o, config, image.config));
+  // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
+  std::unique_ptr<SandboxNet> network;
+  if (config) {
+    network = ML_TRY(SandboxNet::start(dirs, *config, config->name));
+    spec.network = network.get();
+  }
+  auto request = ML_TRY(plan_exec(o, config, image.config, network.get()));
 
   fs::path sandboxes = dirs.state / "sandboxes";
   ML_TRY(util::make_dirs(sandboxes, 0700));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/trust.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
 
@@ -23,6 +24,7 @@ struct RunOptions {
   std::string user;                  // -u
   Tty tty = Tty::No;                 // -t
   Remove remove = Remove::No;        // --rm: delete the sandbox's state dir afterwards
+  TrustFlag trust = TrustFlag::Ask;  // --trust: approve the Matchlockfile's policy without asking
 };
 
 util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& options);

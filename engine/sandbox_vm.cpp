@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backends/initramfs.hpp"
+#include "engine/sandbox_net.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -69,7 +70,9 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   vm.disks = {{spec.image, "ml-image", backends::qemu::DiskAccess::ReadOnly},
               {upper, "ml-upper", backends::qemu::DiskAccess::ReadWrite}};
   vm.state_dir = state_dir;
+  if (spec.network) vm.net_fd = spec.network->vm_fd();
   sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  if (spec.network) spec.network->vm_started();
   sb.m_times.vmm_started = ms_since(t0);
 
   auto stream = sb.m_vm->connect_control(k_connect_timeout);
@@ -83,6 +86,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   boot.hostname = spec.hostname;
   boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
+  if (spec.network) boot.net = spec.network->guest_config();
   auto info = sb.m_client->boot(boot, k_boot_timeout);
   if (!info) return sb.explain(std::move(info).error().context("guest boot"));
   sb.m_boot_info = std::move(*info);

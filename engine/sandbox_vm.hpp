@@ -18,6 +18,8 @@
 
 namespace engine {
 
+class SandboxNet;
+
 struct SandboxSpec {
   std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
   int cpus = 1;
@@ -25,6 +27,7 @@ struct SandboxSpec {
   uint64_t disk_bytes = 8ull << 30;  // the sparse writable disk
   std::string hostname = "matchlock";
   std::filesystem::path kernel;      // [sandbox].kernel = PATH; empty: the installed bundle
+  SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
 };
 
 // Timing of the boot in milliseconds since SandboxVm::boot was called.

@@ -18,6 +18,7 @@
 #include "engine/config_parse.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/run_image.hpp"
+#include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
 #include "engine/supervisor_ports.hpp"
@@ -67,6 +68,8 @@ class Supervisor {
     spec.hostname = m_config.sandbox.hostname.empty() ? m_config.name : m_config.sandbox.hostname;
     if (m_config.sandbox.kernel.kind == KernelKind::Path) spec.kernel = m_config.sandbox.kernel.path;
     spec.image = m_image.ext4;
+    m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
+    spec.network = m_net.get();
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = to_string(m_vm->accel().accel);
     m_record.ready_ms = m_vm->times().ready;
@@ -168,8 +171,9 @@ class Supervisor {
     protocol::ExecRequest r;
     try {
       r.argv = req.at("argv").get<std::vector<std::string>>();
-      // image < [sandbox.env] < the request's env (task env, then -e).
+      // image < network < [sandbox.env] < the request's env (task env, then -e).
       r.env = m_image.config.env;
+      for (const auto& e : m_net->exec_env()) set_env(r.env, e);  // CA variables, secret placeholders
       for (const auto& [k, v] : m_config.sandbox.env) set_env(r.env, k + "=" + v);
       for (const auto& e : req.value("env", std::vector<std::string>{})) set_env(r.env, e);
       r.cwd = req.value("cwd", "");
@@ -208,6 +212,7 @@ class Supervisor {
   std::mutex m_record_mutex;
   SandboxRecord m_record;
   std::unique_ptr<PortForwarder> m_ports;
+  std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM
   std::unique_ptr<SandboxVm> m_vm;
   std::atomic<bool> m_stop{false};
   std::atomic<int> m_active{0};

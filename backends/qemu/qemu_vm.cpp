@@ -69,6 +69,10 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
     drive += d.access == DiskAccess::ReadOnly ? ",readonly=on" : ",discard=unmap";
     a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=" + id + ",serial=" + d.serial});
   }
+  if (spec.net_fd >= 0) {
+    a.insert(a.end(), {"-netdev", "stream,id=net0,server=off,addr.type=fd,addr.str=" + std::to_string(spec.net_fd),
+                       "-device", "virtio-net-device,netdev=net0,mac=" + spec.net_mac});
+  }
   if (spec.control == ControlPort::VirtioSerial) {
     a.insert(a.end(), {"-device", "virtio-serial-device",
                        "-chardev", std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off",
@@ -89,6 +93,7 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec) {
   o.stdin_fd = null.get();
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();
+  if (spec.net_fd >= 0) o.keep_fds.push_back(spec.net_fd);
   o.die_with_parent = util::DieWithParent::Yes;
   o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
   util::Child child = ML_TRY_CTX(util::Child::spawn(o), "start qemu");

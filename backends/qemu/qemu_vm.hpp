@@ -38,6 +38,10 @@ struct VmSpec {
   uint64_t memory_mib = 512;
   std::vector<Disk> disks;
   ControlPort control = ControlPort::VirtioSerial;
+  // The NIC: one end of a connected stream socket (borrowed; the caller keeps it
+  // open until start() returns) carrying QEMU's `-netdev stream` framing. -1: no NIC.
+  int net_fd = -1;
+  std::string net_mac = "52:54:00:6d:6c:02";
   std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
 };
 

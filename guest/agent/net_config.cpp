@@ -99,9 +99,11 @@ util::Result<void> bring_up_loopback() {
   return set_up(sock.get(), "lo");
 }
 
-util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path) {
+util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path,
+                              const std::string& bundle_path) {
   std::string block = pem;
   if (!block.empty() && block.back() != '\n') block += '\n';
+  std::string combined;
   for (const auto& bundle : bundles) {
     struct stat st;
     if (::stat(bundle.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
@@ -112,13 +114,18 @@ util::Result<void> install_ca(const std::string& pem, const std::vector<std::str
       if (::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n') prefix = "\n";
     }
     ML_TRY_CTX(util::write_all(fd.get(), prefix + block), "append the sandbox CA to " + bundle);
+    if (combined.empty()) {
+      util::Fd in = ML_TRY(util::open_fd(bundle, O_RDONLY));
+      combined = ML_TRY(util::read_all(in.get()));
+    }
   }
   auto slash = ca_path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     std::string dir = ca_path.substr(0, slash);
     if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return util::sys_error("mkdir", dir);
   }
-  return replace_file(ca_path, block);
+  ML_TRY(replace_file(ca_path, block));
+  return replace_file(bundle_path, combined.empty() ? block : combined);
 }
 
 util::Result<void> configure_network(const protocol::NetConfig& net) {
@@ -153,7 +160,7 @@ util::Result<void> configure_network(const protocol::NetConfig& net) {
 
   ::mkdir("/etc", 0755);
   ML_TRY(replace_file("/etc/resolv.conf", "nameserver " + net.gateway + "\noptions attempts:2 timeout:2\n"));
-  if (!net.ca_pem.empty()) ML_TRY(install_ca(net.ca_pem, k_trust_bundles, k_sandbox_ca_path));
+  if (!net.ca_pem.empty()) ML_TRY(install_ca(net.ca_pem, k_trust_bundles, k_sandbox_ca_path, k_sandbox_bundle_path));
   return util::ok();
 }
 

@@ -14,6 +14,9 @@
 namespace agent {
 
 inline constexpr const char* k_sandbox_ca_path = "/etc/matchlock/ca.pem";
+// The image's first trust bundle with the CA appended (the CA alone when it has none):
+// what SSL_CERT_FILE and friends point at, so public CAs keep working.
+inline constexpr const char* k_sandbox_bundle_path = "/etc/matchlock/ca-bundle.pem";
 
 // Trust bundles the CA is appended to when they exist (Debian, Alpine, RHEL).
 inline const std::vector<std::string> k_trust_bundles = {
@@ -26,7 +29,9 @@ util::Result<void> bring_up_loopback();
 util::Result<void> configure_network(const protocol::NetConfig& net);
 
 // Appends PEM to each existing bundle in BUNDLES (after a newline when the file
-// does not end in one) and writes it to CA_PATH. Testable on any tree.
-util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path);
+// does not end in one), writes it to CA_PATH and the combined bundle to BUNDLE_PATH
+// (both in the same directory). Testable on any tree.
+util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path,
+                              const std::string& bundle_path);
 
 }  // namespace agent

@@ -4,6 +4,18 @@
 # started (by the pid in its sandbox.json) before the temp dir goes.
 . "$(dirname "${BASH_SOURCE[0]}")/../vm/lib.sh"
 export MATCHLOCK_DISK_MIB=256
+
+# A Matchlockfile's sandbox needs its policy approved (engine/trust.hpp) and tests have
+# no TTY: `up` and `run` get --trust, like CI. Otherwise tests/cli/lib.sh's run_ml.
+run_ml() {
+  case "${1:-}" in up|run) local verb=$1; shift; set -- "$verb" --trust "$@" ;; esac
+  set +e
+  "$MATCHLOCK" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+  RC=$?
+  set -e
+  OUT=$(cat "$TEST_TMP/out")
+  ERR=$(cat "$TEST_TMP/err")
+}
 PROJ="$TEST_TMP/proj"
 mkdir -p "$PROJ"
 cd "$PROJ"

@@ -1,6 +1,10 @@
 # The QEMU path needs no privileges: `matchlock run` as an unprivileged user
-# (no TAP, no setuid) with its own XDG dirs boots and runs a command.
+# (no TAP, no setuid) with its own XDG dirs boots and runs a command, and a
+# Matchlockfile's sandbox reaches an allowed host through the userspace network.
+. "$(dirname "$0")/net_lib.sh"
+net_enter_namespace "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to switch to an unprivileged user"; exit 77; }
 user=nobody
 home="$TEST_TMP/nobody"
@@ -16,5 +20,32 @@ rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "run as $user exited $rc: $(cat "$TEST_TMP/err")"
 expect_contains "$out" "unprivileged-ok"
+
+# The network without privileges: an allowed name over HTTP from busybox wget.
+trap 'net_stop_servers; rm -rf "$TEST_TMP"' EXIT
+net_hosts
+net_upstream http
+mkdir -p "$home/proj"
+cat >"$home/proj/Matchlockfile" <<TOML
+version = 1
+name = "unpriv"
+[sandbox]
+image = "$BUSYBOX"
+memory = "256MiB"
+disk = "64MiB"
+workdir = "/"
+[network]
+allow = ["allowed.test"]
+block_private = false
+TOML
+chown -R "$user" "$home/proj"
+set +e
+out=$(cd "$home/proj" && runuser -u "$user" -- env HOME="$home" XDG_CACHE_HOME="$home/cache" XDG_STATE_HOME="$home/state" \
+  XDG_CONFIG_HOME="$home/config" "$MATCHLOCK" run --trust --rm -- wget -qO- "http://allowed.test:$UP_http/unpriv" 2>"$TEST_TMP/err")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "networked run as $user exited $rc: $(cat "$TEST_TMP/err")"
+expect_contains "$out" "ok GET"
+grep -q '"/unpriv"' "$TEST_TMP/http.log" || fail "the upstream did not see the unprivileged sandbox's request"
 ps -o user= -C qemu-system-x86_64 2>/dev/null | grep -qx root && pgrep -af qemu-system | grep -F "$home" && fail "qemu ran as root" || true
 no_qemu_left

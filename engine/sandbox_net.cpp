@@ -1,0 +1,74 @@
+#include "engine/sandbox_net.hpp"
+
+#include <sys/socket.h>
+
+#include <cstdlib>
+
+namespace engine {
+
+namespace {
+
+// MATCHLOCK_NET_MTU overrides the NIC's MTU (576..65520; benchmarks).
+uint32_t chosen_mtu(uint32_t fallback) {
+  const char* env = std::getenv("MATCHLOCK_NET_MTU");
+  if (!env || !*env) return fallback;
+  unsigned long v = std::strtoul(env, nullptr, 10);
+  return v >= 576 && v <= 65520 ? static_cast<uint32_t>(v) : fallback;
+}
+
+}  // namespace
+
+std::vector<std::string> network_exec_env(const std::map<std::string, std::string>& placeholders) {
+  std::vector<std::string> env = {
+      std::string("SSL_CERT_FILE=") + k_guest_ca_bundle,   std::string("CURL_CA_BUNDLE=") + k_guest_ca_bundle,
+      std::string("REQUESTS_CA_BUNDLE=") + k_guest_ca_bundle, std::string("GIT_SSL_CAINFO=") + k_guest_ca_bundle,
+      std::string("NODE_EXTRA_CA_CERTS=") + k_guest_ca_file,
+  };
+  for (const auto& [name, placeholder] : placeholders) env.push_back(name + "=" + placeholder);
+  return env;
+}
+
+util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& dirs, const Config& config,
+                                                            std::string_view sandbox_name) {
+  std::unique_ptr<SandboxNet> sn(new SandboxNet());
+  sn->m_network = ML_TRY_CTX(start_sandbox_network(dirs, config, config.network.ca, sandbox_name), "network");
+  sn->m_exec_env = network_exec_env(sn->m_network.guest_env);
+
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return util::sys_error("socketpair (NIC)");
+  util::Fd ours(pair[0]);
+  sn->m_vm_end = util::Fd(pair[1]);
+  // Room for several maximal frames in flight each way.
+  int buf = 4 * 1024 * 1024;
+  for (int fd : pair) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  }
+  auto link = ML_TRY_CTX(net::make_stream_link(std::move(ours)), "NIC");
+
+  sn->m_stack_config.mtu = chosen_mtu(sn->m_stack_config.mtu);
+  net::StackConfig cfg = sn->m_stack_config;
+  cfg.name_allowed = sn->m_network.name_allowed;
+  sn->m_stack = ML_TRY(net::Stack::create(std::move(cfg), std::move(link), std::make_shared<net::NameMap>(),
+                                          sn->m_network.proxy->handler()));
+  ML_TRY_CTX(sn->m_stack->start(), "network stack");
+  return sn;
+}
+
+SandboxNet::~SandboxNet() {
+  if (m_stack) m_stack->stop();
+  m_stack.reset();
+}
+
+protocol::NetConfig SandboxNet::guest_config() const {
+  protocol::NetConfig n;
+  n.enabled = true;
+  n.address = m_stack_config.guest_ip.to_string();
+  n.prefix = m_stack_config.prefix;
+  n.gateway = m_stack_config.gateway_ip.to_string();
+  n.mtu = m_stack_config.mtu;
+  n.ca_pem = m_network.ca_pem;
+  return n;
+}
+
+}  // namespace engine

@@ -115,6 +115,10 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   const fs::path state_dir = state.path();
   // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
   if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
+  if (config) {  // [[mounts]]: FUSE shares served from this process (engine/workspace_mounts.hpp)
+    spec.mounts = ML_TRY(plan_workspace_mounts(*config));
+    spec.mount_owner = request.user;
+  }
   auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);
   const auto& t = sandbox.times();
   util::log::debug("sandbox ready in " + std::to_string(t.ready) + " ms (qemu " + std::to_string(t.vmm_started) +

@@ -87,9 +87,13 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   boot.hostname = spec.hostname;
   boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
   if (spec.network) boot.net = spec.network->guest_config();
+  boot.mounts = boot_mounts(spec.mounts);
   auto info = sb.m_client->boot(boot, k_boot_timeout);
   if (!info) return sb.explain(std::move(info).error().context("guest boot"));
   sb.m_boot_info = std::move(*info);
+  sb.m_mounts = std::make_unique<WorkspaceMounts>();
+  if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
+    return sb.explain(std::move(r).error().context("workspace"));
   sb.m_times.ready = ms_since(t0);
   return sb;
 }

@@ -12,6 +12,7 @@
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
 #include "backends/qemu/qemu_vm.hpp"
+#include "engine/workspace_mounts.hpp"
 #include "guest/protocol/client.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
@@ -28,6 +29,8 @@ struct SandboxSpec {
   std::string hostname = "matchlock";
   std::filesystem::path kernel;      // [sandbox].kernel = PATH; empty: the installed bundle
   SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
+  std::vector<WorkspaceMount> mounts; // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
+  std::string mount_owner;           // guest user that owns the shares' files ("" = root)
 };
 
 // Timing of the boot in milliseconds since SandboxVm::boot was called.
@@ -63,6 +66,7 @@ class SandboxVm {
   backends::qemu::AccelChoice m_accel;
   std::unique_ptr<backends::qemu::QemuVm> m_vm;
   std::unique_ptr<protocol::Client> m_client;
+  std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)
   protocol::BootInfo m_boot_info;
   BootTimes m_times;
 };

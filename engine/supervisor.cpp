@@ -70,6 +70,8 @@ class Supervisor {
     spec.image = m_image.ext4;
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();
+    spec.mounts = ML_TRY(plan_workspace_mounts(m_config));  // engine/workspace_mounts.hpp
+    spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = to_string(m_vm->accel().accel);
     m_record.ready_ms = m_vm->times().ready;

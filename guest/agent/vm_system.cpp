@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "guest/agent/net_config.hpp"
+#include "guest/agent/fuse_mount.hpp"
 #include "guest/agent/pid1.hpp"
 #include "guest/protocol/version.hpp"
 #include "util/fd.hpp"
@@ -188,6 +189,13 @@ util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& conf
   info.timings_ms.emplace_back("ready", boot_ms());
   m_booted = true;
   return info;
+}
+
+util::Result<util::Fd> VmSystem::open_fuse(const protocol::MountSpec& mount) {
+  if (!m_booted) return util::make_error(util::ErrorCode::Guest, "fuse: not booted");
+  if (!m_fuse_mounted.insert(mount.id).second)
+    return util::make_error(util::ErrorCode::Guest, "fuse: " + mount.target + " is already mounted");
+  return mount_fuse(mount);
 }
 
 void VmSystem::prepare_shutdown() {

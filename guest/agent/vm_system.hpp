@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,12 @@ class VmSystem : public protocol::System {
       : m_early(std::move(early_timings)) {}
   util::Result<protocol::BootInfo> boot(const protocol::BootConfig& config) override;
   void prepare_shutdown() override;
+  util::Result<util::Fd> open_fuse(const protocol::MountSpec& mount) override;  // guest/agent/fuse_mount.cpp
 
  private:
   std::vector<std::pair<std::string, int64_t>> m_early;
   bool m_booted = false;
+  std::set<uint32_t> m_fuse_mounted;  // mount ids served already (one channel each)
 };
 
 // serial -> /dev/vdX, from /sys/block/vd*/serial.

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "guest/protocol/frame.hpp"
+#include "guest/protocol/types.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace protocol {
@@ -77,6 +80,8 @@ class GuestChannel {
 
 struct GuestContext {
   std::filesystem::path root = "/";  // where etc/passwd and etc/group are read
+  std::vector<MountSpec> mounts;     // from the boot request
+  std::function<util::Result<util::Fd>(const MountSpec&)> open_fuse;  // System::open_fuse
 };
 
 // Creates the channel for an Open request; on failure the returned channel has
@@ -89,6 +94,9 @@ std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const nlohmann
 std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const nlohmann::json& open);
 std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const nlohmann::json& open);
 std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, const nlohmann::json& open);
+// "fuse": mounts BootConfig.mounts[port] and pumps /dev/fuse (guest/protocol/fuse_channel.cpp).
+std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const nlohmann::json& open,
+                                                const GuestContext& context);
 // A channel that has already failed (error + Close sent).
 std::unique_ptr<GuestChannel> make_failed_channel(ChannelLink link, std::string_view message,
                                                   std::string_view code = "io");

@@ -69,10 +69,36 @@ json boot_to_json(const BootConfig& c) {
   if (c.net.enabled)
     j["net"] = {{"address", c.net.address}, {"prefix", c.net.prefix}, {"gateway", c.net.gateway},
                 {"mtu", c.net.mtu},         {"ca_pem", c.net.ca_pem}};
+  if (!c.mounts.empty()) {  // optional (docs/workspace.md)
+    json m = json::array();
+    for (const auto& s : c.mounts) m.push_back({{"id", s.id}, {"target", s.target}, {"mode", s.mode}});
+    j["mounts"] = std::move(m);
+  }
   return j;
 }
 
 namespace {
+
+// "mounts" is optional: absent means none (an older host).
+util::Result<std::vector<MountSpec>> mounts_from_json(const json& j) {
+  std::vector<MountSpec> out;
+  auto m = j.find("mounts");
+  if (m == j.end() || m->is_null()) return out;
+  if (!m->is_array()) return protocol_error("boot: field mounts is not an array");
+  for (const auto& e : *m) {
+    if (!e.is_object()) return protocol_error("boot: a mount is not an object");
+    MountSpec s;
+    int64_t id = ML_TRY(get_int(e, "id"));
+    if (id < 0 || id > 0xffff) return protocol_error("boot: mount id out of range");
+    s.id = static_cast<uint32_t>(id);
+    s.target = ML_TRY(get_string(e, "target"));
+    s.mode = ML_TRY(get_string(e, "mode"));
+    if (s.target.size() < 2 || s.target[0] != '/') return protocol_error("boot: mount target must be an absolute path below /");
+    if (s.mode != "rw" && s.mode != "ro") return protocol_error("boot: unknown mount mode " + s.mode);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 // "net" is optional: absent means no NIC (an older host).
 util::Result<NetConfig> net_from_json(const json& j) {
@@ -102,6 +128,7 @@ util::Result<BootConfig> boot_from_json(const json& j) {
   c.hosts = ML_TRY(get_strings(j, "hosts"));
   c.lower_disks = ML_TRY(get_strings(j, "lower_disks"));
   c.upper_disk = ML_TRY(get_string(j, "upper_disk"));
+  c.mounts = ML_TRY(mounts_from_json(j));
   c.net = ML_TRY(net_from_json(j));
   return c;
 }

@@ -16,9 +16,14 @@ namespace protocol {
 
 using nlohmann::json;
 
+util::Result<util::Fd> System::open_fuse(const MountSpec& mount) {
+  return util::make_error(util::ErrorCode::Unsupported, "FUSE mounts are not supported here (" + mount.target + ")");
+}
+
 Server::Server(util::Fd stream, util::Fd sigchld, System& system, ServerOptions options)
     : m_stream(std::move(stream)), m_sigchld(std::move(sigchld)), m_system(&system), m_options(std::move(options)) {
   m_context.root = m_options.root;
+  m_context.open_fuse = [sys = m_system](const MountSpec& m) { return sys->open_fuse(m); };
   m_outbox = encode_frame(k_session_channel, FrameType::Hello,
                           encode_hello({k_version, k_agent_version, Role::Agent}));
 }
@@ -92,6 +97,7 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
         why = info.error().message();
         return util::ok();
       }
+      m_context.mounts = config.mounts;  // served by "fuse" channels (docs/workspace.md)
       m_outbox += encode_frame(k_session_channel, FrameType::Control, boot_info_to_json(*info).dump());
     } else if (op == "shutdown") {
       m_channels.clear();  // kills their processes

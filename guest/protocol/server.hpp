@@ -24,6 +24,9 @@ class System {
   virtual util::Result<BootInfo> boot(const BootConfig& config) = 0;
   // Before the shutdown acknowledgement: stop processes and sync disks.
   virtual void prepare_shutdown() = 0;
+  // Mounts FUSE at MOUNT.target and returns the /dev/fuse fd (a "fuse" channel
+  // then pumps it). Default: unsupported (unit-test systems).
+  virtual util::Result<util::Fd> open_fuse(const MountSpec& mount);
 };
 
 enum class Reap { Own, All };  // All: PID 1, also reaps orphans (SIGCHLD signalfd)

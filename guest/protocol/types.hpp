@@ -9,9 +9,6 @@
 
 namespace protocol {
 
-// Sent by the host after the handshake. The agent sets the clock (there is no
-// RTC), mounts the disks (found by virtio serial), overlays them as the root,
-// switch_roots, sets the hostname and writes /etc/hosts.
 // The guest's NIC (eth0), configured by the agent after the root is mounted. Disabled:
 // only `lo` is brought up. docs/network.md, "Guest side".
 struct NetConfig {
@@ -23,6 +20,17 @@ struct NetConfig {
   std::string ca_pem;    // the sandbox CA: appended to the image's trust bundles, /etc/matchlock/ca.pem
 };
 
+// A FUSE mount the agent makes at boot; the host serves it over a "fuse"
+// channel (port = id). docs/workspace.md.
+struct MountSpec {
+  uint32_t id = 0;
+  std::string target;      // absolute guest path (created if missing)
+  std::string mode = "rw"; // "rw" or "ro" (ro also mounts MS_RDONLY)
+};
+
+// Sent by the host after the handshake. The agent sets the clock (there is no
+// RTC), mounts the disks (found by virtio serial), overlays them as the root,
+// switch_roots, sets the hostname and writes /etc/hosts.
 struct BootConfig {
   int64_t time_unix_ns = 0;
   std::string hostname;
@@ -30,6 +38,7 @@ struct BootConfig {
   // Read-only lower disks by serial, topmost first (overlay lowerdir order).
   std::vector<std::string> lower_disks = {"ml-image"};
   std::string upper_disk = "ml-upper";  // writable ext4
+  std::vector<MountSpec> mounts;         // optional; empty = none
   NetConfig net;                        // JSON key "net", optional
 };
 

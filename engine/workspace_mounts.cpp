@@ -1,0 +1,197 @@
+#include "engine/workspace_mounts.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "util/fd.hpp"
+#include "util/log.hpp"
+#include "workspace/fuse_wire.hpp"
+
+namespace engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool inside(const std::string& outer, const std::string& inner) {
+  return outer == "/" || inner == outer || inner.rfind(outer + "/", 0) == 0;
+}
+
+std::optional<uint32_t> parse_id(const std::string& s) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
+  if (v > 0xffffffffUL) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// "uid" / "uid:gid" numerically, "" or "root" as 0:0, else `id` in the guest.
+util::Result<std::pair<uint32_t, uint32_t>> resolve_owner(protocol::Client& client, const std::string& owner) {
+  if (owner.empty() || owner == "root" || owner == "0") return std::make_pair(0u, 0u);
+  std::string user = owner, group;
+  if (auto colon = owner.find(':'); colon != std::string::npos) {
+    user = owner.substr(0, colon);
+    group = owner.substr(colon + 1);
+  }
+  auto uid = parse_id(user);
+  auto gid = parse_id(group);
+  if (uid && (group.empty() || gid)) return std::make_pair(*uid, gid ? *gid : *uid);
+  // Names: ask the guest's own tools (its /etc/passwd and /etc/group).
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return util::sys_error("pipe");
+  util::Fd rd(fds[0]), wr(fds[1]);
+  protocol::ExecRequest req;
+  std::string script = group.empty() ? "id -u \"$1\" && id -g \"$1\""
+                                     : "id -u \"$1\" && grep \"^$2:\" /etc/group | cut -d: -f3";
+  req.argv = {"/bin/sh", "-c", script, "sh", user, group};
+  protocol::ExecIo io;
+  io.stdout_fd = wr.get();
+  auto r = client.exec(req, io);
+  wr.reset();
+  auto out = ML_TRY(util::read_all(rd.get()));
+  if (!r) return std::move(r).error().context("resolve sandbox user " + owner);
+  std::vector<std::string> lines;
+  size_t p = 0;
+  while (p < out.size()) {
+    size_t nl = out.find('\n', p);
+    lines.push_back(out.substr(p, nl == std::string::npos ? std::string::npos : nl - p));
+    if (nl == std::string::npos) break;
+    p = nl + 1;
+  }
+  std::optional<uint32_t> u = lines.size() > 0 ? parse_id(lines[0]) : std::nullopt;
+  std::optional<uint32_t> g = lines.size() > 1 ? parse_id(lines[1]) : std::nullopt;
+  if (r->exit_code != 0 || !u || !g)
+    return util::make_error(util::ErrorCode::Guest, "sandbox user " + owner + " not found in the guest (workspace owner)");
+  return std::make_pair(*u, *g);
+}
+
+}  // namespace
+
+util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source) {
+  std::vector<WorkspaceMount> out;
+  std::vector<fs::path> protect;
+  if (!config.file.empty()) {
+    protect.push_back(config.file);
+    protect.push_back(config.file.parent_path() / (config.file.filename().string() + ".lock"));
+    protect.push_back(config.file.parent_path() / "Matchlockfile.lock");
+  }
+  for (size_t i = 0; i < config.mounts.size(); ++i) {
+    const Mount& m = config.mounts[i];
+    std::string where = config.where("mounts[" + std::to_string(i) + "]");
+    WorkspaceMount w;
+    w.target = m.target;
+    w.exclude = m.exclude;
+    w.read_only_files = protect;
+    switch (m.mode) {
+      case MountMode::Rw: w.source = m.source; break;
+      case MountMode::Ro:
+        w.source = m.source;
+        w.access = workspace::Access::ReadOnly;
+        break;
+      case MountMode::Git:
+        if (!git_source) return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"git\" is not available here");
+        w.source = ML_TRY_CTX(git_source(m), where);
+        break;
+      case MountMode::Snapshot:
+        return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"snapshot\" is not implemented yet");
+    }
+    std::error_code ec;
+    if (!fs::is_directory(w.source, ec))
+      return util::make_error(util::ErrorCode::NotFound, where + ": source " + w.source.string() + " is not a directory");
+    for (const auto& other : out)
+      if (inside(other.target, w.target) || inside(w.target, other.target))
+        return util::make_error(util::ErrorCode::Config,
+                                where + ": target " + w.target + " overlaps the mount at " + other.target + " (nested mounts are not supported)");
+    if (w.target == "/") return util::make_error(util::ErrorCode::Config, where + ": a mount cannot replace the guest's /");
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+WorkspaceMount rw_mount(const fs::path& dir, const std::string& target) {
+  WorkspaceMount w;
+  w.source = dir;
+  w.target = target;
+  return w;
+}
+
+std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& mounts) {
+  std::vector<protocol::MountSpec> out;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    protocol::MountSpec s;
+    s.id = static_cast<uint32_t>(i);
+    s.target = mounts[i].target;
+    s.mode = mounts[i].access == workspace::Access::ReadOnly ? "ro" : "rw";
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+
+// Reads until one whole request is handled (INIT, when called first).
+util::Result<bool> serve_some(protocol::Stream& stream, workspace::FileServer& server, workspace::MessageSplitter& split,
+                              bool until_one) {
+  for (;;) {
+    auto chunk = ML_TRY(stream.read());
+    if (!chunk) return false;  // the guest side ended
+    ML_TRY(split.feed(*chunk, sizeof(fuse_in_header)));
+    bool handled = false;
+    while (auto msg = split.pop()) {
+      std::string reply = server.handle(*msg);
+      if (!reply.empty()) ML_TRY(stream.write(reply));
+      handled = true;
+    }
+    if (until_one && handled) return true;
+  }
+}
+
+}  // namespace
+
+util::Result<void> serve_fuse_stream(protocol::Stream& stream, workspace::FileServer& server) {
+  workspace::MessageSplitter split;
+  ML_TRY(serve_some(stream, server, split, false));
+  return util::ok();
+}
+
+WorkspaceMounts::~WorkspaceMounts() {
+  for (auto& t : m_threads)
+    if (t.joinable()) t.join();
+}
+
+util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::vector<WorkspaceMount>& mounts,
+                                           const std::string& owner) {
+  if (mounts.empty()) return util::ok();
+  auto [uid, gid] = ML_TRY(resolve_owner(client, owner));
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const WorkspaceMount& m = mounts[i];
+    std::string what = "mount " + m.source.string() + " at " + m.target;
+    workspace::ShareOptions o;
+    o.root = m.source;
+    o.access = m.access;
+    o.exclude = m.exclude;
+    o.read_only_files = m.read_only_files;
+    o.uid = uid;
+    o.gid = gid;
+    auto server = ML_TRY_CTX(workspace::FileServer::create(o), what);
+    auto stream = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(i)), what);
+    auto split = std::make_unique<workspace::MessageSplitter>();
+    bool up = ML_TRY_CTX(serve_some(stream, *server, *split, true), what);
+    if (!up || !server->initialized())
+      return util::make_error(util::ErrorCode::Guest, what + ": the guest did not complete the FUSE handshake");
+    util::log::debug(what + ": mounted");
+    m_threads.emplace_back([stream = std::move(stream), server = std::move(server), split = std::move(split),
+                            what]() mutable {
+      auto r = serve_some(stream, *server, *split, false);
+      if (!r) util::log::debug(what + ": " + r.error().message());
+      const auto& s = server->stats();
+      util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
+                       " errors)");
+    });
+  }
+  return util::ok();
+}
+
+}  // namespace engine

@@ -1,0 +1,41 @@
+#include "guest/agent/fuse_mount.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+namespace agent {
+
+namespace {
+
+util::Result<void> make_dirs(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string cur = path.substr(0, i);
+      if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST) return util::sys_error("mkdir", cur);
+    }
+  }
+  return util::ok();
+}
+
+}  // namespace
+
+std::string fuse_mount_options(int fd) {
+  // default_permissions: the guest kernel checks modes against the owner the
+  // host server reports (the sandbox user); allow_other: every guest user may
+  // enter; max_read matches the 1 MiB max_write the host negotiates.
+  return "fd=" + std::to_string(fd) +
+         ",rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other,max_read=1048576";
+}
+
+util::Result<util::Fd> mount_fuse(const protocol::MountSpec& mount) {
+  ML_TRY(make_dirs(mount.target));
+  util::Fd dev = ML_TRY(util::open_fd("/dev/fuse", O_RDWR));
+  unsigned long flags = MS_NOSUID | MS_NODEV | (mount.mode == "ro" ? MS_RDONLY : 0);
+  std::string data = fuse_mount_options(dev.get());
+  if (::mount("matchlock", mount.target.c_str(), "fuse", flags, data.c_str()) < 0)
+    return util::sys_error("mount fuse on", mount.target);
+  return dev;
+}
+
+}  // namespace agent

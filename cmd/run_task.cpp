@@ -40,7 +40,7 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
     // A fresh sandbox gets its `up` tasks first, as with `matchlock up`.
     auto up_order = engine::up_task_order(target->config);
     if (!up_order) return report(up_order.error());
-    auto r = engine::run_task_chain(ctx.dirs, *target, *up_order, {}, {});
+    auto r = engine::run_up_tasks(ctx.dirs, *target, *up_order, up->record);
     if (!r) return report(r.error());
     code = *r;
     // Each task once: what the up chain just ran is done.

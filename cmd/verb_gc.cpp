@@ -1,10 +1,11 @@
 // `matchlock gc [--dry-run] [--json]`: delete blobs and rootfs images no
-// pulled image references (kernels are kept).
+// pulled image references (kernels are kept) and unused cached task layers.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/layer_store.hpp"
 #include "oci/image_records.hpp"
 
 namespace cmd {
@@ -14,16 +15,21 @@ namespace {
 util::Result<void> run_gc(Context& ctx, bool dry_run, bool json) {
   oci::Store store = ML_TRY(oci::Store::open(ctx.dirs));
   auto report = ML_TRY(oci::collect_garbage(store, dry_run ? oci::DryRun::Yes : oci::DryRun::No));
+  // Cached task layers: see engine/layer_store.hpp for which ones are kept.
+  auto layers = ML_TRY(engine::collect_layers(ctx.dirs, dry_run ? oci::DryRun::Yes : oci::DryRun::No));
+  report.bytes_reclaimed += layers.bytes_reclaimed;
+  for (const auto& p : layers.paths) report.removed.push_back(std::filesystem::relative(p, store.root()).string());
   if (json) {
     nlohmann::json j = {{"dry_run", dry_run},           {"blobs", report.blobs_removed}, {"rootfs", report.rootfs_removed},
+                        {"layers", layers.removed},
                         {"other", report.other_removed}, {"bytes", report.bytes_reclaimed}, {"removed", report.removed}};
     std::printf("%s\n", j.dump(2).c_str());
     return util::ok();
   }
   if (ctx.verbose)
     for (const auto& p : report.removed) std::printf("%s %s\n", dry_run ? "would remove" : "removed", p.c_str());
-  std::printf("%s %llu blobs, %llu rootfs images, %llu other files: %.1f MB\n", dry_run ? "would reclaim" : "reclaimed",
-              (unsigned long long)report.blobs_removed, (unsigned long long)report.rootfs_removed,
+  std::printf("%s %llu blobs, %llu rootfs images, %llu task layers, %llu other files: %.1f MB\n", dry_run ? "would reclaim" : "reclaimed",
+              (unsigned long long)report.blobs_removed, (unsigned long long)report.rootfs_removed, (unsigned long long)layers.removed,
               (unsigned long long)report.other_removed, double(report.bytes_reclaimed) / 1e6);
   return util::ok();
 }

@@ -1,12 +1,39 @@
-// `matchlock tasks [--json]`: the Matchlockfile's tasks with descriptions and dependencies.
+// `matchlock tasks [--json]`: the Matchlockfile's tasks with their cache state
+// (cached / stale / -), descriptions and dependencies.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
+#include "engine/run_image.hpp"
+#include "engine/task_layers.hpp"
+#include "util/log.hpp"
 
 namespace cmd {
+
+namespace {
+
+// cached / stale / - per task (engine/task_layers.hpp); the image comes from the local cache when it can.
+std::map<std::string, engine::LayerState> cache_states(const Context& ctx, const engine::Config& c) {
+  std::map<std::string, engine::LayerState> states;
+  for (const auto& t : c.tasks) states[t.name] = t.cache ? engine::LayerState::Stale : engine::LayerState::NotCached;
+  if (std::none_of(c.tasks.begin(), c.tasks.end(), [](const engine::Task& t) { return t.cache; })) return states;
+  auto keys = [&]() -> util::Result<engine::TaskKeys> {
+    auto image = ML_TRY(engine::prepare_image(ctx.dirs, c.sandbox.image, nullptr));
+    auto order = ML_TRY(engine::up_task_order(c));
+    return engine::task_layer_keys(c, ML_TRY(engine::rootfs_sha256(image.ext4)), order);
+  }();
+  if (!keys) {
+    util::log::warn("task cache states unknown: " + keys.error().message());
+    return states;
+  }
+  return engine::task_layer_states(ctx.dirs, c, *keys);
+}
+
+}  // namespace
 
 void register_tasks(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("tasks", "List the Matchlockfile's tasks (description, needs, up/default)");
@@ -19,6 +46,7 @@ void register_tasks(CLI::App& app, Context& ctx) {
       return;
     }
     const auto& c = target->config;
+    auto states = cache_states(ctx, c);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : c.tasks) {
       std::vector<std::string> tags;
@@ -27,13 +55,14 @@ void register_tasks(CLI::App& app, Context& ctx) {
       if (t.cache) tags.push_back("cache");
       if (t.interactive) tags.push_back("interactive");
       if (*json) {
-        out.push_back({{"name", t.name}, {"description", t.description}, {"needs", t.needs}, {"tags", tags}});
+        out.push_back({{"name", t.name}, {"description", t.description}, {"needs", t.needs}, {"tags", tags},
+                       {"cache_state", engine::to_string(states[t.name])}});
         continue;
       }
       std::string needs, tag;
       for (const auto& n : t.needs) needs += (needs.empty() ? "" : ", ") + n;
       for (const auto& g : tags) tag += (tag.empty() ? "" : ",") + g;
-      std::printf("%-16s %s%s%s%s\n", t.name.c_str(), t.description.c_str(),
+      std::printf("%-16s %-7s %s%s%s%s\n", t.name.c_str(), engine::to_string(states[t.name]), t.description.c_str(),
                   needs.empty() ? "" : ("  (needs " + needs + ")").c_str(), tag.empty() ? "" : "  [", tag.empty() ? "" : (tag + "]").c_str());
     }
     if (*json) std::printf("%s\n", out.dump(2).c_str());

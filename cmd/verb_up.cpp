@@ -1,10 +1,13 @@
-// `matchlock up [--name N] [--json] [--recreate] [--dry-run]`
+// `matchlock up [--name N] [--json] [--recreate] [--dry-run] [--frozen]`
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cmd/exit_code.hpp"
+#include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/sandbox_state.hpp"
@@ -24,6 +27,11 @@ void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths
   std::printf("allowed  %s\n", hosts.empty() ? "(no hosts)" : hosts.c_str());
   for (const auto& m : r.mounts) std::printf("mount    %s\n", m.c_str());
   for (const auto& p : r.ports) std::printf("port     127.0.0.1:%u -> guest 127.0.0.1:%u\n", p.host, p.guest);
+  if (!r.layers.empty()) {
+    std::string tasks;
+    for (const auto& t : r.cached_tasks) tasks += (tasks.empty() ? "" : ", ") + t;
+    std::printf("layer    %.12s (cached: %s)\n", r.layers.front().c_str(), tasks.c_str());
+  }
   std::printf("ready    %lld ms boot, %lld ms this command\n", static_cast<long long>(r.ready_ms), static_cast<long long>(up.up_ms));
   std::printf("state    %s\n", paths.dir.c_str());
 }
@@ -40,9 +48,11 @@ void register_up(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", *json, "Print one final JSON object");
   sub->add_flag("--recreate", *recreate, "Restart the sandbox when the Matchlockfile changed since it booted");
   sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
+  auto frozen = std::make_shared<bool>(false);
+  sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
-  sub->callback([&ctx, name, json, recreate, dry_run, trust] {
+  sub->callback([&ctx, name, json, recreate, dry_run, trust, frozen] {
     auto target = engine::resolve_target(ctx.file, *name);
     if (!target) {
       ctx.exit_code = report(target.error());
@@ -58,15 +68,32 @@ void register_up(CLI::App& app, Context& ctx) {
       ctx.exit_code = report(order.error());
       return;
     }
+    std::optional<engine::LockedImage> pin;
+    if (*frozen) {
+      auto p = frozen_pin(ctx);
+      if (!p) {
+        ctx.exit_code = report(p.error());
+        return;
+      }
+      pin = *p;
+    }
     auto up = engine::ensure_up(ctx.dirs, *target, *recreate ? engine::Recreate::Yes : engine::Recreate::No);
     if (!up) {
       ctx.exit_code = report(up.error());
       return;
     }
+    if (pin) {
+      if (auto ok = check_frozen_boot(*pin, up->record); !ok) {
+        // A sandbox this call booted from a moved tag does not stay up.
+        if (up->booted) (void)engine::stop_sandbox(ctx.dirs, target->name, engine::KeepDisk::No, std::chrono::seconds(30));
+        ctx.exit_code = report(ok.error());
+        return;
+      }
+    }
     int task_code = 0;
     if (up->booted && !order->empty()) {
       // With --json, task output goes to stderr so stdout stays one JSON object.
-      auto r = engine::run_task_chain(ctx.dirs, *target, *order, {}, {}, *json ? STDERR_FILENO : STDOUT_FILENO);
+      auto r = engine::run_up_tasks(ctx.dirs, *target, *order, up->record, *json ? STDERR_FILENO : STDOUT_FILENO);
       if (!r) {
         ctx.exit_code = report(r.error());
         return;

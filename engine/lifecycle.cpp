@@ -1,8 +1,10 @@
 #include "engine/lifecycle.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/run_tty.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_graph.hpp"
 #include "util/fs.hpp"
@@ -34,11 +37,9 @@ int64_t ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One request/response exchange with the supervisor.
-util::Result<json> call(const SandboxPaths& paths, const json& request, const std::vector<int>& fds = {}) {
-  util::Fd sock = ML_TRY_CTX(connect_unix(paths.socket()), "supervisor");
-  ML_TRY(send_message(sock.get(), request.dump(), fds));
-  auto msg = recv_message(sock.get());
+// The supervisor's answer on SOCK ({"ok":false,...} is an error).
+util::Result<json> read_reply(int sock) {
+  auto msg = recv_message(sock);
   if (!msg) return std::move(msg).error().context("supervisor");
   try {
     json reply = json::parse(msg->line);
@@ -47,6 +48,35 @@ util::Result<json> call(const SandboxPaths& paths, const json& request, const st
     return reply;
   } catch (const json::exception& e) {
     return util::make_error(util::ErrorCode::Internal, std::string("supervisor reply: ") + e.what());
+  }
+}
+
+// One request/response exchange with the supervisor.
+util::Result<json> call(const SandboxPaths& paths, const json& request, const std::vector<int>& fds = {}) {
+  util::Fd sock = ML_TRY_CTX(connect_unix(paths.socket()), "supervisor");
+  ML_TRY(send_message(sock.get(), request.dump(), fds));
+  return read_reply(sock.get());
+}
+
+// Until the exec's reply arrives, our SIGINT/SIGTERM/SIGHUP/SIGQUIT go to the guest
+// process and, with a tty, SIGWINCH becomes a resize (engine/exec_relay.hpp).
+util::Result<json> call_exec(const SandboxPaths& paths, const json& request, const std::vector<int>& fds, bool tty) {
+  auto signals = ML_TRY(ForwardedSignals::block());
+  util::Fd sock = ML_TRY_CTX(connect_unix(paths.socket()), "supervisor");
+  ML_TRY(send_message(sock.get(), request.dump(), fds));
+  for (;;) {
+    pollfd p[2] = {{sock.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return util::sys_error("poll");
+    }
+    signalfd_siginfo si;
+    while ((p[1].revents & POLLIN) && ::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (si.ssi_signo == SIGWINCH && !tty) continue;
+      json m = si.ssi_signo == SIGWINCH ? json{{"op", "resize"}} : json{{"op", "signal"}, {"signal", si.ssi_signo}};
+      (void)send_message(sock.get(), m.dump());
+    }
+    if (p[0].revents) return read_reply(sock.get());
   }
 }
 
@@ -177,7 +207,7 @@ util::Result<int> exec_in(const util::Dirs& dirs, const std::string& name, const
       req["cols"] = ws.ws_col;
     }
   }
-  auto reply = ML_TRY(call(sandbox_paths(dirs, name), req, {STDIN_FILENO, spec.stdout_fd, STDERR_FILENO}));
+  auto reply = ML_TRY(call_exec(sandbox_paths(dirs, name), req, {STDIN_FILENO, spec.stdout_fd, STDERR_FILENO}, spec.tty));
   return reply.value("exit_code", 125);
 }
 
@@ -231,11 +261,20 @@ util::Result<std::vector<std::string>> resolve_env_flags(const std::vector<std::
   return env;
 }
 
-util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
-                                 const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int stdout_fd) {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+util::Result<int> run_chain(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
+                            const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int stdout_fd,
+                            const SandboxRecord* layers) {
   for (size_t i = 0; i < order.size(); ++i) {
     const Task* task = t.config.find_task(order[i]);
     if (!task) return util::make_error(util::ErrorCode::NotFound, "no task '" + order[i] + "'");
+    if (layers && contains(layers->cached_tasks, task->name)) {
+      util::log::info("==> task " + task->name + " (cached layer)");
+      continue;
+    }
     ExecSpec spec;
     spec.argv = task->run;
     if (i + 1 == order.size() && !args.empty()) {
@@ -255,8 +294,25 @@ util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& t,
       util::log::warn("task " + task->name + " failed with exit code " + std::to_string(code));
       return code;
     }
+    if (layers && contains(layers->capture_tasks, task->name)) {
+      auto reply = ML_TRY_CTX(call(sandbox_paths(dirs, t.name), {{"op", "checkpoint"}, {"task", task->name}}), "task " + task->name);
+      util::log::info("task " + task->name + ": cached layer saved (" + std::to_string(reply.value("bytes", uint64_t{0}) >> 20) +
+                      " MiB in " + std::to_string(reply.value("ms", int64_t{0})) + " ms)");
+    }
   }
   return 0;
+}
+
+}  // namespace
+
+util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
+                                 const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int stdout_fd) {
+  return run_chain(dirs, t, order, args, extra_env, stdout_fd, nullptr);
+}
+
+util::Result<int> run_up_tasks(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
+                               const SandboxRecord& record, int stdout_fd) {
+  return run_chain(dirs, t, order, {}, {}, stdout_fd, &record);
 }
 
 util::Result<std::vector<std::string>> up_task_order(const Config& config) {

@@ -64,6 +64,11 @@ util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& nam
 util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& target, const std::vector<std::string>& order,
                                  const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
                                  int stdout_fd = 1);
+// The `up` chain of a freshly booted sandbox: like run_task_chain, but tasks in
+// RECORD.cached_tasks are skipped (a cached layer holds their changes) and after each
+// task in RECORD.capture_tasks succeeds the supervisor captures its layer.
+util::Result<int> run_up_tasks(const util::Dirs& dirs, const SandboxTarget& target, const std::vector<std::string>& order,
+                               const SandboxRecord& record, int stdout_fd = 1);
 // The tasks of every `up` entry in order, dependencies first, each once.
 util::Result<std::vector<std::string>> up_task_order(const Config& config);
 

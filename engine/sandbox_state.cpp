@@ -34,7 +34,8 @@ std::string record_to_json(const SandboxRecord& r, int indent) {
             {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
             {"image_digest", r.image_digest}, {"backend", r.backend}, {"accel", r.accel},
             {"cpus", r.cpus},         {"memory_bytes", r.memory_bytes}, {"ports", ports},
-            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error}};
+            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error},
+            {"layers", r.layers}, {"cached_tasks", r.cached_tasks}, {"capture_tasks", r.capture_tasks}};
   return j.dump(indent);
 }
 
@@ -66,6 +67,9 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     r.allowed_hosts = j.value("allowed_hosts", std::vector<std::string>{});
     r.mounts = j.value("mounts", std::vector<std::string>{});
     r.error = j.value("error", "");
+    r.layers = j.value("layers", std::vector<std::string>{});
+    r.cached_tasks = j.value("cached_tasks", std::vector<std::string>{});
+    r.capture_tasks = j.value("capture_tasks", std::vector<std::string>{});
     return r;
   } catch (const json::exception& e) {
     return util::make_error(util::ErrorCode::Integrity, paths.record().string() + ": " + e.what());

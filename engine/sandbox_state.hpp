@@ -39,6 +39,12 @@ struct SandboxRecord {
   std::vector<PortForward> ports;
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> mounts;  // "SRC -> TARGET"
+  // Cached task layers (engine/task_layers.hpp): the layer keys attached at boot
+  // (topmost first), the `up` tasks they already contain (skipped), and the tasks
+  // after which `up` asks the supervisor to capture a layer.
+  std::vector<std::string> layers;
+  std::vector<std::string> cached_tasks;
+  std::vector<std::string> capture_tasks;
   std::string error;                // why it stopped, when it failed
 };
 

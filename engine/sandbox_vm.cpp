@@ -69,6 +69,13 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   vm.memory_mib = spec.memory_bytes >> 20;
   vm.disks = {{spec.image, "ml-image", backends::qemu::DiskAccess::ReadOnly},
               {upper, "ml-upper", backends::qemu::DiskAccess::ReadWrite}};
+  std::vector<std::string> lowers;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    std::string serial = "ml-layer" + std::to_string(i);
+    vm.disks.push_back({spec.layers[i], serial, backends::qemu::DiskAccess::ReadOnly});
+    lowers.push_back(serial + ":upper");  // the captured disk's overlay upper dir
+  }
+  lowers.push_back("ml-image");
   vm.state_dir = state_dir;
   if (spec.network) vm.net_fd = spec.network->vm_fd();
   sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
@@ -85,6 +92,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   protocol::BootConfig boot;
   boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   boot.hostname = spec.hostname;
+  boot.lower_disks = lowers;
   boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
   if (spec.network) boot.net = spec.network->guest_config();
   boot.mounts = boot_mounts(spec.mounts);

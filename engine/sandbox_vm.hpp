@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
@@ -28,6 +29,9 @@ struct SandboxSpec {
   uint64_t disk_bytes = 8ull << 30;  // the sparse writable disk
   std::string hostname = "matchlock";
   std::filesystem::path kernel;      // [sandbox].kernel = PATH; empty: the installed bundle
+  // Cached task layer disks (engine/layer_store.hpp), topmost first: attached read-only
+  // and stacked above the image; each contributes its `upper/` directory.
+  std::vector<std::filesystem::path> layers;
   SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
   std::vector<WorkspaceMount> mounts; // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
   std::string mount_owner;           // guest user that owns the shares' files ("" = root)

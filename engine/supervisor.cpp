@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -17,12 +18,14 @@
 
 #include "engine/config_parse.hpp"
 #include "engine/exec_env.hpp"
+#include "engine/exec_relay.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
 #include "engine/supervisor_ports.hpp"
 #include "engine/supervisor_wire.hpp"
+#include "engine/task_layers.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
@@ -68,6 +71,13 @@ class Supervisor {
     spec.hostname = m_config.sandbox.hostname.empty() ? m_config.name : m_config.sandbox.hostname;
     if (m_config.sandbox.kernel.kind == KernelKind::Path) spec.kernel = m_config.sandbox.kernel.path;
     spec.image = m_image.ext4;
+    m_dirs = dirs;
+    m_layers = ML_TRY_CTX(plan_sandbox_layers(dirs, m_config, m_image.ext4), "task layers");
+    for (const auto& key : m_layers.attach) spec.layers.push_back(layer_disk_path(dirs, key));
+    m_record.layers = m_layers.attach;
+    m_record.cached_tasks = m_layers.skipped;
+    for (const auto& [task, key] : m_layers.capture) m_record.capture_tasks.push_back(task);
+    if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();
     spec.mounts = ML_TRY(plan_workspace_mounts(m_config));  // engine/workspace_mounts.hpp
@@ -158,6 +168,8 @@ class Supervisor {
       reply(conn.get(), {{"ok", true}, {"record", json::parse(record_to_json(m_record))}});
     } else if (op == "exec") {
       handle_exec(conn.get(), req, msg->fds);
+    } else if (op == "checkpoint") {
+      handle_checkpoint(conn.get(), req);
     } else if (op == "shutdown") {
       log_line("shutdown requested");
       std::lock_guard lock(m_record_mutex);
@@ -167,6 +179,27 @@ class Supervisor {
     } else {
       reply(conn.get(), {{"ok", false}, {"error", "unknown op '" + op + "'"}});
     }
+  }
+
+  // {"op":"checkpoint","task":T}: capture the writable disk as T's cached layer (engine/task_layers.hpp).
+  void handle_checkpoint(int conn, const json& req) {
+    std::string task = req.value("task", "");
+    auto it = std::find_if(m_layers.capture.begin(), m_layers.capture.end(), [&](const auto& c) { return c.first == task; });
+    if (it == m_layers.capture.end()) {
+      reply(conn, {{"ok", false}, {"error", "task '" + task + "' has no layer to capture in this sandbox"}});
+      return;
+    }
+    std::lock_guard lock(m_capture_mutex);
+    auto t0 = std::chrono::steady_clock::now();
+    auto layer = capture_task_layer(m_dirs, m_vm->client(), m_paths.upper(), {it->second, task, m_config.file.string(), m_layers.attach});
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (!layer) {
+      log_line("task " + task + ": " + layer.error().message());
+      reply(conn, {{"ok", false}, {"error", layer.error().message()}});
+      return;
+    }
+    log_line("task " + task + ": layer " + layer->key + " (" + std::to_string(layer->bytes >> 10) + " KiB) in " + std::to_string(ms) + " ms");
+    reply(conn, {{"ok", true}, {"key", layer->key}, {"bytes", layer->bytes}, {"ms", ms}});
   }
 
   void handle_exec(int conn, const json& req, const std::vector<util::Fd>& fds) {
@@ -197,8 +230,16 @@ class Supervisor {
     io.stdin_fd = fds.size() > 0 ? fds[0].get() : -1;
     io.stdout_fd = fds.size() > 1 ? fds[1].get() : -1;
     io.stderr_fd = fds.size() > 2 ? fds[2].get() : -1;
+    // Signals and resizes the CLI sends on this connection meanwhile (engine/exec_relay.hpp).
+    std::unique_ptr<ExecSignalRelay> relay;
+    if (auto started = ExecSignalRelay::start(conn)) {
+      relay = std::move(*started);
+      io.signal_fd = relay->signal_fd();
+      if (r.tty) io.winsize_fd = io.stdin_fd;  // the CLI's terminal: TIOCGWINSZ gives its new size
+    }
     log_line("exec " + join(r.argv));
     auto result = m_vm->client().exec(r, io);
+    relay.reset();
     if (!result) {
       log_line("exec " + r.argv[0] + ": " + result.error().message());
       reply(conn, {{"ok", false}, {"error", result.error().message()}});
@@ -214,6 +255,9 @@ class Supervisor {
   std::mutex m_record_mutex;
   SandboxRecord m_record;
   std::unique_ptr<PortForwarder> m_ports;
+  util::Dirs m_dirs;
+  LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)
+  std::mutex m_capture_mutex;  // one capture at a time
   std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM
   std::unique_ptr<SandboxVm> m_vm;
   std::atomic<bool> m_stop{false};

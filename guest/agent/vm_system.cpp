@@ -14,6 +14,7 @@
 #include <cstring>
 #include <thread>
 
+#include "guest/agent/layer_disks.hpp"
 #include "guest/agent/net_config.hpp"
 #include "guest/agent/fuse_mount.hpp"
 #include "guest/agent/pid1.hpp"
@@ -126,12 +127,13 @@ util::Result<RootPlan> plan_root(const protocol::BootConfig& config, const std::
   RootPlan plan;
   std::string lowerdir;
   for (size_t i = 0; i < config.lower_disks.size(); ++i) {
-    auto it = disks.find(config.lower_disks[i]);
+    LowerDisk lower = ML_TRY(parse_lower_disk(config.lower_disks[i]));  // "SERIAL" or "SERIAL:SUBDIR" (a task layer)
+    auto it = disks.find(lower.serial);
     if (it == disks.end())
-      return util::make_error(util::ErrorCode::Guest, "disk with serial " + config.lower_disks[i] + " not found");
+      return util::make_error(util::ErrorCode::Guest, "disk with serial " + lower.serial + " not found");
     std::string mp = i == 0 ? "/run/ml/lower" : "/run/ml/lower" + std::to_string(i);
     plan.lowers.emplace_back(it->second, mp);
-    lowerdir += (i ? ":" : "") + mp;
+    lowerdir += (i ? ":" : "") + mp + (lower.subdir.empty() ? "" : "/" + lower.subdir);
   }
   auto up = disks.find(config.upper_disk);
   if (up == disks.end()) return util::make_error(util::ErrorCode::Guest, "disk with serial " + config.upper_disk + " not found");
@@ -198,10 +200,16 @@ util::Result<util::Fd> VmSystem::open_fuse(const protocol::MountSpec& mount) {
   return mount_fuse(mount);
 }
 
+util::Result<void> VmSystem::freeze_writable(protocol::Freeze op) {
+  if (!m_booted) return util::make_error(util::ErrorCode::Guest, "freeze: not booted");
+  return set_frozen("/run/ml/rw", op);
+}
+
 void VmSystem::prepare_shutdown() {
   ::kill(-1, SIGKILL);
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
+  if (m_booted) (void)set_frozen("/run/ml/rw", protocol::Freeze::Thaw);  // a host that died mid-capture
   ::sync();
 }
 

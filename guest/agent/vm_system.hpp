@@ -18,6 +18,7 @@ class VmSystem : public protocol::System {
       : m_early(std::move(early_timings)) {}
   util::Result<protocol::BootInfo> boot(const protocol::BootConfig& config) override;
   void prepare_shutdown() override;
+  util::Result<void> freeze_writable(protocol::Freeze op) override;  // guest/agent/layer_disks.cpp
   util::Result<util::Fd> open_fuse(const protocol::MountSpec& mount) override;  // guest/agent/fuse_mount.cpp
 
  private:

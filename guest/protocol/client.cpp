@@ -283,6 +283,20 @@ util::Result<BootInfo> Client::boot(const BootConfig& config, std::chrono::milli
   return boot_info_from_json(j);
 }
 
+namespace {
+
+util::Result<void> session_op(Client::Impl& impl, const char* op, const char* answer, std::chrono::milliseconds timeout) {
+  impl.send(encode_frame(k_session_channel, FrameType::Control, json{{"op", op}}.dump()));
+  json j = ML_TRY_CTX(impl.wait_session(answer, timeout), op);
+  if (j["op"] != answer) return util::make_error(util::ErrorCode::Guest, std::string(op) + ": " + j.value("message", std::string("failed")));
+  return util::ok();
+}
+
+}  // namespace
+
+util::Result<void> Client::freeze_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "freeze", "frozen", timeout); }
+util::Result<void> Client::thaw_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "thaw", "thawed", timeout); }
+
 util::Result<void> Client::shutdown(std::chrono::milliseconds timeout) {
   m_impl->send(encode_frame(k_session_channel, FrameType::Control, json{{"op", "shutdown"}}.dump()));
   auto r = m_impl->wait_session("shutdown_ack", timeout);

@@ -69,6 +69,11 @@ class Client {
   // issues add more kinds (network frames, FUSE) on the same mechanism.
   util::Result<Stream> open_stream(std::string_view kind, int port);
 
+  // Cached task layers: freezes (syncs, flushes the journal of, blocks writes to)
+  // the guest's writable disk until thaw_writable(), so the host can copy it.
+  util::Result<void> freeze_writable(std::chrono::milliseconds timeout);
+  util::Result<void> thaw_writable(std::chrono::milliseconds timeout);
+
   // Asks the agent to kill all processes, sync, unmount and power off; waits
   // up to `timeout` for its acknowledgement.
   util::Result<void> shutdown(std::chrono::milliseconds timeout);

@@ -99,6 +99,10 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
       }
       m_context.mounts = config.mounts;  // served by "fuse" channels (docs/workspace.md)
       m_outbox += encode_frame(k_session_channel, FrameType::Control, boot_info_to_json(*info).dump());
+    } else if (op == "freeze" || op == "thaw") {
+      auto r = m_system->freeze_writable(op == "freeze" ? Freeze::Freeze : Freeze::Thaw);
+      json reply = r ? json{{"op", op == "freeze" ? "frozen" : "thawed"}} : json{{"op", "error"}, {"message", r.error().message()}};
+      m_outbox += encode_frame(k_session_channel, FrameType::Control, reply.dump());
     } else if (op == "shutdown") {
       m_channels.clear();  // kills their processes
       m_system->prepare_shutdown();

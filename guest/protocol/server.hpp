@@ -17,11 +17,19 @@
 
 namespace protocol {
 
+enum class Freeze { Freeze, Thaw };
+
 // Privileged actions of PID 1 (guest/agent/); tests pass a fake.
 class System {
  public:
   virtual ~System() = default;
   virtual util::Result<BootInfo> boot(const BootConfig& config) = 0;
+  // Session ops "freeze"/"thaw": FIFREEZE/FITHAW the writable disk's filesystem
+  // so the host can copy it as a cached task layer.
+  virtual util::Result<void> freeze_writable(Freeze op) {
+    (void)op;
+    return util::make_error(util::ErrorCode::Unsupported, "this agent cannot freeze its writable disk");
+  }
   // Before the shutdown acknowledgement: stop processes and sync disks.
   virtual void prepare_shutdown() = 0;
   // Mounts FUSE at MOUNT.target and returns the /dev/fuse fd (a "fuse" channel

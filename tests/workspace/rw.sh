@@ -1,0 +1,189 @@
+# Workspace mounts end to end (label vm): one `up` of the Debian image with a rw
+# share of the project dir at /workspace and a ro share at /data, then execs:
+# git in the share, 2000 small files, 64 MiB through the share (sha256 equal on
+# both sides), host-side edits seen in the guest, exclude, read-only mounts and
+# Matchlockfile, and every escape attempt (host symlinks to host files, `..`,
+# rename/hardlink out of the share, a directory swapped for a symlink while the
+# guest reads through it) confined.
+. "$(dirname "$0")/../lifecycle/lib.sh"
+rig_need_debian
+DEBIAN="$ML_REG_ANON/matchlock/debian:latest"
+OUTSIDE="$TEST_TMP/outside"
+mkdir -p "$OUTSIDE" "$PROJ/rodir" "$PROJ/node_modules" "$PROJ/race"
+echo "HOST-SECRET" >"$OUTSIDE/secret-host"
+echo "HOST-OUTSIDE" >"$OUTSIDE/f"
+echo "hello from host" >"$PROJ/hello.txt"
+echo "TOKEN=do-not-show" >"$PROJ/.env"
+echo "x" >"$PROJ/node_modules/x.js"
+echo "ro data" >"$PROJ/rodir/file"
+echo "inside" >"$PROJ/race/f"
+ln -s "$OUTSIDE/secret-host" "$PROJ/out-link"
+ln -s "$OUTSIDE" "$PROJ/outdir"
+ln -s /etc/passwd "$PROJ/passwd-link"
+cat >"$PROJ/Matchlockfile" <<TOML
+version = 1
+name = "ws"
+
+[sandbox]
+image = "$DEBIAN"
+cpus = 2
+memory = "1GiB"
+disk = "1GiB"
+workdir = "/workspace"
+
+[[mounts]]
+source = "."
+target = "/workspace"
+mode = "rw"
+exclude = [".env", "**/node_modules"]
+
+[[mounts]]
+source = "rodir"
+target = "/data"
+mode = "ro"
+TOML
+mf_sum=$(sha256sum "$PROJ/Matchlockfile")
+
+run_ml up
+expect_rc 0
+
+# 1. Reads, owner mapping, symlinks served as links (resolved in the guest, never on the host).
+run_ml exec -- sh -c '
+  cd /workspace
+  cat hello.txt
+  stat -c "owner=%u:%g" hello.txt
+  echo "link=$(readlink out-link)"
+  cat out-link 2>/dev/null && echo "READ-THROUGH-OUT-LINK"
+  ls outdir/ 2>/dev/null && echo "LISTED-OUTDIR"
+  cat outdir/secret-host 2>/dev/null && echo "READ-THROUGH-OUTDIR"
+  cat passwd-link | head -1
+  cat /workspace/../workspace/hello.txt
+  cat /workspace/../../../..'"$OUTSIDE"'/secret-host 2>/dev/null && echo "DOTDOT-ESCAPE"
+  true'
+expect_rc 0
+expect_contains "$OUT" "hello from host"
+expect_contains "$OUT" "owner=0:0"
+expect_contains "$OUT" "link=$OUTSIDE/secret-host"
+expect_contains "$OUT" "root:x:0:0"   # the guest's own /etc/passwd
+case "$OUT" in *HOST-SECRET*|*READ-THROUGH*|*LISTED-OUTDIR*|*DOTDOT-ESCAPE*) fail "escaped the share: $OUT" ;; esac
+
+# 2. exclude hides; ro mount and the Matchlockfile refuse writes.
+run_ml exec -- sh -c '
+  cd /workspace
+  ls -a | grep -qx .env && echo "SHOWS-ENV"
+  ls -a | grep -qx node_modules && echo "SHOWS-NODE-MODULES"
+  cat .env 2>/dev/null && echo "READ-ENV"
+  cat /data/file
+  touch /data/new 2>/tmp/e1 && echo "RO-WRITABLE"; cat /tmp/e1
+  echo x >>/data/file 2>/dev/null && echo "RO-APPENDED"
+  echo x >>Matchlockfile 2>/dev/null && echo "MF-APPENDED"
+  rm -f Matchlockfile 2>/dev/null; test -e Matchlockfile || echo "MF-REMOVED"
+  mv Matchlockfile mf2 2>/dev/null && echo "MF-MOVED"
+  echo "version = 666" >mf-new && mv -f mf-new Matchlockfile 2>/dev/null && echo "MF-REPLACED"
+  rm -f mf-new; true'
+expect_rc 0
+expect_contains "$OUT" "ro data"
+expect_contains "$OUT" "Read-only file system"
+case "$OUT" in *SHOWS-*|*READ-ENV*|*RO-WRITABLE*|*RO-APPENDED*|*MF-*) fail "exclude/ro/Matchlockfile not enforced: $OUT" ;; esac
+[ "$(sha256sum "$PROJ/Matchlockfile")" = "$mf_sum" ] || fail "Matchlockfile changed on the host"
+[ "$(cat "$PROJ/rodir/file")" = "ro data" ] && [ ! -e "$PROJ/rodir/new" ] || fail "ro share changed on the host"
+
+# 3. Moving and hard-linking out of the share stay in the guest.
+run_ml exec -- sh -c '
+  cd /workspace
+  echo moved >m.txt && mv m.txt /root/m.txt && cat /root/m.txt
+  ln /etc/passwd pw 2>/dev/null && echo "HARDLINKED-OUTSIDE"
+  ln hello.txt hello-link && cat hello-link
+  ln -s /etc/shadow shadow-link; readlink shadow-link
+  true'
+expect_rc 0
+expect_contains "$OUT" "moved"
+case "$OUT" in *HARDLINKED-OUTSIDE*) fail "hard link to a file outside the share: $OUT" ;; esac
+[ ! -e "$PROJ/m.txt" ] && [ ! -e "$PROJ/pw" ] || fail "rename/link left files in the share"
+[ "$(stat -c %i "$PROJ/hello.txt")" = "$(stat -c %i "$PROJ/hello-link")" ] || fail "hard link inside the share is not one inode"
+[ "$(readlink "$PROJ/shadow-link")" = /etc/shadow ] || fail "guest symlink not stored as text"
+[ "$(stat -c %u "$PROJ/hello-link")" = "$(id -u)" ] || fail "host ownership changed"
+
+# 4. git in the share; the host sees the commit.
+run_ml exec -- sh -c '
+  set -e
+  mkdir -p /workspace/repo && cd /workspace/repo
+  git init -q -b main
+  git config user.email t@example.com && git config user.name T
+  printf "int main(){return 0;}\n" >main.c
+  mkdir -p src && echo "a" >src/a.txt
+  git add -A && git commit -q -m "first from the guest"
+  echo "b" >>src/a.txt && git commit -q -am second
+  git status --porcelain | wc -l
+  git log --oneline | wc -l'
+expect_rc 0
+[ "$OUT" = "0
+2" ] || fail "git in the guest: $OUT"
+[ "$(git -C "$PROJ/repo" log --format=%s | head -1)" = second ] || fail "host does not see the guest's commit"
+git -C "$PROJ/repo" fsck --no-progress >/dev/null 2>&1 || fail "git fsck on the host failed"
+
+# 5. 2000 small files created, listed, removed; 64 MiB written and read back.
+start=$(date +%s%N)
+run_ml exec -- sh -c '
+  set -e
+  mkdir /workspace/many && cd /workspace/many
+  i=0; while [ $i -lt 2000 ]; do echo $i >f$i; i=$((i+1)); done
+  ls | wc -l
+  cat f1999'
+expect_rc 0
+[ "$OUT" = "2000
+1999" ] || fail "small files: $OUT"
+[ "$(ls "$PROJ/many" | wc -l)" = 2000 ] || fail "host sees $(ls "$PROJ/many" | wc -l) files"
+run_ml exec -- sh -c 'rm -r /workspace/many && echo removed'
+expect_rc 0
+[ ! -e "$PROJ/many" ] || fail "many/ still on the host"
+echo "2000 small files create+list+remove: $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2
+
+start=$(date +%s%N)
+run_ml exec -- sh -c 'dd if=/dev/urandom of=/workspace/big bs=1M count=64 2>/dev/null && sync && sha256sum /workspace/big'
+expect_rc 0
+write_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+guest_sum=${OUT%% *}
+[ "$guest_sum" = "$(sha256sum "$PROJ/big" | cut -d' ' -f1)" ] || fail "64 MiB: guest and host sha256 differ"
+start=$(date +%s%N)
+run_ml exec -- sh -c 'echo 3 >/proc/sys/vm/drop_caches; sha256sum /workspace/big'
+expect_rc 0
+[ "${OUT%% *}" = "$guest_sum" ] || fail "64 MiB read back differs"
+echo "64 MiB write+sha256: ${write_ms} ms; read+sha256: $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2
+rm -f "$PROJ/big"
+
+# 6. Host-side edits show up in the guest (attribute/entry timeouts are 1 s).
+run_ml exec -- cat /workspace/hello.txt
+echo "edited on the host" >"$PROJ/hello.txt"
+echo "new" >"$PROJ/host-new.txt"
+sleep 2
+run_ml exec -- sh -c 'cat /workspace/hello.txt /workspace/host-new.txt'
+expect_rc 0
+[ "$OUT" = "edited on the host
+new" ] || fail "host edits not visible: $OUT"
+
+# 7. A rename race: the host keeps swapping race/ (a real dir) with a symlink to a
+# host dir outside the share while the guest reads and writes through race/.
+(
+  end=$(( $(date +%s) + 8 ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    mv "$PROJ/race" "$PROJ/race.real"; ln -s "$OUTSIDE" "$PROJ/race"
+    rm "$PROJ/race"; mv "$PROJ/race.real" "$PROJ/race"
+  done
+) &
+racer=$!
+run_ml exec -- sh -c '
+  i=0; while [ $i -lt 300 ]; do
+    cat /workspace/race/f 2>/dev/null
+    echo pwned 2>/dev/null >/workspace/race/planted
+    i=$((i+1))
+  done; true'
+wait "$racer"
+expect_rc 0
+case "$OUT" in *HOST-OUTSIDE*) fail "read through the swapped symlink on the host" ;; esac
+expect_contains "$OUT" "inside"
+[ ! -e "$OUTSIDE/planted" ] || fail "wrote through the swapped symlink on the host"
+[ "$(cat "$OUTSIDE/f")" = HOST-OUTSIDE ] || fail "outside file changed"
+
+run_ml down ws
+expect_rc 0

@@ -119,8 +119,8 @@ util::Result<void> install_ca(const std::string& pem, const std::vector<std::str
       combined = ML_TRY(util::read_all(in.get()));
     }
   }
-  auto slash = ca_path.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
+  // The parent directories of CA_PATH (e.g. /etc/matchlock).
+  for (size_t slash = ca_path.find('/', 1); slash != std::string::npos; slash = ca_path.find('/', slash + 1)) {
     std::string dir = ca_path.substr(0, slash);
     if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return util::sys_error("mkdir", dir);
   }

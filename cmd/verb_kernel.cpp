@@ -1,9 +1,11 @@
-// `matchlock kernel install|show`: the guest kernel bundle (backends/kernel_bundle.hpp).
+// `matchlock kernel install|show|push`: the guest kernel bundle (backends/kernel_bundle.hpp).
 #include <cstdio>
 
 #include "backends/kernel_bundle.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/kernel_ref.hpp"
+#include "oci/reference.hpp"
 
 namespace cmd {
 
@@ -34,6 +36,35 @@ void register_kernel(CLI::App& app, Context& ctx) {
       return;
     }
     print_bundle(*r);
+    ctx.exit_code = k_exit_ok;
+  });
+
+  auto* push = kernel->add_subcommand("push", "Publish the installed (or --bundle DIR) bundle as an OCI artifact; prints REF@DIGEST");
+  auto push_ref = std::make_shared<std::string>();
+  auto push_dir = std::make_shared<std::string>();
+  push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required();
+  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one");
+  push->callback([&ctx, push_ref, push_dir] {
+    auto r = [&]() -> util::Result<std::string> {
+      oci::Reference ref = ML_TRY(oci::parse_reference(*push_ref));
+      backends::KernelBundle bundle;
+      if (!push_dir->empty()) {
+        bundle = ML_TRY(backends::load_kernel_bundle(*push_dir));
+      } else {
+        auto installed = ML_TRY(backends::installed_kernel_bundle(ctx.dirs));
+        if (!installed) return util::make_error(util::ErrorCode::NotFound, "no kernel bundle installed (run `matchlock kernel install`)");
+        bundle = std::move(*installed);
+      }
+      std::string digest = ML_TRY(engine::push_kernel(ctx.dirs, ref, bundle));
+      ref.tag.clear();
+      ref.digest = digest;
+      return ref.to_string();
+    }();
+    if (!r) {
+      ctx.exit_code = report(r.error());
+      return;
+    }
+    std::printf("%s\n", r->c_str());
     ctx.exit_code = k_exit_ok;
   });
 

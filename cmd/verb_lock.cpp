@@ -1,11 +1,13 @@
 // `matchlock lock [--platform P]...`: resolve the Matchlockfile's image for
-// each platform and write Matchlockfile.lock beside it.
+// each platform (and a REF or path kernel) and write Matchlockfile.lock beside it.
 #include <cstdio>
 
 #include "cmd/exit_code.hpp"
 #include "cmd/image_target.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/config_parse.hpp"
 #include "engine/image_pull.hpp"
+#include "engine/kernel_ref.hpp"
 
 namespace cmd {
 
@@ -30,6 +32,8 @@ util::Result<void> run_lock(Context& ctx, const std::vector<std::string>& platfo
     engine::ImagePull pulled = ML_TRY(engine::pull_with_rootfs(ctx.dirs, t.reference, opts));
     lock.upsert(engine::lock_entry(pulled));
   }
+  engine::Config config = ML_TRY(engine::load_config(base.matchlockfile));
+  lock.kernel = ML_TRY(engine::lock_kernel_entry(ctx.dirs, config.sandbox.kernel));
   ML_TRY(lock.save(lock_path));
   if (!ctx.quiet) std::fprintf(stderr, "wrote %s\n", lock_path.c_str());
   return util::ok();

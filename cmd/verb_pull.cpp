@@ -6,23 +6,29 @@
 #include "cmd/exit_code.hpp"
 #include "cmd/image_target.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/config_parse.hpp"
 #include "engine/image_pull.hpp"
+#include "engine/kernel_ref.hpp"
+#include "oci/local_resolve.hpp"
 
 namespace cmd {
 
 namespace {
 
 struct PullArgs {
-  std::string reference, platform;
+  std::string reference, platform, pull = "always";
   bool json = false, frozen = false, no_rootfs = false;
 };
 
 util::Result<void> run_pull(Context& ctx, const PullArgs& args) {
+  oci::PullPolicy policy = ML_TRY(oci::parse_pull_policy(args.pull));
   ImageTarget target = ML_TRY(resolve_image_target(ctx, args.reference, args.platform, args.frozen ? NeedConfig::Yes : NeedConfig::No));
   std::optional<engine::LockedImage> pin;
   if (args.frozen) {
     auto lock = ML_TRY(engine::Lockfile::load(target.lock_path));
     pin = ML_TRY(engine::frozen_entry(lock, target.lock_path, target.reference.to_string(), target.platform.to_string()));
+    engine::Config config = ML_TRY(engine::load_config(target.matchlockfile));
+    ML_TRY(engine::check_frozen_kernel(ctx.dirs, config.sandbox.kernel, *lock, target.lock_path));
   }
   auto progress = oci::make_progress(args.json ? oci::ProgressStyle::Json : ctx.quiet ? oci::ProgressStyle::None : oci::ProgressStyle::Auto,
                                      args.json ? stdout : stderr);
@@ -30,6 +36,7 @@ util::Result<void> run_pull(Context& ctx, const PullArgs& args) {
   opts.platform = target.platform;
   opts.progress = progress.get();
   opts.frozen = pin ? &*pin : nullptr;
+  opts.policy = policy;
   opts.build_rootfs = args.no_rootfs ? engine::BuildRootfs::No : engine::BuildRootfs::Yes;
   engine::ImagePull pulled = ML_TRY(engine::pull_with_rootfs(ctx.dirs, target.reference, opts));
   engine::LockedImage e = engine::lock_entry(pulled);
@@ -55,6 +62,7 @@ void register_pull(CLI::App& app, Context& ctx) {
   sub->add_option("--platform", args->platform, "OS/ARCH[/VARIANT] (default: the Matchlockfile's, else the host's)");
   sub->add_flag("--json", args->json, "Progress and result as JSON lines on stdout");
   sub->add_flag("--frozen", args->frozen, "Pull exactly what Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
+  sub->add_option("--pull", args->pull, "always (default): re-check a tag at the registry; missing: use the cached image; never: fail when not cached");
   sub->add_flag("--no-rootfs", args->no_rootfs, "Stop after the blobs are in the store");
   sub->callback([&ctx, args] {
     auto r = run_pull(ctx, *args);

@@ -4,6 +4,7 @@
 #include "cmd/run_task.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/run.hpp"
+#include "oci/local_resolve.hpp"
 
 namespace cmd {
 
@@ -18,6 +19,8 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
+  auto pull = std::make_shared<std::string>("missing");
+  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
   auto dry_run = std::make_shared<bool>(false);
@@ -25,7 +28,13 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("command", o->command, "Command and arguments (after --)");
   sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
   sub->fallthrough(false);
-  sub->callback([&ctx, o, rm, tty, sub, dry_run, trust] {
+  sub->callback([&ctx, o, rm, tty, sub, dry_run, trust, pull] {
+    auto policy = oci::parse_pull_policy(*pull);
+    if (!policy) {
+      ctx.exit_code = report(policy.error());
+      return;
+    }
+    o->pull = *policy;
     o->file = ctx.file;
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
     o->tty = *tty ? engine::Tty::Yes : engine::Tty::No;

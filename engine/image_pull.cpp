@@ -1,6 +1,9 @@
 #include "engine/image_pull.hpp"
 
+#include "oci/local_resolve.hpp"
 #include "oci/registry_settings.hpp"
+#include "oci/store.hpp"
+#include "util/fs.hpp"
 
 namespace engine {
 
@@ -8,6 +11,7 @@ util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Refe
   oci::PullOptions po;
   po.platform = options.platform;
   po.progress = options.progress;
+  po.policy = options.policy;
   po.settings = ML_TRY(oci::RegistrySettings::load(dirs.config / "config.toml"));
   if (options.frozen) po.expected_manifest_digest = options.frozen->manifest_digest;
   ImagePull out;
@@ -40,6 +44,16 @@ LockedImage lock_entry(const ImagePull& pulled) {
   e.config_digest = pulled.image.config_digest;
   if (pulled.rootfs) e.rootfs_sha256 = "sha256:" + pulled.rootfs->sha256;
   return e;
+}
+
+util::Result<std::optional<CachedImage>> resolve_cached(const util::Dirs& dirs, const oci::Reference& ref, const oci::Platform& platform) {
+  oci::Store store = ML_TRY(oci::Store::open(dirs));
+  auto local = ML_TRY(oci::resolve_local(store, ref, {}, platform, oci::TagLookup::Record));
+  if (!local) return std::optional<CachedImage>();
+  CachedImage c{local->manifest_digest, local->source, {}};
+  auto path = ML_TRY(oci::rootfs_cache_path(dirs, local->manifest_digest));
+  if (util::path_exists(path)) c.rootfs = path;
+  return std::optional<CachedImage>(std::move(c));
 }
 
 }  // namespace engine

@@ -58,6 +58,11 @@ std::string Lockfile::to_toml() const {
     out += "config = " + quote(i.config_digest) + "\n";
     out += "rootfs = " + quote(i.rootfs_sha256) + "\n";
   }
+  if (kernel) {
+    out += "\n[kernel]\n";
+    out += "reference = " + quote(kernel->reference) + "\n";
+    out += "bundle = " + quote(kernel->bundle) + "\n";
+  }
   return out;
 }
 
@@ -102,6 +107,12 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
       ML_TRY(field("rootfs", i.rootfs_sha256, false));
       lock.images.push_back(std::move(i));
     }
+  }
+  if (auto* k = root["kernel"].as_table()) {
+    auto ref = (*k)["reference"].value<std::string>();
+    auto bundle = (*k)["bundle"].value<std::string>();
+    if (!ref || !bundle) return make_error(ErrorCode::Config, where(*k) + ": [kernel] needs string \"reference\" and \"bundle\"");
+    lock.kernel = LockedKernel{*ref, *bundle};
   }
   return lock;
 }

@@ -13,7 +13,11 @@
 //   config = "sha256:..."
 //   rootfs = "sha256:..."       # of the ext4 image built from the layers
 //
-// Kernel and policy entries are added by later versions of the format.
+//   [kernel]                    # only when [sandbox].kernel is a path or REF@sha256:...
+//   reference = "127.0.0.1:5000/kernel@sha256:..."   # or the path as written
+//   bundle = "sha256:..."       # of the bundle's bundle.json (lists every file's sha256)
+//
+// Policy entries are added by later versions of the format.
 #pragma once
 
 #include <filesystem>
@@ -33,9 +37,16 @@ struct LockedImage {
   bool operator==(const LockedImage&) const = default;
 };
 
+struct LockedKernel {
+  std::string reference;  // oci::Reference::to_string() or the path as written
+  std::string bundle;     // KernelBundle::digest
+  bool operator==(const LockedKernel&) const = default;
+};
+
 struct Lockfile {
   int version = 1;
   std::vector<LockedImage> images;
+  std::optional<LockedKernel> kernel;
 
   const LockedImage* find(std::string_view reference, std::string_view platform) const;
   // Replaces the entry for (reference, platform) or adds it; keeps entries sorted.

@@ -8,6 +8,7 @@
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
 #include "engine/exec_env.hpp"
+#include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/sandbox_net.hpp"
@@ -86,7 +87,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
     spec.hostname = config->sandbox.hostname.empty() ? config->name : config->sandbox.hostname;
     if (config->sandbox.kernel.kind == KernelKind::Path) spec.kernel = config->sandbox.kernel.path;
     if (config->sandbox.kernel.kind == KernelKind::Reference)
-      return util::make_error(util::ErrorCode::Unsupported, config->where("sandbox.kernel") + ": kernel = REF is not supported yet; use a path");
+      spec.kernel = ML_TRY_CTX(kernel_from_reference(dirs, config->sandbox.kernel.reference), config->where("sandbox.kernel")).dir;
   } else {
     spec.cpus = k_default_cpus;
     spec.memory_bytes = k_default_memory;
@@ -99,7 +100,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
 
   std::unique_ptr<oci::ProgressSink> progress;
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
-  auto image = ML_TRY(prepare_image(dirs, ref, progress.get()));
+  auto image = ML_TRY(prepare_image(dirs, ref, progress.get(), o.pull));
   spec.image = image.ext4;
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/trust.hpp"
+#include "oci/pull.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
 
@@ -25,6 +26,7 @@ struct RunOptions {
   Tty tty = Tty::No;                 // -t
   Remove remove = Remove::No;        // --rm: delete the sandbox's state dir afterwards
   TrustFlag trust = TrustFlag::Ask;  // --trust: approve the Matchlockfile's policy without asking
+  oci::PullPolicy pull = oci::PullPolicy::Missing;  // --pull=always|missing|never
 };
 
 util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& options);

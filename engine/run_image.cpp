@@ -6,9 +6,11 @@ namespace engine {
 
 // The same pull path as `matchlock pull` (user config: mirrors, insecure
 // registries), then the cached rootfs.
-util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress) {
+util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress,
+                                          oci::PullPolicy policy) {
   ImagePullOptions options;
   options.progress = progress;
+  options.policy = policy;
   auto pulled = ML_TRY(pull_with_rootfs(dirs, ref, options));
   if (!pulled.rootfs) return util::make_error(util::ErrorCode::Internal, "no rootfs built for " + ref.to_string());
   return BootableImage{ref.to_string(), pulled.image.manifest_digest, pulled.rootfs->path, std::move(pulled.image.config)};

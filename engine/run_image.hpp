@@ -7,6 +7,7 @@
 
 #include "oci/image_config.hpp"
 #include "oci/progress.hpp"
+#include "oci/pull.hpp"
 #include "oci/reference.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
@@ -20,6 +21,8 @@ struct BootableImage {
   oci::ImageConfig config;
 };
 
-util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress);
+// `policy`: docker's --pull (run/up default: Missing, no network when cached).
+util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress,
+                                          oci::PullPolicy policy = oci::PullPolicy::Missing);
 
 }  // namespace engine

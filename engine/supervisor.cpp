@@ -19,6 +19,7 @@
 #include "engine/config_parse.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/exec_relay.hpp"
+#include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
@@ -310,8 +311,12 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   if (auto r = util::write_file_atomic(paths.booted_file(), *text, 0600); !r) return fail(r.error());
   auto config = load_config(o.file);
   if (!config) return fail(config.error());
-  if (config->sandbox.kernel.kind == KernelKind::Reference)
-    return fail(util::make_error(util::ErrorCode::Unsupported, "kernel = REF is not supported yet; use a path"));
+  if (config->sandbox.kernel.kind == KernelKind::Reference) {
+    auto kernel = kernel_from_reference(dirs, config->sandbox.kernel.reference);
+    if (!kernel) return fail(kernel.error());
+    config->sandbox.kernel.kind = KernelKind::Path;  // the supervisor boots the pulled bundle
+    config->sandbox.kernel.path = kernel->dir;
+  }
   auto image = prepare_image(dirs, config->sandbox.image, nullptr);
   if (!image) return fail(image.error());
   record.image = image->reference;

@@ -101,19 +101,20 @@ util::Result<Token> parse_token_response(std::string_view json) {
     }
   }
   if (t.token.empty()) return make_error(ErrorCode::Network, "token server response has neither \"token\" nor \"access_token\"");
-  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer()) t.expires_in = e->get<int64_t>();
-  if (t.expires_in < 60) t.expires_in = 60;
+  // The server knows when its registry stops accepting the token: a given
+  // expires_in is honoured even below the spec's 60 s recommendation.
+  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer() && e->get<int64_t>() > 0) t.expires_in = e->get<int64_t>();
   return t;
 }
 
-std::string token_url(const Challenge& bearer, std::string_view repository) {
+std::string token_url(const Challenge& bearer, std::string_view repository, std::string_view actions) {
   std::string url = bearer.params.count("realm") ? bearer.params.at("realm") : std::string();
   char sep = url.find('?') == std::string::npos ? '?' : '&';
   if (auto s = bearer.params.find("service"); s != bearer.params.end()) {
     url += sep + std::string("service=") + url_encode(s->second);
     sep = '&';
   }
-  if (!repository.empty()) url += sep + std::string("scope=") + url_encode("repository:" + std::string(repository) + ":pull");
+  if (!repository.empty()) url += sep + std::string("scope=") + url_encode("repository:" + std::string(repository) + ":" + std::string(actions));
   return url;
 }
 

@@ -23,13 +23,14 @@ util::Result<std::vector<Challenge>> parse_www_authenticate(std::string_view hea
 
 struct Token {
   std::string token;
-  int64_t expires_in = 60;  // seconds; the spec's default when absent or < 60
+  int64_t expires_in = 60;  // seconds; the spec's default when absent (or not positive)
 };
 
 util::Result<Token> parse_token_response(std::string_view json);
 
 // The token request URL: realm?service=S&scope=repository:REPO:pull (URL-encoded).
-std::string token_url(const Challenge& bearer, std::string_view repository);
+// `actions`: the scope's actions ("pull", or "pull,push" to upload).
+std::string token_url(const Challenge& bearer, std::string_view repository, std::string_view actions = "pull");
 
 std::string base64_encode(std::string_view data);
 util::Result<std::string> base64_decode(std::string_view data);

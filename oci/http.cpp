@@ -122,6 +122,11 @@ util::Result<HttpResponse> http_perform(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   if (const char* ca = std::getenv("SSL_CERT_FILE"); ca && *ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
   if (request.method == HttpMethod::Head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (request.method == HttpMethod::Post || request.method == HttpMethod::Put) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    if (request.method == HttpMethod::Put) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+  }
   // The status is needed before the body callback decides where bytes go.
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
     auto* tr = static_cast<Transfer*>(u);

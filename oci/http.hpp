@@ -27,13 +27,14 @@ struct BodyStream {
   std::function<util::Result<void>(std::string_view chunk)> on_data;
 };
 
-enum class HttpMethod { Get, Head };
+enum class HttpMethod { Get, Head, Post, Put };
 
 struct HttpRequest {
   HttpMethod method = HttpMethod::Get;
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   const BodyStream* stream = nullptr;
+  std::string_view body;  // request body of a Post/Put (must outlive the call)
   long connect_timeout_s = 15;
   long stall_timeout_s = 30;  // abort when < 1 byte/s for this long
 };

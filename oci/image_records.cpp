@@ -82,6 +82,17 @@ util::Result<std::vector<ImageRecord>> list_image_records(const Store& store) {
   return out;
 }
 
+std::optional<ImageRecord> find_image_record(const Store& store, const std::string& reference, const std::string& platform) {
+  ImageRecord key;
+  key.reference = reference;
+  key.platform = platform;
+  auto text = util::read_file(record_path(store, key));
+  if (!text) return std::nullopt;
+  auto r = parse_record(*text);
+  if (!r || r->reference != reference || r->platform != platform) return std::nullopt;
+  return std::move(*r);
+}
+
 util::Result<std::vector<ImageRecord>> remove_image_records(const Store& store, const std::string& what) {
   auto all = ML_TRY(list_image_records(store));
   std::vector<ImageRecord> removed;

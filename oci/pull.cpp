@@ -4,7 +4,9 @@
 
 #include "oci/image_records.hpp"
 #include "oci/layout_source.hpp"
+#include "oci/local_resolve.hpp"
 #include "oci/registry_client.hpp"
+#include "oci/registry_schemes.hpp"
 #include "oci/store.hpp"
 #include "util/log.hpp"
 
@@ -23,15 +25,12 @@ bool is_local_host(std::string_view registry) {
 }
 
 util::Result<std::unique_ptr<Source>> open_registry(const std::string& host, const std::string& repository,
-                                                    const RegistrySettings& settings) {
-  const RegistryHost* h = settings.find(host);
-  AllowHttp http = (is_local_host(host) || (h && h->insecure)) ? AllowHttp::Yes : AllowHttp::No;
-  auto creds = ML_TRY_CTX(lookup_docker_credentials(host), "credentials for " + host);
-  auto c = ML_TRY(RegistryClient::connect(host, repository, http, std::move(creds)));
-  return std::unique_ptr<Source>(std::move(c));
+                                                    const RegistrySettings& settings, const Store& store) {
+  return std::unique_ptr<Source>(ML_TRY(connect_registry(host, repository, settings, store)));
 }
 
-util::Result<std::unique_ptr<Source>> open_mirror(const std::string& mirror, const Reference& ref, const RegistrySettings& settings) {
+util::Result<std::unique_ptr<Source>> open_mirror(const std::string& mirror, const Reference& ref, const RegistrySettings& settings,
+                                                  const Store& store) {
   if (mirror.starts_with("oci-layout:")) {
     auto s = ML_TRY(LayoutSource::open_dir(mirror.substr(11)));
     return std::unique_ptr<Source>(std::move(s));
@@ -39,7 +38,7 @@ util::Result<std::unique_ptr<Source>> open_mirror(const std::string& mirror, con
   std::string host = mirror;
   if (auto p = host.find("://"); p != std::string::npos) host = host.substr(p + 3);
   while (!host.empty() && host.back() == '/') host.pop_back();
-  return open_registry(host, ref.repository, settings);
+  return open_registry(host, ref.repository, settings, store);
 }
 
 struct Opened {
@@ -73,12 +72,12 @@ util::Result<Opened> open_and_resolve(const Reference& ref, const std::string& w
   }
   if (const RegistryHost* h = options.settings.find(ref.registry)) {
     for (const auto& mirror : h->mirrors) {
-      auto r = fetch(open_mirror(mirror, ref, options.settings));
+      auto r = fetch(open_mirror(mirror, ref, options.settings, store));
       if (r) return r;
       util::log::warn("mirror " + mirror + " failed, trying the next source: " + r.error().message());
     }
   }
-  return fetch(open_registry(ref.registry, ref.repository, options.settings));
+  return fetch(open_registry(ref.registry, ref.repository, options.settings, store));
 }
 
 util::Result<Manifest> store_manifest(const Store& store, const FetchedManifest& m) {
@@ -88,13 +87,62 @@ util::Result<Manifest> store_manifest(const Store& store, const FetchedManifest&
   return parsed;
 }
 
+// A complete image found in the store: report it like a pull whose blobs
+// were all cached, and record the reference if no record names it yet.
+util::Result<PulledImage> finish_local(const Store& store, PulledImage img, const PullOptions& options) {
+  std::string refname = img.reference.to_string();
+  if (ProgressSink* p = options.progress) {
+    p->resolved(refname, img.manifest_digest);
+    for (const auto& l : img.layers) p->layer_done(l.digest, l.size, BlobOutcome::Cached);
+    p->finished(refname, img.manifest_digest);
+  }
+  if (!find_image_record(store, refname, options.platform.to_string())) {
+    ImageRecord rec;
+    rec.reference = refname;
+    rec.platform = options.platform.to_string();
+    rec.source = img.source;
+    rec.index_digest = img.index_digest;
+    rec.manifest_digest = img.manifest_digest;
+    rec.config_digest = img.config_digest;
+    if (!img.index_digest.empty()) rec.blobs.push_back(img.index_digest);
+    rec.blobs.push_back(img.manifest_digest);
+    rec.blobs.push_back(img.config_digest);
+    for (const auto& l : img.layers) {
+      rec.blobs.push_back(l.digest);
+      rec.size += l.size;
+    }
+    rec.pulled_at = static_cast<int64_t>(std::time(nullptr));
+    ML_TRY(write_image_record(store, rec));
+  }
+  return img;
+}
+
 }  // namespace
+
+util::Result<std::unique_ptr<RegistryClient>> connect_registry(const std::string& host, const std::string& repository,
+                                                               const RegistrySettings& settings, const Store& store) {
+  const RegistryHost* h = settings.find(host);
+  AllowHttp http = (is_local_host(host) || (h && h->insecure)) ? AllowHttp::Yes : AllowHttp::No;
+  auto creds = ML_TRY_CTX(lookup_docker_credentials(host), "credentials for " + host);
+  std::string first = http == AllowHttp::Yes ? remembered_scheme(store.root(), host) : std::string();
+  auto c = ML_TRY(RegistryClient::connect(host, repository, http, std::move(creds), first));
+  if (http == AllowHttp::Yes) remember_scheme(store.root(), host, c->scheme());
+  return c;
+}
 
 util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& ref, const PullOptions& options) {
   Store store = ML_TRY(Store::open(dirs));
   FileLock store_lock = ML_TRY(store.lock_store(LockMode::Shared));
   ProgressSink* progress = options.progress;
   std::string refname = ref.to_string();
+
+  if (ref.kind == ReferenceKind::Registry) {
+    TagLookup tags = options.policy == PullPolicy::Always ? TagLookup::Skip : TagLookup::Record;
+    auto local = ML_TRY(resolve_local(store, ref, options.expected_manifest_digest, options.platform, tags));
+    if (local) return finish_local(store, std::move(*local), options);
+    if (options.policy == PullPolicy::Never)
+      return make_error(ErrorCode::NotFound, refname + " is not in the local store (--pull=never)");
+  }
 
   std::string want = !options.expected_manifest_digest.empty() ? options.expected_manifest_digest
                      : !ref.digest.empty()                     ? ref.digest

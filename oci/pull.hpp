@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ struct PulledImage {
 
 enum class Frozen { No, Yes };
 
+// docker's --pull: Always re-resolves a tag at the registry; Missing answers it
+// from the store when the last pull left a complete image; Never fails rather
+// than touch the network. A digest (in the reference or pinned by the lock) is
+// answered from the store under every policy when the store has it all.
+enum class PullPolicy { Always, Missing, Never };
+
 struct PullOptions {
   Platform platform = Platform::host();
   ProgressSink* progress = nullptr;
@@ -45,8 +52,16 @@ struct PullOptions {
   std::string expected_manifest_digest;
   // Registry mirrors, insecure hosts (from $XDG_CONFIG_HOME/matchlock/config.toml).
   RegistrySettings settings;
+  PullPolicy policy = PullPolicy::Always;
 };
 
 util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& ref, const PullOptions& options);
+
+class RegistryClient;
+class Store;
+// A client for REPOSITORY on HOST with the user's credentials (~/.docker/config.json),
+// plain HTTP allowed for localhost and registries marked insecure, scheme remembered.
+util::Result<std::unique_ptr<RegistryClient>> connect_registry(const std::string& host, const std::string& repository,
+                                                               const RegistrySettings& settings, const Store& store);
 
 }  // namespace oci

@@ -63,16 +63,17 @@ util::Result<std::string> verify_manifest_digest(std::string_view bytes, std::st
 }
 
 util::Result<std::unique_ptr<RegistryClient>> RegistryClient::connect(std::string host, std::string repository, AllowHttp allow_http,
-                                                                     std::optional<Credentials> credentials, RetryPolicy retry) {
+                                                                     std::optional<Credentials> credentials,
+                                                                     std::string_view first_scheme, RetryPolicy retry) {
   std::unique_ptr<RegistryClient> c(new RegistryClient(std::move(host), std::move(repository), std::move(credentials), retry));
-  ML_TRY_CTX(c->ping(allow_http), "registry " + c->m_host);
+  ML_TRY_CTX(c->ping(allow_http, first_scheme), "registry " + c->m_host);
   return c;
 }
 
-util::Result<void> RegistryClient::ping(AllowHttp allow_http) {
+util::Result<void> RegistryClient::ping(AllowHttp allow_http, std::string_view first_scheme) {
   std::string endpoint = m_host == "docker.io" ? "registry-1.docker.io" : m_host;
   std::vector<std::string> schemes = {"https"};
-  if (allow_http == AllowHttp::Yes) schemes.push_back("http");
+  if (allow_http == AllowHttp::Yes) schemes.insert(first_scheme == "http" ? schemes.begin() : schemes.end(), "http");
   std::optional<util::Error> last;
   for (const auto& scheme : schemes) {
     m_base = scheme + "://" + endpoint;
@@ -87,7 +88,10 @@ util::Result<void> RegistryClient::ping(AllowHttp allow_http) {
         std::this_thread::sleep_for(backoff(m_retry, attempt, &*r));
         continue;
       }
-      return make_error(ErrorCode::Network, "GET " + m_base + "/v2/: " + describe_status(*r) + " (not a registry?)");
+      last = make_error(ErrorCode::Network, "GET " + m_base + "/v2/: " + describe_status(*r) + " (not a registry?)");
+      // A remembered "http" that now meets a TLS port gets HTTP 400: try HTTPS.
+      if (scheme == "http" && scheme != schemes.back()) break;
+      return std::move(*last);
     }
   }
   return std::move(*last);
@@ -110,7 +114,7 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
       std::vector<std::string> headers;
       if (m_credentials)
         headers.push_back("Authorization: Basic " + base64_encode(m_credentials->username + ":" + m_credentials->password));
-      std::string url = token_url(ch, m_repository);
+      std::string url = token_url(ch, m_repository, m_actions);
       HttpResponse r;
       for (int attempt = 0;; ++attempt) {
         auto rr = http_perform(HttpRequest{.url = url, .headers = headers});
@@ -131,8 +135,9 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
       if (r.status != 200) return make_error(ErrorCode::Network, "token server " + url + ": " + describe_status(r));
       Token t = ML_TRY_CTX(parse_token_response(r.body), "token server");
       m_authorization = "Authorization: Bearer " + t.token;
-      // Renew a little early.
-      m_token_expiry = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<int64_t>(t.expires_in - 10, 1));
+      // Renew a little early: a quarter of the lifetime, at most 10 s.
+      int64_t life_ms = std::max<int64_t>(t.expires_in, 1) * 1000;
+      m_token_expiry = std::chrono::steady_clock::now() + std::chrono::milliseconds(life_ms - std::min<int64_t>(10000, life_ms / 4));
       return util::ok();
     }
   }
@@ -147,6 +152,18 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
     }
   }
   return make_error(ErrorCode::Unsupported, "unsupported authentication scheme in \"" + it->second + "\"");
+}
+
+// A Bearer token is renewed before it expires (expires_in), not after the
+// registry refuses it.
+util::Result<void> RegistryClient::renew_token_if_expired() {
+  if (!m_bearer || m_token_expiry == std::chrono::steady_clock::time_point{} || std::chrono::steady_clock::now() < m_token_expiry)
+    return util::ok();
+  HttpResponse fake;
+  fake.headers["www-authenticate"] = "Bearer realm=\"" + m_bearer->params.at("realm") + "\"" +
+                                     (m_bearer->params.count("service") ? ",service=\"" + m_bearer->params.at("service") + "\"" : "");
+  util::log::debug("renewing the registry token of " + m_host + " (expires_in reached)");
+  return authenticate(fake);
 }
 
 util::Result<HttpResponse> RegistryClient::get_once(const std::string& start_url, const std::vector<std::string>& headers,
@@ -177,12 +194,7 @@ util::Result<HttpResponse> RegistryClient::get(const std::string& path, std::vec
   std::string url = m_base + path;
   bool authenticated_now = false;
   for (int attempt = 0;;) {
-    if (m_bearer && m_token_expiry != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() >= m_token_expiry) {
-      HttpResponse fake;
-      fake.headers["www-authenticate"] = "Bearer realm=\"" + m_bearer->params.at("realm") + "\"" +
-                                         (m_bearer->params.count("service") ? ",service=\"" + m_bearer->params.at("service") + "\"" : "");
-      ML_TRY(authenticate(fake));
-    }
+    ML_TRY(renew_token_if_expired());
     std::vector<std::string> h = headers;
     if (per_attempt_headers)
       for (auto& x : per_attempt_headers()) h.push_back(std::move(x));

@@ -12,13 +12,18 @@ rig_need_debian() {
 }
 
 # rig_fault_proxy VAR [fault_proxy.py options...]: starts a private fault proxy in
-# front of $ML_REG_ANON, stores its HOST:PORT in VAR, and stops it when the test exits.
+# front of $ML_REG_ANON (or $RIG_PROXY_UPSTREAM), stores its HOST:PORT in VAR, and stops
+# it when the test exits. RIG_PROXY_DIR is left pointing at its files: log.jsonl (one
+# line per request: method, path, status, ...) and stderr (e.g. TLS hellos it refused).
 # Example: rig_fault_proxy P --fail-status 500 --times 1; pull from "$P/matchlock/busybox".
 RIG_PROXY_PIDS=()
+RIG_PROXY_DIRS=()
 rig_fault_proxy() {
   local var=$1; shift
   local dir; dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-proxy.XXXXXX")
-  python3 "$ML_RIG_SRC/fault_proxy.py" --upstream "$ML_REG_ANON" --port-file "$dir/port" \
+  RIG_PROXY_DIR=$dir
+  RIG_PROXY_DIRS+=("$dir")
+  python3 "$ML_RIG_SRC/fault_proxy.py" --upstream "${RIG_PROXY_UPSTREAM:-$ML_REG_ANON}" --port-file "$dir/port" \
     --log "$dir/log.jsonl" "$@" 2>"$dir/stderr" &
   RIG_PROXY_PIDS+=("$!")
   local i
@@ -44,6 +49,7 @@ rig_token_registry() {
 rig_cleanup() {
   local p
   for p in "${RIG_PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in "${RIG_PROXY_DIRS[@]}"; do rm -rf "$p"; done
   for p in "${RIG_PRIVATE_DIRS[@]}"; do python3 "$ML_RIG_SRC/registry.py" down --dir "$p"; rm -rf "$p"; done
   [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
   return 0

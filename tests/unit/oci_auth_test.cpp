@@ -70,6 +70,12 @@ TEST_CASE("token responses: token, access_token, expires_in") {
   REQUIRE(t3);
   CHECK(t3->expires_in == 60);  // absent: the spec's default
   CHECK(!oci::parse_token_response(R"({"expires_in":10})"));
+  auto t4 = oci::parse_token_response(R"({"token":"t","expires_in":1})");
+  REQUIRE(t4);
+  CHECK(t4->expires_in == 1);  // short-lived tokens are renewed on time, not clamped to 60 s
+  auto t5 = oci::parse_token_response(R"({"token":"t","expires_in":0})");
+  REQUIRE(t5);
+  CHECK(t5->expires_in == 60);
 }
 
 TEST_CASE("docker config: auths with base64 auth, hub aliases, helpers") {

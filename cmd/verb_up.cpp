@@ -10,10 +10,7 @@
 #include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/image_pull.hpp"
-#include "engine/image_pull.hpp"
 #include "engine/lifecycle.hpp"
-#include "engine/run_image.hpp"
-#include "oci/local_resolve.hpp"
 #include "engine/run_image.hpp"
 #include "oci/local_resolve.hpp"
 #include "engine/sandbox_state.hpp"
@@ -53,17 +50,6 @@ std::string image_plan_line(Context& ctx, const engine::SandboxTarget& t) {
          (c.rootfs.empty() ? std::string("to be built") : c.rootfs.string()) + ")";
 }
 
-// `up --dry-run`: what the image resolves to from the cache alone (no network).
-std::string image_plan_line(Context& ctx, const engine::SandboxTarget& t) {
-  const auto& ref = t.config.sandbox.image;
-  auto cached = engine::resolve_cached(ctx.dirs, ref, oci::Platform::host());
-  if (!cached) return "image " + ref.to_string() + ": " + cached.error().message();
-  if (!*cached) return "image " + ref.to_string() + ": not cached (up pulls it and builds the ext4 rootfs)";
-  const auto& c = **cached;
-  return "image " + ref.to_string() + " -> " + c.manifest_digest + " (cached from " + c.source + "; rootfs " +
-         (c.rootfs.empty() ? std::string("to be built") : c.rootfs.string()) + ")";
-}
-
 }  // namespace
 
 void register_up(CLI::App& app, Context& ctx) {
@@ -78,13 +64,11 @@ void register_up(CLI::App& app, Context& ctx) {
   sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
   auto pull = std::make_shared<std::string>("missing");
   sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
-  auto pull = std::make_shared<std::string>("missing");
-  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
   auto frozen = std::make_shared<bool>(false);
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
-  sub->callback([&ctx, name, json, recreate, dry_run, trust, pull, pull, frozen] {
+  sub->callback([&ctx, name, json, recreate, dry_run, trust, pull, frozen] {
     auto target = engine::resolve_target(ctx.file, *name);
     if (!target) {
       ctx.exit_code = report(target.error());
@@ -114,12 +98,6 @@ void register_up(CLI::App& app, Context& ctx) {
         return;
       }
       pin = *p;
-    }
-    // Pull here, with progress on stderr (-q: none), so the supervisor finds the image cached.
-    auto progress = oci::make_progress(ctx.quiet ? oci::ProgressStyle::None : oci::ProgressStyle::Auto, stderr);
-    if (auto image = engine::prepare_image(ctx.dirs, target->config.sandbox.image, progress.get(), *policy); !image) {
-      ctx.exit_code = report(image.error());
-      return;
     }
     // Pull here, with progress on stderr (-q: none), so the supervisor finds the image cached.
     auto progress = oci::make_progress(ctx.quiet ? oci::ProgressStyle::None : oci::ProgressStyle::Auto, stderr);

@@ -9,7 +9,6 @@
 #include "engine/discover.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/kernel_ref.hpp"
-#include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/sandbox_net.hpp"

@@ -20,7 +20,6 @@
 #include "engine/exec_env.hpp"
 #include "engine/exec_relay.hpp"
 #include "engine/kernel_ref.hpp"
-#include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"

@@ -44,3 +44,19 @@ TEST_CASE("frozen: missing lock or entry is ErrorCode::Frozen") {
   CHECK(other.error().code() == util::ErrorCode::Frozen);
   CHECK(!engine::frozen_entry(lock, "L", "r/a:1", "linux/arm64"));
 }
+
+TEST_CASE("lockfile [kernel]: round trip, absent by default, malformed refused") {
+  engine::Lockfile lock;
+  lock.upsert({"r.io/a:1", "linux/amd64", "", "sha256:m", "sha256:c", "sha256:f"});
+  CHECK(lock.to_toml().find("[kernel]") == std::string::npos);  // default kernel: no entry
+  lock.kernel = engine::LockedKernel{"r.io/kernel@sha256:abc", "sha256:bundle"};
+  std::string text = lock.to_toml();
+  auto back = engine::Lockfile::parse(text, "L");
+  REQUIRE(back);
+  REQUIRE(back->kernel);
+  CHECK(*back->kernel == *lock.kernel);
+  CHECK(back->to_toml() == text);
+  auto bad = engine::Lockfile::parse("version = 1\n[kernel]\nreference = \"x\"\n", "L");
+  REQUIRE(!bad);
+  CHECK(bad.error().message().find("bundle") != std::string::npos);
+}

@@ -156,10 +156,12 @@ util::Result<LayerGcReport> collect_layers(const util::Dirs& dirs, oci::DryRun d
   }
   // 2. The newest layer per (Matchlockfile, task).
   std::map<std::pair<std::string, std::string>, LayerMeta> newest;
+  std::set<std::string> described;  // keys with a description, before anything is removed
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
     if (!name.ends_with(".json") || name.find(".tmp-") != std::string::npos) continue;
+    described.insert(name.substr(0, name.size() - 5));
     auto m = read_layer(dirs, name.substr(0, name.size() - 5));
     if (!m) continue;
     auto& slot = newest[{m->file, m->task}];
@@ -173,7 +175,7 @@ util::Result<LayerGcReport> collect_layers(const util::Dirs& dirs, oci::DryRun d
     std::string key = name.substr(0, name.find('.'));
     bool temp = name.find(".tmp-") != std::string::npos;
     if (!temp && keep.count(key)) continue;
-    if (temp || !util::path_exists(meta_path(dirs, key))) {
+    if (temp || !described.count(key)) {
       struct stat st {};
       if (::stat(e.path().c_str(), &st) == 0 && now - st.st_mtime < k_orphan_age_s) continue;  // maybe being written
     }

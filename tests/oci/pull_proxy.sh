@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../rig/lib.sh"
 python3 "$ML_RIG_SRC/connect_proxy.py" --port-file "$TEST_TMP/proxy.port" --log "$TEST_TMP/proxy.log" 2>"$TEST_TMP/proxy.err" &
 proxy_pid=$!
-trap 'kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+trap 'kill $proxy_pid 2>/dev/null || true; wait $proxy_pid 2>/dev/null || true; rm -rf "$TEST_TMP"' EXIT
 for _ in $(seq 100); do [ -s "$TEST_TMP/proxy.port" ] && break; sleep 0.05; done
 [ -s "$TEST_TMP/proxy.port" ] || fail "proxy did not start: $(cat "$TEST_TMP/proxy.err")"
 export SSL_CERT_FILE=$ML_RIG_CA

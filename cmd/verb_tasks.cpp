@@ -8,7 +8,7 @@
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
-#include "engine/run_image.hpp"
+#include "engine/image_pull.hpp"
 #include "engine/task_layers.hpp"
 #include "util/log.hpp"
 
@@ -16,15 +16,19 @@ namespace cmd {
 
 namespace {
 
-// cached / stale / - per task (engine/task_layers.hpp); the image comes from the local cache when it can.
+// cached / stale / - per task (engine/task_layers.hpp); unknown (stale) while the image is not cached.
 std::map<std::string, engine::LayerState> cache_states(const Context& ctx, const engine::Config& c) {
   std::map<std::string, engine::LayerState> states;
   for (const auto& t : c.tasks) states[t.name] = t.cache ? engine::LayerState::Stale : engine::LayerState::NotCached;
   if (std::none_of(c.tasks.begin(), c.tasks.end(), [](const engine::Task& t) { return t.cache; })) return states;
   auto keys = [&]() -> util::Result<engine::TaskKeys> {
-    auto image = ML_TRY(engine::prepare_image(ctx.dirs, c.sandbox.image, nullptr));
+    // From the cache alone: listing tasks never pulls or builds an image.
+    auto platform = c.sandbox.platform.empty() ? oci::Platform::host() : ML_TRY(oci::Platform::parse(c.sandbox.platform));
+    auto image = ML_TRY(engine::resolve_cached(ctx.dirs, c.sandbox.image, platform));
+    if (!image || image->rootfs.empty())
+      return util::make_error(util::ErrorCode::NotFound, c.sandbox.image.to_string() + " is not pulled yet");
     auto order = ML_TRY(engine::up_task_order(c));
-    return engine::task_layer_keys(c, ML_TRY(engine::rootfs_sha256(image.ext4)), order);
+    return engine::task_layer_keys(c, ML_TRY(engine::rootfs_sha256(image->rootfs)), order);
   }();
   if (!keys) {
     util::log::warn("task cache states unknown: " + keys.error().message());

@@ -58,6 +58,12 @@ int main(int argc, char** argv) {
   app.add_option("-f,--file", ctx.file, "Matchlockfile to use (default: nearest Matchlockfile)");
   app.add_flag("-v,--verbose", ctx.verbose, "More diagnostics on stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Only errors on stderr");
+  // Runs after the options are parsed, before any verb's callback: -q silences
+  // pull progress and info lines everywhere, -v shows debug lines.
+  app.parse_complete_callback([&ctx] {
+    using util::log::Level;
+    util::log::set_level(ctx.quiet ? Level::Quiet : ctx.verbose ? Level::Verbose : Level::Normal);
+  });
   for (auto reg : cmd::k_verbs) reg(app, ctx);
   std::vector<char*> args(argv, argv + argc);
   cmd::split_dashdash(args, ctx);

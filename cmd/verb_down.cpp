@@ -1,6 +1,7 @@
 // `matchlock down [NAME|--all] [--keep] [--timeout S]`
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/git_mounts.hpp"
 #include "engine/lifecycle.hpp"
 
 namespace cmd {
@@ -13,7 +14,7 @@ void register_down(CLI::App& app, Context& ctx) {
   auto timeout = std::make_shared<int>(30);
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
   sub->add_flag("--all", *all, "Stop every sandbox");
-  sub->add_flag("--keep", *keep, "Keep the writable disk");
+  sub->add_flag("--keep", *keep, "Keep the writable disk (and git-mode clones)");
   sub->add_option("--timeout", *timeout, "Seconds to wait for a graceful stop before killing");
   sub->callback([&ctx, name, all, keep, timeout] {
     std::vector<std::string> names;
@@ -36,6 +37,24 @@ void register_down(CLI::App& app, Context& ctx) {
         continue;
       }
       std::printf("%s stopped\n", n.c_str());
+      // Git mode: the sandbox's branches come back as matchlock/<name>/<branch>;
+      // the clones go with the writable disk, but only once fetched.
+      auto state_dir = engine::sandbox_paths(ctx.dirs, n).dir;
+      auto fetched = engine::fetch_git_mounts(state_dir, n);
+      if (!fetched) {
+        ctx.exit_code = report(fetched.error().context(n + ": fetch-branch"));
+        continue;
+      }
+      bool all_ok = true;
+      for (const auto& line : engine::describe_fetch(*fetched)) std::printf("%s\n", line.c_str());
+      for (const auto& f : *fetched) all_ok = all_ok && f.error.empty();
+      if (!all_ok) {
+        ctx.exit_code = k_exit_failure;
+        std::fprintf(stderr, "matchlock: the git clones stay in %s/git until `matchlock fetch-branch %s` succeeds\n",
+                     state_dir.c_str(), n.c_str());
+      } else if (!*keep) {
+        if (auto removed = engine::remove_git_clones(state_dir); !removed) ctx.exit_code = report(removed.error());
+      }
     }
   });
 }

@@ -29,6 +29,7 @@ void register_ps(CLI::App& app, Context& ctx);
 void register_logs(CLI::App& app, Context& ctx);
 void register_tasks(CLI::App& app, Context& ctx);
 void register_down(CLI::App& app, Context& ctx);
+void register_fetch_branch(CLI::App& app, Context& ctx);
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
@@ -53,6 +54,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_logs,
     register_tasks,
     register_down,
+    register_fetch_branch,
     register_rm,
     register_supervise,
     register_net,

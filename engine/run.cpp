@@ -8,6 +8,7 @@
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
 #include "engine/exec_env.hpp"
+#include "engine/git_mounts.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
@@ -94,6 +95,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
     spec.disk_bytes = k_default_disk;
   }
   if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
+  if (const char* dir = std::getenv("MATCHLOCK_BENCH_9P"); dir && *dir) spec.bench_9p_dir = dir;  // bench/workspace baseline
 
   // Signals are blocked before any thread starts; they are forwarded to the guest process.
   auto signals = ML_TRY(ForwardedSignals::block());
@@ -117,7 +119,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
   if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
   if (config) {  // [[mounts]]: FUSE shares served from this process (engine/workspace_mounts.hpp)
-    spec.mounts = ML_TRY(plan_workspace_mounts(*config));
+    spec.mounts = ML_TRY(plan_workspace_mounts(*config, [&](const Mount& m) { return git_mount_source(m, state_dir, config->name); }));
     spec.mount_owner = request.user;
   }
   auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);
@@ -147,6 +149,12 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   raw.reset();
   if (!result) return std::move(result).error();
   if (auto r = sandbox.shutdown(k_shutdown_timeout); !r) util::log::warn("shutdown: " + r.error().message());
+  // Git mode: the sandbox's branches come back as matchlock/<name>/<branch> (docs/workspace-git.md).
+  if (config) {
+    auto fetched = fetch_git_mounts(state_dir, config->name);
+    if (!fetched) return std::move(fetched).error().context("fetch-branch");
+    for (const auto& line : describe_fetch(*fetched)) util::log::info(line);
+  }
   return result->exit_code;
 }
 

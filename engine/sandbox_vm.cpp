@@ -77,6 +77,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   }
   lowers.push_back("ml-image");
   vm.state_dir = state_dir;
+  vm.bench_9p_dir = spec.bench_9p_dir;
   if (spec.network) vm.net_fd = spec.network->vm_fd();
   sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
   if (spec.network) spec.network->vm_started();

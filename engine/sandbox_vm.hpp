@@ -32,6 +32,7 @@ struct SandboxSpec {
   // Cached task layer disks (engine/layer_store.hpp), topmost first: attached read-only
   // and stacked above the image; each contributes its `upper/` directory.
   std::vector<std::filesystem::path> layers;
+  std::filesystem::path bench_9p_dir; // bench/workspace only ($MATCHLOCK_BENCH_9P): a virtio-9p share, tag "bench9p"
   SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
   std::vector<WorkspaceMount> mounts; // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
   std::string mount_owner;           // guest user that owns the shares' files ("" = root)

@@ -19,6 +19,7 @@
 #include "engine/config_parse.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/exec_relay.hpp"
+#include "engine/git_mounts.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
@@ -81,7 +82,9 @@ class Supervisor {
     if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();
-    spec.mounts = ML_TRY(plan_workspace_mounts(m_config));  // engine/workspace_mounts.hpp
+    spec.mounts = ML_TRY(plan_workspace_mounts(m_config, [this](const Mount& m) {  // engine/workspace_mounts.hpp
+      return git_mount_source(m, m_paths.dir, m_record.name);                        // git mode: serve the clone
+    }));
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = to_string(m_vm->accel().accel);

@@ -73,6 +73,10 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
     a.insert(a.end(), {"-netdev", "stream,id=net0,server=off,addr.type=fd,addr.str=" + std::to_string(spec.net_fd),
                        "-device", "virtio-net-device,netdev=net0,mac=" + spec.net_mac});
   }
+  if (!spec.bench_9p_dir.empty()) {
+    a.insert(a.end(), {"-fsdev", "local,id=fs9,path=" + escape(spec.bench_9p_dir.string()) + ",security_model=none",
+                       "-device", std::string("virtio-9p-device,fsdev=fs9,mount_tag=") + k_bench_9p_tag});
+  }
   if (spec.control == ControlPort::VirtioSerial) {
     a.insert(a.end(), {"-device", "virtio-serial-device",
                        "-chardev", std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off",

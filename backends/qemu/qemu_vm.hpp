@@ -43,6 +43,9 @@ struct VmSpec {
   int net_fd = -1;
   std::string net_mac = "52:54:00:6d:6c:02";
   std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
+  // bench/workspace only: DIR shared by QEMU's virtio-9p (mount_tag k_bench_9p_tag,
+  // security_model=none) as the baseline our FUSE share is measured against. Empty: none.
+  std::filesystem::path bench_9p_dir;
 };
 
 inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init";
@@ -53,6 +56,7 @@ inline constexpr const char* k_tcg_cmdline = "tsc_early_khz=2000000";
 inline constexpr const char* k_console_log = "console.log";
 inline constexpr const char* k_qemu_log = "qemu.log";
 inline constexpr const char* k_control_socket = "ctl.sock";
+inline constexpr const char* k_bench_9p_tag = "bench9p";
 
 std::filesystem::path qemu_binary();
 // The full command line (the plan); paths inside the state dir are relative.

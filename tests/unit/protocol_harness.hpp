@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,13 @@ class FakeSystem : public protocol::System {
     return info;
   }
   void prepare_shutdown() override { shutdown_prepared = true; }
+  util::Result<void> freeze_writable(protocol::Freeze op) override {
+    if (!freeze_supported) return util::make_error(util::ErrorCode::Unsupported, "cannot freeze here");
+    ++(op == protocol::Freeze::Freeze ? freezes : thaws);
+    return util::ok();
+  }
+  std::atomic<bool> freeze_supported{true};
+  std::atomic<int> freezes{0}, thaws{0};
   std::optional<protocol::BootConfig> booted;
   bool shutdown_prepared = false;
 };

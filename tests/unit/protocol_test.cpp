@@ -69,6 +69,21 @@ TEST_CASE("handshake exchanges versions") {
   CHECK(h.client->connected());
 }
 
+TEST_CASE("freeze and thaw session ops; a refused freeze does not end the session") {
+  Harness h;
+  REQUIRE(h.client->freeze_writable(std::chrono::seconds(5)));
+  REQUIRE(h.client->thaw_writable(std::chrono::seconds(5)));
+  CHECK(h.system.freezes == 1);
+  CHECK(h.system.thaws == 1);
+  h.system.freeze_supported = false;
+  auto r = h.client->freeze_writable(std::chrono::seconds(5));
+  REQUIRE(!r);
+  CHECK(r.error().message().find("cannot freeze here") != std::string::npos);
+  ExecRequest req;
+  req.argv = {"echo", "still here"};
+  CHECK(run(*h.client, req).out == "still here\n");
+}
+
 TEST_CASE("exec echo streams stdout and exits 0") {
   Harness h;
   ExecRequest req;

@@ -69,7 +69,7 @@ TEST_CASE("handshake exchanges versions") {
   CHECK(h.client->connected());
 }
 
-TEST_CASE("freeze and thaw session ops; a refused freeze does not end the session") {
+TEST_CASE("freeze and thaw session ops, and a refused freeze does not end the session") {
   Harness h;
   REQUIRE(h.client->freeze_writable(std::chrono::seconds(5)));
   REQUIRE(h.client->thaw_writable(std::chrono::seconds(5)));

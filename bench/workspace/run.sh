@@ -28,9 +28,11 @@ if [ -z "$deb" ]; then
   (cd "$cache" && apt-get download "$pkg" >/dev/null 2>&1)
   deb=$(ls "$cache"/"$pkg"_*.deb | head -1)
 fi
-bundle="$cache/bundle-${pkg}"
-[ -f "$bundle/bundle.json" ] || python3 "$here/make_bundle.py" "$deb" "$bundle" \
-  virtio_mmio virtio_blk virtio_console virtio_net overlay fuse 9p 9pnet_virtio >&2
+# The generic kernel builds ext4 (and the crc32c it needs) as modules; the cloud kernel has them built in.
+modules="virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 overlay fuse 9p 9pnet_virtio"
+bundle="$cache/bundle-${pkg}-$(echo "$modules" | sha256sum | cut -c1-8)"
+# shellcheck disable=SC2086
+[ -f "$bundle/bundle.json" ] || python3 "$here/make_bundle.py" "$deb" "$bundle" $modules >&2
 [ -f "$cache/images/busybox/index.json" ] || python3 "$root/tests/rig/make_image.py" --out "$cache/images" busybox >&2
 
 mkdir -p "$work/proj" "$work/share-fuse" "$work/share-9p" "$work/xdg/cache" "$work/xdg/state" "$work/xdg/config"

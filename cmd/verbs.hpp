@@ -30,6 +30,8 @@ void register_logs(CLI::App& app, Context& ctx);
 void register_tasks(CLI::App& app, Context& ctx);
 void register_down(CLI::App& app, Context& ctx);
 void register_fetch_branch(CLI::App& app, Context& ctx);
+void register_diff(CLI::App& app, Context& ctx);    // cmd/verb_snapshot.cpp
+void register_export(CLI::App& app, Context& ctx);  // cmd/verb_snapshot.cpp
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
@@ -55,6 +57,8 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_tasks,
     register_down,
     register_fetch_branch,
+    register_diff,
+    register_export,
     register_rm,
     register_supervise,
     register_net,

@@ -20,6 +20,7 @@
 #include "engine/exec_env.hpp"
 #include "engine/exec_relay.hpp"
 #include "engine/git_mounts.hpp"
+#include "engine/snapshot.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
@@ -86,6 +87,7 @@ class Supervisor {
       return git_mount_source(m, m_paths.dir, m_record.name);                        // git mode: serve the clone
     }));
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
+    m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = to_string(m_vm->accel().accel);
     m_record.ready_ms = m_vm->times().ready;
@@ -174,6 +176,8 @@ class Supervisor {
       handle_exec(conn.get(), req, msg->fds);
     } else if (op == "checkpoint") {
       handle_checkpoint(conn.get(), req);
+    } else if (op == "diff" || op == "export") {
+      handle_snapshot(conn.get(), op, req);
     } else if (op == "shutdown") {
       log_line("shutdown requested");
       std::lock_guard lock(m_record_mutex);
@@ -183,6 +187,37 @@ class Supervisor {
     } else {
       reply(conn.get(), {{"ok", false}, {"error", "unknown op '" + op + "'"}});
     }
+  }
+
+  // {"op":"diff"} -> {"mounts":[...]}; {"op":"export","to":DIR | "patch":FILE[,"mount":TARGET]}
+  // (engine/snapshot.hpp, docs/protocol.md).
+  void handle_snapshot(int conn, const std::string& op, const json& req) {
+    auto r = [&]() -> util::Result<json> {
+      auto diffs = ML_TRY(snapshot_diffs(m_vm->client(), m_mounts));
+      if (diffs.empty()) return util::make_error(util::ErrorCode::NotFound, "sandbox '" + m_record.name + "' has no snapshot mount");
+      if (op == "diff") {
+        json mounts = json::array();
+        for (const auto& d : diffs) mounts.push_back(snapshot_diff_to_json(d));
+        return json{{"ok", true}, {"mounts", std::move(mounts)}};
+      }
+      std::string target = req.value("mount", "");
+      const SnapshotDiff* pick = nullptr;
+      for (const auto& d : diffs)
+        if (target.empty() ? diffs.size() == 1 : d.target == target) pick = &d;
+      if (!pick)
+        return util::make_error(util::ErrorCode::Config, target.empty() ? "several snapshot mounts: choose one with --mount TARGET"
+                                                                        : "no snapshot mount at " + target);
+      std::string to = req.value("to", ""), patch = req.value("patch", "");
+      if (!to.empty()) ML_TRY(export_snapshot(m_vm->client(), *pick, to));
+      if (!patch.empty()) ML_TRY(write_snapshot_patch(m_vm->client(), *pick, patch));
+      log_line("export " + pick->target + ": " + std::to_string(pick->changes.size()) + " changes");
+      return json{{"ok", true}, {"mounts", json::array({snapshot_diff_to_json(*pick)})}};
+    }();
+    if (!r) {
+      reply(conn, {{"ok", false}, {"error", r.error().message()}});
+      return;
+    }
+    reply(conn, *r);
   }
 
   // {"op":"checkpoint","task":T}: capture the writable disk as T's cached layer (engine/task_layers.hpp).
@@ -260,6 +295,7 @@ class Supervisor {
   SandboxRecord m_record;
   std::unique_ptr<PortForwarder> m_ports;
   util::Dirs m_dirs;
+  std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)
   std::mutex m_capture_mutex;  // one capture at a time
   std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM

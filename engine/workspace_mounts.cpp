@@ -81,6 +81,7 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     const Mount& m = config.mounts[i];
     std::string where = config.where("mounts[" + std::to_string(i) + "]");
     WorkspaceMount w;
+    w.mode = m.mode;
     w.target = m.target;
     w.exclude = m.exclude;
     w.read_only_files = protect;
@@ -94,8 +95,10 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
         if (!git_source) return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"git\" is not available here");
         w.source = ML_TRY_CTX(git_source(m), where);
         break;
-      case MountMode::Snapshot:
-        return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"snapshot\" is not implemented yet");
+      case MountMode::Snapshot:  // the guest overlays the read-only share (docs/workspace.md)
+        w.source = m.source;
+        w.access = workspace::Access::ReadOnly;
+        break;
     }
     std::error_code ec;
     if (!fs::is_directory(w.source, ec))
@@ -123,7 +126,9 @@ std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& 
     protocol::MountSpec s;
     s.id = static_cast<uint32_t>(i);
     s.target = mounts[i].target;
-    s.mode = mounts[i].access == workspace::Access::ReadOnly ? "ro" : "rw";
+    s.mode = mounts[i].mode == MountMode::Snapshot                ? "snapshot"
+             : mounts[i].access == workspace::Access::ReadOnly ? "ro"
+                                                               : "rw";
     out.push_back(std::move(s));
   }
   return out;
@@ -190,6 +195,14 @@ util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::
       util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
                        " errors)");
     });
+    if (m.mode == MountMode::Snapshot) {
+      // The guest mounts the overlay (its lower is the share just served);
+      // the channel ends when the overlay is in place.
+      auto overlay = ML_TRY_CTX(client.open_stream("snapshot", static_cast<int>(i)), what);
+      while (ML_TRY_CTX(overlay.read(), what + " (overlay)")) {
+      }
+      util::log::debug(what + ": snapshot overlay mounted");
+    }
   }
   return util::ok();
 }

@@ -24,6 +24,7 @@ struct WorkspaceMount {
   std::filesystem::path source;  // the host directory served (absolute)
   std::string target;            // absolute guest path
   workspace::Access access = workspace::Access::ReadWrite;
+  MountMode mode = MountMode::Rw;  // Snapshot: served read-only, overlaid in the guest (engine/snapshot.hpp)
   std::vector<std::string> exclude;                    // globs, relative to source
   std::vector<std::filesystem::path> read_only_files;  // always read-only (Matchlockfile, lock)
 };
@@ -33,8 +34,9 @@ struct WorkspaceMount {
 using GitSourceFn = std::function<util::Result<std::filesystem::path>(const Mount&)>;
 
 // The mounts of CONFIG. rw/ro serve the source; git serves GIT_SOURCE(mount)
-// read-write (an error when GIT_SOURCE is empty); snapshot is refused (not
-// implemented yet). Targets nested inside another mount are refused.
+// read-write (an error when GIT_SOURCE is empty); snapshot serves the source
+// read-only and the guest overlays it (upper on the sandbox disk). Targets
+// nested inside another mount are refused.
 // The Matchlockfile and Matchlockfile.lock are read-only in every mount.
 util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source = {});
 

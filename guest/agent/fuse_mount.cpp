@@ -4,6 +4,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "guest/protocol/fuse_snapshot.hpp"
+
 namespace agent {
 
 namespace {
@@ -29,12 +31,16 @@ std::string fuse_mount_options(int fd) {
 }
 
 util::Result<util::Fd> mount_fuse(const protocol::MountSpec& mount) {
-  ML_TRY(make_dirs(mount.target));
+  // A snapshot share is mounted read-only at a hidden path; the "snapshot"
+  // channel then overlays it at the target (guest/protocol/fuse_snapshot.hpp).
+  bool snapshot = mount.mode == "snapshot";
+  std::string where = snapshot ? protocol::snapshot_share_dir(mount.id) : mount.target;
+  ML_TRY(make_dirs(where));
   util::Fd dev = ML_TRY(util::open_fd("/dev/fuse", O_RDWR));
-  unsigned long flags = MS_NOSUID | MS_NODEV | (mount.mode == "ro" ? MS_RDONLY : 0);
+  unsigned long flags = MS_NOSUID | MS_NODEV | (mount.mode != "rw" ? MS_RDONLY : 0);
   std::string data = fuse_mount_options(dev.get());
-  if (::mount("matchlock", mount.target.c_str(), "fuse", flags, data.c_str()) < 0)
-    return util::sys_error("mount fuse on", mount.target);
+  if (::mount("matchlock", where.c_str(), "fuse", flags, data.c_str()) < 0)
+    return util::sys_error("mount fuse on", where);
   return dev;
 }
 

@@ -71,6 +71,8 @@ std::unique_ptr<GuestChannel> open_guest_channel(ChannelLink link, const json& o
   if (*kind == "get") return make_get_channel(link, open);
   if (*kind == "tcp") return make_tcp_channel(link, open);
   if (*kind == "fuse") return make_fuse_channel(link, open, context);
+  if (*kind == "snapshot") return make_snapshot_channel(link, open, context);
+  if (*kind == "snapshot-list") return make_snapshot_list_channel(link, open, context);
   return make_failed_channel(link, "unknown channel kind " + kind->get<std::string>(), "unsupported");
 }
 

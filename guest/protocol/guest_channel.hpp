@@ -97,6 +97,12 @@ std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, const nlohmann:
 // "fuse": mounts BootConfig.mounts[port] and pumps /dev/fuse (guest/protocol/fuse_channel.cpp).
 std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const nlohmann::json& open,
                                                 const GuestContext& context);
+// "snapshot" / "snapshot-list": overlay mount and upper-dir listing of a
+// snapshot mount (guest/protocol/fuse_snapshot.cpp).
+std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, const nlohmann::json& open,
+                                                    const GuestContext& context);
+std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, const nlohmann::json& open,
+                                                         const GuestContext& context);
 // A channel that has already failed (error + Close sent).
 std::unique_ptr<GuestChannel> make_failed_channel(ChannelLink link, std::string_view message,
                                                   std::string_view code = "io");

@@ -94,7 +94,7 @@ util::Result<std::vector<MountSpec>> mounts_from_json(const json& j) {
     s.target = ML_TRY(get_string(e, "target"));
     s.mode = ML_TRY(get_string(e, "mode"));
     if (s.target.size() < 2 || s.target[0] != '/') return protocol_error("boot: mount target must be an absolute path below /");
-    if (s.mode != "rw" && s.mode != "ro") return protocol_error("boot: unknown mount mode " + s.mode);
+    if (s.mode != "rw" && s.mode != "ro" && s.mode != "snapshot") return protocol_error("boot: unknown mount mode " + s.mode);
     out.push_back(std::move(s));
   }
   return out;

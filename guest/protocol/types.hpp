@@ -25,7 +25,7 @@ struct NetConfig {
 struct MountSpec {
   uint32_t id = 0;
   std::string target;      // absolute guest path (created if missing)
-  std::string mode = "rw"; // "rw" or "ro" (ro also mounts MS_RDONLY)
+  std::string mode = "rw"; // "rw", "ro" (ro also mounts MS_RDONLY) or "snapshot" (guest/protocol/fuse_snapshot.hpp)
 };
 
 // Sent by the host after the handshake. The agent sets the clock (there is no

@@ -1,6 +1,6 @@
 # Snapshot mounts end to end (label vm): one `up` of the Debian image with
 # src/ as a mode = "snapshot" mount at /workspace. The guest adds, modifies and
-# deletes files and directories; the host directory stays byte-identical;
+# deletes files and directories (and replaces one: an opaque overlay dir); the host directory stays byte-identical;
 # `matchlock diff` lists exactly the A/M/D changes; `export --to` a copy of the
 # share and `export --patch` applied with `patch -p1` to another copy both give
 # the guest's view.
@@ -8,7 +8,9 @@
 rig_need_debian
 DEBIAN="$ML_REG_ANON/matchlock/debian:latest"
 SRC="$PROJ/src"
-mkdir -p "$SRC/dir" "$SRC/gone/sub"
+mkdir -p "$SRC/dir" "$SRC/gone/sub" "$SRC/re"
+echo old >"$SRC/re/old.txt"
+echo same >"$SRC/re/same.txt"
 echo keep >"$SRC/keep.txt"
 printf 'line1\nline2\n' >"$SRC/mod.txt"
 echo del >"$SRC/del.txt"
@@ -51,6 +53,7 @@ run_ml exec -- sh -c '
   rm -r gone
   echo c >dir/c.txt
   rm dir/b.txt
+  rm -r re && mkdir re && echo changed >re/same.txt && echo y >re/y.txt
   ls /workspace | tr "\n" " "'
 expect_rc 0
 expect_contains "$OUT" "keep"
@@ -65,7 +68,7 @@ run_ml diff snap
 expect_rc 0
 echo "diff: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 got=$(printf '%s\n' "$OUT" | sort)
-want=$(printf '%s\n' "A dir/c.txt" "A new.txt" "A newdir" "A newdir/n.txt" "D del.txt" "D dir/b.txt" "D gone" "M mod.txt" | sort)
+want=$(printf '%s\n' "A dir/c.txt" "A new.txt" "A newdir" "A newdir/n.txt" "D del.txt" "D dir/b.txt" "D gone" "M mod.txt" "D re/old.txt" "M re/same.txt" "A re/y.txt" | sort)
 [ "$got" = "$want" ] || fail "diff: got
 $got
 want

@@ -185,5 +185,10 @@ expect_contains "$OUT" "inside"
 [ ! -e "$OUTSIDE/planted" ] || fail "wrote through the swapped symlink on the host"
 [ "$(cat "$OUTSIDE/f")" = HOST-OUTSIDE ] || fail "outside file changed"
 
+# 8. diff/export are for snapshot mounts only (docs/workspace.md).
+run_ml diff ws
+[ "$RC" -ne 0 ] || fail "diff of a sandbox without a snapshot mount succeeded"
+expect_contains "$ERR" "has no snapshot mount"
+
 run_ml down ws
 expect_rc 0

@@ -85,8 +85,10 @@ guest_view=$OUT
 
 # 4. export --to a copy of the share reproduces the guest's view.
 cp -a "$SRC" "$TEST_TMP/exported"
+t0=$(date +%s%N)
 run_ml export snap --to "$TEST_TMP/exported"
 expect_rc 0
+echo "export --to: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 expect_contains "$OUT" "M mod.txt"
 [ "$(tree_sum "$TEST_TMP/exported")" = "$guest_view" ] || fail "export --to differs from the guest:
 $(tree_sum "$TEST_TMP/exported")
@@ -94,8 +96,10 @@ guest:
 $guest_view"
 
 # 5. export --patch applies with patch -p1 to a copy of the share.
+t0=$(date +%s%N)
 run_ml export snap --patch "$TEST_TMP/changes.patch"
 expect_rc 0
+echo "export --patch: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 expect_contains "$(cat "$TEST_TMP/changes.patch")" "+line3"
 cp -a "$SRC" "$TEST_TMP/patched"
 (cd "$TEST_TMP/patched" && patch -s -p1 -E <"$TEST_TMP/changes.patch") || fail "patch -p1 failed"

@@ -89,21 +89,7 @@ util::Result<SandboxNetwork> start_sandbox_network(const util::Dirs& dirs, const
   auto audit = ML_TRY(net::Audit::open(audit_path(dirs, sandbox_name.empty() ? config.name : sandbox_name)));
   out.audit = std::make_shared<net::Audit>(std::move(audit));
   opts.audit = out.audit;
-  auto policy = std::make_shared<net::Policy>(opts.policy);
-  auto audit_ptr = out.audit;
-  out.name_allowed = [policy, audit_ptr](std::string_view name) {
-    net::Decision d = policy->decide_dns(name);
-    if (!d.allowed()) {
-      net::AuditEvent e;
-      e.kind = net::AuditKind::Dns;
-      e.name = std::string(name);
-      e.port = 53;
-      e.rule = d.rule;
-      e.reason = d.reason;
-      audit_ptr->record(std::move(e));
-    }
-    return d.allowed();
-  };
+  out.name_allowed = net::dns_filter(opts.policy, out.audit);
   out.proxy = ML_TRY(net::Proxy::create(std::move(opts)));
   return out;
 }

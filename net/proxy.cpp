@@ -10,6 +10,22 @@
 
 namespace net {
 
+std::function<bool(std::string_view)> dns_filter(Policy policy, std::shared_ptr<Audit> audit) {
+  return [policy = std::move(policy), audit = std::move(audit)](std::string_view name) {
+    Decision d = policy.decide_dns(name);
+    if (!d.allowed() && audit) {
+      AuditEvent e;
+      e.kind = AuditKind::Dns;
+      e.name = std::string(name);
+      e.port = 53;
+      e.rule = d.rule;
+      e.reason = d.reason;
+      audit->record(std::move(e));
+    }
+    return d.allowed();
+  };
+}
+
 bool ProxyShared::track(int fd) {
   std::lock_guard lock(m_mutex);
   if (m_stopping) return false;

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "net/audit.hpp"
@@ -47,6 +49,10 @@ struct ProxyOptions {
   // How long a refused flow may take to show its first request/ClientHello.
   std::chrono::milliseconds refused_sniff_timeout{5000};
 };
+
+// The DNS side of the same policy, for StackConfig::name_allowed: whether NAME may be
+// answered; a refused query is audited (kind dns, port 53) when AUDIT is not null.
+std::function<bool(std::string_view)> dns_filter(Policy policy, std::shared_ptr<Audit> audit);
 
 class ProxyShared;
 

@@ -132,8 +132,7 @@ int main(int argc, char** argv) {
     o.to_port = static_cast<uint16_t>(std::stoi(right.substr(right.rfind(':') + 1)));
     opts.upstream_overrides.push_back(o);
   }
-  auto policy = opts.policy;
-  auto audit = opts.audit;
+  auto name_allowed = net::dns_filter(opts.policy, opts.audit);
   auto proxy = net::Proxy::create(std::move(opts));
   if (!proxy) die(proxy.error().message());
 
@@ -166,19 +165,7 @@ int main(int argc, char** argv) {
       !in_ns({"ip", "addr", "add", config.guest_ip.to_string() + "/" + std::to_string(config.prefix), "dev", tap_name}) ||
       !in_ns({"ip", "route", "add", "default", "via", config.gateway_ip.to_string()}))
     die("netns setup failed");
-  config.name_allowed = [policy, audit](std::string_view name) {
-    auto d = policy.decide_dns(name);
-    if (!d.allowed() && audit) {
-      net::AuditEvent e;
-      e.kind = net::AuditKind::Dns;
-      e.name = std::string(name);
-      e.port = 53;
-      e.rule = d.rule;
-      e.reason = d.reason;
-      audit->record(std::move(e));
-    }
-    return d.allowed();
-  };
+  config.name_allowed = std::move(name_allowed);
   auto link = net::make_tap_link(std::move(tap));
   if (!link) die(link.error().message());
   auto stack = net::Stack::create(std::move(config), std::move(*link), std::make_shared<net::NameMap>(),

@@ -87,6 +87,24 @@ util::Result<Manifest> store_manifest(const Store& store, const FetchedManifest&
   return parsed;
 }
 
+// The record naming IMG under REFNAME: its sources, digests and every blob it
+// keeps alive (index, manifest, config, layers), stamped now. Size is the caller's.
+ImageRecord image_record(const std::string& refname, const PullOptions& options, const PulledImage& img) {
+  ImageRecord rec;
+  rec.reference = refname;
+  rec.platform = options.platform.to_string();
+  rec.source = img.source;
+  rec.index_digest = img.index_digest;
+  rec.manifest_digest = img.manifest_digest;
+  rec.config_digest = img.config_digest;
+  if (!img.index_digest.empty()) rec.blobs.push_back(img.index_digest);
+  rec.blobs.push_back(img.manifest_digest);
+  rec.blobs.push_back(img.config_digest);
+  for (const auto& l : img.layers) rec.blobs.push_back(l.digest);
+  rec.pulled_at = static_cast<int64_t>(std::time(nullptr));
+  return rec;
+}
+
 // A complete image found in the store: report it like a pull whose blobs
 // were all cached, and record the reference if no record names it yet.
 util::Result<PulledImage> finish_local(const Store& store, PulledImage img, const PullOptions& options) {
@@ -97,21 +115,8 @@ util::Result<PulledImage> finish_local(const Store& store, PulledImage img, cons
     p->finished(refname, img.manifest_digest);
   }
   if (!find_image_record(store, refname, options.platform.to_string())) {
-    ImageRecord rec;
-    rec.reference = refname;
-    rec.platform = options.platform.to_string();
-    rec.source = img.source;
-    rec.index_digest = img.index_digest;
-    rec.manifest_digest = img.manifest_digest;
-    rec.config_digest = img.config_digest;
-    if (!img.index_digest.empty()) rec.blobs.push_back(img.index_digest);
-    rec.blobs.push_back(img.manifest_digest);
-    rec.blobs.push_back(img.config_digest);
-    for (const auto& l : img.layers) {
-      rec.blobs.push_back(l.digest);
-      rec.size += l.size;
-    }
-    rec.pulled_at = static_cast<int64_t>(std::time(nullptr));
+    ImageRecord rec = image_record(refname, options, img);
+    for (const auto& l : img.layers) rec.size += l.size;
     ML_TRY(write_image_record(store, rec));
   }
   return img;
@@ -202,19 +207,8 @@ util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& re
     total += l.size;
   }
 
-  ImageRecord rec;
-  rec.reference = refname;
-  rec.platform = options.platform.to_string();
-  rec.source = img.source;
-  rec.index_digest = img.index_digest;
-  rec.manifest_digest = img.manifest_digest;
-  rec.config_digest = img.config_digest;
-  if (!img.index_digest.empty()) rec.blobs.push_back(img.index_digest);
-  rec.blobs.push_back(img.manifest_digest);
-  rec.blobs.push_back(img.config_digest);
-  for (const auto& l : img.layers) rec.blobs.push_back(l.digest);
+  ImageRecord rec = image_record(refname, options, img);
   rec.size = total;
-  rec.pulled_at = static_cast<int64_t>(std::time(nullptr));
   ML_TRY(write_image_record(store, rec));
   if (progress) progress->finished(refname, manifest_digest);
   return img;

@@ -104,6 +104,9 @@ class TcpChannel : public GuestChannel {
   }
   void on_eof(StreamId) override { m_in_eof = true; }
   void on_abort() override { link().close(); }
+  // The host's EOF arrived after everything was flushed: nothing on the socket
+  // will wake poll, so step() must run to pass the half-close on (SHUT_WR).
+  bool busy() const override { return m_in_eof && m_in.empty() && !m_write_closed; }
   void poll_fds(std::vector<pollfd>& out) override {
     short ev = 0;
     if (!m_in.empty()) ev |= POLLOUT;

@@ -165,7 +165,11 @@ util::Result<KernelBundle> install_from_deb(const util::Dirs& dirs, const fs::pa
   ML_TRY(extract_files(deb, staging.path(), files, manifest));
   ML_TRY(util::write_file_atomic(staging.path() / "bundle.json", manifest.dump(2) + "\n"));
   ::chmod(staging.path().c_str(), 0755);
-  std::string name = version + "-" + deb_sha.substr(0, 12);
+  // The name covers the module set too: a matchlock that needs another
+  // module installs a new bundle beside the old one.
+  std::string wanted;
+  for (const auto& m : order) wanted += m + "\n";
+  std::string name = version + "-" + util::sha256_hex(deb_sha + "\n" + wanted).substr(0, 12);
   fs::path final_dir = kernels_dir(dirs) / name;
   if (!util::path_exists(final_dir)) {
     if (::rename(staging.path().c_str(), final_dir.c_str()) < 0 && errno != EEXIST && errno != ENOTEMPTY)
@@ -236,7 +240,14 @@ util::Result<KernelBundle> install_kernel_bundle(const util::Dirs& dirs, const K
 
 util::Result<KernelBundle> ensure_kernel_bundle(const util::Dirs& dirs) {
   auto installed = ML_TRY(installed_kernel_bundle(dirs));
-  if (installed) return std::move(*installed);
+  if (installed) {
+    std::string missing;
+    for (const auto& want : k_bundle_modules)
+      if (!installed->has_module(want)) missing += (missing.empty() ? "" : ", ") + want;
+    if (missing.empty() || installed->package.empty()) return std::move(*installed);
+    util::log::info("kernel: the installed bundle lacks " + missing + "; installing a new one (once)");
+    return install_kernel_bundle(dirs, {});
+  }
   util::log::info("kernel: no guest kernel bundle yet, installing one (once)");
   return install_kernel_bundle(dirs, {});
 }

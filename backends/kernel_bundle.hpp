@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.hpp"
@@ -16,7 +17,8 @@ namespace backends {
 
 // Modules the agent needs, in no particular order; their dependencies are added.
 inline const std::vector<std::string> k_bundle_modules = {"virtio_mmio", "virtio_blk", "virtio_console",
-                                                          "virtio_net",  "overlay",    "fuse"};
+                                                          "virtio_net",  "overlay",    "fuse",
+                                                          "virtiofs"};
 inline constexpr const char* k_default_kernel_package = "linux-image-cloud-amd64";
 
 struct KernelModule {
@@ -34,6 +36,11 @@ struct KernelBundle {
   std::string digest;                 // "sha256:<hex of bundle.json>" (bare kernel: of the image)
 
   std::filesystem::path module_path(const KernelModule& m) const { return dir / "modules" / m.file; }
+  bool has_module(std::string_view name) const {
+    for (const auto& m : modules)
+      if (m.name == name) return true;
+    return false;
+  }
 };
 
 struct KernelInstallOptions {

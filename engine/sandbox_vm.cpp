@@ -79,8 +79,13 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   vm.state_dir = state_dir;
   vm.bench_9p_dir = spec.bench_9p_dir;
   if (spec.network) vm.net_fd = spec.network->vm_fd();
+  sb.m_mounts = std::make_unique<WorkspaceMounts>();
+  ShareTransport transport = spec.mounts.empty() ? ShareTransport::Channel : ML_TRY(choose_transport(sb.m_kernel));
+  if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
+  if (!spec.mounts.empty()) util::log::debug(std::string("workspace transport: ") + to_string(transport));
   sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
   if (spec.network) spec.network->vm_started();
+  sb.m_mounts->vm_started();
   sb.m_times.vmm_started = ms_since(t0);
 
   auto stream = sb.m_vm->connect_control(k_connect_timeout);
@@ -96,11 +101,10 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   boot.lower_disks = lowers;
   boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
   if (spec.network) boot.net = spec.network->guest_config();
-  boot.mounts = boot_mounts(spec.mounts);
+  boot.mounts = boot_mounts(spec.mounts, transport);
   auto info = sb.m_client->boot(boot, k_boot_timeout);
   if (!info) return sb.explain(std::move(info).error().context("guest boot"));
   sb.m_boot_info = std::move(*info);
-  sb.m_mounts = std::make_unique<WorkspaceMounts>();
   if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
     return sb.explain(std::move(r).error().context("workspace"));
   sb.m_times.ready = ms_since(t0);

@@ -120,11 +120,33 @@ WorkspaceMount rw_mount(const fs::path& dir, const std::string& target) {
   return w;
 }
 
-std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& mounts) {
+util::Result<ShareTransport> choose_transport(const backends::KernelBundle& kernel) {
+  const char* env = std::getenv("MATCHLOCK_WORKSPACE_TRANSPORT");
+  std::string want = env ? env : "";
+  bool has = kernel.has_module("virtiofs");
+  if (want == "channel") return ShareTransport::Channel;
+  if (want == "virtiofs") {
+    if (!has)
+      return util::make_error(util::ErrorCode::Unsupported, "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs, but the guest kernel " +
+                                                                kernel.dir.string() + " has no virtiofs module");
+    return ShareTransport::Virtiofs;
+  }
+  if (!want.empty())
+    return util::make_error(util::ErrorCode::Usage,
+                            "MATCHLOCK_WORKSPACE_TRANSPORT=" + want + ": expected \"virtiofs\" or \"channel\"");
+  return has ? ShareTransport::Virtiofs : ShareTransport::Channel;
+}
+
+const char* to_string(ShareTransport transport) { return transport == ShareTransport::Virtiofs ? "virtiofs" : "channel"; }
+
+std::string virtiofs_tag(size_t id) { return "ml-mount" + std::to_string(id); }
+
+std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& mounts, ShareTransport transport) {
   std::vector<protocol::MountSpec> out;
   for (size_t i = 0; i < mounts.size(); ++i) {
     protocol::MountSpec s;
     s.id = static_cast<uint32_t>(i);
+    if (transport == ShareTransport::Virtiofs) s.tag = virtiofs_tag(i);
     s.target = mounts[i].target;
     s.mode = mounts[i].mode == MountMode::Snapshot                ? "snapshot"
              : mounts[i].access == workspace::Access::ReadOnly ? "ro"
@@ -164,6 +186,46 @@ util::Result<void> serve_fuse_stream(protocol::Stream& stream, workspace::FileSe
 WorkspaceMounts::~WorkspaceMounts() {
   for (auto& t : m_threads)
     if (t.joinable()) t.join();
+  for (auto& d : m_devices) {
+    auto s = d->stats();
+    util::log::debug(d->name() + ": served " + std::to_string(s.requests) + " virtio-fs requests (" +
+                     std::to_string(s.malformed) + " malformed, " + std::to_string(s.kicks) + " kicks)");
+  }
+  m_devices.clear();  // stops the device threads before the servers go
+}
+
+util::Result<std::vector<backends::qemu::VhostUserFs>> WorkspaceMounts::prepare(const std::vector<WorkspaceMount>& mounts) {
+  std::vector<backends::qemu::VhostUserFs> out;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    std::string what = "mount " + mounts[i].source.string() + " at " + mounts[i].target;
+    // virtio-fs queues: 0 = hiprio (FORGET, INTERRUPT), 1 = requests.
+    m_devices.push_back(ML_TRY_CTX(backends::vhost::VhostUserDevice::create(what, 2), what));
+    out.push_back({m_devices.back()->frontend_fd(), virtiofs_tag(i)});
+  }
+  return out;
+}
+
+void WorkspaceMounts::vm_started() {
+  for (auto& d : m_devices) d->release_frontend();
+}
+
+util::Result<void> WorkspaceMounts::serve_channel(protocol::Client& client, size_t id,
+                                                  std::unique_ptr<workspace::FileServer> server, const std::string& what) {
+  auto stream = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(id)), what);
+  auto split = std::make_unique<workspace::MessageSplitter>();
+  bool up = ML_TRY_CTX(serve_some(stream, *server, *split, true), what);
+  if (!up || !server->initialized())
+    return util::make_error(util::ErrorCode::Guest, what + ": the guest did not complete the FUSE handshake");
+  util::log::debug(what + ": mounted");
+  m_threads.emplace_back([stream = std::move(stream), server = std::move(server), split = std::move(split),
+                          what]() mutable {
+    auto r = serve_some(stream, *server, *split, false);
+    if (!r) util::log::debug(what + ": " + r.error().message());
+    const auto& s = server->stats();
+    util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
+                     " errors)");
+  });
+  return util::ok();
 }
 
 util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::vector<WorkspaceMount>& mounts,
@@ -181,20 +243,19 @@ util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::
     o.uid = uid;
     o.gid = gid;
     auto server = ML_TRY_CTX(workspace::FileServer::create(o), what);
-    auto stream = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(i)), what);
-    auto split = std::make_unique<workspace::MessageSplitter>();
-    bool up = ML_TRY_CTX(serve_some(stream, *server, *split, true), what);
-    if (!up || !server->initialized())
-      return util::make_error(util::ErrorCode::Guest, what + ": the guest did not complete the FUSE handshake");
-    util::log::debug(what + ": mounted");
-    m_threads.emplace_back([stream = std::move(stream), server = std::move(server), split = std::move(split),
-                            what]() mutable {
-      auto r = serve_some(stream, *server, *split, false);
-      if (!r) util::log::debug(what + ": " + r.error().message());
-      const auto& s = server->stats();
-      util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
-                       " errors)");
-    });
+    if (i < m_devices.size()) {
+      // virtio-fs: the device thread answers every request; the channel only
+      // asks the agent to mount the share and ends once it is mounted.
+      std::shared_ptr<workspace::FileServer> shared(std::move(server));
+      m_servers.push_back(shared);
+      m_devices[i]->set_handler([shared](uint32_t, std::string_view request) { return shared->handle(request); });
+      auto mount = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(i)), what);
+      while (ML_TRY_CTX(mount.read(), what)) {
+      }
+      util::log::debug(what + ": mounted (virtio-fs)");
+    } else {
+      ML_TRY(serve_channel(client, i, std::move(server), what));
+    }
     if (m.mode == MountMode::Snapshot) {
       // The guest mounts the overlay (its lower is the share just served);
       // the channel ends when the overlay is in place.

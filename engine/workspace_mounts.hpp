@@ -1,8 +1,13 @@
 // Workspace mounts at runtime (docs/workspace.md): which host directory each
-// [[mounts]] entry serves, and the host threads that serve them. The guest
-// agent mounts FUSE at every target during boot (BootConfig.mounts); the host
-// opens one "fuse" channel per mount (port = mount id) and answers the guest
-// kernel's requests with a workspace::FileServer on its own thread.
+// [[mounts]] entry serves, and the host threads that serve them. Each mount
+// is answered by a workspace::FileServer over one of two transports:
+//  - virtio-fs (the default where the kernel has the module): a vhost-user
+//    device per mount (backends/vhost/) created before QEMU starts; the guest
+//    kernel's FUSE requests are read straight out of guest memory.
+//  - channel: the agent pumps /dev/fuse over a "fuse" protocol channel (port =
+//    mount id); for kernels without virtiofs and VMMs without vhost-user.
+// Either way the host opens the "fuse" channel after boot to have the agent
+// mount the share, before any task runs.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "backends/kernel_bundle.hpp"
+#include "backends/qemu/qemu_vm.hpp"
+#include "backends/vhost/vhost_user_device.hpp"
 #include "engine/config.hpp"
 #include "guest/protocol/client.hpp"
 #include "guest/protocol/types.hpp"
@@ -43,8 +51,16 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
 // A plain read-write mount of DIR at TARGET (for callers outside a Matchlockfile).
 WorkspaceMount rw_mount(const std::filesystem::path& dir, const std::string& target);
 
+enum class ShareTransport { Channel, Virtiofs };
+// Virtiofs when KERNEL has the virtiofs module, unless the environment says
+// MATCHLOCK_WORKSPACE_TRANSPORT=channel (or =virtiofs, which then must work).
+util::Result<ShareTransport> choose_transport(const backends::KernelBundle& kernel);
+const char* to_string(ShareTransport transport);
+// The virtio-fs tag of mount ID.
+std::string virtiofs_tag(size_t id);
+
 // BootConfig.mounts for MOUNTS (ids are the indexes).
-std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& mounts);
+std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& mounts, ShareTransport transport);
 
 // Serves FUSE requests from STREAM with SERVER until the stream ends (the
 // guest unmounted, the VM stopped). Also usable from a bench harness.
@@ -60,15 +76,28 @@ class WorkspaceMounts {
   // closes the protocol::Client before destroying this (SandboxVm does).
   ~WorkspaceMounts();
 
-  // For each mount: opens its "fuse" channel and answers the guest's INIT
-  // (after which the mount is usable in the guest), then serves it on a
-  // thread. OWNER is the guest user files of the host user appear as
+  // Virtio-fs only, before QEMU starts: one vhost-user device per mount (its
+  // thread answers QEMU at once; requests wait until attach()). Returns the
+  // devices for VmSpec.vhost_fs; call vm_started() once QEMU has them.
+  util::Result<std::vector<backends::qemu::VhostUserFs>> prepare(const std::vector<WorkspaceMount>& mounts);
+  void vm_started();
+
+  // For each mount: creates its FileServer, has the agent mount it (the
+  // "fuse" channel) and serves it: the channel transport answers the INIT
+  // here and then serves on a thread; virtio-fs hands the server to the
+  // mount's device. OWNER is the guest user files of the host user appear as
   // ("", "root", "uid", "uid:gid", or a name looked up in the guest).
   util::Result<void> attach(protocol::Client& client, const std::vector<WorkspaceMount>& mounts,
                             const std::string& owner);
 
  private:
+  // The channel transport: the INIT handshake, then a thread serving the stream.
+  util::Result<void> serve_channel(protocol::Client& client, size_t id, std::unique_ptr<workspace::FileServer> server,
+                                   const std::string& what);
+
   std::vector<std::thread> m_threads;
+  std::vector<std::shared_ptr<workspace::FileServer>> m_servers;  // virtio-fs: outlive the devices
+  std::vector<std::unique_ptr<backends::vhost::VhostUserDevice>> m_devices;
 };
 
 }  // namespace engine

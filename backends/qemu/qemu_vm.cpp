@@ -50,7 +50,7 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
   std::vector<std::string> a = {
       qemu_binary().string(),
-      "-M", "microvm,rtc=off",
+      "-M", spec.vhost_fs.empty() ? "microvm,rtc=off" : "microvm,rtc=off,memory-backend=ram",
       "-accel", to_string(spec.accel),
       "-cpu", spec.accel == Accel::Kvm ? "host" : "max",
       "-smp", std::to_string(spec.cpus),
@@ -62,6 +62,14 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-chardev", std::string("file,id=console,path=") + k_console_log,
       "-serial", "chardev:console",
   };
+  if (!spec.vhost_fs.empty())
+    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(spec.memory_mib) + "M"});
+  for (size_t i = 0; i < spec.vhost_fs.size(); ++i) {
+    std::string id = "vfs" + std::to_string(i);
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd),
+                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + escape(spec.vhost_fs[i].tag) +
+                                      ",queue-size=" + std::to_string(k_virtiofs_queue_size)});
+  }
   for (size_t i = 0; i < spec.disks.size(); ++i) {
     const Disk& d = spec.disks[i];
     std::string id = "disk" + std::to_string(i);
@@ -98,6 +106,7 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec) {
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();
   if (spec.net_fd >= 0) o.keep_fds.push_back(spec.net_fd);
+  for (const auto& v : spec.vhost_fs) o.keep_fds.push_back(v.fd);
   o.die_with_parent = util::DieWithParent::Yes;
   o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
   util::Child child = ML_TRY_CTX(util::Child::spawn(o), "start qemu");

@@ -29,6 +29,13 @@ struct Disk {
   DiskAccess access = DiskAccess::ReadOnly;
 };
 
+// A virtio-fs device served by our own vhost-user backend
+// (backends/vhost/vhost_user_device.hpp) on a connected socket.
+struct VhostUserFs {
+  int fd = -1;      // borrowed: our socket end for QEMU, kept open until start() returns
+  std::string tag;  // the guest mounts it with `mount -t virtiofs TAG DIR`
+};
+
 struct VmSpec {
   std::filesystem::path kernel;
   std::filesystem::path initramfs;
@@ -46,7 +53,13 @@ struct VmSpec {
   // bench/workspace only: DIR shared by QEMU's virtio-9p (mount_tag k_bench_9p_tag,
   // security_model=none) as the baseline our FUSE share is measured against. Empty: none.
   std::filesystem::path bench_9p_dir;
+  // virtio-fs shares. Any of them puts guest RAM in a shared memfd (the
+  // backend maps it) instead of QEMU's private memory.
+  std::vector<VhostUserFs> vhost_fs;
 };
+
+// virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
+inline constexpr int k_virtiofs_queue_size = 1024;
 
 inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init";
 // Under TCG the kernel can hang calibrating the TSC ("Marking TSC unstable") on a

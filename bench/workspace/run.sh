@@ -29,7 +29,7 @@ if [ -z "$deb" ]; then
   deb=$(ls "$cache"/"$pkg"_*.deb | head -1)
 fi
 # The generic kernel builds ext4 (and the crc32c it needs) as modules; the cloud kernel has them built in.
-modules="virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 overlay fuse 9p 9pnet_virtio"
+modules="virtio_mmio virtio_blk virtio_console virtio_net crc32c_generic ext4 overlay fuse virtiofs 9p 9pnet_virtio"
 bundle="$cache/bundle-${pkg}-$(echo "$modules" | sha256sum | cut -c1-8)"
 # shellcheck disable=SC2086
 [ -f "$bundle/bundle.json" ] || python3 "$here/make_bundle.py" "$deb" "$bundle" $modules >&2
@@ -62,7 +62,7 @@ guest='
 mkdir -p /mnt/9p
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 bench9p /mnt/9p || { echo "RESULT 9p error=mount"; exit 1; }
 grep " /mnt/9p " /proc/mounts | sed "s/^/MOUNT /"
-if grep -q " /workspace fuse" /proc/mounts; then
+if grep -q " /workspace \(virtiofs\|fuse\)" /proc/mounts; then
   grep " /workspace " /proc/mounts | sed "s/^/MOUNT /"
   set -- fuse=/workspace 9p=/mnt/9p
 else

@@ -36,8 +36,14 @@ util::Result<util::Fd> mount_fuse(const protocol::MountSpec& mount) {
   bool snapshot = mount.mode == "snapshot";
   std::string where = snapshot ? protocol::snapshot_share_dir(mount.id) : mount.target;
   ML_TRY(make_dirs(where));
-  util::Fd dev = ML_TRY(util::open_fd("/dev/fuse", O_RDWR));
   unsigned long flags = MS_NOSUID | MS_NODEV | (mount.mode != "rw" ? MS_RDONLY : 0);
+  if (!mount.tag.empty()) {
+    // virtio-fs: the kernel talks to the host's vhost-user backend itself.
+    if (::mount(mount.tag.c_str(), where.c_str(), "virtiofs", flags, nullptr) < 0)
+      return util::sys_error("mount virtiofs " + mount.tag + " on", where);
+    return util::Fd();
+  }
+  util::Fd dev = ML_TRY(util::open_fd("/dev/fuse", O_RDWR));
   std::string data = fuse_mount_options(dev.get());
   if (::mount("matchlock", where.c_str(), "fuse", flags, data.c_str()) < 0)
     return util::sys_error("mount fuse on", where);

@@ -16,6 +16,8 @@ std::string fuse_mount_options(int fd);
 // Creates MOUNT.target (mkdir -p), opens /dev/fuse and mounts it there
 // (nosuid, nodev; read-only for "ro"). mount(2) returns before the INIT
 // handshake: the caller must serve the fd before anything touches the mount.
+// A mount with a tag is a virtio-fs device instead: mounted by tag, served by
+// the host directly; the returned Fd is then empty.
 util::Result<util::Fd> mount_fuse(const protocol::MountSpec& mount);
 
 }  // namespace agent

@@ -4,7 +4,9 @@
 // (workspace/file_server.hpp): requests read from /dev/fuse go out as Data on
 // stream Out, replies arrive as Data on stream In and are written back to
 // /dev/fuse one whole message per write(2). The agent never interprets a
-// request beyond its length prefix. docs/workspace.md.
+// request beyond its length prefix. A virtio-fs share (MountSpec.tag) is
+// mounted when the channel opens and the channel just ends: the host serves
+// that one from guest memory. docs/workspace.md.
 #include <linux/fuse.h>
 #include <unistd.h>
 
@@ -100,6 +102,23 @@ class FuseChannel : public GuestChannel {
   std::string m_in;   // reply bytes not yet a whole message
 };
 
+// A virtio-fs share: the host serves the guest kernel directly (no pump);
+// the channel only reports that the mount is in place (EOF, then Close).
+class MountedChannel : public GuestChannel {
+ public:
+  using GuestChannel::GuestChannel;
+  void on_data(StreamId, std::string_view) override {}
+  void on_eof(StreamId) override {}
+  void on_abort() override { link().close(); }
+  void poll_fds(std::vector<pollfd>& out) override { out.push_back({-1, 0, 0}); }
+  bool busy() const override { return !const_cast<MountedChannel*>(this)->link().closed(); }
+  void step(std::span<const pollfd>) override {
+    if (link().closed()) return;
+    link().send_eof(StreamId::Out);
+    link().close();
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const json& open, const GuestContext& context) {
@@ -112,6 +131,7 @@ std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const json& op
   if (!context.open_fuse) return make_failed_channel(link, "fuse: mounts are not supported here", "unsupported");
   auto dev = context.open_fuse(*spec);
   if (!dev) return make_failed_channel(link, "fuse: " + dev.error().message());
+  if (!spec->tag.empty()) return std::make_unique<MountedChannel>(link);  // virtio-fs: mounted, nothing to pump
   if (!util::set_nonblocking(dev->get())) return make_failed_channel(link, "fuse: fcntl failed");
   return std::make_unique<FuseChannel>(link, std::move(*dev));
 }

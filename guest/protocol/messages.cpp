@@ -71,7 +71,11 @@ json boot_to_json(const BootConfig& c) {
                 {"mtu", c.net.mtu},         {"ca_pem", c.net.ca_pem}};
   if (!c.mounts.empty()) {  // optional (docs/workspace.md)
     json m = json::array();
-    for (const auto& s : c.mounts) m.push_back({{"id", s.id}, {"target", s.target}, {"mode", s.mode}});
+    for (const auto& s : c.mounts) {
+      json e = {{"id", s.id}, {"target", s.target}, {"mode", s.mode}};
+      if (!s.tag.empty()) e["tag"] = s.tag;
+      m.push_back(std::move(e));
+    }
     j["mounts"] = std::move(m);
   }
   return j;
@@ -95,6 +99,11 @@ util::Result<std::vector<MountSpec>> mounts_from_json(const json& j) {
     s.mode = ML_TRY(get_string(e, "mode"));
     if (s.target.size() < 2 || s.target[0] != '/') return protocol_error("boot: mount target must be an absolute path below /");
     if (s.mode != "rw" && s.mode != "ro" && s.mode != "snapshot") return protocol_error("boot: unknown mount mode " + s.mode);
+    if (auto t = e.find("tag"); t != e.end() && !t->is_null()) {
+      if (!t->is_string() || t->get<std::string>().empty() || t->get<std::string>().size() > 36)
+        return protocol_error("boot: mount tag must be a string of 1 to 36 bytes");
+      s.tag = t->get<std::string>();
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -26,6 +26,9 @@ struct MountSpec {
   uint32_t id = 0;
   std::string target;      // absolute guest path (created if missing)
   std::string mode = "rw"; // "rw", "ro" (ro also mounts MS_RDONLY) or "snapshot" (guest/protocol/fuse_snapshot.hpp)
+  // Transport: empty = FUSE over the "fuse" channel (the agent pumps /dev/fuse);
+  // else the tag of a virtio-fs device the host serves directly (JSON "tag", optional).
+  std::string tag;
 };
 
 // Sent by the host after the handshake. The agent sets the clock (there is no

@@ -1,0 +1,372 @@
+#include "backends/vhost/vhost_user_device.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "util/log.hpp"
+
+namespace backends::vhost {
+
+namespace {
+
+// Frontend requests we answer (vhost-user.rst, "Front-end message types").
+enum Request : uint32_t {
+  GetFeatures = 1,
+  SetFeatures = 2,
+  SetOwner = 3,
+  ResetOwner = 4,
+  SetMemTable = 5,
+  SetLogBase = 6,
+  SetLogFd = 7,
+  SetVringNum = 8,
+  SetVringAddr = 9,
+  SetVringBase = 10,
+  GetVringBase = 11,
+  SetVringKick = 12,
+  SetVringCall = 13,
+  SetVringErr = 14,
+  GetProtocolFeatures = 15,
+  SetProtocolFeatures = 16,
+  GetQueueNum = 17,
+  SetVringEnable = 18,
+};
+
+constexpr uint32_t k_version = 1, k_flag_reply = 1u << 2;
+constexpr uint64_t k_feature_indirect = 1ull << 28, k_feature_event_idx = 1ull << 29,
+                   k_feature_version_1 = 1ull << 32;
+// PROTOCOL_FEATURES (bit 30) must be offered: without it QEMU allows the
+// backend no memory slots at all. Of the protocol features we take only MQ
+// (so QEMU asks how many queues we serve).
+constexpr uint64_t k_feature_protocol = 1ull << 30;
+constexpr uint64_t k_offered = k_feature_indirect | k_feature_version_1 | k_feature_protocol;
+constexpr uint64_t k_protocol_mq = 1ull << 0;
+constexpr size_t k_max_payload = 4096;
+constexpr size_t k_max_fds = 32;
+constexpr size_t k_max_request = 64u << 20;  // a FUSE request is at most ~1 MiB
+constexpr uint16_t k_used_no_notify = 1;
+
+struct Header {
+  uint32_t request, flags, size;
+};
+struct VringState {
+  uint32_t index, num;
+};
+struct VringAddr {
+  uint32_t index, flags;
+  uint64_t desc, used, avail, log;
+};
+struct RegionWire {
+  uint64_t guest_phys_addr, memory_size, userspace_addr, mmap_offset;
+};
+
+bool read_exact(int fd, char* p, size_t n) {
+  while (n) {
+    ssize_t r = util::retry_eintr([&] { return ::read(fd, p, n); });
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// The header, with any fds that came along.
+bool recv_header(int fd, Header& h, std::vector<util::Fd>& fds) {
+  char control[CMSG_SPACE(sizeof(int) * k_max_fds)];
+  iovec iov{&h, sizeof h};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t r = util::retry_eintr([&] { return ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); });
+  if (r <= 0) return false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < n; ++i) {
+      int f;
+      std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+      fds.emplace_back(f);
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) return false;
+  return read_exact(fd, reinterpret_cast<char*>(&h) + r, sizeof h - static_cast<size_t>(r));
+}
+
+bool reply(int fd, uint32_t request, const void* payload, uint32_t size) {
+  std::string out(sizeof(Header) + size, '\0');
+  Header h{request, k_version | k_flag_reply, size};
+  std::memcpy(out.data(), &h, sizeof h);
+  std::memcpy(out.data() + sizeof h, payload, size);
+  return util::write_all(fd, out).has_value();
+}
+
+template <class T>
+bool payload_as(const std::string& payload, T& out) {
+  if (payload.size() < sizeof(T)) return false;
+  std::memcpy(&out, payload.data(), sizeof(T));
+  return true;
+}
+
+}  // namespace
+
+util::Result<std::unique_ptr<VhostUserDevice>> VhostUserDevice::create(std::string name, uint32_t queues) {
+  if (queues == 0 || queues > 64) return util::make_error(util::ErrorCode::Internal, "vhost-user: bad queue count");
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return util::sys_error("vhost-user: socketpair");
+  util::Fd backend(sv[0]), frontend(sv[1]);
+  util::Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) return util::sys_error("vhost-user: eventfd");
+  std::unique_ptr<VhostUserDevice> d(
+      new VhostUserDevice(std::move(name), queues, std::move(backend), std::move(frontend), std::move(wake)));
+  d->m_thread = std::thread([dev = d.get()] { dev->run(); });
+  return d;
+}
+
+VhostUserDevice::VhostUserDevice(std::string name, uint32_t queues, util::Fd backend, util::Fd frontend, util::Fd wake)
+    : m_name(std::move(name)), m_sock(std::move(backend)), m_frontend(std::move(frontend)), m_wake(std::move(wake)),
+      m_queues(queues) {}
+
+VhostUserDevice::~VhostUserDevice() {
+  m_stop = true;
+  uint64_t one = 1;
+  (void)!::write(m_wake.get(), &one, sizeof one);
+  if (m_thread.joinable()) m_thread.join();
+}
+
+void VhostUserDevice::set_handler(RequestHandler handler) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_handler = std::move(handler);
+  }
+  uint64_t one = 1;
+  (void)!::write(m_wake.get(), &one, sizeof one);  // serve what queued up meanwhile
+}
+
+DeviceStats VhostUserDevice::stats() const {
+  std::lock_guard lock(m_mutex);
+  return m_stats;
+}
+
+void VhostUserDevice::run() {
+  std::vector<pollfd> fds;
+  while (!m_stop) {
+    fds.clear();
+    fds.push_back({m_sock.get(), POLLIN, 0});
+    fds.push_back({m_wake.get(), POLLIN, 0});
+    for (auto& q : m_queues) fds.push_back({q.ready() ? q.kick.get() : -1, POLLIN, 0});
+    if (util::retry_eintr([&] { return ::poll(fds.data(), fds.size(), -1); }) < 0) {
+      util::log::warn(m_name + ": vhost-user poll: " + std::strerror(errno));
+      return;
+    }
+    bool all = false;
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      (void)!::read(m_wake.get(), &v, sizeof v);
+      all = true;
+    }
+    if (m_stop) return;
+    for (size_t i = 0; i < m_queues.size(); ++i) {
+      if (fds[2 + i].revents & POLLIN) {
+        uint64_t v;
+        (void)!::read(m_queues[i].kick.get(), &v, sizeof v);
+        std::lock_guard lock(m_mutex);
+        ++m_stats.kicks;
+      }
+      if (all || (fds[2 + i].revents & POLLIN)) drain(static_cast<uint32_t>(i));
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!control()) {
+        util::log::debug(m_name + ": vhost-user frontend gone");
+        return;
+      }
+    }
+  }
+}
+
+void VhostUserDevice::drain(uint32_t index) {
+  Virtqueue& q = m_queues[index];
+  if (!q.ready()) return;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_handler) return;  // left in the ring until set_handler
+  }
+  for (;;) {
+    q.set_used_flags(k_used_no_notify);  // no kicks while we are draining anyway
+    while (auto chain = q.pop(m_memory)) {
+      answer(index, *chain);
+      q.notify();  // per request: the guest can go on while we serve the next
+    }
+    q.set_used_flags(0);
+    if (!q.has_available()) return;  // a request made available before the flag cleared
+  }
+}
+
+bool VhostUserDevice::answer(uint32_t index, Chain& chain) {
+  Virtqueue& q = m_queues[index];
+  if (!chain.valid) {
+    std::lock_guard lock(m_mutex);
+    ++m_stats.malformed;
+    q.push(chain.head, 0);
+    return false;
+  }
+  m_request.clear();
+  for (auto s : chain.readable) {
+    if (m_request.size() + s.size() > k_max_request) {
+      q.push(chain.head, 0);
+      return false;
+    }
+    m_request.append(s.data(), s.size());  // a private copy: the guest cannot change it under the handler
+  }
+  std::string out;
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_stats.requests;
+    out = m_handler(index, m_request);
+  }
+  size_t done = 0;
+  for (auto s : chain.writable) {
+    if (done == out.size()) break;
+    size_t n = std::min(s.size(), out.size() - done);
+    std::memcpy(s.data(), out.data() + done, n);
+    done += n;
+  }
+  q.push(chain.head, static_cast<uint32_t>(done));
+  return true;
+}
+
+void VhostUserDevice::reattach() {
+  for (auto& q : m_queues)
+    if (q.num && q.desc_addr && !m_memory.empty()) (void)q.attach(m_memory);
+}
+
+bool VhostUserDevice::control() {
+  Header h{};
+  std::vector<util::Fd> fds;
+  if (!recv_header(m_sock.get(), h, fds)) return false;
+  if (h.size > k_max_payload || fds.size() > k_max_fds) {
+    util::log::warn(m_name + ": vhost-user message " + std::to_string(h.request) + " too large");
+    return false;
+  }
+  std::string payload(h.size, '\0');
+  if (!read_exact(m_sock.get(), payload.data(), payload.size())) return false;
+  int sock = m_sock.get();
+  auto queue_of = [&](uint32_t index) -> Virtqueue* { return index < m_queues.size() ? &m_queues[index] : nullptr; };
+  switch (h.request) {
+    case GetFeatures: {
+      uint64_t f = k_offered;
+      return reply(sock, h.request, &f, sizeof f);
+    }
+    case SetFeatures: {
+      uint64_t f = 0;
+      if (!payload_as(payload, f)) return false;
+      m_features = f & k_offered;
+      if (f & k_feature_event_idx) util::log::warn(m_name + ": vhost-user frontend set EVENT_IDX, which we did not offer");
+      return true;
+    }
+    case GetProtocolFeatures: {
+      uint64_t f = k_protocol_mq;
+      return reply(sock, h.request, &f, sizeof f);
+    }
+    case GetQueueNum: {
+      uint64_t n = m_queues.size();
+      return reply(sock, h.request, &n, sizeof n);
+    }
+    case SetOwner:
+    case ResetOwner:
+    case SetProtocolFeatures:
+    case SetLogBase:
+    case SetLogFd:
+      return true;
+    case SetMemTable: {
+      uint32_t n = 0;
+      if (!payload_as(payload, n) || n > 8 || payload.size() < 8 + n * sizeof(RegionWire) || fds.size() != n) return false;
+      std::vector<MemoryRegion> regions;
+      for (uint32_t i = 0; i < n; ++i) {
+        RegionWire w;
+        std::memcpy(&w, payload.data() + 8 + i * sizeof w, sizeof w);
+        regions.push_back({w.guest_phys_addr, w.memory_size, w.userspace_addr, w.mmap_offset});
+      }
+      for (auto& q : m_queues) q.detach();
+      auto mem = GuestMemory::map(regions, std::move(fds));
+      if (!mem) {
+        util::log::warn(m_name + ": " + mem.error().message());
+        return false;
+      }
+      m_memory = std::move(*mem);
+      reattach();
+      return true;
+    }
+    case SetVringNum:
+    case SetVringBase:
+    case SetVringEnable: {
+      VringState s{};
+      if (!payload_as(payload, s)) return false;
+      Virtqueue* q = queue_of(s.index);
+      if (!q) return false;
+      if (h.request == SetVringNum) {
+        q->num = s.num;
+        q->detach();
+      } else if (h.request == SetVringBase) {
+        q->last_avail = static_cast<uint16_t>(s.num);
+      } else {
+        q->enabled = s.num != 0;
+      }
+      return true;
+    }
+    case SetVringAddr: {
+      VringAddr a{};
+      if (!payload_as(payload, a)) return false;
+      Virtqueue* q = queue_of(a.index);
+      if (!q) return false;
+      q->desc_addr = a.desc;
+      q->avail_addr = a.avail;
+      q->used_addr = a.used;
+      if (!q->attach(m_memory)) {
+        util::log::warn(m_name + ": vhost-user ring " + std::to_string(a.index) + " is outside guest memory");
+        return false;
+      }
+      return true;
+    }
+    case GetVringBase: {
+      VringState s{};
+      if (!payload_as(payload, s)) return false;
+      Virtqueue* q = queue_of(s.index);
+      if (!q) return false;
+      s.num = q->last_avail;
+      q->kick.reset();  // the ring stops until the next SET_VRING_KICK
+      q->detach();
+      return reply(sock, h.request, &s, sizeof s);
+    }
+    case SetVringKick:
+    case SetVringCall:
+    case SetVringErr: {
+      uint64_t v = 0;
+      if (!payload_as(payload, v)) return false;
+      Virtqueue* q = queue_of(static_cast<uint32_t>(v & 0xff));
+      if (!q) return false;
+      bool no_fd = v & 0x100;
+      util::Fd fd = (!no_fd && !fds.empty()) ? std::move(fds[0]) : util::Fd();
+      if (h.request == SetVringKick) {
+        if (!fd) util::log::warn(m_name + ": vhost-user ring " + std::to_string(v & 0xff) + " without a kick fd is not served");
+        q->kick = std::move(fd);
+        if (q->num && q->desc_addr) (void)q->attach(m_memory);
+        drain(static_cast<uint32_t>(v & 0xff));
+      } else if (h.request == SetVringCall) {
+        q->call = std::move(fd);
+      }
+      return true;
+    }
+    default:
+      // Nothing we offered leads here; an unexpected request that wants a
+      // reply would stall QEMU, so say which one it was.
+      util::log::warn(m_name + ": vhost-user request " + std::to_string(h.request) + " not supported, ignored");
+      return true;
+  }
+}
+
+}  // namespace backends::vhost

@@ -96,7 +96,7 @@ json config_to_json(const engine::Config& c) {
   j["mounts"] = json::array();
   for (const auto& m : c.mounts)
     j["mounts"].push_back({{"source", m.source.string()}, {"target", m.target}, {"mode", engine::to_string(m.mode)},
-                           {"exclude", m.exclude}});
+                           {"exclude", m.exclude}, {"cache", m.cache == engine::MountCache::None ? "none" : "auto"}});
   j["network"] = {{"allow", rules_json(c.network.allow)},
                   {"deny", rules_json(c.network.deny)},
                   {"block_private", c.network.block_private},
@@ -151,6 +151,7 @@ std::string config_to_text(const engine::Config& c) {
     o += "\n[[mounts]]\nsource = " + q(m.source.string()) + "\ntarget = " + q(m.target) + "\nmode = " +
          q(engine::to_string(m.mode)) + "\n";
     if (!m.exclude.empty()) o += "exclude = " + list(m.exclude) + "\n";
+    if (m.cache == engine::MountCache::None) o += "cache = \"none\"\n";
   }
   o += "\n[network]  # everything not allowed is denied\nallow = " + list(rule_texts(c.network.allow)) + "\n";
   o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";

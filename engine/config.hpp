@@ -38,6 +38,7 @@ inline constexpr uint64_t k_min_memory = 128 * k_mib;
 enum class Backend { Auto, Qemu, Firecracker, Gvisor, Vz };
 enum class KernelKind { Default, Path, Reference };
 enum class MountMode { Rw, Ro, Snapshot, Git };
+enum class MountCache { Auto, None };  // workspace::CachePolicy
 enum class SecretSource { Env, File, Cmd };
 enum class PortProtocol { Tcp };
 
@@ -69,6 +70,7 @@ struct Mount {
   std::string target;                 // absolute guest path, normalised (no trailing '/')
   MountMode mode = MountMode::Rw;
   std::vector<std::string> exclude;   // validated globs (util/glob.hpp)
+  MountCache cache = MountCache::Auto;
   SourcePos pos;                      // the [[mounts]] entry
 };
 

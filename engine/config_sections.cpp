@@ -153,7 +153,7 @@ void parse_mounts(Reader& r, const toml::table& root) {
       continue;
     }
     r.record(p, Reader::pos(*t));
-    r.check_keys(*t, "[[mounts]]", {"source", "target", "mode", "exclude"});
+    r.check_keys(*t, "[[mounts]]", {"source", "target", "mode", "exclude", "cache"});
     Mount m;
     m.pos = Reader::pos(*t);
     bool ok = true;
@@ -195,6 +195,11 @@ void parse_mounts(Reader& r, const toml::table& root) {
       else if (mode->value == "snapshot") m.mode = MountMode::Snapshot;
       else if (mode->value == "git") m.mode = MountMode::Git;
       else r.error(mode->pos, p + ".mode \"" + mode->value + "\" must be one of rw, ro, snapshot, git");
+    }
+    if (auto cache = r.get_string(*t, "cache", p + ".cache")) {
+      if (cache->value == "auto") m.cache = MountCache::Auto;
+      else if (cache->value == "none") m.cache = MountCache::None;
+      else r.error(cache->pos, p + ".cache \"" + cache->value + "\" must be auto or none");
     }
     if (auto ex = r.get_strings(*t, "exclude", p + ".exclude")) {
       for (auto& g : *ex) {

@@ -161,6 +161,7 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   for (const auto& m : c.mounts) {
     std::string line = "--mount " + m.source.string() + " -> " + m.target + " (" + to_string(m.mode) + ")";
     for (const auto& e : m.exclude) line += " --exclude " + e;
+    if (m.cache == MountCache::None) line += " --cache none";
     plan.push_back(line);
   }
   for (const auto& r : c.allowed_rules()) plan.push_back("--allow " + r.to_string());

@@ -84,6 +84,7 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     w.mode = m.mode;
     w.target = m.target;
     w.exclude = m.exclude;
+    w.cache = m.cache == MountCache::None ? workspace::CachePolicy::None : workspace::CachePolicy::Auto;
     w.read_only_files = protect;
     switch (m.mode) {
       case MountMode::Rw: w.source = m.source; break;
@@ -239,6 +240,7 @@ util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::
     o.root = m.source;
     o.access = m.access;
     o.exclude = m.exclude;
+    o.cache = m.cache;
     o.read_only_files = m.read_only_files;
     o.uid = uid;
     o.gid = gid;

@@ -33,6 +33,7 @@ struct WorkspaceMount {
   std::string target;            // absolute guest path
   workspace::Access access = workspace::Access::ReadWrite;
   MountMode mode = MountMode::Rw;  // Snapshot: served read-only, overlaid in the guest (engine/snapshot.hpp)
+  workspace::CachePolicy cache = workspace::CachePolicy::Auto;
   std::vector<std::string> exclude;                    // globs, relative to source
   std::vector<std::filesystem::path> read_only_files;  // always read-only (Matchlockfile, lock)
 };

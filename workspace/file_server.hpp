@@ -28,9 +28,19 @@ namespace workspace {
 
 enum class Access { ReadWrite, ReadOnly };
 
+// How the guest kernel caches file data (FOPEN_DIRECT_IO per open):
+//  Auto: the page cache for files opened readable (mmap, repeated reads);
+//        write-only opens go direct (no guest copy, and such an fd can
+//        never be mmapped anyway). New opens always drop stale pages.
+//  None: every regular file direct, like 9p's cache=none or virtiofsd's
+//        cache=never: fastest bulk I/O, but MAP_SHARED mmap of a share file
+//        fails (ENODEV) on guest kernels before 6.6.
+enum class CachePolicy { Auto, None };
+
 struct ShareOptions {
   std::filesystem::path root;                            // the host directory served
   Access access = Access::ReadWrite;
+  CachePolicy cache = CachePolicy::Auto;
   std::vector<std::string> exclude;                      // util/glob.hpp patterns, relative to root
   std::vector<std::filesystem::path> read_only_files;    // host paths (Matchlockfile, its lock)
   uint32_t uid = 0, gid = 0;                             // guest owner of files the host user owns
@@ -122,6 +132,7 @@ class FileServer {
 
   Handle* handle_for(uint64_t fh, bool dir);
   int writable_check(const Located& at) const;  // EROFS / EACCES for protected files
+  uint32_t open_flags_for(int flags) const;     // FOPEN_* for a regular file opened with FLAGS
 
   ShareOptions m_options;
   util::Fd m_root;

@@ -33,6 +33,11 @@ int open_checked(int dirfd, const std::string& name, int flags, bool dir, util::
 
 }  // namespace
 
+uint32_t FileServer::open_flags_for(int flags) const {
+  bool direct = m_options.cache == CachePolicy::None || (flags & O_ACCMODE) == O_WRONLY;
+  return direct ? FOPEN_DIRECT_IO : 0;
+}
+
 std::string FileServer::op_open(const Request& req, bool dir) {
   const auto& h = req.header;
   ArgReader a(req.body);
@@ -60,6 +65,7 @@ std::string FileServer::op_open(const Request& req, bool dir) {
   m_handles.emplace(fh, std::move(hd));
   fuse_open_out out{};
   out.fh = fh;
+  if (!dir) out.open_flags = open_flags_for(flags);
   return encode_struct(h.unique, out);
 }
 
@@ -92,6 +98,7 @@ std::string FileServer::op_create(const Request& req) {
   } out{};
   out.entry = make_entry(node, st);
   out.open.fh = fh;
+  out.open.open_flags = open_flags_for(flags);
   return encode_struct(h.unique, out);
 }
 

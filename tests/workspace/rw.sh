@@ -4,12 +4,15 @@
 # both sides), host-side edits seen in the guest, exclude, read-only mounts and
 # Matchlockfile, and every escape attempt (host symlinks to host files, `..`,
 # rename/hardlink out of the share, a directory swapped for a symlink while the
-# guest reads through it) confined.
+# guest reads through it) confined. The shares travel over virtio-fs (our
+# vhost-user backend); ctest runs this script a second time as
+# workspace.rw_channel with MATCHLOCK_WORKSPACE_TRANSPORT=channel (FUSE pumped
+# by the agent). A third mount has cache = "none" (direct I/O).
 . "$(dirname "$0")/../lifecycle/lib.sh"
 rig_need_debian
 DEBIAN="$ML_REG_ANON/matchlock/debian:latest"
 OUTSIDE="$TEST_TMP/outside"
-mkdir -p "$OUTSIDE" "$PROJ/rodir" "$PROJ/node_modules" "$PROJ/race"
+mkdir -p "$OUTSIDE" "$PROJ/rodir" "$PROJ/node_modules" "$PROJ/race" "$PROJ/directdir"
 echo "HOST-SECRET" >"$OUTSIDE/secret-host"
 echo "HOST-OUTSIDE" >"$OUTSIDE/f"
 echo "hello from host" >"$PROJ/hello.txt"
@@ -41,11 +44,28 @@ exclude = [".env", "**/node_modules"]
 source = "rodir"
 target = "/data"
 mode = "ro"
+
+[[mounts]]
+source = "directdir"
+target = "/direct"
+cache = "none"
 TOML
 mf_sum=$(sha256sum "$PROJ/Matchlockfile")
 
 run_ml up
 expect_rc 0
+
+# 0. The transport: virtio-fs unless the environment asks for the channel.
+case "${MATCHLOCK_WORKSPACE_TRANSPORT:-virtiofs}" in
+  channel) fstype=fuse ;;
+  *) fstype=virtiofs ;;
+esac
+run_ml exec -- sh -c 'grep -E " /(workspace|data|direct) " /proc/mounts'
+expect_rc 0
+for t in /workspace /data /direct; do
+  printf '%s\n' "$OUT" | grep -q " $t $fstype " || fail "$t is not a $fstype mount: $OUT"
+done
+printf '%s\n' "$OUT" | grep -q " /data $fstype ro," || fail "/data is not mounted read-only: $OUT"
 
 # 1. Reads, owner mapping, symlinks served as links (resolved in the guest, never on the host).
 run_ml exec -- sh -c '
@@ -151,6 +171,21 @@ expect_rc 0
 [ "${OUT%% *}" = "$guest_sum" ] || fail "64 MiB read back differs"
 echo "64 MiB write+sha256: ${write_ms} ms; read+sha256: $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2
 rm -f "$PROJ/big"
+
+# 5b. cache = "none" (direct I/O): 16 MiB written and read back through /direct,
+# partial writes at an offset, and a file the host rewrote is read fresh.
+run_ml exec -- sh -c '
+  set -e
+  dd if=/dev/urandom of=/direct/big bs=1M count=16 2>/dev/null
+  printf ABCD | dd of=/direct/big bs=1 seek=4096 conv=notrunc 2>/dev/null
+  sha256sum /direct/big'
+expect_rc 0
+[ "${OUT%% *}" = "$(sha256sum "$PROJ/directdir/big" | cut -d' ' -f1)" ] || fail "cache=none: guest and host sha256 differ"
+[ "$(dd if="$PROJ/directdir/big" bs=1 skip=4096 count=4 2>/dev/null)" = ABCD ] || fail "cache=none: partial write lost"
+echo "rewritten on the host" >"$PROJ/directdir/big"
+run_ml exec -- cat /direct/big
+expect_rc 0
+[ "$OUT" = "rewritten on the host" ] || fail "cache=none: stale read: $OUT"
 
 # 6. Host-side edits show up in the guest (attribute/entry timeouts are 1 s).
 run_ml exec -- cat /workspace/hello.txt

@@ -217,10 +217,12 @@ bool VhostUserDevice::answer(uint32_t index, Chain& chain) {
   m_request.clear();
   for (auto s : chain.readable) {
     if (m_request.size() + s.size() > k_max_request) {
+      std::lock_guard lock(m_mutex);
+      ++m_stats.malformed;
       q.push(chain.head, 0);
       return false;
     }
-    m_request.append(s.data(), s.size());  // a private copy: the guest cannot change it under the handler
+    if (!s.empty()) m_request.append(s.data(), s.size());  // a private copy: the guest cannot change it under the handler
   }
   std::string out;
   {
@@ -232,7 +234,7 @@ bool VhostUserDevice::answer(uint32_t index, Chain& chain) {
   for (auto s : chain.writable) {
     if (done == out.size()) break;
     size_t n = std::min(s.size(), out.size() - done);
-    std::memcpy(s.data(), out.data() + done, n);
+    if (n) std::memcpy(s.data(), out.data() + done, n);  // a zero-length buffer has no address
     done += n;
   }
   q.push(chain.head, static_cast<uint32_t>(done));

@@ -4,7 +4,8 @@
 # Usage: sh guest_bench.sh MIB FILES NAME=DIR...
 mib=$1 files=$2
 shift 2
-now() { read -r up _ </proc/uptime; echo $(( ${up%.*} * 1000 + 10 * ${up#*.} )); }
+# The hundredths lose a leading 0: "08" would be read as a bad octal number.
+now() { read -r up _ </proc/uptime; c=${up#*.}; echo $(( ${up%.*} * 1000 + 10 * ${c#0} )); }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 for spec in "$@"; do
   name=${spec%%=*} dir=${spec#*=}

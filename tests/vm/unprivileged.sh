@@ -1,6 +1,7 @@
 # The QEMU path needs no privileges: `matchlock run` as an unprivileged user
 # (no TAP, no setuid) with its own XDG dirs boots and runs a command, and a
-# Matchlockfile's sandbox reaches an allowed host through the userspace network.
+# Matchlockfile's sandbox reaches an allowed host through the userspace network
+# and writes into its /workspace share (virtio-fs: memfd RAM + our vhost-user backend).
 . "$(dirname "$0")/net_lib.sh"
 net_enter_namespace "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -41,11 +42,18 @@ TOML
 chown -R "$user" "$home/proj"
 set +e
 out=$(cd "$home/proj" && runuser -u "$user" -- env HOME="$home" XDG_CACHE_HOME="$home/cache" XDG_STATE_HOME="$home/state" \
-  XDG_CONFIG_HOME="$home/config" "$MATCHLOCK" run --trust --rm -- wget -qO- "http://allowed.test:$UP_http/unpriv" 2>"$TEST_TMP/err")
+  XDG_CONFIG_HOME="$home/config" "$MATCHLOCK" run --trust --rm -- sh -c \
+  'wget -qO- "http://allowed.test:'"$UP_http"'/unpriv" && grep -o " /workspace [a-z]*" /proc/mounts && echo from-guest >/workspace/unpriv.txt' \
+  2>"$TEST_TMP/err")
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "networked run as $user exited $rc: $(cat "$TEST_TMP/err")"
 expect_contains "$out" "ok GET"
+# The default /workspace mount (the Matchlockfile's directory) over virtio-fs, served
+# by the unprivileged process: the file lands on the host owned by that user.
+expect_contains "$out" " /workspace virtiofs"
+[ "$(cat "$home/proj/unpriv.txt")" = from-guest ] || fail "the guest's write did not reach the host share"
+[ "$(stat -c %U "$home/proj/unpriv.txt")" = "$user" ] || fail "the share file is not owned by $user"
 grep -q '"/unpriv"' "$TEST_TMP/http.log" || fail "the upstream did not see the unprivileged sandbox's request"
 ps -o user= -C qemu-system-x86_64 2>/dev/null | grep -qx root && pgrep -af qemu-system | grep -F "$home" && fail "qemu ran as root" || true
 no_qemu_left

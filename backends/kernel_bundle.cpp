@@ -246,7 +246,12 @@ util::Result<KernelBundle> ensure_kernel_bundle(const util::Dirs& dirs) {
       if (!installed->has_module(want)) missing += (missing.empty() ? "" : ", ") + want;
     if (missing.empty() || installed->package.empty()) return std::move(*installed);
     util::log::info("kernel: the installed bundle lacks " + missing + "; installing a new one (once)");
-    return install_kernel_bundle(dirs, {});
+    auto fresh = install_kernel_bundle(dirs, {});
+    if (fresh) return fresh;
+    // Offline, say: the old bundle still boots (shares then use the FUSE channel).
+    util::log::warn("kernel: " + fresh.error().message() + "; keeping " + installed->dir.string() + " (without " +
+                    missing + ")");
+    return std::move(*installed);
   }
   util::log::info("kernel: no guest kernel bundle yet, installing one (once)");
   return install_kernel_bundle(dirs, {});

@@ -56,6 +56,8 @@ util::Result<std::optional<KernelBundle>> installed_kernel_bundle(const util::Di
 // Downloads (apt-get download, nothing installed into /boot), extracts, records, makes current.
 util::Result<KernelBundle> install_kernel_bundle(const util::Dirs& dirs, const KernelInstallOptions& options);
 // The installed bundle, installing it first (with progress on stderr) when there is none.
+// An installed Debian bundle that lacks a module of k_bundle_modules (made by an older
+// matchlock) is replaced once; when that install fails (offline) the old one is used.
 util::Result<KernelBundle> ensure_kernel_bundle(const util::Dirs& dirs);
 // [sandbox].kernel = PATH: a bundle directory (with bundle.json) or a bare kernel image
 // whose drivers are built in (no modules).

@@ -18,7 +18,7 @@ d = sys.argv[1]
 m = json.load(open(os.path.join(d, "bundle.json")))
 assert m["package"].startswith("linux-image-") and m["version"] and m["deb_sha256"]
 names = [x["name"] for x in m["modules"]]
-for need in ["virtio_mmio", "virtio_blk", "virtio_console", "virtio_net", "overlay", "fuse"]:
+for need in ["virtio_mmio", "virtio_blk", "virtio_console", "virtio_net", "overlay", "fuse", "virtiofs"]:
     assert need in names, need
 # dependencies come first
 assert names.index("virtio_ring") < names.index("virtio") < names.index("virtio_mmio")

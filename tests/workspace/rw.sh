@@ -124,7 +124,8 @@ case "$OUT" in *HARDLINKED-OUTSIDE*) fail "hard link to a file outside the share
 [ "$(readlink "$PROJ/shadow-link")" = /etc/shadow ] || fail "guest symlink not stored as text"
 [ "$(stat -c %u "$PROJ/hello-link")" = "$(id -u)" ] || fail "host ownership changed"
 
-# 4. git in the share; the host sees the commit.
+# 4. git in the share; a build (dpkg-deb, the toolchain minbase has) whose
+# artifact is committed too; the host sees the commits and can use the artifact.
 run_ml exec -- sh -c '
   set -e
   mkdir -p /workspace/repo && cd /workspace/repo
@@ -134,12 +135,20 @@ run_ml exec -- sh -c '
   mkdir -p src && echo "a" >src/a.txt
   git add -A && git commit -q -m "first from the guest"
   echo "b" >>src/a.txt && git commit -q -am second
+  mkdir -p pkg/DEBIAN pkg/usr/share/hello
+  printf "Package: hello-ws\nVersion: 1.0\nArchitecture: all\nMaintainer: T <t@example.com>\nDescription: built in the share\n" >pkg/DEBIAN/control
+  cp main.c src/a.txt pkg/usr/share/hello/
+  dpkg-deb --root-owner-group -Zgzip --build pkg hello-ws.deb >/dev/null
+  rm -r pkg && git add hello-ws.deb && git commit -q -m "build artifact"
   git status --porcelain | wc -l
   git log --oneline | wc -l'
 expect_rc 0
 [ "$OUT" = "0
-2" ] || fail "git in the guest: $OUT"
-[ "$(git -C "$PROJ/repo" log --format=%s | head -1)" = second ] || fail "host does not see the guest's commit"
+3" ] || fail "git in the guest: $OUT"
+dpkg-deb --field "$PROJ/repo/hello-ws.deb" Package | grep -qx hello-ws || fail "the guest-built package is unreadable on the host"
+[ "$(dpkg-deb --fsys-tarfile "$PROJ/repo/hello-ws.deb" | tar -xO ./usr/share/hello/a.txt)" = "a
+b" ] || fail "the guest-built package has the wrong contents"
+[ "$(git -C "$PROJ/repo" log --format=%s | head -1)" = "build artifact" ] || fail "host does not see the guest's commit"
 git -C "$PROJ/repo" fsck --no-progress >/dev/null 2>&1 || fail "git fsck on the host failed"
 
 # 5. 2000 small files created, listed, removed; 64 MiB written and read back.

@@ -81,6 +81,12 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   if (spec.network) vm.net_fd = spec.network->vm_fd();
   sb.m_mounts = std::make_unique<WorkspaceMounts>();
   ShareTransport transport = spec.mounts.empty() ? ShareTransport::Channel : ML_TRY(choose_transport(sb.m_kernel));
+  if (auto nested = nested_mount(spec.mounts); nested && transport == ShareTransport::Channel)
+    return util::make_error(util::ErrorCode::Unsupported,
+                            "mount " + nested->first + " lies inside the mount at " + nested->second +
+                                ": nested mounts need virtio-fs, and the guest kernel " + sb.m_kernel.dir.string() +
+                                (sb.m_kernel.has_module("virtiofs") ? " is used with MATCHLOCK_WORKSPACE_TRANSPORT=channel"
+                                                                    : " has no virtiofs module"));
   if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
   if (!spec.mounts.empty()) util::log::debug(std::string("workspace transport: ") + to_string(transport));
   sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));

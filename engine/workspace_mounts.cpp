@@ -104,14 +104,22 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     std::error_code ec;
     if (!fs::is_directory(w.source, ec))
       return util::make_error(util::ErrorCode::NotFound, where + ": source " + w.source.string() + " is not a directory");
-    for (const auto& other : out)
-      if (inside(other.target, w.target) || inside(w.target, other.target))
-        return util::make_error(util::ErrorCode::Config,
-                                where + ": target " + w.target + " overlaps the mount at " + other.target + " (nested mounts are not supported)");
     if (w.target == "/") return util::make_error(util::ErrorCode::Config, where + ": a mount cannot replace the guest's /");
     out.push_back(std::move(w));
   }
+  // A mount inside another one is mounted after it (fewer components first;
+  // targets are normalised and unique, so a parent always has fewer).
+  auto depth = [](const std::string& t) { return std::count(t.begin(), t.end(), '/'); };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const WorkspaceMount& a, const WorkspaceMount& b) { return depth(a.target) < depth(b.target); });
   return out;
+}
+
+std::optional<std::pair<std::string, std::string>> nested_mount(const std::vector<WorkspaceMount>& mounts) {
+  for (const auto& inner : mounts)
+    for (const auto& outer : mounts)
+      if (&inner != &outer && inside(outer.target, inner.target)) return std::make_pair(inner.target, outer.target);
+  return std::nullopt;
 }
 
 WorkspaceMount rw_mount(const fs::path& dir, const std::string& target) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,10 +45,17 @@ using GitSourceFn = std::function<util::Result<std::filesystem::path>(const Moun
 
 // The mounts of CONFIG. rw/ro serve the source; git serves GIT_SOURCE(mount)
 // read-write (an error when GIT_SOURCE is empty); snapshot serves the source
-// read-only and the guest overlays it (upper on the sandbox disk). Targets
-// nested inside another mount are refused.
+// read-only and the guest overlays it (upper on the sandbox disk). A target
+// inside another mount's target comes after it (the outer one is mounted
+// first; the agent creates the inner target directory in it); that needs the
+// virtio-fs transport (see nested_mount).
 // The Matchlockfile and Matchlockfile.lock are read-only in every mount.
 util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source = {});
+
+// The first (inner, outer) pair of targets where one lies inside the other.
+// Under the channel transport the agent would have to serve the outer FUSE
+// mount while it creates the inner target in it, so SandboxVm refuses these.
+std::optional<std::pair<std::string, std::string>> nested_mount(const std::vector<WorkspaceMount>& mounts);
 
 // A plain read-write mount of DIR at TARGET (for callers outside a Matchlockfile).
 WorkspaceMount rw_mount(const std::filesystem::path& dir, const std::string& target);

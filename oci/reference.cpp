@@ -1,13 +1,15 @@
 // Image reference parsing after the docker/distribution reference grammar:
 //   reference  := name [ ":" tag ] [ "@" digest ]
 //   name       := [domain '/'] path-component ['/' path-component]*
-//   domain     := domain-component ['.' domain-component]* [':' port-number]
+//   domain     := (domain-component ['.' domain-component]* | '[' ipv6 ']') [':' port-number]
 //   path-component := [a-z0-9]+ (separator [a-z0-9]+)*   separator := [_.] | "__" | "-"+
 //   tag        := [\w][\w.-]{0,127}
 // Normalisation (ParseNormalizedNamed): the first component is a registry only
 // when it contains '.' or ':' or is "localhost"; otherwise docker.io is used and
 // single-component names get "library/". "index.docker.io" becomes "docker.io".
 #include "oci/reference.hpp"
+
+#include <arpa/inet.h>
 
 #include "oci/digest.hpp"
 
@@ -44,7 +46,21 @@ bool valid_path_component(std::string_view c) {
   return true;
 }
 
+// "[v6 address]" or "[v6 address]:port" (distribution/reference's ipv6address rule).
+bool valid_ipv6_domain(std::string_view d) {
+  auto close = d.find(']');
+  if (close == std::string_view::npos || close < 3) return false;
+  std::string addr(d.substr(1, close - 1));
+  in6_addr a;
+  if (::inet_pton(AF_INET6, addr.c_str(), &a) != 1) return false;
+  std::string_view after = d.substr(close + 1);
+  if (after.empty()) return true;
+  std::string_view port = after.substr(1);
+  return after[0] == ':' && !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 bool valid_domain(std::string_view d) {
+  if (d.starts_with("[")) return valid_ipv6_domain(d);
   auto colon = d.rfind(':');
   std::string_view host = d;
   if (colon != std::string_view::npos) {

@@ -116,6 +116,12 @@ util::Result<PulledImage> finish_local(const Store& store, PulledImage img, cons
   }
   if (!find_image_record(store, refname, options.platform.to_string())) {
     ImageRecord rec = image_record(refname, options, img);
+    // The same size a pull records: config + layers.
+    if (auto cd = parse_sha256_digest(img.config_digest)) {
+      std::error_code ec;
+      auto n = std::filesystem::file_size(store.blob_path(*cd), ec);
+      if (!ec) rec.size += n;
+    }
     for (const auto& l : img.layers) rec.size += l.size;
     ML_TRY(write_image_record(store, rec));
   }

@@ -39,6 +39,14 @@ done
 run_ml pull --json "$P/matchlock/busybox@$digest"   # a digest: answered from the store even with always
 expect_rc 0
 [ "$(requests)" = "$before" ] || fail "a cached resolve contacted the registry: $(curl -fsS "http://$P/__rig/stats")"
+# The record the store answer wrote counts the same bytes (config + layers) as the pull's.
+run_ml images --json
+expect_rc 0
+printf '%s' "$OUT" | python3 -c '
+import json, sys
+sizes = {i["reference"]: i["size"] for i in json.load(sys.stdin)}
+tag, pinned = sizes[sys.argv[1]], sizes[sys.argv[2]]
+assert tag == pinned and tag > 0, sizes' "$REF" "$P/matchlock/busybox@$digest" || fail "image sizes differ: $OUT"
 
 # --frozen with a lock pin: no registry contact when the cache has it.
 mkdir -p "$TEST_TMP/proj/.git"

@@ -138,10 +138,18 @@ util::Result<LayerMeta> publish_layer(const util::Dirs& dirs, const fs::path& sr
   return meta;
 }
 
+util::Result<oci::FileLock> lock_layers(const util::Dirs& dirs, oci::LockMode mode) {
+  fs::path locks = dirs.cache / "locks";
+  ML_TRY(util::make_dirs(locks));
+  return oci::FileLock::acquire(locks / "layers.lock", mode);
+}
+
 util::Result<LayerGcReport> collect_layers(const util::Dirs& dirs, oci::DryRun dry_run) {
   LayerGcReport report;
   fs::path dir = layers_dir(dirs);
   if (!util::path_exists(dir)) return report;
+  // An `up` between choosing its layers and recording them finishes first.
+  oci::FileLock lock = ML_TRY(lock_layers(dirs, oci::LockMode::Exclusive));
   std::set<std::string> keep;
   auto keep_stack = [&](const std::string& key) {
     keep.insert(key);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "oci/image_records.hpp"
+#include "oci/store.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"
 
@@ -44,9 +45,14 @@ struct LayerGcReport {
   uint64_t bytes_reclaimed = 0;
   std::vector<std::string> paths;
 };
+// The lock between choosing layers and collecting them: `up` holds it Shared
+// from plan_sandbox_layers until its sandbox record names the layers it will
+// boot on; collect_layers holds it Exclusive. (cache/locks/layers.lock)
+util::Result<oci::FileLock> lock_layers(const util::Dirs& dirs, oci::LockMode mode);
+
 // Keeps every layer a sandbox in the state dir uses (and its lowers) and, per
 // (Matchlockfile, task), the newest layer (and its lowers); removes the rest
-// and leftover temp files.
+// and leftover temp files. Waits for lock_layers(Exclusive).
 util::Result<LayerGcReport> collect_layers(const util::Dirs& dirs, oci::DryRun dry_run);
 
 }  // namespace engine

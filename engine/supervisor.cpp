@@ -75,11 +75,17 @@ class Supervisor {
     if (m_config.sandbox.kernel.kind == KernelKind::Path) spec.kernel = m_config.sandbox.kernel.path;
     spec.image = m_image.ext4;
     m_dirs = dirs;
-    m_layers = ML_TRY_CTX(plan_sandbox_layers(dirs, m_config, m_image.ext4), "task layers");
-    for (const auto& key : m_layers.attach) spec.layers.push_back(layer_disk_path(dirs, key));
-    m_record.layers = m_layers.attach;
-    m_record.cached_tasks = m_layers.skipped;
-    for (const auto& [task, key] : m_layers.capture) m_record.capture_tasks.push_back(task);
+    {
+      // gc keeps the layers a sandbox record names; hold it off until ours does.
+      oci::FileLock layers_lock = ML_TRY_CTX(lock_layers(dirs, oci::LockMode::Shared), "task layers");
+      m_layers = ML_TRY_CTX(plan_sandbox_layers(dirs, m_config, m_image.ext4), "task layers");
+      for (const auto& key : m_layers.attach) spec.layers.push_back(layer_disk_path(dirs, key));
+      m_record.layers = m_layers.attach;
+      m_record.cached_tasks = m_layers.skipped;
+      for (const auto& [task, key] : m_layers.capture) m_record.capture_tasks.push_back(task);
+      std::lock_guard lock(m_record_mutex);
+      ML_TRY(write_record(m_paths, m_record));
+    }
     if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();

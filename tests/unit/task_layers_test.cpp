@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "engine/config_parse.hpp"
 #include "engine/layer_store.hpp"
@@ -126,6 +129,42 @@ TEST_CASE("task layer plan: the deepest usable layer wins, and gc keeps the newe
   CHECK(!fs::exists(engine::layer_disk_path(dirs, old_b)));
   CHECK(fs::exists(engine::layer_disk_path(dirs, keys[1].second)));
   CHECK(fs::exists(engine::layer_disk_path(dirs, keys[0].second)));
+}
+
+TEST_CASE("gc waits while an up holds the layers lock between choosing and recording its layers") {
+  auto tmp = util::TempDir::create(fs::temp_directory_path(), "ml-layers-").value();
+  util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
+  auto config = parse(tmp.path(), k_chain);
+  fs::path upper = tmp.path() / "upper.ext4";
+  write(upper, "disk bytes");
+  // An outdated layer of task a: gc removes it once it may.
+  std::string old_a(64, 'd');
+  REQUIRE(engine::publish_layer(dirs, upper, {old_a, "a", config.file.string(), {}}));
+  REQUIRE(engine::publish_layer(dirs, upper, {std::string(64, 'f'), "a", config.file.string(), {}}));
+  auto meta = tmp.path() / "cache/layers" / (old_a + ".json");
+  std::string text;
+  {
+    std::ifstream in(meta);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("\"created_unix\": ") + 16, 10, "1000000000");
+  write(meta, text);
+
+  auto held = engine::lock_layers(dirs, oci::LockMode::Shared);  // an `up` choosing its layers
+  REQUIRE(held);
+  std::atomic<bool> done{false};
+  bool ok = false;
+  std::thread gc([&] {  // no Catch assertions off the main thread
+    ok = engine::collect_layers(dirs, oci::DryRun::No).has_value();
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(done.load());                                 // gc waits...
+  CHECK(fs::exists(engine::layer_disk_path(dirs, old_a)));  // ...and has removed nothing
+  *held = oci::FileLock();                                  // the record is written: release
+  gc.join();
+  CHECK(ok);
+  CHECK_FALSE(fs::exists(engine::layer_disk_path(dirs, old_a)));
 }
 
 TEST_CASE("copy_sparse keeps holes and data") {

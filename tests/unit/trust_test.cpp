@@ -1,8 +1,13 @@
-// Trust approval: grants, widening detection, the approval store, --trust and no-TTY refusal.
+// Trust approval: grants, widening detection, the approval store, --trust and no-TTY
+// refusal, and the prompt on a real pseudo-terminal.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "engine/config_parse.hpp"
 #include "engine/net_setup.hpp"
@@ -100,4 +105,74 @@ TEST_CASE("network policy from a Matchlockfile: secret hosts implicitly allowed,
   CHECK((*table)->bindings()[0].value == "ghp_supersecret");
   CHECK((*table)->bindings()[0].placeholder.starts_with("MATCHLOCK_SECRET_"));
   ::unsetenv("GH_TOKEN");
+}
+
+namespace {
+
+// A pseudo-terminal whose slave end is the "terminal" ensure_trusted reads;
+// what the user types is written to the master beforehand.
+struct Pty {
+  int master = -1, slave = -1;
+  Pty() {
+    master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(slave >= 0);
+  }
+  ~Pty() {
+    ::close(slave);
+    ::close(master);
+  }
+  void type(const std::string& text) { REQUIRE(::write(master, text.data(), text.size()) == static_cast<ssize_t>(text.size())); }
+};
+
+// Runs ensure_trusted on a terminal where the user types ANSWER; returns (ok, what was shown).
+std::pair<bool, std::string> ask(const util::Dirs& dirs, const engine::Config& config, const std::string& answer) {
+  Pty pty;
+  pty.type(answer);
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  auto r = engine::ensure_trusted(dirs, config, engine::TrustFlag::Ask, pty.slave, out);
+  std::rewind(out);
+  std::string shown;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) shown.append(buf, n);
+  std::fclose(out);
+  if (!r) CHECK(r.error().code() == util::ErrorCode::Denied);
+  return {r.has_value(), shown};
+}
+
+}  // namespace
+
+TEST_CASE("trust: on a terminal the policy is shown and only y/yes approves it") {
+  auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-trust").value();
+  util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
+  auto config = parse(k_base);
+
+  auto [no, shown] = ask(dirs, config, "n\n");
+  CHECK_FALSE(no);
+  CHECK(shown.find("the first use of /proj/Matchlockfile") != std::string::npos);
+  CHECK(shown.find("  network allow *.pypi.org\n") != std::string::npos);
+  CHECK(shown.find("  mount /proj -> /workspace ro\n") != std::string::npos);
+  CHECK(shown.find("Trust this policy? [y/N] ") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(engine::approval_path(dirs, config.file)));
+  CHECK_FALSE(ask(dirs, config, "\n").first);       // Enter: the default is No
+  CHECK_FALSE(ask(dirs, config, "yess\n").first);   // only y, Y, yes
+
+  CHECK(ask(dirs, config, "y\n").first);
+  CHECK(std::filesystem::exists(engine::approval_path(dirs, config.file)));
+  auto again = ask(dirs, config, "");                // approved: no question asked
+  CHECK(again.first);
+  CHECK(again.second.empty());
+
+  std::string wider = k_base;
+  wider.replace(wider.find("\"github.com\","), 13, "\"github.com\", \"example.org\",");
+  auto widened = ask(dirs, parse(wider), "yes\n");
+  CHECK(widened.first);
+  CHECK(widened.second.find("widened what the sandbox may reach") != std::string::npos);
+  CHECK(widened.second.find("New since the last approval:\n  + network allow example.org\n") != std::string::npos);
+  CHECK(ask(dirs, parse(wider), "").first);  // the wider policy is now the approved one
 }

@@ -9,22 +9,13 @@
 #include <sstream>
 
 #include "guest/protocol/fuse_snapshot.hpp"
+#include "util/fs.hpp"
 
 namespace agent {
 
 namespace {
 
 constexpr int k_share_read_ahead_kb = 1024;  // = the host's max_write (workspace/file_server.cpp)
-
-util::Result<void> make_dirs(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      std::string cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST) return util::sys_error("mkdir", cur);
-    }
-  }
-  return util::ok();
-}
 
 // mountinfo escapes these in paths as \ooo.
 std::string mountinfo_escape(const std::string& path) {
@@ -73,7 +64,7 @@ util::Result<util::Fd> mount_fuse(const protocol::MountSpec& mount) {
   // channel then overlays it at the target (guest/protocol/fuse_snapshot.hpp).
   bool snapshot = mount.mode == "snapshot";
   std::string where = snapshot ? protocol::snapshot_share_dir(mount.id) : mount.target;
-  ML_TRY(make_dirs(where));
+  ML_TRY(util::make_dirs(where));
   unsigned long flags = MS_NOSUID | MS_NODEV | (mount.mode != "rw" ? MS_RDONLY : 0);
   if (!mount.tag.empty()) {
     // virtio-fs: the kernel talks to the host's vhost-user backend itself.

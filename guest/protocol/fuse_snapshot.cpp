@@ -24,6 +24,7 @@
 
 #include "guest/protocol/guest_channel.hpp"
 #include "guest/protocol/messages.hpp"
+#include "util/fs.hpp"
 
 namespace protocol {
 
@@ -33,24 +34,11 @@ namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-bool make_dirs(const std::string& path, std::string& error) {
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      std::string cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST) {
-        error = errno_text("mkdir " + cur);
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 // "" on success, else the error.
 std::string mount_overlay(const MountSpec& spec) {
-  std::string error;
   std::string upper = snapshot_upper_dir(spec.id), work = snapshot_work_dir(spec.id);
-  if (!make_dirs(upper, error) || !make_dirs(work, error) || !make_dirs(spec.target, error)) return error;
+  for (const std::string& dir : {upper, work, spec.target})
+    if (auto made = util::make_dirs(dir); !made) return made.error().message();
   std::string data = "lowerdir=" + snapshot_share_dir(spec.id) + ",upperdir=" + upper + ",workdir=" + work;
   if (::mount("overlay", spec.target.c_str(), "overlay", MS_NOSUID | MS_NODEV, data.c_str()) < 0)
     return errno_text("mount overlay on " + spec.target);

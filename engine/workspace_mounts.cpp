@@ -200,7 +200,6 @@ WorkspaceMounts::~WorkspaceMounts() {
     util::log::debug(d->name() + ": served " + std::to_string(s.requests) + " virtio-fs requests (" +
                      std::to_string(s.malformed) + " malformed, " + std::to_string(s.kicks) + " kicks)");
   }
-  m_devices.clear();  // stops the device threads before the servers go
 }
 
 util::Result<std::vector<backends::qemu::VhostUserFs>> WorkspaceMounts::prepare(const std::vector<WorkspaceMount>& mounts) {
@@ -256,8 +255,7 @@ util::Result<void> WorkspaceMounts::attach(protocol::Client& client, const std::
     if (i < m_devices.size()) {
       // virtio-fs: the device thread answers every request; the channel only
       // asks the agent to mount the share and ends once it is mounted.
-      std::shared_ptr<workspace::FileServer> shared(std::move(server));
-      m_servers.push_back(shared);
+      std::shared_ptr<workspace::FileServer> shared(std::move(server));  // std::function must copy it
       m_devices[i]->set_handler([shared](uint32_t, std::string_view request) { return shared->handle(request); });
       auto mount = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(i)), what);
       while (ML_TRY_CTX(mount.read(), what)) {

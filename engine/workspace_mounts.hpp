@@ -105,7 +105,7 @@ class WorkspaceMounts {
                                    const std::string& what);
 
   std::vector<std::thread> m_threads;
-  std::vector<std::shared_ptr<workspace::FileServer>> m_servers;  // virtio-fs: outlive the devices
+  // virtio-fs: each device's handler owns its mount's FileServer.
   std::vector<std::unique_ptr<backends::vhost::VhostUserDevice>> m_devices;
 };
 

@@ -206,22 +206,17 @@ void VhostUserDevice::drain(uint32_t index) {
   }
 }
 
-bool VhostUserDevice::answer(uint32_t index, Chain& chain) {
+void VhostUserDevice::answer(uint32_t index, Chain& chain) {
   Virtqueue& q = m_queues[index];
-  if (!chain.valid) {
+  auto reject = [&] {  // returned unused, and counted
     std::lock_guard lock(m_mutex);
     ++m_stats.malformed;
     q.push(chain.head, 0);
-    return false;
-  }
+  };
+  if (!chain.valid) return reject();
   m_request.clear();
   for (auto s : chain.readable) {
-    if (m_request.size() + s.size() > k_max_request) {
-      std::lock_guard lock(m_mutex);
-      ++m_stats.malformed;
-      q.push(chain.head, 0);
-      return false;
-    }
+    if (m_request.size() + s.size() > k_max_request) return reject();
     if (!s.empty()) m_request.append(s.data(), s.size());  // a private copy: the guest cannot change it under the handler
   }
   std::string out;
@@ -238,7 +233,6 @@ bool VhostUserDevice::answer(uint32_t index, Chain& chain) {
     done += n;
   }
   q.push(chain.head, static_cast<uint32_t>(done));
-  return true;
 }
 
 void VhostUserDevice::reattach() {

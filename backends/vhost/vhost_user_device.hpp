@@ -61,7 +61,7 @@ class VhostUserDevice {
   // One control message; false when the socket is gone or the frontend broke the protocol.
   bool control();
   void drain(uint32_t index);
-  bool answer(uint32_t index, Chain& chain);
+  void answer(uint32_t index, Chain& chain);
   void reattach();
 
   std::string m_name;

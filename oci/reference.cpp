@@ -46,6 +46,10 @@ bool valid_path_component(std::string_view c) {
   return true;
 }
 
+bool valid_port(std::string_view port) {
+  return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 // "[v6 address]" or "[v6 address]:port" (distribution/reference's ipv6address rule).
 bool valid_ipv6_domain(std::string_view d) {
   auto close = d.find(']');
@@ -54,9 +58,7 @@ bool valid_ipv6_domain(std::string_view d) {
   in6_addr a;
   if (::inet_pton(AF_INET6, addr.c_str(), &a) != 1) return false;
   std::string_view after = d.substr(close + 1);
-  if (after.empty()) return true;
-  std::string_view port = after.substr(1);
-  return after[0] == ':' && !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+  return after.empty() || (after[0] == ':' && valid_port(after.substr(1)));
 }
 
 bool valid_domain(std::string_view d) {
@@ -64,8 +66,7 @@ bool valid_domain(std::string_view d) {
   auto colon = d.rfind(':');
   std::string_view host = d;
   if (colon != std::string_view::npos) {
-    std::string_view port = d.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    if (!valid_port(d.substr(colon + 1))) return false;
     host = d.substr(0, colon);
   }
   if (host.empty()) return false;

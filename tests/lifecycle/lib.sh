@@ -9,12 +9,7 @@ export MATCHLOCK_DISK_MIB=256
 # no TTY: `up` and `run` get --trust, like CI. Otherwise tests/cli/lib.sh's run_ml.
 run_ml() {
   case "${1:-}" in up|run) local verb=$1; shift; set -- "$verb" --trust "$@" ;; esac
-  set +e
-  "$MATCHLOCK" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
-  RC=$?
-  set -e
-  OUT=$(cat "$TEST_TMP/out")
-  ERR=$(cat "$TEST_TMP/err")
+  capture_ml "$@"
 }
 PROJ="$TEST_TMP/proj"
 mkdir -p "$PROJ"

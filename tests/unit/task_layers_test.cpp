@@ -45,6 +45,18 @@ std::string key_of(const engine::TaskKeys& keys, const std::string& task) {
   return {};
 }
 
+// Makes layer KEY look created in 2001 (older than any layer published now).
+void backdate_layer(const util::Dirs& dirs, const std::string& key) {
+  auto meta = engine::layers_dir(dirs) / (key + ".json");
+  std::string text;
+  {
+    std::ifstream in(meta);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("\"created_unix\": ") + 16, 10, "1000000000");
+  write(meta, text);
+}
+
 }  // namespace
 
 TEST_CASE("task layer keys: prefix, chaining, inputs, definition") {
@@ -115,15 +127,7 @@ TEST_CASE("task layer plan: the deepest usable layer wins, and gc keeps the newe
   REQUIRE(engine::publish_layer(dirs, upper, {keys[0].second, "a", config.file.string(), {}}));
   std::string old_b(64, 'e');
   REQUIRE(engine::publish_layer(dirs, upper, {old_b, "b", config.file.string(), {}}));
-  // Make it older than b's current layer.
-  auto meta = tmp.path() / "cache/layers" / (old_b + ".json");
-  std::string text;
-  {
-    std::ifstream in(meta);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  text.replace(text.find("\"created_unix\": ") + 16, 10, "1000000000");
-  write(meta, text);
+  backdate_layer(dirs, old_b);  // older than b's current layer
   auto report = engine::collect_layers(dirs, oci::DryRun::No).value();
   CHECK(report.removed == 1);
   CHECK(!fs::exists(engine::layer_disk_path(dirs, old_b)));
@@ -141,14 +145,7 @@ TEST_CASE("gc waits while an up holds the layers lock between choosing and recor
   std::string old_a(64, 'd');
   REQUIRE(engine::publish_layer(dirs, upper, {old_a, "a", config.file.string(), {}}));
   REQUIRE(engine::publish_layer(dirs, upper, {std::string(64, 'f'), "a", config.file.string(), {}}));
-  auto meta = tmp.path() / "cache/layers" / (old_a + ".json");
-  std::string text;
-  {
-    std::ifstream in(meta);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  text.replace(text.find("\"created_unix\": ") + 16, 10, "1000000000");
-  write(meta, text);
+  backdate_layer(dirs, old_a);
 
   auto held = engine::lock_layers(dirs, oci::LockMode::Shared);  // an `up` choosing its layers
   REQUIRE(held);

@@ -13,38 +13,12 @@ cleanup_net() {
 }
 trap cleanup_net EXIT
 
-# make_test_ca DIR NAME...: DIR/ca.pem and DIR/server.{pem,key} valid for the NAMEs.
-make_test_ca() {
-  local dir=$1; shift
-  local san="" n
-  for n in "$@"; do san="${san:+$san,}DNS:$n"; done
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
-    -subj /CN=matchlock-test-ca -days 2 -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
-    -subj "/CN=$1" 2>/dev/null
-  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$dir/ext.cnf"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-    -out "$dir/server.pem" -days 1 -extfile "$dir/ext.cnf" 2>/dev/null
-}
-
-# wait_file FILE: waits up to 10 s for FILE to exist.
-wait_file() {
-  local i
-  for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done
-  fail "timed out waiting for $1"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/upstream_lib.sh"
 
 # start_upstream NAME [tls]: sets UP_<NAME>_PORT; requests logged to $TEST_TMP/NAME.log.
 start_upstream() {
-  local name=$1 tls=${2:-}
-  local args=(--port-file "$TEST_TMP/$name.port" --log "$TEST_TMP/$name.log")
-  [ -n "$tls" ] && args+=(--cert "$TEST_TMP/server.pem" --key "$TEST_TMP/server.key")
-  python3 "$MATCHLOCK_SOURCE_DIR/tests/net/upstream_server.py" "${args[@]}" &
-  PIDS+=($!)
-  wait_file "$TEST_TMP/$name.port"
-  printf -v "UP_${name}_PORT" '%s' "$(cat "$TEST_TMP/$name.port")"
-  touch "$TEST_TMP/$name.log"
+  start_upstream_server PIDS "$@"
+  printf -v "UP_${1}_PORT" '%s' "$UPSTREAM_PORT"
 }
 
 # start_harness ARGS...: FLOW_PORTS[i] is the listener of the i-th --flow; PH_<NAME> the placeholders.

@@ -22,37 +22,16 @@ net_hosts() {
   getent hosts allowed.test | grep -q 127.0.0.1 || fail "allowed.test does not resolve to 127.0.0.1 on the host"
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/../net/upstream_lib.sh"
+
 # net_ca: $TEST_TMP/ca.pem and server.{pem,key} for every test name.
-net_ca() {
-  local san="" n d=$TEST_TMP
-  for n in $NET_NAMES; do san="${san:+$san,}DNS:$n"; done
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
-    -subj /CN=matchlock-vm-test-ca -days 2 -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign 2>/dev/null || fail "openssl CA"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-    -subj /CN=allowed.test 2>/dev/null
-  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$d/ext.cnf"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-    -out "$d/server.pem" -days 1 -extfile "$d/ext.cnf" 2>/dev/null || fail "openssl server cert"
-}
+net_ca() { make_test_ca "$TEST_TMP" $NET_NAMES; }
 
 NET_PIDS=()
-net_wait_file() {
-  local i
-  for i in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done
-  fail "timed out waiting for $1"
-}
-
 # net_upstream NAME [tls]: tests/net/upstream_server.py; port in UP_<NAME>, log $TEST_TMP/NAME.log.
 net_upstream() {
-  local name=$1 tls=${2:-}
-  local args=(--port-file "$TEST_TMP/$name.port" --log "$TEST_TMP/$name.log")
-  [ -n "$tls" ] && args+=(--cert "$TEST_TMP/server.pem" --key "$TEST_TMP/server.key")
-  python3 "$MATCHLOCK_SOURCE_DIR/tests/net/upstream_server.py" "${args[@]}" &
-  NET_PIDS+=($!)
-  net_wait_file "$TEST_TMP/$name.port"
-  printf -v "UP_${name}" '%s' "$(cat "$TEST_TMP/$name.port")"
-  touch "$TEST_TMP/$name.log"
+  start_upstream_server NET_PIDS "$@"
+  printf -v "UP_${1}" '%s' "$UPSTREAM_PORT"
 }
 
 # net_echo_server: a raw TCP line echo ("echo:" + line) on 127.0.0.1; port in UP_tcp.
@@ -70,7 +49,7 @@ while True:
     c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
 ' "$TEST_TMP/tcp.port" &
   NET_PIDS+=($!)
-  net_wait_file "$TEST_TMP/tcp.port"
+  wait_file "$TEST_TMP/tcp.port"
   UP_tcp=$(cat "$TEST_TMP/tcp.port")
 }
 

@@ -100,7 +100,6 @@ json config_to_json(const engine::Config& c) {
   j["network"] = {{"allow", rules_json(c.network.allow)},
                   {"deny", rules_json(c.network.deny)},
                   {"block_private", c.network.block_private},
-                  {"dns", c.network.dns},
                   {"effective_allow", rules_json(c.allowed_rules())}};
   if (!c.network.ca.empty()) j["network"]["ca"] = c.network.ca.string();
   j["secrets"] = json::object();
@@ -155,7 +154,6 @@ std::string config_to_text(const engine::Config& c) {
   }
   o += "\n[network]  # everything not allowed is denied\nallow = " + list(rule_texts(c.network.allow)) + "\n";
   o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
-  o += "dns = " + list(c.network.dns) + (c.network.dns.empty() ? "  # the host's resolvers" : "") + "\n";
   if (!c.network.ca.empty()) o += "ca = " + q(c.network.ca.string()) + "  # also trusted for upstream TLS\n";
   o += "# effective allow (with secret hosts) = " + list(rule_texts(c.allowed_rules())) + "\n";
   for (const auto& sec : c.secrets) {

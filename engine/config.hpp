@@ -78,7 +78,6 @@ struct NetworkPolicy {
   std::vector<net::Rule> allow;       // hosts bound to secrets are NOT copied here; see allowed_rules()
   std::vector<net::Rule> deny;        // deny wins over allow
   bool block_private = true;          // refuse RFC 1918 / loopback / link-local destinations
-  std::vector<std::string> dns;       // host-side upstream resolvers ("1.1.1.1", "1.1.1.1:53"); empty = system
   std::filesystem::path ca;           // extra PEM trusted for upstream TLS (besides the system store); empty = none
 };
 

@@ -21,17 +21,6 @@ std::vector<net::Rule> parse_rules(Reader& r, const toml::table& t, std::string_
   return out;
 }
 
-bool is_resolver(std::string_view text) {
-  auto colon = text.find(':');
-  if (colon != std::string_view::npos) {
-    auto p = text.substr(colon + 1);
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535) return false;
-    text = text.substr(0, colon);
-  }
-  return net::parse_ipv4(text).has_value();
-}
 
 }  // namespace
 
@@ -49,12 +38,10 @@ void parse_network(Reader& r, const toml::table& root) {
     else
       n.ca = resolve_host_path(r.config().base_dir, ca->value);
   }
-  if (auto dns = r.get_strings(*t, "dns", "network.dns")) {
-    for (auto& d : *dns) {
-      if (is_resolver(d.value)) n.dns.push_back(d.value);
-      else r.error(d.pos, "network.dns: \"" + d.value + "\" must be an IPv4 address with an optional :PORT");
-    }
-  }
+  // Accepted but unenforced settings would be a silent hole: refused until implemented.
+  if (const toml::node* dns = t->get("dns"))
+    r.error(Reader::pos(*dns), "network.dns is not implemented: allowed names are resolved on the host by its "
+                               "resolver (/etc/resolv.conf, /etc/hosts); remove the key");
 }
 
 void parse_secrets(Reader& r, const toml::table& root) {

@@ -122,6 +122,9 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     auto it = std::find_if(std::begin(k_backends), std::end(k_backends), [&](auto& e) { return e.first == b->value; });
     if (it == std::end(k_backends))
       r.error(b->pos, "sandbox.backend \"" + b->value + "\" must be one of auto, qemu, firecracker, gvisor, vz");
+    else if (it->second != Backend::Auto && it->second != Backend::Qemu)
+      r.error(b->pos, "sandbox.backend \"" + b->value + "\" is not implemented in this build (it would silently "
+                      "boot QEMU instead): use \"auto\" or \"qemu\"");
     else s.backend = it->second;
   }
   if (auto k = r.get_string(*t, "kernel", "sandbox.kernel")) parse_kernel(r, *k);

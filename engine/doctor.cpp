@@ -123,6 +123,30 @@ const char* to_string(CheckState state) {
   return "?";
 }
 
+std::vector<Enforcement> enforced_by_this_build(const util::Dirs& dirs) {
+  bool virtiofs = false;
+  if (auto bundle = backends::installed_kernel_bundle(dirs); bundle && *bundle)
+    for (const auto& m : (*bundle)->modules) virtiofs = virtiofs || m.name == "virtiofs";
+  return {
+      {"network_policy", true, "every guest TCP flow judged by name/address on the host (net/policy, net/proxy); deny-all default"},
+      {"dns_local", true, "DNS answered by matchlock; denied and invalid names get NXDOMAIN and never leave the host"},
+      {"hostname_validation", true, "one rule for DNS, SNI, Host and URIs (net/hostname); only valid names reach the resolver"},
+      {"http_checks", true, "every plain/intercepted HTTP request: one Host, authority = connection or allowed, framing"},
+      {"secret_injection", true, "placeholders in the guest; real values only toward a bound connection and authority over TLS"},
+      {"secret_scrubbing", true, "real values replaced in every response, audit record and log line the proxy writes"},
+      {"workspace_confinement", true, "file server resolves beneath the share root, no symlink or .. escape (workspace/)"},
+      {"workspace_exclude", true, "excluded paths are invisible and cannot be moved, linked or created (workspace/)"},
+      {"workspace_transport_virtiofs", virtiofs, virtiofs ? "vhost-user-fs served by matchlock (backends/vhost)"
+                                                          : "the installed kernel bundle has no virtiofs module"},
+      {"workspace_transport_channel", true, "FUSE over the agent channel (fallback)"},
+      {"backend_qemu", true, "QEMU microvm (KVM when usable, else TCG)"},
+      {"backend_firecracker", false, "refused by validation (sandbox.backend)"},
+      {"backend_gvisor", false, "refused by validation (sandbox.backend)"},
+      {"backend_vz", false, "refused by validation (sandbox.backend)"},
+      {"network_dns_servers", false, "refused by validation (network.dns); the host's resolver is used"},
+  };
+}
+
 std::vector<Check> run_doctor(const util::Dirs& dirs) {
   std::vector<Check> checks;
   checks.push_back(check_program("qemu", "qemu-system-x86_64", {"--version"}, CheckState::Missing,
@@ -132,7 +156,7 @@ std::vector<Check> run_doctor(const util::Dirs& dirs) {
   checks.push_back(check_program("e2fsprogs", "e2fsck", {"-V"}, CheckState::Warn,
                                  "e2fsck not found (optional, used to check images): apt-get install e2fsprogs"));
   checks.push_back(check_program("runsc", "runsc", {"--version"}, CheckState::Warn,
-                                 "runsc not found (optional gVisor backend): apt-get install runsc"));
+                                 "runsc not found (not used yet: the gVisor backend is not implemented)"));
   checks.push_back(check_kernel_bundle(dirs));
   return checks;
 }

@@ -69,7 +69,6 @@ mode = "ro"
 exclude = ["**/*.tmp"]
 [network]
 allow = ["example.com", "*.github.com:443", "10.0.0.0/8:5432"]
-dns = ["1.1.1.1"]
 [secrets.TOKEN]
 from = "file:secrets/token"
 hosts = ["api.example.com"]

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "util/terminal_text.hpp"
+
 namespace cmd {
 
 int exit_code_for(const util::Error& error) {
@@ -21,7 +23,8 @@ int exit_code_for(const util::Error& error) {
 }
 
 int report(const util::Error& error) {
-  std::string line = "matchlock: error: " + error.message() + "\n";
+  // Messages may carry text from the guest (agent replies, console tails): shown escaped.
+  std::string line = "matchlock: error: " + util::terminal_text(error.message(), util::Newlines::Keep) + "\n";
   ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());
   (void)r;
   return exit_code_for(error);

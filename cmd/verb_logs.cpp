@@ -11,6 +11,7 @@
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
 #include "util/fd.hpp"
+#include "util/terminal_text.hpp"
 
 namespace cmd {
 
@@ -21,8 +22,10 @@ void register_logs(CLI::App& app, Context& ctx) {
   auto console = std::make_shared<bool>(false);
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
   sub->add_flag("-f,--follow", *follow, "Keep printing as the log grows, until the sandbox stops");
+  auto raw = std::make_shared<bool>(false);
   sub->add_flag("--console", *console, "The guest's serial console instead");
-  sub->callback([&ctx, name, follow, console] {
+  sub->add_flag("--raw", *raw, "Print the bytes as written (by default control characters are shown escaped)");
+  sub->callback([&ctx, name, follow, console, raw] {
     if (name->empty()) {
       auto target = engine::resolve_target(ctx.file, "");
       if (!target) {
@@ -44,14 +47,23 @@ void register_logs(CLI::App& app, Context& ctx) {
       return;
     }
     char buf[65536];
+    // The console and exec lines carry guest output: escaped for the terminal unless --raw.
+    util::TerminalTextStream text(util::Newlines::Keep);
+    auto emit = [&](std::string_view bytes) { return util::write_all(STDOUT_FILENO, *raw ? std::string(bytes) : text.feed(bytes)); };
     while (true) {
       ssize_t n = util::retry_eintr([&] { return ::read(fd->get(), buf, sizeof buf); });
       if (n > 0) {
-        if (!util::write_all(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(n)))) return;
+        if (!emit(std::string_view(buf, static_cast<size_t>(n)))) return;
         continue;
       }
-      if (n < 0 || !*follow) return;
-      if (!engine::supervisor_alive(*record)) return;
+      if (n < 0 || !*follow) {
+        if (!*raw) (void)util::write_all(STDOUT_FILENO, text.finish());
+        return;
+      }
+      if (!engine::supervisor_alive(*record)) {
+        if (!*raw) (void)util::write_all(STDOUT_FILENO, text.finish());
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });

@@ -18,6 +18,7 @@
 #include "engine/net_setup.hpp"
 #include "net/audit.hpp"
 #include "net/policy.hpp"
+#include "util/terminal_text.hpp"
 
 namespace cmd {
 
@@ -49,7 +50,7 @@ std::string format_event(const net::AuditEvent& e) {
   }
   if (e.bytes_up || e.bytes_down) line += " up=" + std::to_string(e.bytes_up) + " down=" + std::to_string(e.bytes_down);
   if (!e.allowed) line += "  [" + e.reason + "]";
-  return line;
+  return util::terminal_text(line);  // names, paths and reasons may hold any byte the guest sent
 }
 
 // Prints complete lines from FILE starting at OFFSET; returns the new offset.
@@ -66,7 +67,7 @@ size_t print_lines(const std::filesystem::path& file, size_t offset, bool json) 
       continue;
     }
     auto e = net::parse_audit_line(line);
-    std::printf("%s\n", e ? format_event(*e).c_str() : ("? " + line).c_str());
+    std::printf("%s\n", e ? format_event(*e).c_str() : ("? " + util::terminal_text(line)).c_str());
   }
   std::fflush(stdout);
   return offset;
@@ -122,14 +123,16 @@ void register_why(CLI::App& net, Context& ctx) {
     auto address = net::parse_ipv4(target->host);
     if (!address) {
       auto dns = policy.decide_dns(target->host);
-      std::printf("dns   %s %s: %s\n", dns.allowed() ? "resolves" : "NXDOMAIN", target->host.c_str(), dns.reason.c_str());
+      std::printf("dns   %s %s: %s\n", dns.allowed() ? "resolves" : "NXDOMAIN", target->host.c_str(),
+                  util::terminal_text(dns.reason).c_str());
     }
     std::vector<uint16_t> ports;
     if (target->port) ports.push_back(target->port);
     else ports = {443, 80};
     for (uint16_t port : ports) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
-      std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port, d.reason.c_str());
+      std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
+                  util::terminal_text(d.reason).c_str());
       if (!d.allowed() && d.rule.empty())
         std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
       if (!d.allowed() && !d.rule.empty())
@@ -166,7 +169,7 @@ void register_suggest(CLI::App& net, Context& ctx) {
       // Only default denials are fixed by an allow entry (not deny rules, not secret refusals).
       if (!e || e->allowed || !e->rule.empty() || e->reason.find("[network].allow") == std::string::npos) continue;
       std::string host = e->name.empty() ? e->address : e->name;
-      if (host.empty()) continue;
+      if (!net::parse_ipv4(host) && !net::is_valid_hostname(host)) continue;  // no rule could allow it
       uint16_t port = e->kind == net::AuditKind::Dns ? 0 : e->port;
       std::string rule = net::suggest_rule(host, port);
       if (policy) {

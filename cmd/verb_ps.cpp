@@ -6,6 +6,7 @@
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
+#include "util/terminal_text.hpp"
 
 namespace cmd {
 
@@ -44,8 +45,8 @@ void register_ps(CLI::App& app, Context& ctx) {
         out.push_back(j);
       } else {
         std::string mem = std::to_string(r->memory_bytes >> 20) + "MiB";
-        std::printf("%-20s %-9s %-7s %-40s %-8s %-5s %-4d %-8s %s\n", r->name.c_str(), r->state.c_str(), uptime(*r).c_str(),
-                    r->image.c_str(), r->backend.c_str(), r->accel.empty() ? "-" : r->accel.c_str(), r->cpus, mem.c_str(),
+        std::printf("%-20s %-9s %-7s %-40s %-8s %-5s %-4d %-8s %s\n", util::terminal_text(r->name).c_str(),
+                    util::terminal_text(r->state).c_str(), uptime(*r).c_str(), util::terminal_text(r->image).c_str(), r->backend.c_str(), r->accel.empty() ? "-" : r->accel.c_str(), r->cpus, mem.c_str(),
                     ports.empty() ? "-" : ports.c_str());
       }
     }

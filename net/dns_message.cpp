@@ -6,6 +6,26 @@
 
 namespace net {
 
+namespace {
+
+// Appends one label byte in presentation form (RFC 1035 §5.1): letters lowercased,
+// digits and '-' as they are, every other byte as \DDD. So a label holding '.', NUL
+// or a control byte can never read as another name, and is_valid_hostname refuses it.
+void append_presentation(std::string& out, uint8_t byte) {
+  char c = static_cast<char>(byte);
+  if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+    out += c;
+  } else if (c >= 'A' && c <= 'Z') {
+    out += static_cast<char>(c - 'A' + 'a');
+  } else {
+    char buf[5] = {'\\', static_cast<char>('0' + byte / 100), static_cast<char>('0' + byte / 10 % 10),
+                   static_cast<char>('0' + byte % 10), 0};
+    out += buf;
+  }
+}
+
+}  // namespace
+
 DnsParse parse_dns_query(std::span<const uint8_t> m, DnsQuery& q) {
   if (m.size() < 12) return DnsParse::NotAQuery;
   q.id = load_be16(m.data());
@@ -15,6 +35,7 @@ DnsParse parse_dns_query(std::span<const uint8_t> m, DnsQuery& q) {
   q.recursion_desired = (flags & 0x0100) != 0;
   if (load_be16(m.data() + 4) != 1) return DnsParse::Malformed;  // exactly one question
   size_t i = 12;
+  size_t wire = 1;  // the root label
   std::string name;
   while (true) {
     if (i >= m.size()) return DnsParse::Malformed;
@@ -22,12 +43,9 @@ DnsParse parse_dns_query(std::span<const uint8_t> m, DnsQuery& q) {
     if (len == 0) break;
     if (len > 63 || i + len > m.size()) return DnsParse::Malformed;  // also rejects pointers
     if (!name.empty()) name += '.';
-    for (size_t k = 0; k < len; ++k) {
-      char c = static_cast<char>(m[i + k]);
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      name += c;
-    }
-    if (name.size() > 253) return DnsParse::Malformed;
+    for (size_t k = 0; k < len; ++k) append_presentation(name, m[i + k]);
+    wire += 1 + len;
+    if (wire > 255) return DnsParse::Malformed;  // RFC 1035 §2.3.4: names are at most 255 octets
     i += len;
   }
   if (i + 4 > m.size()) return DnsParse::Malformed;

@@ -23,7 +23,9 @@ struct DnsQuery {
   uint16_t id = 0;
   uint8_t opcode = 0;
   bool recursion_desired = false;
-  std::string name;  // lower-case, dot-separated, no trailing dot ("" for the root)
+  // Presentation form: lower-case, dot-separated, no trailing dot ("" for the root); a label
+  // byte other than a letter, digit or '-' appears as \DDD (so the name is then invalid).
+  std::string name;
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   std::span<const uint8_t> question;  // the raw question section, echoed in the response

@@ -1,6 +1,7 @@
 #include "net/dns_responder.hpp"
 
 #include "net/dns_message.hpp"
+#include "net/hostname.hpp"
 
 namespace net {
 
@@ -18,7 +19,9 @@ std::optional<std::vector<uint8_t>> DnsResponder::answer(std::span<const uint8_t
     return build_dns_response(q, DnsRcode::FormErr, std::nullopt, 0);
   }
   if (q.opcode != 0) return build_dns_response(q, DnsRcode::NotImp, std::nullopt, 0);
-  bool allowed = q.qclass == k_dns_class_in && !q.name.empty() && m_name_allowed && m_name_allowed(q.name);
+  // The filter sees (and audits) every name; an invalid one is refused whatever it says.
+  bool allowed = q.qclass == k_dns_class_in && !q.name.empty() && m_name_allowed && m_name_allowed(q.name) &&
+                 is_valid_hostname(q.name);
   if (!allowed) {
     ++m_stats.denied;
     return build_dns_response(q, DnsRcode::NxDomain, std::nullopt, 0);

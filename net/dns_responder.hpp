@@ -1,7 +1,8 @@
 // DnsResponder: the gateway's DNS server. Nothing is ever forwarded:
 //   allowed name, A     -> one A record with the name's synthetic address (NameMap)
 //   allowed name, other -> NOERROR with no records (AAAA included: the guest is IPv4-only)
-//   any other name      -> NXDOMAIN
+//   any other name      -> NXDOMAIN (so is every name that is not a valid host name:
+//                          net/hostname.hpp; such names reach no NameMap and no resolver)
 //   malformed           -> FORMERR; non-QUERY opcode -> NOTIMP; a response -> dropped
 #pragma once
 

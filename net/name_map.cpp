@@ -1,5 +1,7 @@
 #include "net/name_map.hpp"
 
+#include "net/hostname.hpp"
+
 namespace net {
 
 NameMap::NameMap(Cidr pool) : m_pool(pool) {}
@@ -14,6 +16,7 @@ std::string NameMap::normalize(std::string_view name) {
 
 std::optional<Ipv4> NameMap::address_for(std::string_view name) {
   std::string key = normalize(name);
+  if (!is_valid_hostname(key)) return std::nullopt;
   std::lock_guard lock(m_mutex);
   if (auto it = m_by_name.find(key); it != m_by_name.end()) return it->second;
   uint64_t size = uint64_t{1} << (32 - m_pool.prefix);

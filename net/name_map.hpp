@@ -21,7 +21,8 @@ inline constexpr Cidr k_synthetic_pool{Ipv4{(198u << 24) | (18u << 16)}, 15};
 class NameMap {
  public:
   explicit NameMap(Cidr pool = k_synthetic_pool);
-  // The address for `name`, allocating one on first use; nullopt when the pool is exhausted.
+  // The address for `name`, allocating one on first use; nullopt when the pool is exhausted
+  // or `name` is not a valid host name (net/hostname.hpp).
   std::optional<Ipv4> address_for(std::string_view name);
   // The name behind a synthetic address, or nullopt.
   std::optional<std::string> name_for(Ipv4 address) const;

@@ -17,6 +17,11 @@ Decision deny_by(const SourcedRule& r) {
 
 Decision deny_default(std::string reason) { return {Verdict::Deny, "", std::move(reason)}; }
 
+// The reason never repeats the name: it may hold any byte the guest chose.
+Decision invalid_name() {
+  return deny_default("not a valid host name (letters, digits and '-' in dot-separated labels)");
+}
+
 }  // namespace
 
 Policy::Policy(std::vector<Rule> allow, std::vector<Rule> deny, BlockPrivate block_private)
@@ -42,10 +47,12 @@ const SourcedRule* Policy::find_allow(std::string_view host, uint16_t port) cons
 }
 
 Decision Policy::decide_name(std::string_view name, uint16_t port) const {
-  if (parse_ipv4(name)) return decide_address(*parse_ipv4(name), port);
-  if (const auto* d = find_deny(name, port)) return deny_by(*d);
-  if (const auto* a = find_allow(name, port)) return allow(*a);
-  return deny_default(std::string(name) + ":" + std::to_string(port) + " is not in [network].allow");
+  if (auto address = parse_ipv4(name)) return decide_address(*address, port);
+  auto host = canonical_hostname(name);
+  if (!host) return invalid_name();
+  if (const auto* d = find_deny(*host, port)) return deny_by(*d);
+  if (const auto* a = find_allow(*host, port)) return allow(*a);
+  return deny_default(*host + ":" + std::to_string(port) + " is not in [network].allow");
 }
 
 Decision Policy::decide_address(Ipv4 address, uint16_t port) const {
@@ -58,15 +65,17 @@ Decision Policy::decide_address(Ipv4 address, uint16_t port) const {
 }
 
 Decision Policy::decide_dns(std::string_view name) const {
+  auto host = canonical_hostname(name);
+  if (!host) return invalid_name();
   for (const auto& r : m_deny)
-    if (r.rule.port == 0 && r.rule.kind != RuleKind::Cidr && matches(r.rule, name, 0)) return deny_by(r);
+    if (r.rule.port == 0 && r.rule.kind != RuleKind::Cidr && matches(r.rule, *host, 0)) return deny_by(r);
   for (const auto& r : m_allow) {
     if (r.rule.kind == RuleKind::Cidr) continue;
     Rule any_port = r.rule;
     any_port.port = 0;
-    if (matches(any_port, name, 0)) return allow(r);
+    if (matches(any_port, *host, 0)) return allow(r);
   }
-  return deny_default(std::string(name) + " is not in [network].allow");
+  return deny_default(*host + " is not in [network].allow");
 }
 
 Decision Policy::check_upstream_address(std::string_view name, Ipv4 address, uint16_t port) const {
@@ -107,6 +116,16 @@ std::string suggest_rule(std::string_view host, uint16_t port) {
   if (parse_ipv4(host)) return port ? h + "/32:" + std::to_string(port) : h + "/32";
   if (port == 0 || port == 80 || port == 443) return h;
   return h + ":" + std::to_string(port);
+}
+
+std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision) {
+  std::string body = "matchlock: connection to " + std::string(host) + ":" + std::to_string(port) +
+                     " refused by the sandbox network policy: " + decision.reason + ".\n";
+  if (decision.rule.empty())
+    body += "To allow it, add \"" + suggest_rule(host, port) + "\" to [network].allow in the Matchlockfile.\n";
+  else
+    body += "To allow it, remove \"" + decision.rule + "\" from [network].deny in the Matchlockfile.\n";
+  return body;
 }
 
 }  // namespace net

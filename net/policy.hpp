@@ -2,6 +2,8 @@
 // Matchlockfile's [network] rules and the hosts secrets are bound to.
 //   - deny wins over allow;
 //   - hosts a secret is bound to are implicitly allowed;
+//   - a text that is neither a valid host name (net/hostname.hpp) nor an IPv4 address is
+//     refused before any rule is consulted (so no byte after a NUL can match a rule);
 //   - a flow to a name (behind a synthetic address) needs an allow rule for NAME:PORT;
 //   - a flow to a raw IPv4 address needs a CIDR allow rule (names never match an address);
 //   - block_private refuses loopback/RFC 1918/link-local/CGNAT upstream addresses unless
@@ -74,5 +76,8 @@ std::optional<Target> parse_target(std::string_view text);
 // The allow entry that would admit HOST:PORT (for `net suggest` and 403 bodies):
 // a name for ports 80/443, NAME:PORT otherwise; ADDR/32[:PORT] for addresses.
 std::string suggest_rule(std::string_view host, uint16_t port);
+// The body of a 403 for a refused destination: what was refused, why, and how to allow it.
+// HOST must be a valid host name or address (it is shown to the guest and the user).
+std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision);
 
 }  // namespace net

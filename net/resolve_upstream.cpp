@@ -1,5 +1,7 @@
 #include "net/resolve_upstream.hpp"
 
+#include "net/hostname.hpp"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -20,6 +22,10 @@ bool is_private_address(Ipv4 a) {
 }
 
 util::Result<std::vector<Ipv4>> resolve_upstream(std::string_view name, BlockPrivate block_private) {
+  // Only a validated name reaches getaddrinfo: it stops at a NUL and reads numeric forms
+  // ("0x7f.1") as addresses, so anything else would resolve to another host than judged.
+  if (!is_valid_hostname(name))
+    return util::make_error(util::ErrorCode::Denied, "resolve: not a valid host name (refused before the resolver)");
   std::string host(name);
   addrinfo hints{};
   hints.ai_family = AF_INET;

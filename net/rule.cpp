@@ -18,23 +18,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool is_label_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; }
-
 }  // namespace
-
-bool is_valid_hostname(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = name.find('.', start);
-    std::string_view label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label)
-      if (!is_label_char(c)) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 util::Result<Rule> parse_rule(std::string_view text) {
   if (text.empty()) return bad(text, "empty");

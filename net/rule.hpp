@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/hostname.hpp"
 #include "net/ipv4.hpp"
 #include "util/result.hpp"
 
@@ -30,8 +31,6 @@ struct Rule {
 
 // Parses one entry. Errors say what is wrong ("port must be 1..65535").
 util::Result<Rule> parse_rule(std::string_view text);
-// A DNS name: labels of [a-z0-9_-] (1..63 chars, no leading/trailing '-'), at most 253 chars.
-bool is_valid_hostname(std::string_view name);
 // HOST is a name or an IPv4 literal; PORT is the destination port.
 bool matches(const Rule& rule, std::string_view host, uint16_t port);
 

@@ -14,6 +14,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Control bytes other than HTAB (RFC 9110 §5.5: not allowed in field values or the start line).
+bool is_ctl(char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f; }
+
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -30,8 +33,8 @@ util::Result<std::string_view> split_head(std::string_view text, std::vector<Htt
     std::string_view line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos)
-      return bad("stray CR or NUL");
+    for (char c : line)
+      if (is_ctl(c)) return bad("control character in the head");
     if (first) {
       start = line;
       first = false;
@@ -43,7 +46,7 @@ util::Result<std::string_view> split_head(std::string_view text, std::vector<Htt
     if (colon == std::string_view::npos || colon == 0) return bad("header without a name");
     std::string_view name = line.substr(0, colon);
     for (char c : name)
-      if (!is_token_char(c)) return bad("invalid header name \"" + std::string(name) + "\"");
+      if (!is_token_char(c)) return bad("invalid header name");
     headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
   }
   if (start.empty()) return bad("empty start line");
@@ -94,16 +97,18 @@ std::string HttpHead::serialize_response() const {
 }
 
 Sniff looks_like_http_request(std::string_view b) {
-  static constexpr std::string_view k_methods[] = {"GET ",     "POST ",  "PUT ",   "HEAD ",  "DELETE ",
-                                                   "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "};
-  bool maybe = false;
-  for (auto m : k_methods) {
-    if (b.size() >= m.size() ? b.starts_with(m) : m.starts_with(b)) {
-      if (b.size() >= m.size()) return Sniff::Yes;
-      maybe = true;
-    }
-  }
-  return maybe ? Sniff::NeedMore : Sniff::No;
+  // A request line is METHOD SP TARGET SP HTTP/x.y, METHOD any RFC 9110 token.
+  constexpr size_t k_max_method = 64, k_max_line = 16384;
+  size_t i = 0;
+  while (i < b.size() && i < k_max_method && is_token_char(b[i])) ++i;
+  if (i == b.size()) return b.size() < k_max_method ? Sniff::NeedMore : Sniff::No;
+  if (i == 0 || b[i] != ' ') return Sniff::No;
+  auto nl = b.find('\n');
+  if (nl == std::string_view::npos) return b.size() < k_max_line ? Sniff::NeedMore : Sniff::No;
+  std::string_view line = b.substr(0, nl);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  auto sp = line.rfind(' ');
+  return sp > i && line.substr(sp + 1).starts_with("HTTP/") ? Sniff::Yes : Sniff::No;
 }
 
 util::Result<HttpHead> parse_request_head(std::string_view text) {
@@ -111,14 +116,14 @@ util::Result<HttpHead> parse_request_head(std::string_view text) {
   std::string_view start = ML_TRY(split_head(text, h.headers));
   auto sp1 = start.find(' ');
   auto sp2 = start.rfind(' ');
-  if (sp1 == std::string_view::npos || sp1 == sp2) return bad("request line \"" + std::string(start) + "\"");
+  if (sp1 == std::string_view::npos || sp1 == sp2) return bad("malformed request line");
   h.method = start.substr(0, sp1);
   h.target = start.substr(sp1 + 1, sp2 - sp1 - 1);
   h.version = start.substr(sp2 + 1);
   for (char c : h.method)
     if (!is_token_char(c)) return bad("method");
   if (h.target.empty() || h.target.find(' ') != std::string::npos) return bad("request target");
-  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0") return bad("unsupported version " + h.version);
+  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0") return bad("unsupported HTTP version (only HTTP/1.0 and 1.1)");
   return h;
 }
 
@@ -156,7 +161,7 @@ util::Result<BodyFraming> framing_from_headers(const HttpHead& m, BodyKind fallb
     uint64_t n = 0;
     std::string_view v = h.value;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return bad("Content-Length \"" + h.value + "\"");
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return bad("invalid Content-Length");
     if (length && *length != n) return bad("conflicting Content-Length headers");
     length = n;
   }
@@ -173,6 +178,14 @@ util::Result<BodyFraming> framing_from_headers(const HttpHead& m, BodyKind fallb
 }  // namespace
 
 util::Result<BodyFraming> request_framing(const HttpHead& request) {
+  // RFC 9112 §6.1: a request's only transfer coding we pass is a single "chunked"; anything
+  // else (and any Transfer-Encoding in HTTP/1.0) is faulty framing, refused, not guessed at.
+  int te = 0;
+  for (const auto& h : request.headers) {
+    if (!iequals(h.name, "transfer-encoding")) continue;
+    if (++te > 1 || !iequals(trim(h.value), "chunked")) return bad("unsupported request Transfer-Encoding");
+  }
+  if (te && request.version == "HTTP/1.0") return bad("Transfer-Encoding in an HTTP/1.0 request");
   return framing_from_headers(request, BodyKind::None);
 }
 

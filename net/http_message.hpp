@@ -42,12 +42,14 @@ struct BodyFraming {
 
 inline constexpr size_t k_max_head_bytes = 64 * 1024;
 
-// Looks like the start of an HTTP/1.x request ("GET ", "POST ", ...)?
-// NeedMore when too few bytes arrived to tell.
+// Do the first bytes of a stream start an HTTP request line ("TOKEN SP TARGET SP HTTP/...",
+// any RFC 9110 token as the method, any HTTP version: the parser refuses what it cannot
+// speak)? NeedMore until the first line is complete (or clearly not HTTP).
 enum class Sniff { Yes, No, NeedMore };
 Sniff looks_like_http_request(std::string_view first_bytes);
 
-// TEXT is one complete head (ending in CRLF CRLF).
+// TEXT is one complete head (ending in CRLF CRLF). Control bytes (but HTAB), obsolete line
+// folding and invalid names are refused. Error messages never quote the head's text.
 util::Result<HttpHead> parse_request_head(std::string_view text);
 util::Result<HttpHead> parse_response_head(std::string_view text);
 

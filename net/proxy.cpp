@@ -26,6 +26,13 @@ std::function<bool(std::string_view)> dns_filter(Policy policy, std::shared_ptr<
   };
 }
 
+void ProxyShared::audit(AuditEvent event) const {
+  if (!options.audit) return;
+  for (std::string* text : {&event.name, &event.address, &event.rule, &event.reason, &event.method, &event.path})
+    scrub(*text);
+  options.audit->record(std::move(event));
+}
+
 bool ProxyShared::track(int fd) {
   std::lock_guard lock(m_mutex);
   if (m_stopping) return false;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "net/hostname.hpp"
 #include "net/proxy_shared.hpp"
 #include "net/tls_sni.hpp"
 #include "util/log.hpp"
@@ -14,6 +15,7 @@ namespace net {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr uint16_t k_http_port = 80;
 
 enum class FirstBytes { Tls, Http, Other, Silent };
 
@@ -76,15 +78,11 @@ std::optional<HttpHead> first_request(std::string_view bytes) {
   return std::move(*head);
 }
 
-// Its Host header without the port, lowercase, or "".
+// Its Host header's name (canonical), or "" when absent or not a valid host[:port].
 std::string host_of(const std::optional<HttpHead>& head) {
   if (!head) return {};
-  std::string h = head->header("host").value_or("");
-  auto colon = h.rfind(':');
-  if (colon != std::string::npos) h.resize(colon);
-  for (char& c : h)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return h;
+  auto authority = parse_authority(head->header("host").value_or(""));
+  return authority ? authority->host : std::string();
 }
 
 class Flow {
@@ -122,7 +120,11 @@ void Flow::run() {
                                        : m_shared.options.policy.decide_name(m_info.dst_name, m_info.dst_port);
   if (!d.allowed()) return refuse(d);
   auto r = forward(d);
-  if (!r && !m_shared.stopping()) util::log::debug("proxy: " + flow_host() + ": " + r.error().message());
+  if (!r && !m_shared.stopping()) {
+    std::string line = "proxy: " + flow_host() + ": " + r.error().message();
+    m_shared.scrub(line);
+    util::log::debug(line);
+  }
 }
 
 void Flow::refuse(const Decision& d) {
@@ -180,8 +182,21 @@ util::Result<void> Flow::forward(const Decision& decision) {
     return std::move(dialed).error();
   }
   TrackedFd upstream(m_shared, std::move(*dialed));
-  Sniffed sniffed = ML_TRY(sniff(m_guest.get(), upstream.get(), std::chrono::hours(24)));
+  // Port 80 speaks HTTP only: the client's first bytes decide, whoever speaks first, and
+  // bytes that are neither HTTP nor TLS are refused there (docs/network-policy.md).
+  bool http_port = m_info.dst_port == k_http_port;
+  Sniffed sniffed = ML_TRY(sniff(m_guest.get(), http_port ? -1 : upstream.get(), std::chrono::hours(24)));
   if (sniffed.kind == FirstBytes::Tls) return tls(sniffed, decision, upstream);
+  if (http_port && sniffed.kind != FirstBytes::Http) {
+    AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
+    e.allowed = false;
+    e.reason = "port 80 carries HTTP only; the first bytes were not an HTTP/1.x request";
+    m_shared.audit(e);
+    if (sniffed.kind == FirstBytes::Other)
+      (void)util::write_all(m_guest.get(), make_response(400, "Bad Request", "matchlock: " + e.reason + "\n"));
+    ::shutdown(m_guest.get(), SHUT_WR);
+    return util::ok();
+  }
   FdStream guest(m_guest.get(), std::move(sniffed.bytes));
   FdStream up(upstream.get(), {});
   if (sniffed.kind == FirstBytes::Http) {
@@ -201,7 +216,8 @@ util::Result<void> Flow::forward(const Decision& decision) {
 
 util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, TrackedFd& upstream) {
   const ClientHello& hello = sniffed.hello;
-  std::string name = hello.server_name.empty() ? flow_host() : hello.server_name;
+  auto sni = hello.server_name.empty() ? std::optional<std::string>() : canonical_hostname(hello.server_name);
+  std::string name = hello.server_name.empty() ? flow_host() : sni.value_or(hello.server_name);
   AuditEvent e = event(AuditKind::Tls, name, decision);
   auto alert = [&](std::string reason, const std::string& rule) {
     e.allowed = false;
@@ -213,11 +229,10 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
     return util::ok();
   };
   if (hello.status != HelloStatus::Complete) return alert("malformed TLS ClientHello", "");
-  if (!hello.server_name.empty() && !is_valid_hostname(hello.server_name)) return alert("invalid SNI host name", "");
-  if (!hello.server_name.empty() && hello.server_name != m_info.dst_name) {
-    Decision sni = m_shared.options.policy.decide_name(hello.server_name, m_info.dst_port);
-    if (!sni.allowed())
-      return alert("SNI " + hello.server_name + " does not match " + flow_host() + " and " + sni.reason, sni.rule);
+  if (!hello.server_name.empty() && !sni) return alert("invalid SNI host name", "");
+  if (sni && *sni != m_info.dst_name) {
+    Decision d = m_shared.options.policy.decide_name(*sni, m_info.dst_port);
+    if (!d.allowed()) return alert("SNI " + *sni + " does not match " + flow_host() + " and " + d.reason, d.rule);
   }
   const SecretTable* secrets = m_shared.options.secrets.get();
   bool intercept = secrets && m_shared.options.ca && !parse_ipv4(name) && secrets->bound_to(name, m_info.dst_port);

@@ -1,26 +1,16 @@
 // The HTTP/1.1 exchange loop of a plain-HTTP or intercepted flow: one request at a
-// time (pipelined requests wait in the client's buffer), Host checked, placeholders
-// refused or replaced, bodies copied by their framing, 101 turns into a tunnel.
+// time (pipelined requests wait in the client's buffer), each decided by
+// check_request (net/http_request_check.hpp), bodies copied by their framing, 101
+// turns into a tunnel. Keep-alive both ways: an upstream that closes an idle
+// connection closes the guest's too, so the client reconnects instead of waiting.
+#include <poll.h>
+
+#include "net/http_request_check.hpp"
 #include "net/proxy_shared.hpp"
 
 namespace net {
 
 namespace {
-
-std::string strip_port(std::string_view host, uint16_t& port) {
-  auto colon = host.rfind(':');
-  if (colon != std::string_view::npos && host.find(']') == std::string_view::npos) {
-    unsigned p = 0;
-    for (char c : host.substr(colon + 1)) p = (c >= '0' && c <= '9' && p < 65536) ? p * 10 + unsigned(c - '0') : 70000;
-    if (p > 0 && p <= 65535) port = static_cast<uint16_t>(p);
-    host = host.substr(0, colon);
-  }
-  std::string out(host);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
-}
 
 AuditEvent http_event(const HttpSession& s, const HttpHead* request, std::string_view host) {
   AuditEvent e;
@@ -36,35 +26,57 @@ AuditEvent http_event(const HttpSession& s, const HttpHead* request, std::string
   return e;
 }
 
-util::Result<void> refuse(HttpSession& s, Stream& client, AuditEvent event, std::string body, int status = 403) {
+const char* status_text(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 405: return "Method Not Allowed";
+    default: return "Error";
+  }
+}
+
+util::Result<void> refuse(HttpSession& s, Stream& client, AuditEvent event, std::string body, int status) {
   event.allowed = false;
   s.shared.audit(event);
-  const char* reason = status == 403 ? "Forbidden" : status == 400 ? "Bad Request" : "Method Not Allowed";
-  std::string response = make_response(status, reason, body);
+  s.shared.scrub(body);
+  std::string response = make_response(status, status_text(status), body);
   s.bytes_down += response.size();
   auto r = client.write(response);
   client.shutdown_write();
   return r;
 }
 
-}  // namespace
-
-std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision) {
-  std::string body = "matchlock: connection to " + std::string(host) + ":" + std::to_string(port) +
-                     " refused by the sandbox network policy: " + decision.reason + ".\n";
-  if (decision.rule.empty())
-    body += "To allow it, add \"" + suggest_rule(host, port) + "\" to [network].allow in the Matchlockfile.\n";
-  else
-    body += "To allow it, remove \"" + decision.rule + "\" from [network].deny in the Matchlockfile.\n";
-  return body;
+// Waits for the client's next request: true when the client has bytes (or closed: the
+// head reader tells), false when the upstream ended the idle connection or sent bytes
+// nobody asked for (then the flow ends, and the client opens a new connection).
+util::Result<bool> wait_for_request(BufferedReader& client, BufferedReader& upstream) {
+  while (true) {
+    if (client.has_buffered() || client.stream().has_buffered()) return true;
+    if (upstream.has_buffered()) return false;
+    pollfd fds[2] = {{client.stream().fd(), POLLIN, 0}, {upstream.stream().fd(), POLLIN, 0}};
+    if (!upstream.stream().has_buffered()) {
+      int r = util::retry_eintr([&] { return ::poll(fds, 2, -1); });
+      if (r < 0) return util::sys_error("poll");
+      if (fds[0].revents) return true;
+    }
+    char byte;
+    auto n = upstream.stream().read_ready(std::span(&byte, 1));
+    if (n && !*n) continue;  // a TLS record without data (a session ticket)
+    return false;            // end of stream, an error, or unsolicited bytes
+  }
 }
+
+}  // namespace
 
 util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& upstream_stream) {
   BufferedReader client(client_stream);
   BufferedReader upstream(upstream_stream);
-  const Policy& policy = s.shared.options.policy;
-  const SecretTable* secrets = s.shared.options.secrets.get();
+  const RequestScope scope{s.conn_name, s.info.dst_port, s.transport};
   while (true) {
+    if (!ML_TRY(wait_for_request(client, upstream))) {
+      client_stream.shutdown_write();
+      return util::ok();
+    }
     auto head_text = ML_TRY(client.read_head(k_max_head_bytes));
     if (!head_text) {
       upstream_stream.shutdown_write();
@@ -74,43 +86,17 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
     if (!parsed) {
       AuditEvent e = http_event(s, nullptr, s.conn_name);
       e.reason = parsed.error().message();
-      return refuse(s, client_stream, e, "matchlock: " + parsed.error().message() + "\n", 400);
+      return refuse(s, client_stream, e, "matchlock: request refused: " + e.reason + "\n", 400);
     }
     HttpHead req = std::move(*parsed);
-    auto host_header = req.header("host");
-    uint16_t host_port = s.info.dst_port;
-    std::string host = host_header ? strip_port(*host_header, host_port) : std::string();
-    AuditEvent event = http_event(s, &req, host.empty() ? s.conn_name : host);
-    if (host.empty()) {
-      event.reason = "request without a Host header";
-      return refuse(s, client_stream, event, "matchlock: request without a Host header refused\n", 400);
+    RequestVerdict verdict = check_request(req, scope, s.shared.options.policy, s.shared.options.secrets.get());
+    AuditEvent event = http_event(s, &req, verdict.host.empty() ? s.conn_name : verdict.host);
+    if (verdict.refused()) {
+      event.rule = verdict.rule;
+      event.reason = verdict.reason;
+      return refuse(s, client_stream, event, verdict.body, verdict.status);
     }
-    if (iequals(req.method, "CONNECT")) {
-      event.reason = "CONNECT is not supported through the sandbox proxy";
-      return refuse(s, client_stream, event, "matchlock: " + event.reason + "\n", 405);
-    }
-    if (!iequals(host, s.conn_name)) {
-      // Domain fronting: the request names another host than the connection's.
-      Decision d = policy.decide_name(host, host_port);
-      if (!d.allowed()) {
-        event.rule = d.rule;
-        event.reason = "Host " + host + " does not match " + s.conn_name + " and " + d.reason;
-        return refuse(s, client_stream, event, refusal_body(host, host_port, d));
-      }
-    }
-    if (secrets) {
-      auto rewritten = secrets->rewrite(req, s.conn_name, s.info.dst_port, s.transport);
-      if (!rewritten) {
-        event.reason = rewritten.error().message();
-        return refuse(s, client_stream, event, "matchlock: request refused: " + event.reason + "\n");
-      }
-      event.secrets = std::move(rewritten->injected);
-    }
-    auto framing = request_framing(req);
-    if (!framing) {
-      event.reason = framing.error().message();
-      return refuse(s, client_stream, event, "matchlock: " + event.reason + "\n", 400);
-    }
+    event.secrets = std::move(verdict.injected);
     if (req.header_has_token("expect", "100-continue")) {
       // Answer it here so the body never waits on an upstream round trip.
       std::erase_if(req.headers, [](const HttpHeader& h) { return iequals(h.name, "expect"); });
@@ -119,14 +105,16 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
       event.bytes_down += k_continue.size();
     }
     std::string out_head = req.serialize_request();
-    ML_TRY(upstream_stream.write(out_head));
-    // The rewritten head may hold secret values: wipe our copy.
+    auto sent = upstream_stream.write(out_head);
+    // The rewritten head may hold secret values: wipe our copies.
     OPENSSL_cleanse(out_head.data(), out_head.size());
     for (auto& h : req.headers) OPENSSL_cleanse(h.value.data(), h.value.size());
     OPENSSL_cleanse(req.target.data(), req.target.size());
+    ML_TRY(std::move(sent));
     event.bytes_up += head_text->size();
-    if (framing->kind == BodyKind::Length) ML_TRY(client.copy_exact(framing->length, upstream_stream, event.bytes_up));
-    if (framing->kind == BodyKind::Chunked) ML_TRY(client.copy_chunked(upstream_stream, event.bytes_up));
+    const BodyFraming& framing = verdict.framing;
+    if (framing.kind == BodyKind::Length) ML_TRY(client.copy_exact(framing.length, upstream_stream, event.bytes_up));
+    if (framing.kind == BodyKind::Chunked) ML_TRY(client.copy_chunked(upstream_stream, event.bytes_up));
 
     HttpHead resp;
     while (true) {

@@ -29,8 +29,12 @@ class ProxyShared {
   void shutdown_all();
   bool stopping() const { return m_stopping.load(); }
 
-  void audit(AuditEvent event) const {
-    if (options.audit) options.audit->record(std::move(event));
+  // Every record passes scrub() first: no real secret value is ever written to the log.
+  void audit(AuditEvent event) const;
+  // Replaces real secret values in TEXT (SecretTable::scrub); for every text the proxy
+  // writes: responses it makes up, audit records, log lines.
+  void scrub(std::string& text) const {
+    if (options.secrets) options.secrets->scrub(text);
   }
 
  private:
@@ -81,8 +85,6 @@ struct HttpSession {
 // Serves requests from CLIENT to UPSTREAM until either side closes or a request is refused.
 util::Result<void> serve_http(HttpSession& session, Stream& client, Stream& upstream);
 
-// The 403 body for a refused destination.
-std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision);
 
 }  // namespace net
 

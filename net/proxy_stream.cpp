@@ -148,8 +148,8 @@ void TlsStream::shutdown_write() {
 }
 
 util::Result<bool> BufferedReader::fill() {
-  if (m_pos > 0 && m_pos == m_buf.size()) {
-    m_buf.clear();
+  if (m_pos > 0) {  // drop what was consumed, so the buffer holds only unread bytes
+    m_buf.erase(0, m_pos);
     m_pos = 0;
   }
   char tmp[k_chunk];
@@ -160,15 +160,17 @@ util::Result<bool> BufferedReader::fill() {
 }
 
 util::Result<std::optional<std::string>> BufferedReader::read_head(size_t max_bytes) {
-  size_t scanned = m_pos;
+  // How many bytes from m_pos on were searched already. Relative to m_pos, because fill()
+  // moves the unread bytes to the front of the buffer.
+  size_t scanned = 0;
   while (true) {
-    size_t end = m_buf.find("\r\n\r\n", scanned > m_pos + 3 ? scanned - 3 : m_pos);
+    size_t end = m_buf.find("\r\n\r\n", m_pos + (scanned > 3 ? scanned - 3 : 0));
     if (end != std::string::npos) {
       std::string head = m_buf.substr(m_pos, end + 4 - m_pos);
       m_pos = end + 4;
       return std::optional<std::string>(std::move(head));
     }
-    scanned = m_buf.size();
+    scanned = m_buf.size() - m_pos;
     if (m_buf.size() - m_pos > max_bytes)
       return util::make_error(util::ErrorCode::Network, "HTTP head larger than " + std::to_string(max_bytes) + " bytes");
     bool more = ML_TRY(fill());

@@ -31,13 +31,14 @@ void for_each_placeholder(std::string_view text, F&& fn) {
 
 util::Error refuse(std::string message) { return util::make_error(util::ErrorCode::Denied, std::move(message)); }
 
-enum class Where { Header, Query, Basic, Path };
+enum class Where { Header, Query, Basic, Path, Routing };
 const char* where_name(Where w) {
   switch (w) {
     case Where::Header: return "a header";
     case Where::Query: return "the URL query";
     case Where::Basic: return "Basic credentials";
-    case Where::Path: return "the URL path";
+    case Where::Path: return "the URL path or method";
+    case Where::Routing: return "a framing or routing header";
   }
   return "";
 }
@@ -84,8 +85,25 @@ std::vector<std::string> SecretTable::placeholders_in(std::string_view text) con
   return names;
 }
 
-util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, std::string_view host, uint16_t port,
-                                                 Transport transport) const {
+void SecretTable::scrub(std::string& text) const {
+  for (const auto& b : m_bindings) {
+    if (b.value.size() < k_min_scrub_size) continue;
+    std::string mark = "[secret " + b.name + "]";
+    for (size_t pos = 0; (pos = text.find(b.value, pos)) != std::string::npos; pos += mark.size())
+      text.replace(pos, b.value.size(), mark);
+  }
+}
+
+bool is_routing_header(std::string_view name) {
+  static constexpr std::string_view k_names[] = {"host",    "content-length", "transfer-encoding", "connection",
+                                                 "keep-alive", "upgrade",    "te",                "trailer"};
+  for (auto n : k_names)
+    if (iequals(name, n)) return true;
+  return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
+}
+
+util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const InjectionScope& scope) const {
+  std::string_view host = scope.authority;
   // Plan first: collect every (string, where) to rewrite and check each placeholder.
   RewriteResult result;
   auto check = [&](std::string_view text, Where where) -> util::Result<void> {
@@ -94,16 +112,25 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, std::string_
       if (err) return;
       const SecretBinding* b = find(text.substr(pos, k_placeholder_size));
       if (!b) return;  // not one of ours: an ordinary string
-      if (transport == Transport::PlainHttp) {
+      if (scope.transport == Transport::PlainHttp) {
         err = refuse("placeholder for secret " + b->name + " sent over plain HTTP to " + std::string(host) +
                      "; secrets are only injected into HTTPS requests (the value would travel in clear text)");
         return;
       }
-      bool bound = false;
-      for (const auto& r : b->hosts) bound = bound || matches(r, host, port);
-      if (!bound) {
-        err = refuse("placeholder for secret " + b->name + " sent to " + std::string(host) +
+      bool conn_bound = false, authority_bound = false;
+      for (const auto& r : b->hosts) {
+        conn_bound = conn_bound || matches(r, scope.conn_name, scope.conn_port);
+        authority_bound = authority_bound || matches(r, host, scope.authority_port);
+      }
+      if (!authority_bound || !conn_bound) {
+        std::string to = std::string(authority_bound ? scope.conn_name : host);
+        err = refuse("placeholder for secret " + b->name + " sent to " + to +
                      ", which the secret is not bound to (secrets." + b->name + ".hosts)");
+        return;
+      }
+      if (where == Where::Routing) {
+        err = refuse("placeholder for secret " + b->name +
+                     " in a framing or routing header (such headers never receive a secret)");
         return;
       }
       bool permitted = (where == Where::Header && b->inject.header) || (where == Where::Query && b->inject.query) ||
@@ -138,13 +165,18 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, std::string_
 
   auto qmark = request.target.find('?');
   std::string_view path = std::string_view(request.target).substr(0, qmark);
+  ML_TRY(check(request.method, Where::Path));
   ML_TRY(check(path, Where::Path));
   if (qmark != std::string::npos) ML_TRY(check(std::string_view(request.target).substr(qmark), Where::Query));
   std::vector<std::string> basic_plain(request.headers.size());
   for (size_t i = 0; i < request.headers.size(); ++i) {
     const auto& h = request.headers[i];
     ML_TRY(check(h.name, Where::Path));  // a header NAME is no injection point
-    if ((iequals(h.name, "authorization") || iequals(h.name, "proxy-authorization")) && h.value.size() > 6 &&
+    if (is_routing_header(h.name)) {
+      ML_TRY(check(h.value, Where::Routing));
+      continue;
+    }
+    if (iequals(h.name, "authorization") && h.value.size() > 6 &&
         iequals(std::string_view(h.value).substr(0, 6), "basic ")) {
       std::string decoded;
       if (base64_decode(std::string_view(h.value).substr(6), decoded)) {

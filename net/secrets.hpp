@@ -1,7 +1,9 @@
 // Secret placeholders: the guest only ever sees MATCHLOCK_SECRET_<32 hex>; the
 // proxy swaps in the real value on requests to the hosts the secret is bound to,
 // in header values, the URL query and decoded Basic credentials. Bodies are not
-// rewritten. A placeholder headed anywhere else, or over plain HTTP, is refused.
+// rewritten. A placeholder headed anywhere else, over plain HTTP, or in a framing or
+// routing header (Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive,
+// Upgrade, TE, Trailer, Proxy-*) is refused.
 // Values live only in this table (memory), are wiped on destruction and are never
 // logged; errors and audit records name secrets by NAME only.
 #pragma once
@@ -39,6 +41,17 @@ util::Result<std::string> generate_placeholder();
 
 enum class Transport { PlainHttp, Tls };
 
+// Where a request is going, for deciding whether a secret may be put in it: a value is
+// injected only when the connection's verified name AND the request's authority (its
+// Host header, equal to any absolute-form target's) are both among the secret's hosts.
+struct InjectionScope {
+  std::string_view conn_name;  // the TLS name the upstream was verified for
+  uint16_t conn_port = 0;
+  std::string_view authority;  // the request's Host (canonical)
+  uint16_t authority_port = 0;
+  Transport transport = Transport::PlainHttp;
+};
+
 struct RewriteResult {
   std::vector<std::string> injected;  // secret NAMES whose values went into the request
 };
@@ -60,15 +73,25 @@ class SecretTable {
   // Names of the secrets whose placeholders occur in TEXT (for refusing/auditing).
   std::vector<std::string> placeholders_in(std::string_view text) const;
 
-  // Replaces placeholders in REQUEST bound for HOST:PORT. Errors (code Denied) name
-  // the secret and the reason; REQUEST is left untouched then.
-  util::Result<RewriteResult> rewrite(HttpHead& request, std::string_view host, uint16_t port,
-                                      Transport transport) const;
+  // Replaces placeholders in REQUEST (see InjectionScope). Errors (code Denied) name the
+  // secret and the reason, never a value; REQUEST is left untouched then.
+  util::Result<RewriteResult> rewrite(HttpHead& request, const InjectionScope& scope) const;
+
+  // Replaces every real value in TEXT with "[secret NAME]": the last line of defence
+  // for every text the proxy writes (responses it makes up, audit records, logs).
+  // Values shorter than k_min_scrub_size are not searched for (they would match
+  // ordinary text); secret values are far longer in practice.
+  void scrub(std::string& text) const;
+  static constexpr size_t k_min_scrub_size = 4;
 
  private:
   const SecretBinding* find(std::string_view placeholder) const;
   std::vector<SecretBinding> m_bindings;
 };
+
+// Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE, Trailer
+// and every Proxy-* header: where a secret is never injected.
+bool is_routing_header(std::string_view name);
 
 std::string base64_encode(std::string_view data);
 // Empty optional-like: returns false when TEXT is not valid base64.

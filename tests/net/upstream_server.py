@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Test upstream for the proxy tests: HTTP/1.1 with keep-alive, optional TLS.
 
-upstream_server.py --port-file F --log F [--cert C --key K]
+upstream_server.py --port-file F --log F [--cert C --key K] [--host ADDR] [--port N]
 Every request is appended to LOG as one JSON line (method, path, headers, body length,
 decoded Basic credentials). Responses never echo request data, so a secret that reached
 the upstream cannot flow back to the client through this server.
@@ -9,6 +9,8 @@ the upstream cannot flow back to the client through this server.
   /big?n=N   -> N bytes (Content-Length)
   /close     -> response without length, connection closed after it
   /upgrade   -> 101 Switching Protocols, then echoes lines prefixed "echo:"
+  /status/N  -> status N with no body (204, 304) or an empty Content-Length body
+HEAD gets the GET head without a body.
   anything   -> "ok METHOD PATH-LENGTH" with Content-Length
 """
 import argparse, base64, json, os, socket, ssl, sys, threading
@@ -94,13 +96,21 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"closed-body")
             self.close_connection = True
             return
+        if path.startswith("/status/"):
+            code = int(path.rsplit("/", 1)[1])
+            self.send_response(code)
+            if code not in (204, 304):
+                self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         reply = ("ok %s %d body=%d\n" % (self.command, len(self.path), len(body))).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
-        self.wfile.write(reply)
+        if self.command != "HEAD":
+            self.wfile.write(reply)
 
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = do_PATCH = do_PROPFIND = handle_any
 
 
 def main():
@@ -109,8 +119,10 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer((a.host, a.port), Handler)
     srv.daemon_threads = True
     srv.log_path = a.log
     if a.cert:

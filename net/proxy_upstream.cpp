@@ -77,7 +77,12 @@ util::Result<void> init_tls_contexts(ProxyShared& shared) {
   shared.guest_ctx.reset(SSL_CTX_new(TLS_server_method()));
   SSL_CTX* g = shared.guest_ctx.get();
   if (!g) return tls_error("SSL_CTX_new");
-  SSL_CTX_set_min_proto_version(g, TLS1_2_VERSION);
+  // The guest-facing hop never leaves the host: accept whatever a guest client speaks
+  // (TLS 1.0-1.3, every cipher, no signature_algorithms as busybox wget sends, SHA-1),
+  // i.e. security level 0 on this side only. The upstream side stays strict.
+  SSL_CTX_set_security_level(g, 0);
+  SSL_CTX_set_min_proto_version(g, TLS1_VERSION);
+  if (SSL_CTX_set_cipher_list(g, "ALL:@SECLEVEL=0") != 1) return tls_error("guest-side cipher list");
   SSL_CTX_set_options(g, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(g, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_alpn_select_cb(g, select_http11, nullptr);

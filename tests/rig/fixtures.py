@@ -3,6 +3,7 @@
 Each builder takes (layout_dir, cache_dir) and writes a complete OCI layout tagged
 "latest" (debian: "bookworm" and "latest"). See README.md for what each contains.
 """
+import hashlib
 import json
 import os
 import struct
@@ -178,7 +179,9 @@ def build_multiarch_docker(out, cache):
 # ---- debian ---------------------------------------------------------------
 
 DEBIAN_SUITE = "bookworm"
-DEBIAN_INCLUDE = "curl,ca-certificates,git"
+# curl and perl-base (minbase) drive the in-guest network tests; openssl speaks raw TLS
+# (s_client) for pipelined and malformed requests toward intercepted hosts.
+DEBIAN_INCLUDE = "curl,ca-certificates,git,openssl"
 DEBIAN_EXCLUDE_DIRS = ("dev", "proc", "sys", "var/lib/apt/lists", "var/cache/apt/archives",
                        "var/cache/apt", "var/log", "run", "tmp")
 # ldconfig's aux-cache records inode numbers and ctimes: the one file that differs
@@ -206,7 +209,9 @@ def apt_mirror():
 
 def debootstrap_tree(cache):
     """Returns the cached debootstrap tree, creating it (minutes) if missing."""
-    tree = os.path.join(cache, "%s-minbase.tree" % DEBIAN_SUITE)
+    # Keyed by the package list, so adding a package builds a new tree.
+    key = hashlib.sha256(DEBIAN_INCLUDE.encode()).hexdigest()[:8]
+    tree = os.path.join(cache, "%s-minbase-%s.tree" % (DEBIAN_SUITE, key))
     if os.path.isdir(tree):
         return tree
     tmp = tree + ".tmp.%d" % os.getpid()

@@ -229,6 +229,8 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
     return util::ok();
   };
   if (hello.status != HelloStatus::Complete) return alert("malformed TLS ClientHello", "");
+  if (hello.encrypted_hello)
+    return alert("encrypted ClientHello (ECH): the server would act on a name the sandbox cannot check", "");
   if (!hello.server_name.empty() && !sni) return alert("invalid SNI host name", "");
   if (sni && *sni != m_info.dst_name) {
     Decision d = m_shared.options.policy.decide_name(*sni, m_info.dst_port);

@@ -1,6 +1,7 @@
 #include "net/tls_sni.hpp"
 
 #include <optional>
+#include <set>
 
 namespace net {
 
@@ -48,18 +49,21 @@ bool parse_extensions(Reader& r, ClientHello& out) {
   auto block = r.take(*total);
   if (!block) return false;
   Reader e(*block);
+  std::set<uint32_t> seen;
   while (!e.done()) {
     auto type = e.num(2);
     auto len = e.num(2);
     if (!type || !len) return false;
+    if (!seen.insert(*type).second) return false;  // an extension twice
     auto body = e.take(*len);
     if (!body) return false;
     Reader b(*body);
+    if (*type == 0xfe0d || *type == 0xffce) out.encrypted_hello = true;
     if (*type == 0) {  // server_name
       auto list_len = b.num(2);
       if (!list_len) return false;
       auto list = b.take(*list_len);
-      if (!list) return false;
+      if (!list || !b.done()) return false;
       Reader l(*list);
       while (!l.done()) {
         auto name_type = l.num(1);
@@ -67,7 +71,10 @@ bool parse_extensions(Reader& r, ClientHello& out) {
         if (!name_type || !name_len) return false;
         auto name = l.take(*name_len);
         if (!name) return false;
-        if (*name_type == 0 && out.server_name.empty()) out.server_name = lower(*name);
+        if (*name_type == 0) {
+          if (!out.server_name.empty() || name->empty()) return false;  // one host_name, not empty
+          out.server_name = lower(*name);
+        }
       }
     } else if (*type == 16) {  // application_layer_protocol_negotiation
       auto list_len = b.num(2);
@@ -134,7 +141,7 @@ ClientHello parse_client_hello(std::span<const uint8_t> data) {
   ok = cs_len && r.skip(*cs_len);
   auto cm_len = ok ? r.num(1) : std::nullopt;
   ok = cm_len && r.skip(*cm_len);
-  if (!ok || !parse_extensions(r, out)) {
+  if (!ok || !parse_extensions(r, out) || !r.done()) {
     out.status = HelloStatus::Malformed;
     out.server_name.clear();
     out.alpn.clear();

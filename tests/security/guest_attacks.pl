@@ -144,10 +144,10 @@ say_result('http_placeholder_plain_secret_host', tcp_exchange('secret.test', 80,
 }
 
 # ---- a TLS ClientHello whose SNI forges an audit line (to a refused address) -------------
+sub sni_ext { my ($sni) = @_; my $b = pack('n', length($sni) + 3) . pack('C n', 0, length($sni)) . $sni; return pack('n n', 0, length($b)) . $b; }
 sub client_hello {
-  my ($sni) = @_;
-  my $ext_sni = pack('n', length($sni) + 3) . pack('C n', 0, length($sni)) . $sni;
-  my $exts = pack('n n', 0, length($ext_sni)) . $ext_sni;
+  my ($sni, $more) = @_;
+  my $exts = sni_ext($sni) . ($more // '');
   my $body = pack('n', 0x0303) . ('r' x 32) . pack('C', 0) . pack('n n', 2, 0x002f) . pack('C C', 1, 0)
            . pack('n', length($exts)) . $exts;
   my $hs = pack('C', 1) . substr(pack('N', length($body)), 1) . $body;
@@ -158,4 +158,8 @@ sub client_hello {
   my $r = tcp_exchange('203.0.113.66', 443, client_hello($forged), 5);
   say_result('tls_sni_log_forgery', $r =~ /^\x15/ ? 'alert' : $r);
 }
+# Two SNI extensions (we would check the first; a server may route by the second), and an
+# encrypted ClientHello (the server acts on a hidden inner name): both refused on an allowed host.
+say_result('tls_two_sni', tcp_exchange('allowed.test', 443, client_hello('allowed.test', sni_ext('evil.test')), 5) =~ /^\x15/ ? 'alert' : 'passed');
+say_result('tls_ech', tcp_exchange('allowed.test', 443, client_hello('allowed.test', pack('n n', 0xfe0d, 4) . 'ech!'), 5) =~ /^\x15/ ? 'alert' : 'passed');
 print "done=1\n";

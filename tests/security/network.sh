@@ -171,6 +171,8 @@ fi
 # name is recorded in presentation form (x\0102099...: no control byte survives); a TLS
 # SNI is recorded as sent (lowercased), and `net log` shows it escaped.
 sec_result tls_sni_log_forgery alert
+sec_result tls_two_sni alert
+sec_result tls_ech alert
 run_ml net log
 expect_rc 0
 case "$OUT" in *$'\e'*|*$'\a'*) fail "net log printed raw control bytes" ;; esac

@@ -17,6 +17,7 @@
 #include "net/proxy_stream.hpp"
 #include "net/resolve_upstream.hpp"
 #include "net/secrets.hpp"
+#include "net/tls_sni.hpp"
 #include "util/fd.hpp"
 
 using namespace std::string_literals;
@@ -331,4 +332,47 @@ TEST_CASE("keep-alive: heads of equal length arriving one by one are all read (t
   CHECK(reader.read_head(net::k_max_head_bytes).value()->starts_with("GET /1"));
   REQUIRE(util::write_all(b.get(), "\n"));
   CHECK(reader.read_head(net::k_max_head_bytes).value()->starts_with("GET /2"));
+}
+
+namespace {
+
+// A minimal ClientHello record with EXTENSIONS (each: type, body bytes).
+std::string hello_with(const std::vector<std::pair<uint16_t, std::string>>& extensions, std::string trailing = "") {
+  auto be16 = [](size_t v) { return std::string{static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; };
+  std::string exts;
+  for (const auto& [type, body] : extensions) exts += be16(type) + be16(body.size()) + body;
+  std::string body = be16(0x0303) + std::string(32, 'r') + std::string(1, '\0') + be16(2) + be16(0x002f) +
+                     std::string("\x01\x00", 2) + be16(exts.size()) + exts + trailing;
+  std::string hs = std::string(1, '\x01') + std::string(1, '\0') + be16(body.size()) + body;
+  return std::string("\x16\x03\x01", 3) + be16(hs.size()) + hs;
+}
+
+std::string sni_body(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& n : names) list += std::string(1, '\0') + std::string{static_cast<char>(n.size() >> 8), static_cast<char>(n.size())} + n;
+  return std::string{static_cast<char>(list.size() >> 8), static_cast<char>(list.size())} + list;
+}
+
+net::ClientHello parse_hello(const std::string& bytes) {
+  return net::parse_client_hello(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace
+
+TEST_CASE("sni: a hello an upstream could read differently is malformed; ECH is flagged") {
+  auto ok = parse_hello(hello_with({{0, sni_body({"allowed.test"})}}));
+  CHECK(ok.status == net::HelloStatus::Complete);
+  CHECK(ok.server_name == "allowed.test");
+  CHECK_FALSE(ok.encrypted_hello);
+  // Two SNI extensions: we would check the first, a server might route by the second.
+  CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test"})}, {0, sni_body({"evil.test"})}})).status ==
+        net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test", "evil.test"})}})).status == net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{0, sni_body({""})}})).status == net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{16, "\x00\x03\x02h2"}, {16, "\x00\x03\x02h2"}})).status == net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test"})}}, "junk")).status == net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test"}) + "x"}})).status == net::HelloStatus::Malformed);
+  // Encrypted ClientHello: the outer name is all we could check.
+  CHECK(parse_hello(hello_with({{0, sni_body({"cover.allowed.test"})}, {0xfe0d, "opaque"}})).encrypted_hello);
+  CHECK(parse_hello(hello_with({{0xffce, "esni"}})).encrypted_hello);
 }

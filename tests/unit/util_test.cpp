@@ -10,6 +10,7 @@
 #include "util/process.hpp"
 #include "util/sha256.hpp"
 #include "util/temp_dir.hpp"
+#include "util/terminal_text.hpp"
 
 namespace {
 
@@ -96,4 +97,26 @@ TEST_CASE("signal status maps to 128+N") {
   REQUIRE(r);
   CHECK(r->status.signal == SIGTERM);
   CHECK(r->status.shell_code() == 128 + SIGTERM);
+}
+
+TEST_CASE("terminal text: controls, C1, bidi overrides and bad UTF-8 escaped; UTF-8 text kept") {
+  using util::terminal_text;
+  CHECK(terminal_text("plain name.test:443") == "plain name.test:443");
+  CHECK(terminal_text("a\nb\rc\td\x1b[2Je\x07") == "a\\nb\\rc\\td\\e[2Je\\x07");
+  CHECK(terminal_text("back\\slash") == "back\\\\slash");
+  CHECK(terminal_text(std::string("nul\0x", 5)) == "nul\\x00x");
+  CHECK(terminal_text("del\x7f") == "del\\x7f");
+  CHECK(terminal_text("caf\xc3\xa9 \xe2\x94\x80") == "caf\xc3\xa9 \xe2\x94\x80");  // é, box drawing
+  CHECK(terminal_text("c1\xc2\x9b" "31m") == "c1\\u{009b}31m");                  // CSI as U+009B
+  CHECK(terminal_text("rlo\xe2\x80\xae" "txt") == "rlo\\u{202e}txt");           // Trojan Source
+  CHECK(terminal_text("bad\xff\xc3") == "bad\\xff\\xc3");
+  CHECK(terminal_text("over\xc0\xaf") == "over\\xc0\\xaf");  // overlong '/'
+  CHECK(terminal_text("l1\nl2\tx\r", util::Newlines::Keep) == "l1\nl2\tx\\r");
+  util::TerminalTextStream stream(util::Newlines::Keep);
+  std::string out = stream.feed("caf\xc3");  // é split between two reads
+  out += stream.feed("\xa9\x1b");
+  out += stream.finish();
+  CHECK(out == "caf\xc3\xa9\\e");
+  util::TerminalTextStream cut(util::Newlines::Escape);
+  CHECK(cut.feed("x\xe2\x94") + cut.finish() == "x\\xe2\\x94");
 }

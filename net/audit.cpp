@@ -1,6 +1,7 @@
 #include "net/audit.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,12 +18,13 @@ const char* to_string(AuditKind kind) {
     case AuditKind::Tcp: return "tcp";
     case AuditKind::Tls: return "tls";
     case AuditKind::Http: return "http";
+    case AuditKind::Limit: return "limit";
   }
   return "?";
 }
 
 std::optional<AuditKind> parse_audit_kind(std::string_view text) {
-  for (auto k : {AuditKind::Dns, AuditKind::Tcp, AuditKind::Tls, AuditKind::Http})
+  for (auto k : {AuditKind::Dns, AuditKind::Tcp, AuditKind::Tls, AuditKind::Http, AuditKind::Limit})
     if (text == to_string(k)) return k;
   return std::nullopt;
 }
@@ -89,13 +91,20 @@ util::Result<AuditEvent> parse_audit_line(std::string_view line) {
   }
 }
 
-util::Result<Audit> Audit::open(const std::filesystem::path& path) {
+util::Result<Audit> Audit::open(const std::filesystem::path& path, uint64_t max_bytes) {
   if (path.empty()) return Audit();
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return util::make_error(util::ErrorCode::Io, "create " + path.parent_path().string() + ": " + ec.message());
   util::Fd fd = ML_TRY(util::open_fd(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  return Audit(std::move(fd));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return util::sys_error("stat", path.string());
+  return Audit(std::move(fd), static_cast<uint64_t>(st.st_size), max_bytes);
+}
+
+uint64_t Audit::dropped() const {
+  std::lock_guard lock(m_mutex);
+  return m_dropped;
 }
 
 void Audit::record(AuditEvent event) {
@@ -103,6 +112,19 @@ void Audit::record(AuditEvent event) {
   std::string line = to_json_line(event) + "\n";
   std::lock_guard lock(m_mutex);
   if (!m_fd) return;
+  if (m_written + line.size() > m_max_bytes) {
+    if (m_dropped++ == 0) {
+      AuditEvent limit;
+      limit.time = event.time;
+      limit.kind = AuditKind::Limit;
+      limit.reason = "the audit log reached its limit of " + std::to_string(m_max_bytes >> 20) +
+                     " MiB; later records are dropped (counted in the supervisor log)";
+      (void)util::write_all(m_fd.get(), to_json_line(limit) + "\n");
+      util::log::warn("audit log: limit of " + std::to_string(m_max_bytes) + " bytes reached; dropping records");
+    }
+    return;
+  }
+  m_written += line.size();
   // One write() per line with O_APPEND: concurrent readers never see half a record.
   auto r = util::write_all(m_fd.get(), line);
   if (!r && !m_warned) {

@@ -16,7 +16,8 @@
 
 namespace net {
 
-enum class AuditKind { Dns, Tcp, Tls, Http };
+// Limit: the one record written when the log reached its size cap (later records are dropped).
+enum class AuditKind { Dns, Tcp, Tls, Http, Limit };
 
 struct AuditEvent {
   std::string time;      // RFC 3339 UTC with milliseconds; filled by Audit::record when empty
@@ -44,19 +45,29 @@ std::string now_rfc3339();
 
 class Audit {
  public:
+  // The guest decides how many records there are (a DNS query each): the file stops growing
+  // at this many bytes, after one "limit" record saying so.
+  static constexpr uint64_t k_default_max_bytes = 64ull << 20;
+
   // Appends to PATH (created 0600, parent directories made). An empty PATH discards records.
-  static util::Result<Audit> open(const std::filesystem::path& path);
+  static util::Result<Audit> open(const std::filesystem::path& path, uint64_t max_bytes = k_default_max_bytes);
   Audit() = default;
-  Audit(Audit&& other) noexcept : m_fd(std::move(other.m_fd)) {}
+  Audit(Audit&& other) noexcept
+      : m_fd(std::move(other.m_fd)), m_written(other.m_written), m_max_bytes(other.m_max_bytes) {}
+  uint64_t dropped() const;
 
   // Thread-safe; a failed write is reported once on stderr, never fatal.
   void record(AuditEvent event);
 
  private:
-  explicit Audit(util::Fd fd) : m_fd(std::move(fd)) {}
+  Audit(util::Fd fd, uint64_t written, uint64_t max_bytes)
+      : m_fd(std::move(fd)), m_written(written), m_max_bytes(max_bytes) {}
   util::Fd m_fd;
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
   bool m_warned = false;
+  uint64_t m_written = 0;
+  uint64_t m_max_bytes = k_default_max_bytes;
+  uint64_t m_dropped = 0;
 };
 
 }  // namespace net

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "net/dns_message.hpp"
+#include "net/audit.hpp"
 #include "net/dns_responder.hpp"
 #include "net/hostname.hpp"
 #include "net/http_request_check.hpp"
@@ -19,6 +20,8 @@
 #include "net/secrets.hpp"
 #include "net/tls_sni.hpp"
 #include "util/fd.hpp"
+#include "util/fs.hpp"
+#include "util/temp_dir.hpp"
 
 using namespace std::string_literals;
 
@@ -375,4 +378,28 @@ TEST_CASE("sni: a hello an upstream could read differently is malformed; ECH is 
   // Encrypted ClientHello: the outer name is all we could check.
   CHECK(parse_hello(hello_with({{0, sni_body({"cover.allowed.test"})}, {0xfe0d, "opaque"}})).encrypted_hello);
   CHECK(parse_hello(hello_with({{0xffce, "esni"}})).encrypted_hello);
+}
+
+TEST_CASE("audit: the guest cannot grow the log without bound (one limit record, then drops)") {
+  auto dir = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-audit-").value();
+  auto path = dir.path() / "audit.jsonl";
+  auto audit = net::Audit::open(path, 4096).value();
+  for (int i = 0; i < 1000; ++i) {  // a DNS flood of denied names
+    net::AuditEvent e;
+    e.kind = net::AuditKind::Dns;
+    e.name = "flood-" + std::to_string(i) + ".denied.test";
+    audit.record(e);
+  }
+  CHECK(audit.dropped() > 900);
+  auto text = util::read_file(path).value();
+  CHECK(text.size() < 4096 + 512);
+  auto last = text.substr(text.rfind('\n', text.size() - 2) + 1);
+  auto limit = net::parse_audit_line(last);
+  REQUIRE(limit);
+  CHECK(limit->kind == net::AuditKind::Limit);
+  // Reopened (a restarted supervisor), the existing size counts.
+  auto again = net::Audit::open(path, 4096).value();
+  net::AuditEvent e;
+  again.record(e);
+  CHECK(again.dropped() == 1);
 }

@@ -128,6 +128,10 @@ case "$OUT" in *SHOWS-*|*READ-ENV*|*RO-WRITABLE*|*RO-APPENDED*|*MF-*) fail "excl
 run_ml exec -- sh -c '
   cd /workspace
   command -v perl >/dev/null || echo "NO-PERL"
+  # Controls: the same mv and exchange work where nothing is excluded.
+  mkdir -p c1 c2 && echo c >c1/m && mv c1 c3 && echo "CONTROL-MV-OK"
+  perl -e "exit(syscall(316, -100, \$ARGV[0], -100, \$ARGV[1], 2) == 0 ? 0 : 1)" c3 c2 && test -e c2/m && echo "CONTROL-EXCHANGE-OK"
+  rm -rf c2 c3
   for d in private star dir a a/b private/sub; do
     mv "$d" moved 2>/dev/null && echo "MOVED-$d" && ls -R moved && cat moved/* moved/*/* moved/*/*/* 2>/dev/null
     mv moved "$d" 2>/dev/null
@@ -150,6 +154,8 @@ run_ml exec -- sh -c '
   rm -rf q sl1 sl2 sl3; true'
 expect_rc 0
 expect_contains "$OUT" "IN-DIR-other"   # "dir/file" hides one name only
+expect_contains "$OUT" "CONTROL-MV-OK"
+expect_contains "$OUT" "CONTROL-EXCHANGE-OK"
 case "$OUT" in
   *NO-PERL*) fail "the image has no perl for the RENAME_EXCHANGE check: $OUT" ;;
   *HOST-KEY*|*MOVED*|*EXCHANGED*|*LINKED*|*COPIED*|*LISTED-*|*FOUND-*|*IN-DIR-file*) fail "exclude barrier crossed: $OUT" ;;

@@ -69,7 +69,7 @@ struct Mount {
   std::filesystem::path source;       // absolute host path
   std::string target;                 // absolute guest path, normalised (no trailing '/')
   MountMode mode = MountMode::Rw;
-  std::vector<std::string> exclude;   // validated globs (util/glob.hpp)
+  std::vector<std::string> exclude;   // globs, normalised (util::normalize_path_glob)
   MountCache cache = MountCache::Auto;
   SourcePos pos;                      // the [[mounts]] entry
 };

@@ -206,9 +206,9 @@ void parse_mounts(Reader& r, const toml::table& root) {
     }
     if (auto ex = r.get_strings(*t, "exclude", p + ".exclude")) {
       for (auto& g : *ex) {
-        auto valid = util::validate_glob(g.value);
+        auto valid = util::normalize_path_glob(g.value);
         if (!valid) r.error(g.pos, p + ".exclude: " + valid.error().message());
-        else m.exclude.push_back(g.value);
+        else m.exclude.push_back(*valid);
       }
     }
     if (ok) c.mounts.push_back(std::move(m));

@@ -92,6 +92,48 @@ bool match_at(std::string_view p, std::string_view s) {
   return s.empty();
 }
 
+// match_at for "DIR/" followed by anything: true once S (what is left of
+// "DIR/") is used up with pattern left over, as "anything" may match the rest.
+bool prefix_at(std::string_view p, std::string_view s) {
+  while (!p.empty()) {
+    if (s.empty()) return true;
+    if (p.substr(0, 2) == "**") {
+      std::string_view rest = p.substr(2);
+      if (rest.empty()) return true;
+      rest.remove_prefix(1);
+      for (size_t i = 0;;) {  // every component start of S, the end of "DIR/" included
+        if (prefix_at(rest, s.substr(i))) return true;
+        size_t slash = s.find('/', i);
+        if (slash == std::string_view::npos) return false;
+        i = slash + 1;
+      }
+    }
+    char c = p[0];
+    if (c == '*') {
+      std::string_view rest = p.substr(1);
+      for (size_t i = 0; i <= s.size(); ++i) {
+        if (prefix_at(rest, s.substr(i))) return true;
+        if (i < s.size() && s[i] == '/') return false;
+      }
+      return false;
+    }
+    if (c == '?') {
+      if (s[0] == '/') return false;
+      p.remove_prefix(1);
+    } else if (c == '[') {
+      size_t len = class_length(p);
+      if (!class_matches(p.substr(0, len), s[0])) return false;
+      p.remove_prefix(len);
+    } else {
+      if (c == '\\') p.remove_prefix(1);
+      if (p[0] != s[0]) return false;
+      p.remove_prefix(1);
+    }
+    s.remove_prefix(1);
+  }
+  return s.empty();
+}
+
 }  // namespace
 
 Result<void> validate_glob(std::string_view pattern) {
@@ -116,5 +158,31 @@ Result<void> validate_glob(std::string_view pattern) {
 }
 
 bool glob_match(std::string_view pattern, std::string_view path) { return match_at(pattern, path); }
+
+bool glob_may_match_beneath(std::string_view pattern, std::string_view dir) {
+  if (dir.empty()) return true;
+  return prefix_at(pattern, std::string(dir) + "/");
+}
+
+Result<std::string> normalize_path_glob(std::string_view pattern) {
+  std::string_view p = pattern;
+  for (;;) {
+    if (!p.empty() && p.front() == '/') p.remove_prefix(1);
+    else if (p.substr(0, 2) == "./") p.remove_prefix(2);
+    else break;
+  }
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  if (p.empty()) return bad(pattern, "matches no path (write the path relative to the directory)");
+  for (size_t start = 0;;) {
+    size_t slash = p.find('/', start);
+    std::string_view comp = p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (comp.empty() || comp == "." || comp == "..")
+      return bad(pattern, "empty, '.' or '..' path components never match");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  ML_TRY(validate_glob(p));
+  return std::string(p);
+}
 
 }  // namespace util

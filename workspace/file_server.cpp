@@ -31,7 +31,7 @@ FileServer::FileServer(ShareOptions options, util::Fd root)
     : m_options(std::move(options)), m_root(std::move(root)), m_host_uid(::geteuid()), m_host_gid(::getegid()) {}
 
 util::Result<std::unique_ptr<FileServer>> FileServer::create(ShareOptions options) {
-  for (const auto& g : options.exclude) ML_TRY_CTX(util::validate_glob(g), "exclude '" + g + "'");
+  for (auto& g : options.exclude) g = ML_TRY_CTX(util::normalize_path_glob(g), "exclude '" + g + "'");
   util::Fd root(::open(options.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return util::sys_error("open share", options.root);
   auto srv = std::unique_ptr<FileServer>(new FileServer(options, std::move(root)));
@@ -163,12 +163,6 @@ std::string FileServer::op_init(const Request& req) {
   return encode_struct(h.unique, out);
 }
 
-bool FileServer::excluded(const std::string& rel) const {
-  for (const auto& g : m_options.exclude)
-    if (util::glob_match(g, rel)) return true;
-  return false;
-}
-
 bool FileServer::is_read_only_inode(const struct stat& st) const {
   return m_read_only.count({st.st_dev, st.st_ino}) != 0;
 }
@@ -177,7 +171,7 @@ bool FileServer::is_guarded_dir(const struct stat& st) const { return m_guarded.
 
 int FileServer::locate(uint64_t node, Located& out) {
   auto rel = m_nodes.path(node);
-  if (!rel) return ENOENT;
+  if (!rel || hidden(*rel)) return ENOENT;
   out.rel = *rel;
   size_t slash = rel->rfind('/');
   std::string parent = slash == std::string::npos ? std::string() : rel->substr(0, slash);
@@ -194,7 +188,7 @@ int FileServer::locate_child(uint64_t parent, std::string_view name, Located& ou
   auto dir = m_nodes.path(parent);
   if (!dir) return ENOENT;
   std::string rel = dir->empty() ? std::string(name) : *dir + "/" + std::string(name);
-  if (excluded(rel)) return purpose == Purpose::Lookup ? ENOENT : EACCES;
+  if (hidden(rel)) return purpose == Purpose::Lookup ? ENOENT : EACCES;
   int fd = open_beneath(m_root.get(), *dir, O_PATH | O_DIRECTORY);
   if (fd < 0) return -fd == ELOOP ? ENOENT : -fd;  // a directory swapped for a symlink: gone
   out.parent = util::Fd(fd);

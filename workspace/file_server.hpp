@@ -42,6 +42,7 @@ struct ShareOptions {
   Access access = Access::ReadWrite;
   CachePolicy cache = CachePolicy::Auto;
   std::vector<std::string> exclude;                      // util/glob.hpp patterns, relative to root
+                                                         // (normalised by create: util::normalize_path_glob)
   std::vector<std::filesystem::path> read_only_files;    // host paths (Matchlockfile, its lock)
   uint32_t uid = 0, gid = 0;                             // guest owner of files the host user owns
   double entry_timeout_s = 1.0, attr_timeout_s = 1.0;    // how soon host-side edits show up
@@ -92,14 +93,22 @@ class FileServer {
   };
 
   std::string dispatch(const Request& req);
+  // A node at a hidden path is ENOENT, whatever id the guest kept.
   int locate(uint64_t node, Located& out);
-  // Lookup: an excluded name is ENOENT (hidden). Change: EACCES (it cannot
-  // be created, removed or renamed to/from either).
+  // Lookup: a hidden name is ENOENT. Change: EACCES (it cannot be created,
+  // removed or renamed to/from either).
   enum class Purpose { Lookup, Change };
   int locate_child(uint64_t parent, std::string_view name, Located& out, Purpose purpose);
   int stat_located(const Located& at, struct stat& st);
   int open_located(const Located& at, int flags, util::Fd& out);
-  bool excluded(const std::string& rel) const;
+
+  // The exclude barrier (file_server_exclude.cpp).
+  bool excluded(const std::string& rel) const;          // REL itself matches a pattern
+  bool hidden(const std::string& rel) const;            // REL or an ancestor does (never the root)
+  bool may_hide_beneath(const std::string& rel) const;  // some pattern may match below REL
+  // EACCES when the host directory at FROM holds anything hidden below FROM
+  // or that would be hidden below TO, or cannot be read; else 0.
+  int check_subtree(const std::string& from, const std::string& to);
   bool is_read_only_inode(const struct stat& st) const;
   bool is_guarded_dir(const struct stat& st) const;
   fuse_attr make_attr(const struct stat& st) const;

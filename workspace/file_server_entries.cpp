@@ -108,6 +108,15 @@ std::string FileServer::op_rename(const Request& req, bool v2) {
   if (int e = locate_child(newdir, *newname, to, Purpose::Change)) return encode_error(h.unique, e);
   if (int e = writable_check(from)) return encode_error(h.unique, e);
   if (int e = writable_check(to)) return encode_error(h.unique, e);
+  // The exclude barrier: a directory moves only if nothing beneath it is
+  // hidden where it is or would be where it goes (both ways for EXCHANGE).
+  if (!m_options.exclude.empty()) {
+    struct stat st;
+    if (stat_located(from, st) == 0 && S_ISDIR(st.st_mode))
+      if (int e = check_subtree(from.rel, to.rel)) return encode_error(h.unique, e);
+    if ((flags & RENAME_EXCHANGE) && stat_located(to, st) == 0 && S_ISDIR(st.st_mode))
+      if (int e = check_subtree(to.rel, from.rel)) return encode_error(h.unique, e);
+  }
   // Both ends are (directory fd beneath the root, single name): the entry can
   // only move inside the share, whatever the names contain.
   if (::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags) < 0)

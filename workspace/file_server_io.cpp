@@ -192,6 +192,9 @@ std::string FileServer::op_readdir(const Request& req, bool plus) {
   Handle* hd = handle_for(in->fh, true);
   if (!hd) return encode_error(h.unique, EBADF);
   auto dir_rel = m_nodes.path(hd->node);
+  // A directory whose node is gone (forgotten, replaced) or hidden lists
+  // nothing: its names can no longer be checked against the patterns.
+  if (!m_options.exclude.empty() && (!dir_rel || hidden(*dir_rel))) return encode_error(h.unique, ENOENT);
   // Offset 0 (first read or rewinddir): take a fresh listing.
   if (in->offset == 0 || hd->entries.empty()) {
     hd->entries.clear();
@@ -205,8 +208,7 @@ std::string FileServer::op_readdir(const Request& req, bool plus) {
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name != "." && name != "..") {
-        std::string rel = dir_rel && !dir_rel->empty() ? *dir_rel + "/" + name : name;
-        if (excluded(rel)) continue;
+        if (dir_rel && excluded(dir_rel->empty() ? name : *dir_rel + "/" + name)) continue;
       }
       hd->entries.push_back({name, e->d_ino, e->d_type});
     }

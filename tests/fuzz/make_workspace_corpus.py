@@ -39,6 +39,19 @@ def seeds():
     yield "setattr_statfs", (msg("SETATTR", 1, struct.pack("<IIQQQQQQIIIIIIII", 1 | 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                                             0o700, 0, 0, 0, 0)) + msg("STATFS", 1))
 
+    # The exclude barrier ("**/node_modules" in workspace_fuzz.cpp): renames into and out
+    # of it, an exchange, a link, and a directory handle whose node is forgotten.
+    def mkdir(parent, n):
+        return msg("MKDIR", parent, struct.pack("<II", 0o755, 0) + name(n))
+
+    def rename2(parent, a, newdir, b, flags):
+        return msg("RENAME2", parent, struct.pack("<QII", newdir, flags, 0) + name(a) + name(b))
+    yield "exclude_barrier", (mkdir(1, "p") + mkdir(2, "q") + mkdir(1, "node_modules") +
+                              rename2(1, "p", 1, "node_modules", 0) + rename2(2, "q", 1, "node_modules", 2) +
+                              rename2(1, "p", 1, "p2", 0) + msg("LINK", 1, struct.pack("<Q", 3) + name("node_modules")) +
+                              msg("OPENDIR", 2, struct.pack("<II", 0, 0)) + msg("FORGET", 2, struct.pack("<Q", 100)) +
+                              msg("READDIRPLUS", 2, struct.pack("<QQIIQII", 1, 0, 4096, 0, 0, 0, 0)))
+
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "workspace")

@@ -141,9 +141,10 @@ TEST_CASE("invalid files report every error with its position") {
        "6:10: mounts[0].target \"work\" must be an absolute path in the guest\n"
        "12:10: mounts[2].target \"/w\" is already used by the mount at line 7\n"},
       {"globs and CIDRs are checked",
-       "version = 1\n[sandbox]\nimage = \"a\"\n[[mounts]]\nsource = \".\"\ntarget = \"/w\"\nexclude = [\"a[\"]\n"
+       "version = 1\n[sandbox]\nimage = \"a\"\n[[mounts]]\nsource = \".\"\ntarget = \"/w\"\nexclude = [\"a[\", \"x/../y\"]\n"
        "[network]\nallow = [\"10.0.0.1/8\"]\n",
        "7:12: mounts[0].exclude: invalid glob \"a[\": unclosed or empty '[' class\n"
+       "7:18: mounts[0].exclude: invalid glob \"x/../y\": empty, '.' or '..' path components never match\n"
        "9:10: network.allow: invalid network rule \"10.0.0.1/8\": host bits set below the prefix length\n"},
       {"secret names are env names and need hosts",
        "version = 1\n[sandbox]\nimage = \"a\"\n[secrets.bad-name]\nfrom = \"env:X\"\nhosts = [\"h.com\"]\n"

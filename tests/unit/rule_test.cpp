@@ -81,3 +81,49 @@ TEST_CASE("globs") {
     CHECK(util::glob_match(c.pattern, c.path) == c.match);
   }
 }
+
+TEST_CASE("globs: what may match beneath a directory (exclude's rename check)") {
+  struct Case {
+    const char* pattern;
+    const char* dir;
+    bool may;
+  };
+  const Case cases[] = {
+      {"private/**", "private", true},  {"private/**", "pub", false},   {"star/*", "star", true},
+      {"star/*", "star/sub", false},    {"dir/file", "dir", true},      {"dir/file", "dir/file", false},
+      {"**/secret.txt", "a/b", true},   {"*.key", "a", false},          {"**/*.key", "a", true},
+      {"node_modules", "node_modules", false},                          {"a/**/b", "a", true},
+      {"a/**/b", "x", false},           {"[a-c]/x", "b", true},         {"?/x", "ab", false},
+      {"x", "", true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.pattern << " beneath " << c.dir);
+    CHECK(util::glob_may_match_beneath(c.pattern, c.dir) == c.may);
+  }
+  // Never a false "no": every pattern x dir x suffix over a small alphabet.
+  const char* patterns[] = {"a/**", "a/*", "a/b", "**/b", "*/b", "a/**/b", "?/b", "[ab]/*", "*", "**", "a*/b*", "**/a/*"};
+  const char* paths[] = {"a", "b", "ab", "a/b", "b/a", "a/a", "a/b/b", "b/a/b", "ab/b", "a/ab/b"};
+  for (const char* p : patterns)
+    for (const char* dir : paths)
+      for (const char* rest : paths) {
+        std::string full = std::string(dir) + "/" + rest;
+        if (util::glob_match(p, full)) {
+          INFO(p << " matches " << full);
+          CHECK(util::glob_may_match_beneath(p, dir));
+        }
+      }
+}
+
+TEST_CASE("globs: exclude patterns are normalised to share-relative paths") {
+  const std::pair<const char*, const char*> good[] = {
+      {"secrets/", "secrets"}, {"/secrets", "secrets"}, {"./a/*.key", "a/*.key"}, {"**/x//", "**/x"}, {".env", ".env"},
+  };
+  for (auto [in, out] : good) {
+    INFO(in);
+    CHECK(util::normalize_path_glob(in).value() == out);
+  }
+  for (const char* bad : {"", "/", "./", ".", "..", "a/../b", "a//b", "a/./b", "a[", "a**"}) {
+    INFO(bad);
+    CHECK_FALSE(util::normalize_path_glob(bad));
+  }
+}

@@ -1,13 +1,21 @@
 // A tiny FUSE "kernel" for FileServer unit tests: encodes requests the way the
-// guest kernel does and decodes the replies.
+// guest kernel does and decodes the replies; Share is a temp share with a
+// server and a kernel attached (plus an "outside" dir next to it).
 #pragma once
 
+#include <fcntl.h>
 #include <linux/fuse.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "util/temp_dir.hpp"
 #include "workspace/file_server.hpp"
 
 namespace wstest {
@@ -106,6 +114,25 @@ class Kernel {
     in.flags = flags;
     return call(FUSE_RENAME2, parent, bytes(in) + cstr(from) + cstr(to));
   }
+  // FUSE_RENAME (version 1, no flags), as older kernels send it.
+  Reply rename1(uint64_t parent, std::string_view from, uint64_t newdir, std::string_view to) {
+    fuse_rename_in in{};
+    in.newdir = newdir;
+    return call(FUSE_RENAME, parent, bytes(in) + cstr(from) + cstr(to));
+  }
+  Reply symlink(uint64_t parent, std::string_view name, std::string_view target) {
+    return call(FUSE_SYMLINK, parent, cstr(name) + cstr(target));
+  }
+  Reply readlink(uint64_t node) { return call(FUSE_READLINK, node, {}); }
+  Reply getattr(uint64_t node) {
+    fuse_getattr_in in{};
+    return call(FUSE_GETATTR, node, bytes(in));
+  }
+  Reply forget(uint64_t node, uint64_t n) {
+    fuse_forget_in in{};
+    in.nlookup = n;
+    return call(FUSE_FORGET, node, bytes(in));
+  }
   Reply link(uint64_t old_node, uint64_t parent, std::string_view name) {
     fuse_link_in in{};
     in.oldnodeid = old_node;
@@ -144,5 +171,49 @@ class Kernel {
   workspace::FileServer& m_s;
   uint64_t m_unique = 0;
 };
+
+namespace fs = std::filesystem;
+
+struct Share {
+  util::TempDir tmp = util::TempDir::create(fs::temp_directory_path(), "ws-test-").value();
+  fs::path root = tmp.path() / "share";
+  fs::path outside = tmp.path() / "outside";
+  std::unique_ptr<workspace::FileServer> server;
+  std::unique_ptr<Kernel> k;
+
+  explicit Share(workspace::ShareOptions o = {}) {
+    fs::create_directories(root);
+    fs::create_directories(outside);
+    put(outside / "secret", "host secret\n");
+    o.root = root;
+    server = workspace::FileServer::create(o).value();
+    k = std::make_unique<Kernel>(*server);
+    REQUIRE(k->init().error == 0);
+  }
+  static void put(const fs::path& p, const std::string& data) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << data;
+  }
+  static std::string get(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  // Open NODE and read up to 1 MiB from offset 0.
+  wstest::Reply read_all(uint64_t node) {
+    auto o = k->open(node, O_RDONLY);
+    if (o.error) return o;
+    uint64_t fh = o.as<fuse_open_out>().fh;
+    auto r = k->read(node, fh, 0, 1 << 20);
+    k->release(node, fh);
+    return r;
+  }
+};
+
+inline fuse_attr attr_of(Kernel& k, uint64_t node) {
+  fuse_getattr_in in{};
+  auto r = k.call(FUSE_GETATTR, node, bytes(in));
+  REQUIRE(r.error == 0);
+  return r.as<fuse_attr_out>().attr;
+}
 
 }  // namespace wstest

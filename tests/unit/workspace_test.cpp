@@ -18,51 +18,8 @@ namespace fs = std::filesystem;
 using workspace::k_root_node;
 using wstest::Kernel;
 
-namespace {
-
-struct Share {
-  util::TempDir tmp = util::TempDir::create(fs::temp_directory_path(), "ws-test-").value();
-  fs::path root = tmp.path() / "share";
-  fs::path outside = tmp.path() / "outside";
-  std::unique_ptr<workspace::FileServer> server;
-  std::unique_ptr<Kernel> k;
-
-  explicit Share(workspace::ShareOptions o = {}) {
-    fs::create_directories(root);
-    fs::create_directories(outside);
-    put(outside / "secret", "host secret\n");
-    o.root = root;
-    server = workspace::FileServer::create(o).value();
-    k = std::make_unique<Kernel>(*server);
-    REQUIRE(k->init().error == 0);
-  }
-  static void put(const fs::path& p, const std::string& data) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << data;
-  }
-  static std::string get(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  // Open NODE and read up to 1 MiB from offset 0.
-  wstest::Reply read_all(uint64_t node) {
-    auto o = k->open(node, O_RDONLY);
-    if (o.error) return o;
-    uint64_t fh = o.as<fuse_open_out>().fh;
-    auto r = k->read(node, fh, 0, 1 << 20);
-    k->release(node, fh);
-    return r;
-  }
-};
-
-fuse_attr attr_of(Kernel& k, uint64_t node) {
-  fuse_getattr_in in{};
-  auto r = k.call(FUSE_GETATTR, node, wstest::bytes(in));
-  REQUIRE(r.error == 0);
-  return r.as<fuse_attr_out>().attr;
-}
-
-}  // namespace
+using wstest::attr_of;
+using wstest::Share;
 
 TEST_CASE("workspace INIT negotiates 1 MiB writes and requests before INIT fail") {
   util::TempDir tmp = util::TempDir::create(fs::temp_directory_path(), "ws-test-").value();

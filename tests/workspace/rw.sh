@@ -4,7 +4,8 @@
 # both sides), host-side edits seen in the guest, exclude, read-only mounts and
 # Matchlockfile, and every escape attempt (host symlinks to host files, `..`,
 # rename/hardlink out of the share, a directory swapped for a symlink while the
-# guest reads through it) confined. The shares travel over virtio-fs (our
+# guest reads through it) confined; section 2b tries to reach excluded files
+# by renaming, exchanging or linking their ancestors (label security). The shares travel over virtio-fs (our
 # vhost-user backend); ctest runs this script a second time as
 # workspace.rw_channel with MATCHLOCK_WORKSPACE_TRANSPORT=channel (FUSE pumped
 # by the agent). A third mount has cache = "none" (direct I/O).
@@ -23,6 +24,18 @@ echo "inside" >"$PROJ/race/f"
 ln -s "$OUTSIDE/secret-host" "$PROJ/out-link"
 ln -s "$OUTSIDE" "$PROJ/outdir"
 ln -s /etc/passwd "$PROJ/passwd-link"
+# Excluded content behind visible ancestors (2b): one file per pattern shape.
+mkdir -p "$PROJ/private/sub" "$PROJ/star/sub" "$PROJ/dir" "$PROJ/a/b" "$PROJ/empty"
+echo "HOST-KEY-private" >"$PROJ/private/key.txt"
+echo "HOST-KEY-deep" >"$PROJ/private/sub/deep.txt"
+echo "HOST-KEY-star" >"$PROJ/star/one.txt"
+echo "HOST-KEY-starsub" >"$PROJ/star/sub/two.txt"
+echo "HOST-KEY-dirfile" >"$PROJ/dir/file"
+echo "visible" >"$PROJ/dir/other"
+echo "HOST-KEY-secret" >"$PROJ/a/b/secret.txt"
+echo "HOST-KEY-top" >"$PROJ/top.key"
+hidden_files="private/key.txt private/sub/deep.txt star/one.txt star/sub/two.txt dir/file a/b/secret.txt top.key"
+hidden_sums=$(cd "$PROJ" && sha256sum $hidden_files)
 cat >"$PROJ/Matchlockfile" <<TOML
 version = 1
 name = "ws"
@@ -38,7 +51,7 @@ workdir = "/workspace"
 source = "."
 target = "/workspace"
 mode = "rw"
-exclude = [".env", "**/node_modules"]
+exclude = [".env", "**/node_modules", "private/**", "star/*", "dir/file", "**/secret.txt", "*.key"]
 
 [[mounts]]
 source = "rodir"
@@ -107,6 +120,51 @@ expect_contains "$OUT" "Read-only file system"
 case "$OUT" in *SHOWS-*|*READ-ENV*|*RO-WRITABLE*|*RO-APPENDED*|*MF-*) fail "exclude/ro/Matchlockfile not enforced: $OUT" ;; esac
 [ "$(sha256sum "$PROJ/Matchlockfile")" = "$mf_sum" ] || fail "Matchlockfile changed on the host"
 [ "$(cat "$PROJ/rodir/file")" = "ro data" ] && [ ! -e "$PROJ/rodir/new" ] || fail "ro share changed on the host"
+
+# 2b. The exclude barrier (issue 12 item 3): no rename, exchange, link or
+# symlink reaches excluded content under another name. Renames are tried with
+# mv (rename(2)) and, for RENAME_EXCHANGE, renameat2 through perl (syscall 316
+# on x86-64; bookworm's coreutils has no mv --exchange).
+run_ml exec -- sh -c '
+  cd /workspace
+  command -v perl >/dev/null || echo "NO-PERL"
+  # Controls: the same mv and exchange work where nothing is excluded.
+  mkdir -p c1 c2 && echo c >c1/m && mv c1 c3 && echo "CONTROL-MV-OK"
+  perl -e "exit(syscall(316, -100, \$ARGV[0], -100, \$ARGV[1], 2) == 0 ? 0 : 1)" c3 c2 && test -e c2/m && echo "CONTROL-EXCHANGE-OK"
+  rm -rf c2 c3
+  for d in private star dir a a/b private/sub; do
+    mv "$d" moved 2>/dev/null && echo "MOVED-$d" && ls -R moved && cat moved/* moved/*/* moved/*/*/* 2>/dev/null
+    mv moved "$d" 2>/dev/null
+    perl -e "exit(syscall(316, -100, \$ARGV[0], -100, \$ARGV[1], 2) == 0 ? 0 : 1)" empty "$d" && echo "EXCHANGED-$d"
+    cat empty/* empty/*/* 2>/dev/null
+  done
+  cat private/key.txt star/one.txt star/sub/two.txt dir/file a/b/secret.txt top.key 2>/dev/null
+  ln -s private/key.txt sl1; ln -s /workspace/star/one.txt sl2; ln -s ../workspace/dir/file sl3
+  cat sl1 sl2 sl3 2>/dev/null
+  ln private/key.txt hl 2>/dev/null && echo "HARDLINKED-private"
+  mkdir q && echo planted >q/planted.txt
+  mv q private/q 2>/dev/null && echo "MOVED-INTO-private"
+  mv q star/q 2>/dev/null && echo "MOVED-INTO-star"
+  ln q/planted.txt dir/file 2>/dev/null && echo "LINKED-INTO-dir/file"
+  mv q/planted.txt new.key 2>/dev/null && echo "MOVED-INTO-key"
+  cp q/planted.txt private/ 2>/dev/null && echo "COPIED-INTO-private"
+  ls -aR . | grep -E "^(key.txt|deep.txt|one.txt|two.txt|sub|secret.txt|top.key)\$" | sed "s/^/LISTED-/"
+  find . -name "*.key" -o -name secret.txt | sed "s/^/FOUND-/"
+  ls -a dir | sed "s/^/IN-DIR-/"
+  rm -rf q sl1 sl2 sl3; true'
+expect_rc 0
+expect_contains "$OUT" "IN-DIR-other"   # "dir/file" hides one name only
+expect_contains "$OUT" "CONTROL-MV-OK"
+expect_contains "$OUT" "CONTROL-EXCHANGE-OK"
+case "$OUT" in
+  *NO-PERL*) fail "the image has no perl for the RENAME_EXCHANGE check: $OUT" ;;
+  *HOST-KEY*|*MOVED*|*EXCHANGED*|*LINKED*|*COPIED*|*LISTED-*|*FOUND-*|*IN-DIR-file*) fail "exclude barrier crossed: $OUT" ;;
+esac
+[ "$(cd "$PROJ" && sha256sum $hidden_files)" = "$hidden_sums" ] || fail "excluded host files changed or moved"
+for x in moved hl q new.key private/q star/q private/planted.txt; do
+  [ ! -e "$PROJ/$x" ] || fail "left $x on the host"
+done
+[ -d "$PROJ/empty" ] && [ -z "$(ls -A "$PROJ/empty")" ] || fail "empty/ changed on the host"
 
 # 3. Moving and hard-linking out of the share stay in the guest.
 run_ml exec -- sh -c '

@@ -8,6 +8,7 @@
 #include "backends/initramfs.hpp"
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
+#include "backends/qemu/qemu_host.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -41,9 +42,35 @@ Check check_program(const char* key, const char* program, std::vector<std::strin
   return c;
 }
 
-// The real probe result: cached for this host boot, else probed now (needs the
-// kernel bundle and the agent). Without them only the static facts are shown.
-Check check_kvm(const util::Dirs& dirs) {
+// The QEMU `up` runs (MATCHLOCK_QEMU, else PATH): path and version.
+Check check_qemu(const util::Result<backends::qemu::QemuHost>& host) {
+  Check c{"qemu", CheckState::Missing, "qemu-system-x86_64 not found: apt-get install qemu-system-x86"};
+  if (!host) {
+    if (!backends::qemu::qemu_binary().empty()) c.detail = host.error().message();
+    return c;
+  }
+  c.state = CheckState::Ok;
+  c.detail = host->binary.string() + " (" + host->version_line + ")";
+  return c;
+}
+
+// The microvm firmware it boots with (backends/qemu/qemu_host.hpp).
+Check check_firmware(const util::Result<backends::qemu::QemuHost>& host) {
+  Check c{"microvm_firmware", CheckState::Warn, "unknown: no usable QEMU"};
+  if (!host) return c;
+  const auto& f = host->firmware;
+  c.state = CheckState::Ok;
+  c.detail = f.describe();
+  if (f.kind != backends::qemu::FirmwareKind::Qboot)
+    c.detail += "; a " + std::to_string(backends::qemu::k_seabios_bad_mib) + " MiB guest gets " +
+                std::to_string(backends::qemu::guest_memory_mib(backends::qemu::k_seabios_bad_mib, f.kind)) +
+                " MiB (docs/ARCHITECTURE.md, QEMU versions)";
+  return c;
+}
+
+// The real probe result: cached for this host boot and QEMU, else probed now (needs
+// the kernel bundle and the agent). Without them only the static facts are shown.
+Check check_kvm(const util::Dirs& dirs, const util::Result<backends::qemu::QemuHost>& host) {
   Check c{"kvm", CheckState::Warn, ""};
   struct stat st;
   if (::stat("/dev/kvm", &st) != 0) {
@@ -54,7 +81,11 @@ Check check_kvm(const util::Dirs& dirs) {
     c.detail = "/dev/kvm not accessible by this user (add yourself to group kvm): VMs run under TCG";
     return c;
   }
-  auto choice = backends::qemu::cached_accel(dirs);
+  if (!host) {
+    c.detail = "/dev/kvm accessible; probe not run (no usable QEMU)";
+    return c;
+  }
+  auto choice = backends::qemu::cached_accel(dirs, *host);
   if (!choice) {
     auto kernel = backends::installed_kernel_bundle(dirs);
     auto agent = backends::locate_agent();
@@ -149,9 +180,10 @@ std::vector<Enforcement> enforced_by_this_build(const util::Dirs& dirs) {
 
 std::vector<Check> run_doctor(const util::Dirs& dirs) {
   std::vector<Check> checks;
-  checks.push_back(check_program("qemu", "qemu-system-x86_64", {"--version"}, CheckState::Missing,
-                                 "qemu-system-x86_64 not found: apt-get install qemu-system-x86"));
-  checks.push_back(check_kvm(dirs));
+  auto qemu = backends::qemu::probe_qemu_host();
+  checks.push_back(check_qemu(qemu));
+  checks.push_back(check_firmware(qemu));
+  checks.push_back(check_kvm(dirs, qemu));
   checks.push_back(check_userns());
   checks.push_back(check_program("e2fsprogs", "e2fsck", {"-V"}, CheckState::Warn,
                                  "e2fsck not found (optional, used to check images): apt-get install e2fsprogs"));

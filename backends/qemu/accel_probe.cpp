@@ -64,12 +64,13 @@ util::Result<std::string> probe_kvm(const util::Dirs& dirs, const fs::path& kern
 
 }  // namespace
 
-std::optional<AccelChoice> cached_accel(const util::Dirs& dirs) {
+std::optional<AccelChoice> cached_accel(const util::Dirs& dirs, const QemuHost& qemu) {
   auto text = util::read_file(cache_path(dirs));
   if (!text) return std::nullopt;
   try {
     auto j = nlohmann::json::parse(*text);
     if (j.value("boot_id", "") != boot_id() || boot_id().empty()) return std::nullopt;
+    if (j.value("qemu", "") != qemu.identity()) return std::nullopt;
     AccelChoice c;
     c.accel = j.value("accel", "") == "kvm" ? Accel::Kvm : Accel::Tcg;
     c.reason = j.value("reason", "");
@@ -87,12 +88,13 @@ util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const fs::path& k
     if (v == "tcg") return AccelChoice{Accel::Tcg, "forced by MATCHLOCK_ACCEL=tcg", false};
     return util::make_error(util::ErrorCode::Usage, "MATCHLOCK_ACCEL must be kvm or tcg, not " + v);
   }
-  if (auto cached = cached_accel(dirs)) return *cached;
+  QemuHost qemu = ML_TRY(probe_qemu_host());
+  if (auto cached = cached_accel(dirs, qemu)) return *cached;
   auto start = std::chrono::steady_clock::now();
   std::string why = ML_TRY_CTX(probe_kvm(dirs, kernel, initramfs), "KVM probe");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   AccelChoice c{why.empty() ? Accel::Kvm : Accel::Tcg, why.empty() ? "KVM probe booted in " + std::to_string(ms) + " ms" : why, false};
-  nlohmann::json j = {{"boot_id", boot_id()}, {"accel", to_string(c.accel)}, {"reason", c.reason}};
+  nlohmann::json j = {{"boot_id", boot_id()}, {"qemu", qemu.identity()}, {"accel", to_string(c.accel)}, {"reason", c.reason}};
   if (auto r = util::write_file_atomic(cache_path(dirs), j.dump() + "\n"); !r)
     util::log::debug("cannot cache the KVM probe: " + r.error().message());
   return c;

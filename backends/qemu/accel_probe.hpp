@@ -1,6 +1,7 @@
 // Chooses KVM or TCG with a REAL probe: boot our kernel+initramfs under KVM with
 // `matchlock.probe=1` (the agent prints MATCHLOCK-PROBE-OK and powers off). The
-// answer is cached per host boot (/proc/sys/kernel/random/boot_id) in
+// answer is cached per host boot (/proc/sys/kernel/random/boot_id) and QEMU
+// (binary and version: QemuHost::identity) in
 // $XDG_CACHE_HOME/matchlock/accel-probe.json. MATCHLOCK_ACCEL=kvm|tcg forces one.
 #pragma once
 
@@ -24,8 +25,8 @@ struct AccelChoice {
 inline constexpr const char* k_probe_ok = "MATCHLOCK-PROBE-OK";
 inline constexpr std::chrono::milliseconds k_probe_timeout{4000};
 
-// The cached result for this host boot, if any (no probe is run).
-std::optional<AccelChoice> cached_accel(const util::Dirs& dirs);
+// The cached result for this host boot and this QEMU, if any (no probe is run).
+std::optional<AccelChoice> cached_accel(const util::Dirs& dirs, const QemuHost& qemu);
 
 // Cached result, else probe now and cache it.
 util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const std::filesystem::path& kernel,

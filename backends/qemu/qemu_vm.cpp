@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "util/fs.hpp"
+#include "util/log.hpp"
 
 namespace backends::qemu {
 
@@ -39,22 +40,18 @@ std::string last_line_with(const std::string& text, std::string_view needle) {
 
 const char* to_string(Accel accel) { return accel == Accel::Kvm ? "kvm" : "tcg"; }
 
-fs::path qemu_binary() {
-  if (const char* env = std::getenv("MATCHLOCK_QEMU"); env && *env) return env;
-  return util::find_program("qemu-system-x86_64");
-}
-
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
   std::string cmdline = k_base_cmdline;
   if (spec.accel == Accel::Tcg) cmdline += std::string(" ") + k_tcg_cmdline;
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
+  uint64_t memory_mib = guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other);
   std::vector<std::string> a = {
       qemu_binary().string(),
       "-M", spec.vhost_fs.empty() ? "microvm,rtc=off" : "microvm,rtc=off,memory-backend=ram",
       "-accel", to_string(spec.accel),
       "-cpu", spec.accel == Accel::Kvm ? "host" : "max",
       "-smp", std::to_string(spec.cpus),
-      "-m", std::to_string(spec.memory_mib) + "M",
+      "-m", std::to_string(memory_mib) + "M",
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       "-kernel", spec.kernel.string(),
       "-initrd", spec.initramfs.string(),
@@ -62,8 +59,9 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-chardev", std::string("file,id=console,path=") + k_console_log,
       "-serial", "chardev:console",
   };
+  if (spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
   if (!spec.vhost_fs.empty())
-    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(spec.memory_mib) + "M"});
+    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(memory_mib) + "M"});
   for (size_t i = 0; i < spec.vhost_fs.size(); ++i) {
     std::string id = "vfs" + std::to_string(i);
     a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd),
@@ -93,9 +91,13 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
   return a;
 }
 
-util::Result<QemuVm> QemuVm::start(const VmSpec& spec) {
-  if (qemu_binary().empty())
-    return util::make_error(util::ErrorCode::NotFound, "qemu-system-x86_64 not found: apt-get install qemu-system-x86");
+util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
+  QemuHost host = ML_TRY(probe_qemu_host());
+  VmSpec spec = spec_in;
+  if (spec.firmware) host.firmware = *spec.firmware;
+  spec.firmware = host.firmware;
+  util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " + host.firmware.describe() +
+                   "; guest RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
   ::unlink((spec.state_dir / k_control_socket).c_str());
   util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDWR));
@@ -110,7 +112,7 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec) {
   o.die_with_parent = util::DieWithParent::Yes;
   o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
   util::Child child = ML_TRY_CTX(util::Child::spawn(o), "start qemu");
-  return QemuVm(std::move(child), spec.state_dir);
+  return QemuVm(std::move(child), spec.state_dir, std::move(host));
 }
 
 util::Result<util::Fd> QemuVm::connect_control(std::chrono::milliseconds timeout) {

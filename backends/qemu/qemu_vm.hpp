@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/qemu/qemu_host.hpp"
 #include "util/fd.hpp"
 #include "util/process.hpp"
 #include "util/result.hpp"
@@ -56,12 +57,18 @@ struct VmSpec {
   // virtio-fs shares. Any of them puts guest RAM in a shared memfd (the
   // backend maps it) instead of QEMU's private memory.
   std::vector<VhostUserFs> vhost_fs;
+  // The microvm firmware (qemu_host.hpp). Unset: QemuVm::start asks the QEMU it runs.
+  // The RAM given to QEMU is guest_memory_mib(memory_mib, firmware kind).
+  std::optional<Firmware> firmware;
 };
 
 // virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
 inline constexpr int k_virtiofs_queue_size = 1024;
 
-inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init";
+// edd=off: the kernel's setup code would ask the firmware to read every disk
+// (int 13h) after the initrd is in place; under SeaBIOS that is disk I/O through
+// rings in firmware memory (qemu_host.hpp), and it costs boot time for nothing.
+inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init";
 // Under TCG the kernel can hang calibrating the TSC ("Marking TSC unstable") on a
 // loaded host; a fixed early frequency skips that calibration. Not used with KVM,
 // where kvmclock supplies the real frequency.
@@ -71,7 +78,6 @@ inline constexpr const char* k_qemu_log = "qemu.log";
 inline constexpr const char* k_control_socket = "ctl.sock";
 inline constexpr const char* k_bench_9p_tag = "bench9p";
 
-std::filesystem::path qemu_binary();
 // The full command line (the plan); paths inside the state dir are relative.
 std::vector<std::string> qemu_argv(const VmSpec& spec);
 
@@ -94,15 +100,19 @@ class QemuVm {
   pid_t pid() const { return m_child.pid(); }
 
   const std::filesystem::path& state_dir() const { return m_state_dir; }
+  // The QEMU this VM runs on (binary, version, firmware).
+  const QemuHost& host() const { return m_host; }
   std::filesystem::path console_log() const { return m_state_dir / k_console_log; }
   // A one-line reason from the console and QEMU logs: the agent's
   // MATCHLOCK-AGENT-FATAL line, a kernel panic, or QEMU's own error. "" if none.
   std::string diagnose() const;
 
  private:
-  QemuVm(util::Child child, std::filesystem::path state_dir) : m_child(std::move(child)), m_state_dir(std::move(state_dir)) {}
+  QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host)
+      : m_child(std::move(child)), m_state_dir(std::move(state_dir)), m_host(std::move(host)) {}
   util::Child m_child;
   std::filesystem::path m_state_dir;
+  QemuHost m_host;
   std::optional<util::ExitStatus> m_exit;
 };
 

@@ -1,5 +1,6 @@
 // backends: modinfo parsing and module ordering (what depmod would compute),
-// the initramfs layout the agent expects, and the QEMU command line plan.
+// the initramfs layout the agent expects, the QEMU command line plan, and the
+// QEMU facts it depends on (version, data dirs, microvm firmware).
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -10,6 +11,7 @@
 
 #include "backends/initramfs.hpp"
 #include "backends/module_info.hpp"
+#include "backends/qemu/qemu_host.hpp"
 #include "backends/qemu/qemu_vm.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
@@ -131,10 +133,109 @@ TEST_CASE("qemu plan: microvm, virtio-mmio disks by serial, control port, consol
   CHECK(has("id=disk0,file=/img,,odd.ext4,format=raw,if=none,readonly=on"));
   CHECK(has("virtio-blk-device,drive=disk1,serial=ml-upper"));
   CHECK(has("virtserialport,chardev=ctl,name=matchlock.ctl"));
-  CHECK(has("console=ttyS0 reboot=t panic=-1 quiet rdinit=/init tsc_early_khz=2000000"));
+  CHECK(has("console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc_early_khz=2000000"));
   spec.accel = backends::qemu::Accel::Kvm;
   auto kvm = backends::qemu::qemu_argv(spec);
   CHECK(std::find(kvm.begin(), kvm.end(), "host") != kvm.end());
   // The TSC workaround is for TCG only; KVM guests get the real frequency from kvmclock.
-  CHECK(std::find(kvm.begin(), kvm.end(), "console=ttyS0 reboot=t panic=-1 quiet rdinit=/init") != kvm.end());
+  CHECK(std::find(kvm.begin(), kvm.end(), "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init") != kvm.end());
+  CHECK(std::find(kvm.begin(), kvm.end(), "-bios") == kvm.end());  // firmware unset: QEMU's default
+}
+
+namespace {
+
+std::vector<std::string> plan_with(backends::qemu::FirmwareKind kind, const std::string& bios, uint64_t mib, bool vhost) {
+  backends::qemu::VmSpec spec;
+  spec.kernel = "/k/vmlinuz";
+  spec.initramfs = "/k/initrd";
+  spec.memory_mib = mib;
+  spec.firmware = backends::qemu::Firmware{bios, kind, bios};
+  if (vhost) spec.vhost_fs.push_back({7, "ws"});
+  return backends::qemu::qemu_argv(spec);
+}
+
+std::string after(const std::vector<std::string>& argv, const std::string& flag) {
+  auto it = std::find(argv.begin(), argv.end(), flag);
+  return it == argv.end() || it + 1 == argv.end() ? std::string() : *(it + 1);
+}
+
+}  // namespace
+
+TEST_CASE("qemu plan: qboot is passed as -bios, a 2 GiB guest under another firmware gets 2050 MiB, RAM and memfd agree") {
+  using backends::qemu::FirmwareKind;
+  auto qboot = plan_with(FirmwareKind::Qboot, "/usr/share/qemu/qboot.rom", 2048, true);
+  CHECK(after(qboot, "-bios") == "/usr/share/qemu/qboot.rom");
+  CHECK(after(qboot, "-m") == "2048M");
+  CHECK(after(qboot, "-object") == "memory-backend-memfd,id=ram,share=on,size=2048M");
+  // QEMU's default firmware (SeaBIOS on QEMU 10): no -bios, and 2 GiB becomes 2050 MiB
+  // (a 2 GiB guest gets its initrd placed over SeaBIOS's pages; backends/qemu/qemu_host.hpp).
+  auto seabios = plan_with(FirmwareKind::Other, "", 2048, true);
+  CHECK(std::find(seabios.begin(), seabios.end(), "-bios") == seabios.end());
+  CHECK(after(seabios, "-m") == "2050M");
+  CHECK(after(seabios, "-object") == "memory-backend-memfd,id=ram,share=on,size=2050M");
+  for (uint64_t mib : {256, 512, 1024, 2047, 2049, 3072, 4096})
+    CHECK(after(plan_with(FirmwareKind::Other, "", mib, false), "-m") == std::to_string(mib) + "M");
+  CHECK(backends::qemu::guest_memory_mib(2048, FirmwareKind::Qboot) == 2048);
+  CHECK(backends::qemu::guest_memory_mib(2048, FirmwareKind::Other) == 2050);
+}
+
+TEST_CASE("qemu host: version and data dirs from QEMU's own output") {
+  using backends::qemu::parse_qemu_version;
+  CHECK(parse_qemu_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright") == "7.2.22");
+  CHECK(parse_qemu_version("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n") == "10.0.2");
+  CHECK(parse_qemu_version("QEMU emulator version 9.2.0\n") == "9.2.0");
+  CHECK(parse_qemu_version("not qemu") == "");
+  CHECK(parse_qemu_version("version x.y") == "");
+  auto dirs = backends::qemu::parse_data_dirs("/tmp/p/usr/share/qemu\n/usr/share/seabios\r\n\nrelative/ignored\n/usr/lib/ipxe/qemu");
+  REQUIRE(dirs.size() == 3);
+  CHECK(dirs[0] == "/tmp/p/usr/share/qemu");
+  CHECK(dirs[1] == "/usr/share/seabios");
+  CHECK(dirs[2] == "/usr/lib/ipxe/qemu");
+}
+
+TEST_CASE("qemu host: microvm firmware: qboot when QEMU has it, else QEMU's default with its kind") {
+  using backends::qemu::FirmwareKind;
+  auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "fw-");
+  REQUIRE(tmp);
+  auto d = tmp->path();
+  auto put = [](const std::filesystem::path& p) {
+    REQUIRE(util::make_dirs(p.parent_path()));
+    REQUIRE(util::write_file_atomic(p, "rom", 0644));
+  };
+  // Debian 12 (QEMU 7.2): bios-microvm.bin is a link to qboot.rom in the same dir.
+  put(d / "deb12/qemu/qboot.rom");
+  std::filesystem::create_symlink("qboot.rom", d / "deb12/qemu/bios-microvm.bin");
+  // Debian 13 / backports (QEMU 10): qboot.rom in qemu/, bios-microvm.bin is SeaBIOS's.
+  put(d / "deb13/qemu/qboot.rom");
+  put(d / "deb13/seabios/bios-microvm.bin");
+  // A QEMU without qboot (SeaBIOS only).
+  put(d / "noqboot/seabios/bios-microvm.bin");
+
+  auto f = backends::qemu::choose_firmware({d / "deb13/qemu", d / "deb13/seabios"}, "");
+  CHECK(f.kind == FirmwareKind::Qboot);
+  CHECK(f.bios == d / "deb13/qemu/qboot.rom");
+  CHECK(backends::qemu::choose_firmware({d / "deb13/seabios", d / "deb13/qemu"}, "auto").bios == d / "deb13/qemu/qboot.rom");
+
+  f = backends::qemu::choose_firmware({d / "noqboot/seabios"}, "");
+  CHECK(f.kind == FirmwareKind::Other);
+  CHECK(f.bios.empty());
+  CHECK(f.resolved == d / "noqboot/seabios/bios-microvm.bin");
+
+  // "qemu": QEMU's own default; its kind follows the link (Debian 12: qboot).
+  f = backends::qemu::choose_firmware({d / "deb12/qemu"}, "qemu");
+  CHECK(f.bios.empty());
+  CHECK(f.kind == FirmwareKind::Qboot);
+  f = backends::qemu::choose_firmware({d / "deb13/qemu", d / "deb13/seabios"}, "qemu");
+  CHECK(f.kind == FirmwareKind::Other);
+
+  // A named file: found in the data dirs (first one that has it), or a path as given.
+  f = backends::qemu::choose_firmware({d / "deb13/qemu", d / "deb13/seabios"}, "bios-microvm.bin");
+  CHECK(f.bios == "bios-microvm.bin");
+  CHECK(f.resolved == d / "deb13/seabios/bios-microvm.bin");
+  CHECK(f.kind == FirmwareKind::Other);
+  f = backends::qemu::choose_firmware({}, (d / "deb12/qemu/bios-microvm.bin").string());
+  CHECK(f.kind == FirmwareKind::Qboot);
+  f = backends::qemu::choose_firmware({}, (d / "absent.rom").string());
+  CHECK(f.kind == FirmwareKind::Other);
+  CHECK(f.resolved.empty());
 }

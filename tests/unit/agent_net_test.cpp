@@ -27,7 +27,7 @@ constexpr const char* k_ca = "-----BEGIN CERTIFICATE-----\nSANDBOXCA\n-----END C
 
 }  // namespace
 
-TEST_CASE("BootConfig.net: absent means no NIC; present round-trips") {
+TEST_CASE("BootConfig.net: absent means no NIC, present round-trips") {
   protocol::BootConfig plain;
   auto j = protocol::boot_to_json(plain);
   CHECK_FALSE(j.contains("net"));  // an older agent sees exactly what it knew

@@ -66,7 +66,7 @@ TEST_CASE("modinfo: garbage is rejected, not trusted") {
   CHECK_FALSE(backends::parse_module_info(truncated));
 }
 
-TEST_CASE("module order: dependencies first, each once; unknown and cyclic fail") {
+TEST_CASE("module order: dependencies first, each once, unknown and cyclic fail") {
   std::map<std::string, std::vector<std::string>> known = {
       {"virtio_ring", {}}, {"virtio", {"virtio_ring"}}, {"virtio_mmio", {"virtio", "virtio_ring"}},
       {"failover", {}},    {"net_failover", {"failover"}}, {"virtio_net", {"virtio_ring", "virtio", "net_failover"}},

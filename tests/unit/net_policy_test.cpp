@@ -22,7 +22,7 @@ net::Policy make_policy() {
 
 }  // namespace
 
-TEST_CASE("policy: host, *.host, host:port, CIDR[:port]; deny wins; secret hosts implicit") {
+TEST_CASE("policy: host, *.host, host:port, CIDR[:port], deny wins, secret hosts implicit") {
   net::Policy p = make_policy();
   struct Case {
     const char* host;
@@ -55,7 +55,7 @@ TEST_CASE("policy: host, *.host, host:port, CIDR[:port]; deny wins; secret hosts
   CHECK(p.decide_name("api.github.com", 443).reason.find("secrets.GH_TOKEN.hosts") != std::string::npos);
 }
 
-TEST_CASE("policy: raw addresses need a CIDR rule; names never match addresses") {
+TEST_CASE("policy: raw addresses need a CIDR rule, names never match addresses") {
   net::Policy p = make_policy();
   auto ip = [](const char* t) { return net::parse_ipv4(t).value(); };
   CHECK(p.decide_address(ip("10.1.5.5"), 5432).allowed());

@@ -303,7 +303,7 @@ TEST_CASE("secrets: scrub replaces every real value in text the proxy writes") {
   CHECK(plain == "a table");
 }
 
-TEST_CASE("http sniff: any token method is a request line; non-HTTP is not") {
+TEST_CASE("http sniff: any token method is a request line, non-HTTP is not") {
   CHECK(net::looks_like_http_request("PROPFIND /x HTTP/1.1\r\n") == net::Sniff::Yes);
   CHECK(net::looks_like_http_request("get / HTTP/1.1\r\n") == net::Sniff::Yes);
   CHECK(net::looks_like_http_request("PRI * HTTP/2.0\r\n") == net::Sniff::Yes);  // then refused by the parser
@@ -362,7 +362,7 @@ net::ClientHello parse_hello(const std::string& bytes) {
 
 }  // namespace
 
-TEST_CASE("sni: a hello an upstream could read differently is malformed; ECH is flagged") {
+TEST_CASE("sni: a hello an upstream could read differently is malformed, ECH is flagged") {
   auto ok = parse_hello(hello_with({{0, sni_body({"allowed.test"})}}));
   CHECK(ok.status == net::HelloStatus::Complete);
   CHECK(ok.server_name == "allowed.test");

@@ -297,7 +297,7 @@ TEST_CASE("tty exec: prompt, resize seen by stty size, Ctrl-C kills the process"
   CHECK(result.exit_code == 130);
 }
 
-TEST_CASE("put_file and get_file move binary data; errors name the path") {
+TEST_CASE("put_file and get_file move binary data, errors name the path") {
   Harness h;
   auto dir = util::TempDir::create("/tmp", "ml-proto-").value();
   std::string path = (dir.path() / "blob").string();
@@ -359,7 +359,7 @@ TEST_CASE("tcp stream reaches a guest loopback port") {
   CHECK_FALSE(r);
 }
 
-TEST_CASE("boot and shutdown go through the System; boot failure is reported") {
+TEST_CASE("boot and shutdown go through the System, boot failure is reported") {
   {
     Harness h;
     protocol::BootConfig cfg;

@@ -40,7 +40,7 @@ mode = "ro"
 
 }  // namespace
 
-TEST_CASE("trust: grants name network, secrets and mounts; narrowing is not widening") {
+TEST_CASE("trust: grants name network, secrets and mounts, narrowing is not widening") {
   auto base = engine::trust_grants(parse(k_base));
   CHECK(std::find(base.begin(), base.end(), "network allow *.pypi.org") != base.end());
   CHECK(std::find(base.begin(), base.end(), "secret GH from env:GH_TOKEN to api.github.com inject header,query,basic") !=
@@ -67,7 +67,7 @@ TEST_CASE("trust: grants name network, secrets and mounts; narrowing is not wide
   CHECK(engine::widenings(base, engine::trust_grants(parse(more_hosts))).size() == 1);
 }
 
-TEST_CASE("trust: first use needs --trust without a TTY; the approval persists outside the repo") {
+TEST_CASE("trust: first use needs --trust without a TTY, the approval persists outside the repo") {
   auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-trust").value();
   util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
   auto config = parse(k_base);

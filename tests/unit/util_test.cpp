@@ -99,7 +99,7 @@ TEST_CASE("signal status maps to 128+N") {
   CHECK(r->status.shell_code() == 128 + SIGTERM);
 }
 
-TEST_CASE("terminal text: controls, C1, bidi overrides and bad UTF-8 escaped; UTF-8 text kept") {
+TEST_CASE("terminal text: controls, C1, bidi overrides and bad UTF-8 escaped, UTF-8 text kept") {
   using util::terminal_text;
   CHECK(terminal_text("plain name.test:443") == "plain name.test:443");
   CHECK(terminal_text("a\nb\rc\td\x1b[2Je\x07") == "a\\nb\\rc\\td\\e[2Je\\x07");

@@ -38,7 +38,7 @@ TEST_CASE("workspace INIT negotiates 1 MiB writes and requests before INIT fail"
   CHECK(k.last_unique_ok);
 }
 
-TEST_CASE("workspace create, write, read back; owner mapped to the sandbox user") {
+TEST_CASE("workspace create, write, read back, owner mapped to the sandbox user") {
   workspace::ShareOptions o;
   o.uid = 1000;
   o.gid = 1001;

@@ -53,6 +53,7 @@ util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& di
   sn->m_stack_config.mtu = chosen_mtu(k_nic_mtu);
   net::StackConfig cfg = sn->m_stack_config;
   cfg.name_allowed = sn->m_network.name_allowed;
+  cfg.admit_flow = sn->m_network.proxy->admission();
   sn->m_stack = ML_TRY(net::Stack::create(std::move(cfg), std::move(link), std::make_shared<net::NameMap>(),
                                           sn->m_network.proxy->handler()));
   ML_TRY_CTX(sn->m_stack->start(), "network stack");

@@ -14,6 +14,9 @@ namespace {
 
 constexpr size_t k_in_buffer = 4 * k_max_frame;
 constexpr size_t k_out_limit = 4 * 1024 * 1024;
+// A drained output queue keeps at most this much memory (a burst toward a slow guest grows it
+// to k_out_limit; that is not kept for the sandbox's life).
+constexpr size_t k_out_keep = 256 * 1024;
 
 class StreamLink final : public FrameLink {
  public:
@@ -75,6 +78,7 @@ class StreamLink final : public FrameLink {
     if (m_out_start == m_out.size()) {
       m_out.clear();
       m_out_start = 0;
+      if (m_out.capacity() > k_out_keep) std::vector<uint8_t>().swap(m_out);
     } else if (m_out_start > k_out_limit) {
       m_out.erase(m_out.begin(), m_out.begin() + static_cast<ptrdiff_t>(m_out_start));
       m_out_start = 0;

@@ -103,6 +103,12 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
 
 
+class Server(ThreadingHTTPServer):
+    # tests/net/flood.sh and tests/security/memory_flood.sh open hundreds of connections at
+    # once; the default backlog of 5 would leave some half-open on this side for seconds.
+    request_queue_size = 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
@@ -110,7 +116,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.log_path = a.log
     if a.cert:

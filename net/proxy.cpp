@@ -18,7 +18,7 @@ namespace {
 // std::thread's default would reserve 8 MiB of address space per flow. The stack is ours
 // (mapped per worker, unmapped when it is joined): glibc would keep up to 40 MiB of exited
 // threads' stacks cached, each with its used pages still resident.
-constexpr size_t k_worker_stack = 256 * 1024;
+constexpr size_t k_worker_stack = 512 * 1024;
 constexpr size_t k_guard = 4096;  // below the stack: an overflow faults instead of corrupting
 // Memory is handed back once the proxy is idle, or after this many flows and a second.
 constexpr size_t k_trim_after_flows = 64;

@@ -15,7 +15,7 @@ StackImpl::StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::s
       m_on_flow(std::move(on_flow)),
       m_loop(std::move(loop)),
       m_dns(m_names, m_config.name_allowed, m_config.dns_ttl),
-      m_out(k_max_frame),
+      m_out(std::make_unique_for_overwrite<uint8_t[]>(k_max_frame)),
       m_rng(std::random_device{}()),
       m_pool(m_config.buffer_budget, m_config.buffer_reserve) {
   std::copy(std::begin(m_config.gateway_mac), std::end(m_config.gateway_mac), m_gateway_mac.begin());

@@ -97,7 +97,7 @@ class StackImpl final : public TcpHost {
   MacAddress m_guest_mac = k_broadcast_mac;
   bool m_link_out_registered = false;
   uint16_t m_ip_id = 0;
-  std::vector<uint8_t> m_out;
+  std::unique_ptr<uint8_t[]> m_out;  // one frame being built (k_max_frame; not zero-filled)
   std::vector<uint8_t> m_in;
   std::mt19937 m_rng;
   SynCookies m_cookies;

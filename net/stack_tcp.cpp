@@ -117,10 +117,10 @@ void StackImpl::send_segment(const TcpConn& conn, const TcpHeaderOut& header, Pa
 
 void StackImpl::send_tcp(const TcpTuple& tuple, const TcpHeaderOut& header, PayloadParts parts) {
   size_t hl = tcp_header_length(header);
-  uint8_t* o = m_out.data() + k_l4_offset;
+  uint8_t* o = m_out.get() + k_l4_offset;
   size_t payload = 0;
   for (auto part : parts) payload += part.size();
-  if (k_l4_offset + hl + payload > m_out.size()) return;
+  if (k_l4_offset + hl + payload > k_max_frame) return;
   size_t at = hl;
   for (auto part : parts) {
     std::memcpy(o + at, part.data(), part.size());

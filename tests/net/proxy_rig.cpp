@@ -12,6 +12,7 @@
 // Exit status: the command's; 77 when netns/TAP cannot be created; 2 on rig errors.
 #include <fcntl.h>
 #include <linux/if.h>
+#include <malloc.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   }
   if (command.empty() || ca_out.empty()) die("usage: see the comment at the top of proxy_rig.cpp");
   std::signal(SIGPIPE, SIG_IGN);
+  ::mallopt(M_ARENA_MAX, 1);  // as engine::SandboxNet does for a sandbox's process
   if (geteuid() != 0) {
     std::cerr << "proxy_rig: SKIP: needs root for netns and TAP\n";
     return 77;

@@ -71,6 +71,15 @@ wait $SYN || { cat "$W/syn.out"; exit 1; }
 sleep 1
 say "syn_flood_peak_rss=$(peak) sent=$(sed -n 's/^sent=//p' "$W/syn.out")"
 [ "$code" = 200 ] || { echo "request during the SYN flood: HTTP $code"; exit 1; }
+# The half-open table is full of the flood's connections: 8 parallel requests get SYN cookies
+# (at most one table slot is free) and must all complete.
+pids=()
+for i in $(seq 8); do ok "http://plain.test/cookie-$i" >"$W/cookie.$i" & pids+=($!); done
+wait "${pids[@]}"
+sleep 0.3
+for i in $(seq 8); do [ "$(cat "$W/cookie.$i")" = 200 ] || { echo "request $i after the SYN flood: HTTP $(cat "$W/cookie.$i")"; exit 1; }; done
+cookies=$(sed -n 's/.*syn_cookies_accepted=\([0-9]*\).*/\1/p' "$W/stats")
+[ "${cookies:-0}" -ge 1 ] || { echo "no handshake completed through a SYN cookie: $(cat "$W/stats")"; exit 1; }
 
 # 2. Slow readers: SLOW connections asking for 1 GiB, never reading.
 peak_since

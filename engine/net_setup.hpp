@@ -32,6 +32,7 @@ std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbo
 
 // Everything a sandbox's supervisor needs for its network, built once at start:
 //   proxy->handler()  -> the FlowHandler for net::Stack::create
+//   proxy->admission() -> StackConfig::admit_flow (the sandbox's flow cap, at the SYN)
 //   name_allowed      -> StackConfig::name_allowed (DNS answers; audited as kind "dns" by the caller)
 //   guest_env         -> NAME=MATCHLOCK_SECRET_... for the guest's environment (never the values)
 //   ca_pem            -> the per-sandbox CA certificate to install in the guest's trust store

@@ -1,74 +1,57 @@
-// ByteRing: a fixed-capacity FIFO of bytes (one allocation), read and written in place.
+// ByteRing: a FIFO of bytes up to a fixed limit, stored in BufferPool blocks taken as data
+// arrives and given back as it is consumed, so an idle or drained flow holds no buffer.
+// Read and written in place: peek() and tail_space() are contiguous pieces (within a block).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <vector>
+
+#include "net/buffer_pool.hpp"
 
 namespace net {
 
 class ByteRing {
  public:
-  explicit ByteRing(size_t capacity) : m_buf(capacity) {}
+  ByteRing(BufferPool& pool, size_t limit) : m_pool(pool), m_limit(limit) {}
+  ~ByteRing() { release(); }
+  ByteRing(const ByteRing&) = delete;
+  ByteRing& operator=(const ByteRing&) = delete;
+
   size_t size() const { return m_size; }
-  size_t capacity() const { return m_buf.size(); }
-  size_t free() const { return m_buf.size() - m_size; }
+  size_t capacity() const { return m_limit; }
   bool empty() const { return m_size == 0; }
+  // Bytes that can be added now: up to the limit, as far as held blocks and the pool allow.
+  size_t free() const;
+  // True when the last tail_space()/push() stopped short of the limit because the pool refused.
+  bool starved() const { return m_starved; }
 
-  // The largest contiguous writable region at the tail; commit() what was written.
-  std::span<uint8_t> tail_space() {
-    if (m_size == m_buf.size()) return {};
-    size_t tail = (m_head + m_size) % m_buf.size();
-    size_t len = tail >= m_head ? m_buf.size() - tail : m_head - tail;
-    return {m_buf.data() + tail, len};
-  }
+  // The largest contiguous writable region at the tail (may take a block); commit() what was
+  // written. Empty when the limit is reached or the pool refuses a block.
+  std::span<uint8_t> tail_space();
   void commit(size_t n) { m_size += n; }
+  size_t push(std::span<const uint8_t> data);
 
-  size_t push(std::span<const uint8_t> data) {
-    size_t done = 0;
-    while (done < data.size()) {
-      auto space = tail_space();
-      if (space.empty()) break;
-      size_t n = std::min(space.size(), data.size() - done);
-      std::memcpy(space.data(), data.data() + done, n);
-      commit(n);
-      done += n;
-    }
-    return done;
-  }
-
-  // The contiguous readable region starting `offset` bytes after the head.
-  std::span<const uint8_t> peek(size_t offset = 0) const {
-    if (offset >= m_size) return {};
-    size_t start = (m_head + offset) % m_buf.size();
-    size_t len = std::min(m_size - offset, m_buf.size() - start);
-    return {m_buf.data() + start, len};
-  }
+  // The contiguous readable region starting `offset` bytes after the head (within one block).
+  std::span<const uint8_t> peek(size_t offset = 0) const;
   // Copies `len` bytes starting at `offset` into out.
-  void copy_out(size_t offset, size_t len, uint8_t* out) const {
-    while (len > 0) {
-      auto chunk = peek(offset);
-      size_t n = std::min(len, chunk.size());
-      std::memcpy(out, chunk.data(), n);
-      out += n;
-      offset += n;
-      len -= n;
-    }
-  }
-  void consume(size_t n) {
-    n = std::min(n, m_size);
-    m_head = (m_head + n) % m_buf.size();
-    m_size -= n;
-    if (m_size == 0) m_head = 0;
-  }
+  void copy_out(size_t offset, size_t len, uint8_t* out) const;
+  // Drops N bytes from the head; blocks emptied go back to the pool.
+  void consume(size_t n);
+  // Gives every block back and forgets the content.
+  void release();
 
  private:
-  std::vector<uint8_t> m_buf;
-  size_t m_head = 0;
+  static constexpr size_t k_block = BufferPool::k_block;
+  size_t held() const { return m_blocks.size() * k_block; }
+
+  BufferPool& m_pool;
+  size_t m_limit;
+  std::vector<uint8_t*> m_blocks;
+  size_t m_head = 0;  // offset of the first byte in m_blocks[0]
   size_t m_size = 0;
+  bool m_starved = false;
 };
 
 }  // namespace net

@@ -1,8 +1,12 @@
 // A guest TCP connection accepted by net::Stack, handed to the policy/proxy layer.
 //
 // Contract (stable; the proxy codes against it):
-// - The handler is called on the stack's thread when the guest's SYN arrives, before the
-//   SYN-ACK is sent. It must not block: hand the fd to another thread or loop.
+// - Admission (StackConfig::admit_flow, optional) is asked on the stack's thread when the
+//   guest's SYN arrives: false refuses the connection (RST instead of SYN-ACK, "connection
+//   refused"). It must not block.
+// - The handler is called on the stack's thread once the three-way handshake completes — never
+//   for a half-open connection, so a SYN flood costs no socketpair, thread or upstream dial.
+//   It must not block: hand the fd to another thread or loop.
 // - `stream` is a connected AF_UNIX SOCK_STREAM socketpair end (O_CLOEXEC, blocking mode).
 //   Bytes the guest sends arrive on it in order; bytes written to it go to the guest.
 // - Backpressure both ways: the stack stops advertising TCP window while the socketpair is
@@ -13,7 +17,7 @@
 //     close() after >=1 byte written, no unread data -> FIN to the guest
 //     close() with unread data (kernel reports ECONNRESET) -> RST to the guest
 //     close() before writing any byte and before the guest's FIN -> RST (a refusal)
-//     close() inside the handler call -> RST instead of SYN-ACK ("connection refused")
+//     close() inside the handler call -> RST (the handshake is done: "connection reset")
 //     guest RST              -> the stack closes its end (reader sees EOF or ECONNRESET)
 #pragma once
 
@@ -35,5 +39,6 @@ struct FlowInfo {
 };
 
 using FlowHandler = std::function<void(const FlowInfo&, util::Fd stream)>;
+using FlowAdmission = std::function<bool(const FlowInfo&)>;
 
 }  // namespace net

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 
 #include "net/bytes.hpp"
 #include "net/frame_link.hpp"
@@ -14,31 +15,34 @@ namespace {
 
 constexpr size_t k_in_buffer = 4 * k_max_frame;
 constexpr size_t k_out_limit = 4 * 1024 * 1024;
+// A drained output queue keeps at most this much memory (a burst toward a slow guest grows it
+// to k_out_limit; that is not kept for the sandbox's life).
+constexpr size_t k_out_keep = 256 * 1024;
 
 class StreamLink final : public FrameLink {
  public:
-  explicit StreamLink(util::Fd fd) : m_fd(std::move(fd)), m_in(k_in_buffer) {}
+  // m_in is not zero-filled: an idle link touches only the pages its frames were read into.
+  explicit StreamLink(util::Fd fd) : m_fd(std::move(fd)), m_in(std::make_unique_for_overwrite<uint8_t[]>(k_in_buffer)) {}
   int fd() const override { return m_fd.get(); }
 
   util::Result<bool> read_frame(std::vector<uint8_t>& frame) override {
     while (true) {
       size_t avail = m_in_end - m_in_start;
       if (avail >= 4) {
-        uint32_t len = load_be32(m_in.data() + m_in_start);
+        uint32_t len = load_be32(m_in.get() + m_in_start);
         if (len > k_max_frame) return util::make_error(util::ErrorCode::Io, "stream link: oversized frame length " + std::to_string(len));
         if (avail >= 4 + len) {
-          frame.assign(m_in.begin() + static_cast<ptrdiff_t>(m_in_start + 4),
-                       m_in.begin() + static_cast<ptrdiff_t>(m_in_start + 4 + len));
+          frame.assign(m_in.get() + m_in_start + 4, m_in.get() + m_in_start + 4 + len);
           m_in_start += 4 + len;
           return true;
         }
       }
       if (m_in_start > 0) {  // compact
-        std::memmove(m_in.data(), m_in.data() + m_in_start, avail);
+        std::memmove(m_in.get(), m_in.get() + m_in_start, avail);
         m_in_start = 0;
         m_in_end = avail;
       }
-      ssize_t n = util::retry_eintr([&] { return ::read(m_fd.get(), m_in.data() + m_in_end, m_in.size() - m_in_end); });
+      ssize_t n = util::retry_eintr([&] { return ::read(m_fd.get(), m_in.get() + m_in_end, k_in_buffer - m_in_end); });
       if (n < 0) {
         if (errno == EAGAIN) return false;
         return util::sys_error("read stream link");
@@ -75,6 +79,7 @@ class StreamLink final : public FrameLink {
     if (m_out_start == m_out.size()) {
       m_out.clear();
       m_out_start = 0;
+      if (m_out.capacity() > k_out_keep) std::vector<uint8_t>().swap(m_out);
     } else if (m_out_start > k_out_limit) {
       m_out.erase(m_out.begin(), m_out.begin() + static_cast<ptrdiff_t>(m_out_start));
       m_out_start = 0;
@@ -84,7 +89,7 @@ class StreamLink final : public FrameLink {
 
  private:
   util::Fd m_fd;
-  std::vector<uint8_t> m_in;
+  std::unique_ptr<uint8_t[]> m_in;
   size_t m_in_start = 0, m_in_end = 0;
   std::vector<uint8_t> m_out;
   size_t m_out_start = 0;

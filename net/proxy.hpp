@@ -9,9 +9,14 @@
 //     upstream is verified (system trust store plus an extra CA file), the guest sees
 //     a leaf signed by SandboxCa offering ALPN http/1.1, and placeholders are swapped
 //     for the real values in request heads (net/secrets.hpp).
-// One worker thread per flow; the destructor shuts every flow down and joins.
+// One worker thread per flow (small stack), at most ProxyOptions::max_flows at once: a SYN
+// beyond is refused by admission() (RST instead of SYN-ACK) and audited, at most one record a
+// second.
+// Memory freed by finished flows is handed back to the OS (malloc_trim) after bursts.
+// The destructor shuts every flow down and joins.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -48,6 +53,8 @@ struct ProxyOptions {
   std::chrono::milliseconds connect_timeout{10000};
   // How long a refused flow may take to show its first request/ClientHello.
   std::chrono::milliseconds refused_sniff_timeout{5000};
+  // Concurrent flows (worker threads) of the sandbox; docs/threat-model.md "Resource limits".
+  size_t max_flows = 256;
 };
 
 // The DNS side of the same policy, for StackConfig::name_allowed: whether NAME may be
@@ -68,16 +75,30 @@ class Proxy {
   FlowHandler handler() {
     return [this](const FlowInfo& info, util::Fd stream) { handle(info, std::move(stream)); };
   }
+  // For StackConfig::admit_flow: false while the sandbox is at its flow cap (or stopping).
+  bool admit(const FlowInfo& info);
+  FlowAdmission admission() {
+    return [this](const FlowInfo& info) { return admit(info); };
+  }
   size_t active_flows() const;
 
  private:
   Proxy() = default;
   void reap_finished();
+  void refuse_over_cap(const FlowInfo& info);
+  void worker_finished();
 
   std::shared_ptr<ProxyShared> m_shared;
   struct Worker;
   std::vector<std::unique_ptr<Worker>> m_workers;
   mutable std::mutex m_mutex;
+  std::atomic<size_t> m_live{0};
+  // Refusals at the cap not yet in the audit log, and when the last record was written.
+  uint64_t m_unaudited_refusals = 0;
+  std::chrono::steady_clock::time_point m_last_cap_audit{};
+  // Flows finished since memory was last handed back, and when that was.
+  std::atomic<size_t> m_finished_since_trim{0};
+  std::atomic<int64_t> m_last_trim_ms{0};
 };
 
 }  // namespace net

@@ -13,7 +13,9 @@ namespace net {
 
 namespace {
 
-constexpr size_t k_chunk = 64 * 1024;
+// One read's worth: a TLS record's size. Every flow thread holds one on its stack while it
+// tunnels and one in its reader, so this times the flow cap is memory the guest can pin.
+constexpr size_t k_chunk = 16 * 1024;
 
 // send() without SIGPIPE; falls back to write() for non-sockets.
 ssize_t send_some(int fd, const char* data, size_t len) {
@@ -151,12 +153,14 @@ util::Result<bool> BufferedReader::fill() {
   if (m_pos > 0) {  // drop what was consumed, so the buffer holds only unread bytes
     m_buf.erase(0, m_pos);
     m_pos = 0;
+    if (m_buf.capacity() > 2 * k_chunk) m_buf.shrink_to_fit();  // a large head is not kept for the flow's life
   }
-  char tmp[k_chunk];
-  size_t n = ML_TRY(m_stream.read(tmp));
-  if (n == 0) return false;
-  m_buf.append(tmp, n);
-  return true;
+  size_t old = m_buf.size();
+  m_buf.resize(old + k_chunk);  // read straight into the buffer
+  auto n = m_stream.read(std::span<char>(m_buf.data() + old, k_chunk));
+  m_buf.resize(old + (n ? *n : 0));
+  if (!n) return std::move(n).error();
+  return *n > 0;
 }
 
 util::Result<std::optional<std::string>> BufferedReader::read_head(size_t max_bytes) {
@@ -274,6 +278,7 @@ util::Result<void> tunnel(Stream& a, Stream& b, uint64_t& a_to_b, uint64_t& b_to
     nfds_t nfds = 0;
     int map[2] = {-1, -1};
     bool ready[2] = {false, false};
+    bool hangup[2] = {false, false};  // the peer closed both ways: nothing can be sent to it either
     bool any_buffered = false;
     for (int i = 0; i < 2; ++i) {
       if (dirs[i].done) continue;
@@ -287,8 +292,10 @@ util::Result<void> tunnel(Stream& a, Stream& b, uint64_t& a_to_b, uint64_t& b_to
     if (!any_buffered) {
       int r = util::retry_eintr([&] { return ::poll(fds, nfds, -1); });
       if (r < 0) return util::sys_error("poll");
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; i < 2; ++i) {
         if (map[i] >= 0 && fds[map[i]].revents) ready[i] = true;
+        if (map[i] >= 0 && (fds[map[i]].revents & POLLHUP)) hangup[i] = true;
+      }
     }
     for (int i = 0; i < 2; ++i) {
       if (!ready[i]) continue;
@@ -298,6 +305,10 @@ util::Result<void> tunnel(Stream& a, Stream& b, uint64_t& a_to_b, uint64_t& b_to
         dirs[i].done = true;
         dirs[i].to.shutdown_write();
         if (!n) return std::move(n).error();
+        // A peer gone both ways (the guest's flow reset or timed out, an upstream that closed
+        // after our FIN) can take nothing more: waiting for the other side would hold the
+        // flow's thread until that side closes, which may be never.
+        if (hangup[i]) return util::ok();
         continue;
       }
       ML_TRY(dirs[i].to.write(std::string_view(buf, **n)));

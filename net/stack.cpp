@@ -15,8 +15,9 @@ StackImpl::StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::s
       m_on_flow(std::move(on_flow)),
       m_loop(std::move(loop)),
       m_dns(m_names, m_config.name_allowed, m_config.dns_ttl),
-      m_out(k_max_frame),
-      m_rng(std::random_device{}()) {
+      m_out(std::make_unique_for_overwrite<uint8_t[]>(k_max_frame)),
+      m_rng(std::random_device{}()),
+      m_pool(m_config.buffer_budget, m_config.buffer_reserve) {
   std::copy(std::begin(m_config.gateway_mac), std::end(m_config.gateway_mac), m_gateway_mac.begin());
 }
 
@@ -37,6 +38,11 @@ StackStats StackImpl::stats() const {
   s.flows_accepted = m_stats.flows_accepted;
   s.flows_refused = m_stats.flows_refused;
   s.retransmits = m_stats.retransmits;
+  s.syn_cookies_sent = m_stats.syn_cookies_sent;
+  s.syn_cookies_accepted = m_stats.syn_cookies_accepted;
+  s.open_flows = m_stats.open_flows;
+  s.half_open = m_stats.half_open;
+  s.buffered_bytes = m_stats.buffered_bytes;
   s.dns_queries = m_dns_queries;
   s.dns_allowed = m_dns_allowed;
   s.dns_denied = m_dns_denied;
@@ -76,18 +82,26 @@ util::Result<void> StackImpl::run() {
       }
     }
     fire_timers(Clock::now());
+    resume_starved();
     flush_acks();
     bool want = m_link->wants_write();
     if (want != m_link_out_registered) {
       ML_TRY_CTX(m_loop.modify(m_link->fd(), static_cast<uint32_t>(EPOLLIN) | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u), k_link_token), "stack");
       m_link_out_registered = want;
     }
-    auto d = m_dns.stats();
-    m_dns_queries = d.queries;
-    m_dns_allowed = d.allowed;
-    m_dns_denied = d.denied;
+    publish_stats();
   }
   return util::ok();
+}
+
+void StackImpl::publish_stats() {
+  auto d = m_dns.stats();
+  m_dns_queries = d.queries;
+  m_dns_allowed = d.allowed;
+  m_dns_denied = d.denied;
+  m_stats.open_flows = m_flows.size() - m_time_wait.size();
+  m_stats.half_open = m_half_open.size();
+  m_stats.buffered_bytes = m_pool.bytes_in_use();
 }
 
 util::Result<std::unique_ptr<Stack>> Stack::create(StackConfig config, std::unique_ptr<FrameLink> link,

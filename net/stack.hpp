@@ -27,9 +27,21 @@ struct StackConfig {
   int prefix = 24;
   uint32_t mtu = 1500;  // IP MTU of the guest NIC; up to 65520
   uint8_t gateway_mac[6] = {0x52, 0x54, 0x00, 0x6d, 0x6c, 0x01};
-  // Bytes buffered per flow in each direction (bounds memory; sets the advertised window).
+  // Memory and flow caps of one sandbox (docs/threat-model.md, "Resource limits").
+  // The most a flow buffers in each direction (its advertised window); taken from the pool
+  // in 16 KiB blocks as data arrives and given back once delivered.
   uint32_t flow_buffer = 1024 * 1024;
-  uint32_t max_flows = 4096;
+  // All flows' buffers and out-of-order segments together; a flow's blocks beyond its first
+  // stop at buffer_budget - buffer_reserve, so busy flows cannot starve a new one.
+  size_t buffer_budget = 16 * 1024 * 1024;
+  size_t buffer_reserve = 4 * 1024 * 1024;
+  // Open flows (any state but TIME-WAIT): a SYN beyond gets RST. TIME-WAIT flows are kept
+  // up to the same number, the oldest dropped first.
+  uint32_t max_flows = 1024;
+  // Flows kept in SYN-RECEIVED; a SYN beyond gets a stateless SYN cookie (net/syn_cookie.hpp).
+  uint32_t max_half_open = 64;
+  // Asked at each SYN; false refuses the connection (net/flow.hpp). Empty: all admitted.
+  FlowAdmission admit_flow;
   // DNS policy: allowed names get a synthetic A record; everything else NXDOMAIN.
   std::function<bool(std::string_view name)> name_allowed;
   uint32_t dns_ttl = 5;
@@ -37,7 +49,10 @@ struct StackConfig {
 
 struct StackStats {
   uint64_t frames_in = 0, frames_out = 0, frames_dropped = 0;
-  uint64_t flows_accepted = 0, flows_refused = 0, retransmits = 0;
+  uint64_t flows_accepted = 0, flows_refused = 0, retransmits = 0;  // accepted: handed to the handler
+  uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0;  // past max_half_open
+  uint64_t open_flows = 0, half_open = 0;
+  uint64_t buffered_bytes = 0;     // held in flow buffers now (BufferPool)
   uint64_t dns_queries = 0, dns_allowed = 0, dns_denied = 0;
 };
 

@@ -58,9 +58,9 @@ void StackImpl::handle_ipv4(const EthernetFrame& eth) {
 }
 
 void StackImpl::emit_ipv4(Ipv4 src, Ipv4 dst, IpProtocol protocol, size_t l4_length) {
-  write_ethernet_header(m_out.data(), m_guest_mac, m_gateway_mac, EtherType::Ipv4);
-  write_ipv4_header(m_out.data() + k_ethernet_header, src, dst, protocol, static_cast<uint16_t>(l4_length), m_ip_id++);
-  auto r = m_link->write_frame({m_out.data(), k_l4_offset + l4_length});
+  write_ethernet_header(m_out.get(), m_guest_mac, m_gateway_mac, EtherType::Ipv4);
+  write_ipv4_header(m_out.get() + k_ethernet_header, src, dst, protocol, static_cast<uint16_t>(l4_length), m_ip_id++);
+  auto r = m_link->write_frame({m_out.get(), k_l4_offset + l4_length});
   if (r) ++m_stats.frames_out;
   else ++m_stats.frames_dropped;
 }
@@ -72,7 +72,7 @@ void StackImpl::handle_icmp(const Ipv4Packet& ip) {
     ++m_stats.frames_dropped;
     return;
   }
-  uint8_t* o = m_out.data() + k_l4_offset;
+  uint8_t* o = m_out.get() + k_l4_offset;
   std::memcpy(o, ip.payload.data(), ip.payload.size());
   o[0] = k_icmp_echo_reply;
   o[1] = 0;
@@ -84,7 +84,7 @@ void StackImpl::handle_icmp(const Ipv4Packet& ip) {
 // Destination unreachable carrying the offending header + 8 bytes, so the guest fails fast.
 void StackImpl::send_icmp_unreachable(const Ipv4Packet& ip, uint8_t code) {
   size_t quoted = std::min<size_t>(ip.payload.size(), 8);
-  uint8_t* o = m_out.data() + k_l4_offset;
+  uint8_t* o = m_out.get() + k_l4_offset;
   std::memset(o, 0, 8);
   o[0] = k_icmp_unreachable;
   o[1] = code;
@@ -110,7 +110,7 @@ void StackImpl::handle_udp(const Ipv4Packet& ip) {
   // A stub without EDNS accepts 512 bytes; ours are far smaller (one question, one A record).
   size_t max_payload = m_config.mtu - k_ipv4_header - k_udp_header;
   if (response->size() > max_payload) return;
-  uint8_t* o = m_out.data() + k_l4_offset;
+  uint8_t* o = m_out.get() + k_l4_offset;
   std::memcpy(o + k_udp_header, response->data(), response->size());
   write_udp_header(o, ip.dst, ip.src, k_dns_port, udp->src_port, static_cast<uint16_t>(response->size()));
   emit_ipv4(ip.dst, ip.src, IpProtocol::Udp, k_udp_header + response->size());

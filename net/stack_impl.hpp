@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+
+#include "net/buffer_pool.hpp"
 #include <vector>
 
 #include "net/dns_responder.hpp"
@@ -13,6 +15,7 @@
 #include "net/event_loop.hpp"
 #include "net/ipv4_packet.hpp"
 #include "net/stack.hpp"
+#include "net/syn_cookie.hpp"
 #include "net/tcp_conn.hpp"
 
 namespace net {
@@ -20,6 +23,8 @@ namespace net {
 struct AtomicStats {
   std::atomic<uint64_t> frames_in{0}, frames_out{0}, frames_dropped{0};
   std::atomic<uint64_t> flows_accepted{0}, flows_refused{0}, retransmits{0};
+  std::atomic<uint64_t> syn_cookies_sent{0}, syn_cookies_accepted{0};
+  std::atomic<uint64_t> open_flows{0}, half_open{0}, buffered_bytes{0};
 };
 
 class StackImpl final : public TcpHost {
@@ -33,17 +38,20 @@ class StackImpl final : public TcpHost {
   StackStats stats() const;
 
   // TcpHost
-  void send_segment(const TcpConn& conn, const TcpHeaderOut& header, std::span<const uint8_t> part1,
-                    std::span<const uint8_t> part2) override;
+  void send_segment(const TcpConn& conn, const TcpHeaderOut& header, PayloadParts parts) override;
   void count_retransmit() override { ++m_stats.retransmits; }
 
  private:
   static constexpr uint64_t k_link_token = ~uint64_t{0} - 1;
+  // Which cap a flow counts against.
+  enum class Phase { HalfOpen, Open, TimeWait };
   struct Flow {
     std::unique_ptr<TcpConn> conn;
     uint64_t key = 0;
     TimePoint scheduled = k_never;
+    Phase phase = Phase::HalfOpen;
     bool in_ack_list = false;
+    bool in_starved_list = false;
   };
 
   // stack_frames.cpp
@@ -57,12 +65,19 @@ class StackImpl final : public TcpHost {
   void emit_ipv4(Ipv4 src, Ipv4 dst, IpProtocol protocol, size_t l4_length);
   // stack_tcp.cpp
   void handle_tcp(const Ipv4Packet& ip);
+  bool admitted(const TcpTuple& tuple);
   void open_flow(const TcpTuple& tuple, const TcpSegment& syn, uint64_t key);
-  void send_tcp(const TcpTuple& tuple, const TcpHeaderOut& header, std::span<const uint8_t> part1,
-                std::span<const uint8_t> part2);
+  bool open_cookie_flow(const TcpTuple& tuple, const TcpSegment& ack, uint64_t key);
+  uint64_t add_flow(std::unique_ptr<TcpConn> conn, uint64_t key);
+  void send_tcp(const TcpTuple& tuple, const TcpHeaderOut& header, PayloadParts parts);
   void send_reset_for(const TcpTuple& tuple, const TcpSegment& seg);
+  FlowInfo flow_info(const TcpTuple& tuple) const;
+  bool hand_over(uint64_t id, Flow& flow);
   void after(uint64_t id);
+  void set_phase(uint64_t id, Flow& flow, Phase phase);
   void erase_flow(uint64_t id);
+  void resume_starved();
+  void publish_stats();
   void fire_timers(TimePoint now);
   void flush_acks();
 
@@ -82,15 +97,20 @@ class StackImpl final : public TcpHost {
   MacAddress m_guest_mac = k_broadcast_mac;
   bool m_link_out_registered = false;
   uint16_t m_ip_id = 0;
-  std::vector<uint8_t> m_out;
+  std::unique_ptr<uint8_t[]> m_out;  // one frame being built (k_max_frame; not zero-filled)
   std::vector<uint8_t> m_in;
   std::mt19937 m_rng;
+  SynCookies m_cookies;
+  BufferPool m_pool;  // before m_flows: the conns give their blocks back to it
 
   uint64_t m_next_id = 1;
   std::unordered_map<uint64_t, Flow> m_flows;         // by id
   std::unordered_map<uint64_t, uint64_t> m_by_key;    // (dst ip, dst port, guest port) -> id
   std::set<std::pair<TimePoint, uint64_t>> m_timers;
   std::vector<uint64_t> m_acks;
+  std::set<uint64_t> m_half_open;   // ids in SYN-RECEIVED; ids grow, so begin() is the oldest
+  std::set<uint64_t> m_time_wait;   // ids in TIME-WAIT, likewise
+  std::vector<uint64_t> m_starved;  // flows the pool refused a block (TcpConn::starved)
 };
 
 }  // namespace net

@@ -1,4 +1,5 @@
-// StackImpl: TCP demultiplexing, flow creation (socketpair + FlowHandler), timers, segment output.
+// StackImpl: TCP demultiplexing, flow creation (socketpair + FlowHandler) under the flow caps,
+// timers, flows the buffer pool starved, segment output.
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -35,46 +36,63 @@ void StackImpl::handle_tcp(const Ipv4Packet& ip) {
     }
   }
   if (pure_syn) return open_flow(tuple, *seg, key);
+  bool plain_ack = seg->has(tcp_flag::k_ack) && !seg->has(tcp_flag::k_syn) && !seg->has(tcp_flag::k_rst);
+  if (plain_ack && open_cookie_flow(tuple, *seg, key)) return;
   if (!seg->has(tcp_flag::k_rst)) send_reset_for(tuple, *seg);
 }
 
-void StackImpl::open_flow(const TcpTuple& tuple, const TcpSegment& syn, uint64_t key) {
-  if (m_flows.size() >= m_config.max_flows || !m_on_flow || tuple.dst_port == 0) {
-    ++m_stats.flows_refused;
-    return send_reset_for(tuple, syn);
-  }
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
-    ++m_stats.flows_refused;
-    return send_reset_for(tuple, syn);
-  }
-  util::Fd ours(pair[0]);
-  util::Fd theirs(pair[1]);
-  (void)util::set_nonblocking(theirs.get(), false);
-  uint64_t id = m_next_id++;
-  TcpParams params{m_config.mtu, m_config.flow_buffer};
-  auto conn = std::make_unique<TcpConn>(*this, tuple, params, syn, static_cast<uint32_t>(m_rng()), Clock::now());
+FlowInfo StackImpl::flow_info(const TcpTuple& tuple) const {
   FlowInfo info{tuple.guest_ip, tuple.guest_port, tuple.dst_ip, tuple.dst_port, {}};
   if (m_names->is_synthetic(tuple.dst_ip)) info.dst_name = m_names->name_for(tuple.dst_ip).value_or("");
-  int our_fd = ours.get();
-  conn->attach(std::move(ours));
-  m_on_flow(info, std::move(theirs));
-  pollfd p{our_fd, POLLOUT, 0};
-  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {  // closed inside the handler: refused
-    ++m_stats.flows_refused;
-    conn->refuse();
-    return;
+  return info;
+}
+
+// The flow cap and the handler's admission (its own cap): false -> the connection is refused.
+bool StackImpl::admitted(const TcpTuple& tuple) {
+  bool ok = m_flows.size() - m_time_wait.size() < m_config.max_flows && m_on_flow && tuple.dst_port != 0 &&
+            (!m_config.admit_flow || m_config.admit_flow(flow_info(tuple)));
+  if (!ok) ++m_stats.flows_refused;
+  return ok;
+}
+
+// A SYN: an admitted flow gets a TcpConn and a SYN-ACK, nothing more until the handshake
+// completes. Past max_half_open the SYN-ACK is a stateless cookie: a SYN flood costs nothing
+// and the handshakes of real connections still complete.
+void StackImpl::open_flow(const TcpTuple& tuple, const TcpSegment& syn, uint64_t key) {
+  if (!admitted(tuple)) return send_reset_for(tuple, syn);
+  TimePoint now = Clock::now();
+  if (m_half_open.size() >= m_config.max_half_open) {
+    ++m_stats.syn_cookies_sent;
+    return send_tcp(tuple, TcpConn::syn_ack_header(tuple, syn, m_cookies.make(tuple, syn, now), m_config.mtu), {});
   }
-  if (auto r = m_loop.add(our_fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id); !r) {
-    ++m_stats.flows_refused;
-    conn->refuse();
-    return;
-  }
-  ++m_stats.flows_accepted;
+  TcpParams params{m_config.mtu, m_config.flow_buffer};
+  auto conn = std::make_unique<TcpConn>(*this, m_pool, tuple, params, syn, static_cast<uint32_t>(m_rng()), now);
   conn->send_syn_ack();
+  after(add_flow(std::move(conn), key));
+}
+
+// An ACK for no flow: the end of a handshake answered with a cookie, if it carries a valid one.
+bool StackImpl::open_cookie_flow(const TcpTuple& tuple, const TcpSegment& ack, uint64_t key) {
+  TimePoint now = Clock::now();
+  auto syn = m_cookies.check(tuple, ack, now);
+  if (!syn) return false;
+  if (!admitted(tuple)) return false;  // the caller resets it
+  ++m_stats.syn_cookies_accepted;
+  TcpParams params{m_config.mtu, m_config.flow_buffer};
+  auto conn = std::make_unique<TcpConn>(*this, m_pool, tuple, params, *syn, ack.ack - 1, now);
+  TcpConn& c = *conn;
+  uint64_t id = add_flow(std::move(conn), key);
+  c.on_segment(ack, now);  // completes the handshake (and takes any data it carries)
+  after(id);
+  return true;
+}
+
+uint64_t StackImpl::add_flow(std::unique_ptr<TcpConn> conn, uint64_t key) {
+  uint64_t id = m_next_id++;
   m_flows.emplace(id, Flow{std::move(conn), key});
   m_by_key[key] = id;
-  after(id);
+  m_half_open.insert(id);
+  return id;
 }
 
 void StackImpl::send_reset_for(const TcpTuple& tuple, const TcpSegment& seg) {
@@ -90,22 +108,24 @@ void StackImpl::send_reset_for(const TcpTuple& tuple, const TcpSegment& seg) {
             (seg.has(tcp_flag::k_fin) ? 1 : 0);
     h.flags = tcp_flag::k_rst | tcp_flag::k_ack;
   }
-  send_tcp(tuple, h, {}, {});
+  send_tcp(tuple, h, {});
 }
 
-void StackImpl::send_segment(const TcpConn& conn, const TcpHeaderOut& header, std::span<const uint8_t> part1,
-                             std::span<const uint8_t> part2) {
-  send_tcp(conn.tuple(), header, part1, part2);
+void StackImpl::send_segment(const TcpConn& conn, const TcpHeaderOut& header, PayloadParts parts) {
+  send_tcp(conn.tuple(), header, parts);
 }
 
-void StackImpl::send_tcp(const TcpTuple& tuple, const TcpHeaderOut& header, std::span<const uint8_t> part1,
-                         std::span<const uint8_t> part2) {
+void StackImpl::send_tcp(const TcpTuple& tuple, const TcpHeaderOut& header, PayloadParts parts) {
   size_t hl = tcp_header_length(header);
-  uint8_t* o = m_out.data() + k_l4_offset;
-  size_t payload = part1.size() + part2.size();
-  if (k_l4_offset + hl + payload > m_out.size()) return;
-  if (!part1.empty()) std::memcpy(o + hl, part1.data(), part1.size());
-  if (!part2.empty()) std::memcpy(o + hl + part1.size(), part2.data(), part2.size());
+  uint8_t* o = m_out.get() + k_l4_offset;
+  size_t payload = 0;
+  for (auto part : parts) payload += part.size();
+  if (k_l4_offset + hl + payload > k_max_frame) return;
+  size_t at = hl;
+  for (auto part : parts) {
+    std::memcpy(o + at, part.data(), part.size());
+    at += part.size();
+  }
   write_tcp_header(o, header, tuple.dst_ip, tuple.guest_ip, payload);
   emit_ipv4(tuple.dst_ip, tuple.guest_ip, IpProtocol::Tcp, hl + payload);
 }
@@ -116,6 +136,25 @@ void StackImpl::after(uint64_t id) {
   if (it == m_flows.end()) return;
   Flow& flow = it->second;
   if (flow.conn->closed()) return erase_flow(id);
+  TcpState state = flow.conn->state();
+  Phase phase = state == TcpState::SynReceived ? Phase::HalfOpen
+                : state == TcpState::TimeWait  ? Phase::TimeWait
+                                               : Phase::Open;
+  if (phase != flow.phase) {
+    bool handshake_done = flow.phase == Phase::HalfOpen;
+    set_phase(id, flow, phase);
+    if (handshake_done && !hand_over(id, flow)) return;
+    // TIME-WAIT cap: the oldest goes (it only answers a retransmitted FIN).
+    if (phase == Phase::TimeWait && m_time_wait.size() > m_config.max_flows) {
+      uint64_t oldest = *m_time_wait.begin();
+      erase_flow(oldest);
+      if (oldest == id) return;
+    }
+  }
+  if (flow.conn->starved() && !flow.in_starved_list) {
+    flow.in_starved_list = true;
+    m_starved.push_back(id);
+  }
   TimePoint when = flow.conn->deadline();
   if (when != flow.scheduled) {
     if (flow.scheduled != k_never) m_timers.erase({flow.scheduled, id});
@@ -128,12 +167,64 @@ void StackImpl::after(uint64_t id) {
   }
 }
 
+// The handshake completed: the flow gets its socketpair and goes to the handler. False when
+// the flow is gone (refused inside the handler, or no socketpair): reset and erased.
+bool StackImpl::hand_over(uint64_t id, Flow& flow) {
+  TcpConn& conn = *flow.conn;
+  int pair[2];
+  bool ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) == 0;
+  if (ok) {
+    util::Fd ours(pair[0]);
+    util::Fd theirs(pair[1]);
+    (void)util::set_nonblocking(theirs.get(), false);
+    int our_fd = ours.get();
+    conn.attach(std::move(ours));
+    m_on_flow(flow_info(conn.tuple()), std::move(theirs));
+    pollfd p{our_fd, POLLOUT, 0};
+    bool closed = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);  // closed inside the handler
+    ok = !closed && m_loop.add(our_fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id).has_value();
+  }
+  if (!ok) {
+    ++m_stats.flows_refused;
+    conn.abort();
+    erase_flow(id);
+    return false;
+  }
+  ++m_stats.flows_accepted;
+  return true;
+}
+
+void StackImpl::set_phase(uint64_t id, Flow& flow, Phase phase) {
+  if (flow.phase == Phase::HalfOpen) m_half_open.erase(id);
+  if (flow.phase == Phase::TimeWait) m_time_wait.erase(id);
+  if (phase == Phase::HalfOpen) m_half_open.insert(id);
+  if (phase == Phase::TimeWait) m_time_wait.insert(id);
+  flow.phase = phase;
+}
+
 void StackImpl::erase_flow(uint64_t id) {
   auto it = m_flows.find(id);
   if (it == m_flows.end()) return;
+  set_phase(id, it->second, Phase::Open);
   if (it->second.scheduled != k_never) m_timers.erase({it->second.scheduled, id});
   if (auto k = m_by_key.find(it->second.key); k != m_by_key.end() && k->second == id) m_by_key.erase(k);
   m_flows.erase(it);  // the conn's destructor closes its fd (and so leaves the epoll set)
+  if (m_flows.empty()) m_pool.trim();  // idle: the spare blocks go back to the OS too
+}
+
+// Flows the pool refused a block retry once blocks were released, oldest refusal first.
+void StackImpl::resume_starved() {
+  if (m_starved.empty() || !m_pool.released_since_check()) return;
+  std::vector<uint64_t> ids;
+  ids.swap(m_starved);
+  TimePoint now = Clock::now();
+  for (uint64_t id : ids) {
+    auto it = m_flows.find(id);
+    if (it == m_flows.end()) continue;
+    it->second.in_starved_list = false;
+    it->second.conn->resume(now);
+    after(id);
+  }
 }
 
 void StackImpl::fire_timers(TimePoint now) {

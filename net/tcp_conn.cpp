@@ -1,7 +1,10 @@
 // TcpConn: segment processing (ACKs, data, FIN/RST) and output. Socket side: tcp_conn_io.cpp.
 #include "net/tcp_conn.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace net {
 
@@ -14,14 +17,17 @@ constexpr uint8_t k_our_wscale = 7;
 constexpr Clock::duration k_min_rto = milliseconds(50);
 constexpr Clock::duration k_max_rto = std::chrono::seconds(30);
 constexpr int k_max_backoff = 10;
+// A segment (at most 65480 bytes) spans at most this many ring blocks.
+constexpr size_t k_max_parts = 65535 / BufferPool::k_block + 2;
 
 bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 bool seq_gt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 }  // namespace
 
-TcpConn::TcpConn(TcpHost& host, const TcpTuple& tuple, const TcpParams& params, const TcpSegment& syn,
-                 uint32_t iss, TimePoint now)
+TcpConn::TcpConn(TcpHost& host, BufferPool& pool, const TcpTuple& tuple, const TcpParams& params,
+                 const TcpSegment& syn, uint32_t iss, TimePoint now)
     : m_host(host),
+      m_pool(pool),
       m_tuple(tuple),
       m_our_mss(params.mtu - 40),
       m_iss(iss),
@@ -29,10 +35,10 @@ TcpConn::TcpConn(TcpHost& host, const TcpTuple& tuple, const TcpParams& params, 
       m_snd_nxt(iss + 1),
       m_snd_max(iss + 1),
       m_send_base(iss + 1),
-      m_send(params.buffer),
+      m_send(pool, params.buffer),
       m_rto(std::chrono::seconds(1)),
       m_irs(syn.seq),
-      m_recv(params.buffer) {
+      m_recv(pool, params.buffer) {
   m_mss = std::min<uint32_t>(syn.mss.value_or(536), m_our_mss);
   if (m_mss < 64) m_mss = 64;
   if (syn.wscale) {
@@ -46,6 +52,8 @@ TcpConn::TcpConn(TcpHost& host, const TcpTuple& tuple, const TcpParams& params, 
   m_close_at = now + std::chrono::seconds(75);  // handshake must finish by then
 }
 
+TcpConn::~TcpConn() { m_pool.uncharge(m_ooo_bytes); }
+
 TimePoint TcpConn::deadline() const { return std::min({m_rto_at, m_persist_at, m_close_at}); }
 
 bool TcpConn::fin_sent() const { return m_fd_eof && seq_gt(m_snd_nxt, fin_seq()); }
@@ -56,7 +64,7 @@ uint32_t TcpConn::advertised_window() const {
   return static_cast<uint32_t>(w);
 }
 
-void TcpConn::send(uint8_t flags, uint32_t seq, std::span<const uint8_t> p1, std::span<const uint8_t> p2) {
+void TcpConn::send(uint8_t flags, uint32_t seq, PayloadParts parts) {
   TcpHeaderOut h;
   h.src_port = m_tuple.dst_port;
   h.dst_port = m_tuple.guest_port;
@@ -68,7 +76,7 @@ void TcpConn::send(uint8_t flags, uint32_t seq, std::span<const uint8_t> p1, std
   m_last_adv = uint64_t{w} << m_rcv_shift;
   if (flags & tcp_flag::k_ack) m_ack_pending = false;
   // SACK only on pure ACKs: on a full-sized data segment the options would exceed the MTU.
-  if (m_sack_ok && !m_ooo.empty() && p1.empty() && p2.empty() && !(flags & tcp_flag::k_rst)) {
+  if (m_sack_ok && !m_ooo.empty() && parts.empty() && !(flags & tcp_flag::k_rst)) {
     // Merge the out-of-order segments into ranges; report the lowest four.
     uint64_t ranges[4][2] = {};
     int n = 0;
@@ -90,7 +98,7 @@ void TcpConn::send(uint8_t flags, uint32_t seq, std::span<const uint8_t> p1, std
     }
     h.sack_count = static_cast<uint8_t>(n);
   }
-  m_host.send_segment(*this, h, p1, p2);
+  m_host.send_segment(*this, h, parts);
 }
 
 void TcpConn::send_syn_ack() {
@@ -105,23 +113,37 @@ void TcpConn::send_syn_ack() {
   if (m_rcv_shift) h.wscale = m_rcv_shift;
   h.sack_permitted = m_sack_ok;
   m_last_adv = h.window;
-  m_host.send_segment(*this, h, {}, {});
+  m_host.send_segment(*this, h, {});
 }
 
-void TcpConn::refuse() {
-  send(tcp_flag::k_rst | tcp_flag::k_ack, 0);
-  reset_and_close(false);
+TcpHeaderOut TcpConn::syn_ack_header(const TcpTuple& tuple, const TcpSegment& syn, uint32_t iss, uint32_t mtu) {
+  TcpHeaderOut h;
+  h.src_port = tuple.dst_port;
+  h.dst_port = tuple.guest_port;
+  h.seq = iss;
+  h.ack = syn.seq + 1;
+  h.flags = tcp_flag::k_syn | tcp_flag::k_ack;
+  h.window = 65535;
+  h.mss = static_cast<uint16_t>(std::min<uint32_t>(mtu - 40, 65535));
+  if (syn.wscale) h.wscale = k_our_wscale;
+  h.sack_permitted = syn.sack_permitted;
+  return h;
 }
 
 void TcpConn::abort() { reset_and_close(m_state != TcpState::TimeWait && m_state != TcpState::Closed); }
 
 void TcpConn::send_data(uint32_t seq, size_t len, uint8_t extra_flags) {
   size_t offset = seq - m_send_base;
-  auto p1 = m_send.peek(offset);
-  if (p1.size() > len) p1 = p1.first(len);
-  std::span<const uint8_t> p2;
-  if (p1.size() < len) p2 = m_send.peek(offset + p1.size()).first(len - p1.size());
-  send(tcp_flag::k_ack | extra_flags, seq, p1, p2);
+  std::array<std::span<const uint8_t>, k_max_parts> parts;
+  size_t n = 0, got = 0;
+  while (got < len && n < parts.size()) {
+    auto piece = m_send.peek(offset + got);
+    if (piece.empty()) break;
+    piece = piece.first(std::min(piece.size(), len - got));
+    parts[n++] = piece;
+    got += piece.size();
+  }
+  send(tcp_flag::k_ack | extra_flags, seq, PayloadParts(parts.data(), n));
 }
 
 // Resends the segment starting at `seq` (data, or the FIN). Returns false if nothing is there.
@@ -281,14 +303,16 @@ void TcpConn::process_data(const TcpSegment& seg) {
     data = data.subspan(static_cast<size_t>(nxt - start));
     start = nxt;
   }
-  int64_t limit = nxt + static_cast<int64_t>(m_recv.free());
+  size_t room = m_recv.free();
+  if (room < m_recv.capacity() - m_recv.size()) m_pool_limited = true;  // the pool, not the window, limits
+  int64_t limit = nxt + static_cast<int64_t>(room);
   if (start + static_cast<int64_t>(data.size()) > limit) {
     data = data.first(static_cast<size_t>(std::max<int64_t>(limit - start, 0)));
     fin = false;
   }
   if (start == nxt) {
     bool had_ooo = !m_ooo.empty();
-    accept_in_order(data);
+    if (!accept_in_order(data)) fin = false;
     if (fin) consume_fin();
     if (had_ooo || fin) send(tcp_flag::k_ack, m_snd_nxt);
     else m_ack_pending = true;
@@ -298,41 +322,72 @@ void TcpConn::process_data(const TcpSegment& seg) {
   // Out of order: keep it (bounded by the window) and send a duplicate ACK at once.
   auto key = static_cast<uint64_t>(start);
   if (!data.empty() && m_ooo_bytes + data.size() <= m_recv.capacity()) {
-    auto& slot = m_ooo[key];
-    if (slot.size() < data.size()) {
-      m_ooo_bytes += data.size() - slot.size();
-      slot.assign(data.begin(), data.end());
+    auto it = m_ooo.find(key);
+    size_t old = it == m_ooo.end() ? 0 : it->second.size();
+    if (data.size() > old) {
+      if (m_pool.charge(data.size() - old)) {
+        m_ooo_bytes += data.size() - old;
+        m_ooo[key].assign(data.begin(), data.end());
+      } else {
+        m_pool_limited = true;  // dropped: the guest resends it
+      }
     }
   }
   if (fin) m_ooo_fin = static_cast<uint64_t>(start) + data.size();
   send(tcp_flag::k_ack, m_snd_nxt);
 }
 
-void TcpConn::accept_in_order(std::span<const uint8_t> data) {
-  m_rcv_nxt64 += m_recv.push(data);
+bool TcpConn::accept_in_order(std::span<const uint8_t> data) {
+  size_t taken = deliver(data);
+  m_rcv_nxt64 += taken;
+  if (taken < data.size()) {
+    m_pool_limited = true;
+    return false;
+  }
   while (!m_ooo.empty() && m_ooo.begin()->first <= m_rcv_nxt64) {
     auto node = m_ooo.extract(m_ooo.begin());
     m_ooo_bytes -= node.mapped().size();
+    m_pool.uncharge(node.mapped().size());
     uint64_t seg_end = node.key() + node.mapped().size();
     if (seg_end > m_rcv_nxt64) {
       auto rest = std::span<const uint8_t>(node.mapped()).subspan(m_rcv_nxt64 - node.key());
-      size_t pushed = m_recv.push(rest);
+      size_t pushed = deliver(rest);
       m_rcv_nxt64 += pushed;
-      if (pushed < rest.size()) break;
+      if (pushed < rest.size()) {
+        m_pool_limited = true;
+        return true;
+      }
     }
   }
   if (m_ooo_fin && *m_ooo_fin == m_rcv_nxt64) {
     m_ooo_fin.reset();
     consume_fin();
   }
+  return true;
+}
+
+size_t TcpConn::deliver(std::span<const uint8_t> data) {
+  size_t direct = 0;
+  if (m_recv.empty() && m_can_write && m_fd && !data.empty()) {
+    ssize_t n = util::retry_eintr([&] { return ::send(m_fd.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+    if (n > 0) direct = static_cast<size_t>(n);
+    else if (n < 0 && errno == EAGAIN) m_can_write = false;
+    // other errors: drain_recv() meets them again and resets the flow
+  }
+  return direct + m_recv.push(data.subspan(direct));
+}
+
+void TcpConn::drop_ooo() {
+  m_ooo.clear();
+  m_pool.uncharge(m_ooo_bytes);
+  m_ooo_bytes = 0;
 }
 
 void TcpConn::consume_fin() {
   if (m_fin_received) return;
   m_fin_received = true;
   m_rcv_nxt64 += 1;
-  m_ooo.clear();
-  m_ooo_bytes = 0;
+  drop_ooo();
   if (m_state == TcpState::Established) m_state = TcpState::CloseWait;
   else if (m_state == TcpState::FinWait1) m_state = m_fin_acked ? TcpState::TimeWait : TcpState::Closing;
   else if (m_state == TcpState::FinWait2) m_state = TcpState::TimeWait;
@@ -419,6 +474,17 @@ void TcpConn::on_timer(TimePoint now) {
 
 void TcpConn::flush_ack() {
   if (m_ack_pending && m_state != TcpState::Closed) send(tcp_flag::k_ack, m_snd_nxt);
+}
+
+void TcpConn::resume(TimePoint now) {
+  m_pool_limited = false;
+  if (m_state == TcpState::Closed || m_state == TcpState::SynReceived) return;
+  pump_fd(now);
+  if (m_state == TcpState::Closed) return;
+  // The window the pool had closed may be open again: say so rather than wait for a probe.
+  uint64_t window = uint64_t{advertised_window()} << m_rcv_shift;
+  if (window >= m_last_adv + 2 * uint64_t{m_mss}) m_ack_pending = true;
+  output(now);
 }
 
 void TcpConn::enter_time_wait(TimePoint now) {

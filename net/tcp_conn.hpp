@@ -5,10 +5,13 @@
 // retransmission on timeout (RFC 6298 RTO, go-back-N) and on three duplicate ACKs (NewReno);
 // slow start / congestion avoidance; SACK blocks for what we hold out of order (so the guest
 // repairs several holes per round trip); zero-window probing (persist); FIN and RST both ways;
-// bounded buffers (the receive ring sets the advertised window; the send ring stops reads from
-// the socketpair). Not implemented: acting on the guest's SACK blocks, timestamps, urgent data.
+// bounded buffers from the stack's BufferPool, taken as data arrives and given back once
+// delivered (the receive ring sets the advertised window; the send ring stops reads from the
+// socketpair; in-order data goes straight to the socketpair when the ring is empty). Not
+// implemented: acting on the guest's SACK blocks, timestamps, urgent data.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -37,25 +40,30 @@ enum class TcpState { SynReceived, Established, CloseWait, FinWait1, FinWait2, C
 
 class TcpConn;
 
+// A segment's payload: contiguous pieces (ring blocks) sent back to back.
+using PayloadParts = std::span<const std::span<const uint8_t>>;
+
 // What a connection needs from the stack.
 class TcpHost {
  public:
   virtual ~TcpHost() = default;
-  // Sends one segment toward the guest; the payload is the concatenation of the two parts.
-  virtual void send_segment(const TcpConn& conn, const TcpHeaderOut& header, std::span<const uint8_t> part1,
-                            std::span<const uint8_t> part2) = 0;
+  // Sends one segment toward the guest; the payload is the concatenation of PARTS.
+  virtual void send_segment(const TcpConn& conn, const TcpHeaderOut& header, PayloadParts parts) = 0;
   virtual void count_retransmit() = 0;
 };
 
 struct TcpParams {
   uint32_t mtu = 1500;
-  uint32_t buffer = 1024 * 1024;
+  uint32_t buffer = 1024 * 1024;  // the most each ring may hold (blocks come from the pool)
 };
 
 class TcpConn {
  public:
-  TcpConn(TcpHost& host, const TcpTuple& tuple, const TcpParams& params, const TcpSegment& syn, uint32_t iss,
-          TimePoint now);
+  TcpConn(TcpHost& host, BufferPool& pool, const TcpTuple& tuple, const TcpParams& params, const TcpSegment& syn,
+          uint32_t iss, TimePoint now);
+  ~TcpConn();
+  TcpConn(const TcpConn&) = delete;
+  TcpConn& operator=(const TcpConn&) = delete;
 
   const TcpTuple& tuple() const { return m_tuple; }
   TcpState state() const { return m_state; }
@@ -63,29 +71,40 @@ class TcpConn {
   int fd() const { return m_fd.get(); }
   TimePoint deadline() const;
   bool ack_pending() const { return m_ack_pending; }
+  // The pool refused this flow a block (it stalls): call resume() once blocks were released.
+  bool starved() const { return m_pool_limited; }
+  // Bytes held in the rings and the out-of-order queue.
+  size_t buffered() const { return m_send.size() + m_recv.size() + m_ooo_bytes; }
 
-  // Our socketpair end (non-blocking), registered edge-triggered by the stack.
+  // Our socketpair end (non-blocking), registered edge-triggered by the stack once the
+  // handshake completed; until then data from the guest waits in the receive ring.
   void attach(util::Fd fd) { m_fd = std::move(fd); }
   void send_syn_ack();
-  // The handler refused the flow: RST instead of SYN-ACK.
-  void refuse();
+  // The SYN-ACK a connection built from SYN with ISS would send, for a stateless (cookie) reply.
+  static TcpHeaderOut syn_ack_header(const TcpTuple& tuple, const TcpSegment& syn, uint32_t iss, uint32_t mtu);
   void on_segment(const TcpSegment& seg, TimePoint now);
   void on_fd_event(uint32_t epoll_events, TimePoint now);
   void on_timer(TimePoint now);
   void flush_ack();
-  // Tear down with an RST to the guest (stack shutdown).
+  // Retries what the pool refused (reading the socketpair, reopening the window).
+  void resume(TimePoint now);
+  // Tear down with an RST to the guest (stack shutdown, eviction, refusal by the handler).
   void abort();
 
  private:
   uint32_t fin_seq() const { return m_send_base + static_cast<uint32_t>(m_send.size()); }
   bool fin_sent() const;
   uint32_t advertised_window() const;
-  void send(uint8_t flags, uint32_t seq, std::span<const uint8_t> p1 = {}, std::span<const uint8_t> p2 = {});
+  void send(uint8_t flags, uint32_t seq, PayloadParts parts = {});
   void send_data(uint32_t seq, size_t len, uint8_t extra_flags);
   bool retransmit_one(uint32_t seq);
   void process_ack(const TcpSegment& seg, TimePoint now);
   void process_data(const TcpSegment& seg);
-  void accept_in_order(std::span<const uint8_t> data);
+  // Takes DATA at rcv_nxt (then what the out-of-order queue continues); false if not all fit.
+  bool accept_in_order(std::span<const uint8_t> data);
+  // In-order bytes to the socketpair directly when nothing is queued, the rest to the ring.
+  size_t deliver(std::span<const uint8_t> data);
+  void drop_ooo();
   void consume_fin();
   void output(TimePoint now);
   void pump_fd(TimePoint now);
@@ -96,6 +115,7 @@ class TcpConn {
   void enter_time_wait(TimePoint now);
 
   TcpHost& m_host;
+  BufferPool& m_pool;
   TcpTuple m_tuple;
   TcpState m_state = TcpState::SynReceived;
   util::Fd m_fd;
@@ -136,6 +156,7 @@ class TcpConn {
   std::optional<uint64_t> m_ooo_fin;
   uint64_t m_last_adv = 0;
   bool m_ack_pending = false;
+  bool m_pool_limited = false;
 
   // the socketpair end
   bool m_can_read = false, m_can_write = false;

@@ -59,7 +59,10 @@ void TcpConn::drain_recv() {
 void TcpConn::fill_send(TimePoint) {
   while (m_can_read && !m_fd_eof) {
     auto space = m_send.tail_space();
-    if (space.empty()) return;  // backpressure: resumes when the guest ACKs
+    if (space.empty()) {  // backpressure: resumes when the guest ACKs, or when the pool has blocks again
+      if (m_send.starved()) m_pool_limited = true;
+      return;
+    }
     ssize_t n = util::retry_eintr([&] { return ::recv(m_fd.get(), space.data(), space.size(), MSG_DONTWAIT); });
     if (n > 0) {
       m_send.commit(static_cast<size_t>(n));
@@ -92,7 +95,11 @@ void TcpConn::reset_and_close(bool send_rst) {
   m_state = TcpState::Closed;
   m_rto_at = m_persist_at = m_close_at = k_never;
   m_ack_pending = false;
+  m_pool_limited = false;
   close_fd();
+  m_send.release();
+  m_recv.release();
+  drop_ooo();
 }
 
 void TcpConn::close_fd() {

@@ -1,7 +1,7 @@
 // net_rig: runs a command as the "guest" inside a private network namespace whose only NIC is a
 // TAP device driven by net::Stack in this process. Every TCP flow the guest opens is spliced to
 // 127.0.0.1:<dst_port> in the host namespace (the test plays the proxy's role), except ports
-// named with --refuse (closed in the handler: RST). DNS: --allow names get synthetic addresses.
+// named with --refuse (not admitted: RST to the SYN). DNS: --allow names get synthetic addresses.
 //
 //   net_rig [--mtu N] [--allow NAME]... [--refuse PORT]... [--loss PCT] [--flow-log FILE]
 //           [--upstream-port-map FROM:TO]... -- COMMAND...
@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   }
 
   config.name_allowed = [allow = opt.allow](std::string_view name) { return allow.count(std::string(name)) > 0; };
+  config.admit_flow = [refuse = opt.refuse](const net::FlowInfo& info) { return refuse.count(info.dst_port) == 0; };
   auto names = std::make_shared<net::NameMap>();
   test_net::Splicer splicer;
   std::mutex log_mutex;
@@ -199,7 +200,6 @@ int main(int argc, char** argv) {
       flow_log << info.dst_ip.to_string() << " " << info.dst_port << " " << (info.dst_name.empty() ? "-" : info.dst_name)
                << std::endl;
     }
-    if (opt.refuse.count(info.dst_port)) return;  // the fd closes here: refused
     uint16_t port = info.dst_port;
     if (auto it = opt.port_map.find(port); it != opt.port_map.end()) port = it->second;
     splicer.add(std::move(stream), port);

@@ -3,12 +3,16 @@
 // DNS answers come from net::Policy and every TCP flow goes to net::Proxy (policy, SNI/Host
 // checks, MITM with the sandbox CA, secret placeholders, audit).
 //
-//   proxy_rig --ca-out FILE [--audit FILE] [--extra-ca FILE] [--allow RULE]... [--deny RULE]...
-//             [--secret NAME=ENVVAR@RULE[,RULE...]]... [--upstream NAME:PORT=ADDR:PORT]... -- COMMAND...
+//   proxy_rig --ca-out FILE [--mtu N] [--audit FILE] [--extra-ca FILE] [--allow RULE]... [--deny RULE]...
+//             [--secret NAME=ENVVAR@RULE[,RULE...]]... [--upstream NAME:PORT=ADDR:PORT]...
+//             [--stats FILE] -- COMMAND...
+// --stats: FILE is rewritten every 100 ms with the stack's and proxy's counters (one line of
+// key=value: open_flows, half_open, buffered_bytes, proxy_flows, syn_cookies_sent, ...).
 // The command sees each secret as $NAME = its placeholder (never the value).
 // Exit status: the command's; 77 when netns/TAP cannot be created; 2 on rig errors.
 #include <fcntl.h>
 #include <linux/if.h>
+#include <malloc.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -19,8 +23,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/proxy.hpp"
@@ -66,7 +72,8 @@ struct NetnsGuard {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string ca_out, audit_path, extra_ca;
+  std::string ca_out, audit_path, extra_ca, stats_path;
+  uint32_t mtu = 1500;
   std::vector<net::Rule> allow, deny;
   std::vector<std::string> secret_specs, upstream_specs, command;
   for (int i = 1; i < argc; ++i) {
@@ -78,7 +85,9 @@ int main(int argc, char** argv) {
     if (a == "--") {
       for (++i; i < argc; ++i) command.emplace_back(argv[i]);
     } else if (a == "--ca-out") ca_out = next();
+    else if (a == "--mtu") mtu = static_cast<uint32_t>(std::stoul(next()));
     else if (a == "--audit") audit_path = next();
+    else if (a == "--stats") stats_path = next();
     else if (a == "--extra-ca") extra_ca = next();
     else if (a == "--allow" || a == "--deny") {
       auto r = net::parse_rule(next());
@@ -90,6 +99,7 @@ int main(int argc, char** argv) {
   }
   if (command.empty() || ca_out.empty()) die("usage: see the comment at the top of proxy_rig.cpp");
   std::signal(SIGPIPE, SIG_IGN);
+  ::mallopt(M_ARENA_MAX, 1);  // as engine::SandboxNet does for a sandbox's process
   if (geteuid() != 0) {
     std::cerr << "proxy_rig: SKIP: needs root for netns and TAP\n";
     return 77;
@@ -153,6 +163,7 @@ int main(int argc, char** argv) {
     return 77;
   }
   net::StackConfig config;
+  config.mtu = mtu;
   std::filesystem::create_directories("/etc/netns/" + ns.name);
   std::ofstream("/etc/netns/" + ns.name + "/resolv.conf") << "nameserver " << config.gateway_ip.to_string()
                                                             << "\noptions attempts:2 timeout:2\n";
@@ -161,16 +172,35 @@ int main(int argc, char** argv) {
     return run(args) == 0;
   };
   if (run({"ip", "link", "set", tap_name, "netns", ns.name}) != 0 || !in_ns({"ip", "link", "set", "lo", "up"}) ||
-      !in_ns({"ip", "link", "set", tap_name, "address", "52:54:00:12:34:56", "up"}) ||
+      !in_ns({"ip", "link", "set", tap_name, "address", "52:54:00:12:34:56", "mtu", std::to_string(mtu), "up"}) ||
       !in_ns({"ip", "addr", "add", config.guest_ip.to_string() + "/" + std::to_string(config.prefix), "dev", tap_name}) ||
       !in_ns({"ip", "route", "add", "default", "via", config.gateway_ip.to_string()}))
     die("netns setup failed");
   config.name_allowed = std::move(name_allowed);
+  config.admit_flow = (*proxy)->admission();
   auto link = net::make_tap_link(std::move(tap));
   if (!link) die(link.error().message());
   auto stack = net::Stack::create(std::move(config), std::move(*link), std::make_shared<net::NameMap>(),
                                   (*proxy)->handler());
   if (!stack || !(*stack)->start()) die("cannot start the stack");
+  std::atomic<bool> stats_stop{false};
+  std::thread stats_thread;
+  if (!stats_path.empty()) {
+    stats_thread = std::thread([&] {
+      while (!stats_stop) {
+        auto s = (*stack)->stats();
+        std::string line = "open_flows=" + std::to_string(s.open_flows) + " half_open=" + std::to_string(s.half_open) +
+                           " buffered_bytes=" + std::to_string(s.buffered_bytes) +
+                           " proxy_flows=" + std::to_string((*proxy)->active_flows()) +
+                           " syn_cookies_sent=" + std::to_string(s.syn_cookies_sent) +
+                           " syn_cookies_accepted=" + std::to_string(s.syn_cookies_accepted) +
+                           " flows_accepted=" + std::to_string(s.flows_accepted) +
+                           " flows_refused=" + std::to_string(s.flows_refused) + "\n";
+        (void)util::write_file_atomic(stats_path, line);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
   std::vector<std::string> cmd = {"ip", "netns", "exec", ns.name};
   cmd.insert(cmd.end(), command.begin(), command.end());
   util::SpawnOptions spawn;
@@ -180,6 +210,8 @@ int main(int argc, char** argv) {
     auto st = child->wait();
     status = st ? st->shell_code() : 2;
   }
+  stats_stop = true;
+  if (stats_thread.joinable()) stats_thread.join();
   (*stack)->stop();
   return status;  // ~Stack, then ~Proxy (joins flows), then the netns is deleted
 }

@@ -113,6 +113,12 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = do_PATCH = do_PROPFIND = handle_any
 
 
+class Server(ThreadingHTTPServer):
+    # tests/net/flood.sh and tests/security/memory_flood.sh open hundreds of connections at
+    # once; the default backlog of 5 would leave some half-open on this side for seconds.
+    request_queue_size = 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
@@ -122,7 +128,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    srv = ThreadingHTTPServer((a.host, a.port), Handler)
+    srv = Server((a.host, a.port), Handler)
     srv.daemon_threads = True
     srv.log_path = a.log
     if a.cert:

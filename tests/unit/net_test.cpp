@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
 
 #include "net/arp.hpp"
 #include "net/byte_ring.hpp"
@@ -161,18 +163,47 @@ TEST_CASE("name map: stable, distinct, normalised, bounded") {
   CHECK_FALSE(m.name_for(ip("198.18.0.3")));
 }
 
-TEST_CASE("byte ring: wraps around and copies out across the seam") {
-  ByteRing r(8);
-  const uint8_t a[] = {1, 2, 3, 4, 5, 6};
-  CHECK(r.push(a) == 6);
-  r.consume(4);
-  const uint8_t b[] = {7, 8, 9, 10, 11, 12, 13};
-  CHECK(r.push(b) == 6);  // capacity 8, 2 held
+TEST_CASE("byte ring: holds its limit, copies out across block seams, gives blocks back") {
+  constexpr size_t k_block = BufferPool::k_block;
+  BufferPool pool(1024 * k_block, 0);
+  ByteRing r(pool, 3 * k_block + 100);
+  CHECK(pool.bytes_in_use() == 0);  // nothing taken before data arrives
+  std::vector<uint8_t> data(4 * k_block);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+  CHECK(r.push(std::span(data).first(100)) == 100);
+  CHECK(pool.bytes_in_use() == k_block);
+  CHECK(r.push(std::span(data).subspan(100)) == 3 * k_block);  // up to the limit
   CHECK(r.free() == 0);
-  uint8_t out[8];
-  r.copy_out(0, 8, out);
-  const uint8_t want[] = {5, 6, 7, 8, 9, 10, 11, 12};
-  CHECK(std::equal(out, out + 8, want));
+  CHECK(pool.bytes_in_use() == 4 * k_block);
+  std::vector<uint8_t> out(k_block + 50);
+  r.copy_out(k_block - 25, out.size(), out.data());  // across a seam
+  CHECK(std::equal(out.begin(), out.end(), data.begin() + k_block - 25));
+  CHECK(r.peek(k_block - 25).size() == 25);  // pieces stop at block ends
+  r.consume(2 * k_block + 10);
+  CHECK(pool.bytes_in_use() == 2 * k_block);  // emptied blocks went back
+  CHECK(r.peek()[0] == data[2 * k_block + 10]);
+  r.consume(r.size());
+  CHECK(pool.bytes_in_use() == 0);
+  CHECK(r.empty());
+}
+
+TEST_CASE("buffer pool: a ring's first block comes from the reserve, the rest from the budget") {
+  constexpr size_t k_block = BufferPool::k_block;
+  BufferPool pool(4 * k_block, 2 * k_block);
+  ByteRing big(pool, 16 * k_block), other(pool, 16 * k_block), third(pool, 16 * k_block);
+  std::vector<uint8_t> data(16 * k_block, 1);
+  CHECK(big.push(data) == 2 * k_block);  // first block + one more, then the reserve is kept
+  CHECK(big.starved());
+  CHECK(other.push(data) == k_block);    // a new flow still gets its first block
+  CHECK(third.push(data) == k_block);
+  CHECK(pool.bytes_in_use() == 4 * k_block);
+  ByteRing fourth(pool, 16 * k_block);
+  CHECK(fourth.push(data) == 0);         // the whole budget is held
+  CHECK_FALSE(pool.charge(1));
+  pool.released_since_check();
+  big.consume(big.size());
+  CHECK(pool.released_since_check());
+  CHECK(fourth.push(data) > 0);
 }
 
 TEST_CASE("stream link: QEMU length-prefixed frames, split reads reassembled") {

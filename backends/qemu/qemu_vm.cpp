@@ -56,7 +56,8 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-kernel", spec.kernel.string(),
       "-initrd", spec.initramfs.string(),
       "-append", cmdline,
-      "-chardev", std::string("file,id=console,path=") + k_console_log,
+      "-chardev", spec.console_fd >= 0 ? "socket,id=console,fd=" + std::to_string(spec.console_fd)
+                                       : std::string("file,id=console,path=") + k_console_log,
       "-serial", "chardev:console",
   };
   if (spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
@@ -101,18 +102,27 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
   ::unlink((spec.state_dir / k_control_socket).c_str());
   util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDWR));
+  auto console = ML_TRY(ConsoleLog::start(spec.state_dir / k_console_log));
+  spec.console_fd = console->qemu_end();
   util::SpawnOptions o;
   o.argv = qemu_argv(spec);
   o.cwd = spec.state_dir;
   o.stdin_fd = null.get();
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();
+  o.keep_fds.push_back(spec.console_fd);
   if (spec.net_fd >= 0) o.keep_fds.push_back(spec.net_fd);
   for (const auto& v : spec.vhost_fs) o.keep_fds.push_back(v.fd);
   o.die_with_parent = util::DieWithParent::Yes;
   o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
   util::Child child = ML_TRY_CTX(util::Child::spawn(o), "start qemu");
-  return QemuVm(std::move(child), spec.state_dir, std::move(host));
+  console->release_qemu_end();
+  return QemuVm(std::move(child), spec.state_dir, std::move(host), std::move(console));
+}
+
+void QemuVm::exited(util::ExitStatus status) {
+  m_exit = status;
+  if (m_console) m_console->finish();  // QEMU's end is closed: the file is complete
 }
 
 util::Result<util::Fd> QemuVm::connect_control(std::chrono::milliseconds timeout) {
@@ -150,7 +160,7 @@ util::Result<std::optional<util::ExitStatus>> QemuVm::poll_exit() {
   if (m_exit) return m_exit;
   if (!m_child.running()) return std::optional<util::ExitStatus>{};
   auto st = ML_TRY(m_child.try_wait());
-  if (st) m_exit = *st;
+  if (st) exited(*st);
   return st;
 }
 
@@ -163,7 +173,7 @@ util::Result<util::ExitStatus> QemuVm::wait_exit(std::chrono::milliseconds timeo
     if (std::chrono::steady_clock::now() > deadline) {
       m_child.signal(SIGKILL);
       auto killed = ML_TRY(m_child.wait());
-      m_exit = killed;
+      exited(killed);
       return killed;
     }
     std::this_thread::sleep_for(5ms);
@@ -173,7 +183,7 @@ util::Result<util::ExitStatus> QemuVm::wait_exit(std::chrono::milliseconds timeo
 void QemuVm::kill() {
   if (!m_child.running()) return;
   m_child.signal(SIGKILL);
-  if (auto st = m_child.wait()) m_exit = *st;
+  if (auto st = m_child.wait()) exited(*st);
 }
 
 std::string QemuVm::diagnose() const {

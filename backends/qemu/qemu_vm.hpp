@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/qemu/console_log.hpp"
 #include "backends/qemu/qemu_host.hpp"
 #include "util/fd.hpp"
 #include "util/process.hpp"
@@ -51,6 +52,9 @@ struct VmSpec {
   int net_fd = -1;
   std::string net_mac = "52:54:00:6d:6c:02";
   std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
+  // The serial console: our end of a socket for `-chardev socket,fd=` (ConsoleLog, set by
+  // QemuVm::start), or -1 for QEMU's own file chardev (k_console_log, unbounded).
+  int console_fd = -1;
   // bench/workspace only: DIR shared by QEMU's virtio-9p (mount_tag k_bench_9p_tag,
   // security_model=none) as the baseline our FUSE share is measured against. Empty: none.
   std::filesystem::path bench_9p_dir;
@@ -108,11 +112,14 @@ class QemuVm {
   std::string diagnose() const;
 
  private:
-  QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host)
-      : m_child(std::move(child)), m_state_dir(std::move(state_dir)), m_host(std::move(host)) {}
+  QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host, std::unique_ptr<ConsoleLog> console)
+      : m_child(std::move(child)), m_state_dir(std::move(state_dir)), m_host(std::move(host)),
+        m_console(std::move(console)) {}
+  void exited(util::ExitStatus status);
   util::Child m_child;
   std::filesystem::path m_state_dir;
   QemuHost m_host;
+  std::unique_ptr<ConsoleLog> m_console;  // destroyed after the child is killed (~QemuVm)
   std::optional<util::ExitStatus> m_exit;
 };
 

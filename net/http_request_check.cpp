@@ -32,6 +32,30 @@ std::optional<Authority> absolute_authority(std::string_view target, uint16_t& s
   return a;
 }
 
+// An HTTP/2 cleartext upgrade (RFC 7540 §3.2) would turn the connection into h2 frames
+// whose :authority we never see: the request goes on as HTTP/1.1 without the offer.
+void drop_h2c_upgrade(HttpHead& request) {
+  if (!request.header_has_token("upgrade", "h2c")) return;
+  std::erase_if(request.headers, [](const HttpHeader& h) { return iequals(h.name, "upgrade") || iequals(h.name, "http2-settings"); });
+  for (auto& h : request.headers) {
+    if (!iequals(h.name, "connection")) continue;
+    std::string kept;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      std::string_view token = v.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (!token.empty() && !iequals(token, "upgrade") && !iequals(token, "http2-settings"))
+        kept += (kept.empty() ? "" : ", ") + std::string(token);
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+    h.value = kept;
+  }
+  std::erase_if(request.headers, [](const HttpHeader& h) { return iequals(h.name, "connection") && h.value.empty(); });
+}
+
 }  // namespace
 
 RequestVerdict check_request(HttpHead& request, const RequestScope& scope, const Policy& policy,
@@ -88,6 +112,7 @@ RequestVerdict check_request(HttpHead& request, const RequestScope& scope, const
     return r;
   }
   v.framing = *framing;
+  drop_h2c_upgrade(request);
 
   // 6. Secrets.
   if (secrets) {

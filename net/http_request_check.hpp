@@ -11,6 +11,8 @@
 //     (no fronting through an allowed address).
 //  5. The body's framing (Content-Length / Transfer-Encoding) is valid — decided before
 //     anything is rewritten, so no error ever carries an injected value.
+//     An `Upgrade: h2c` offer is dropped (with HTTP2-Settings and its Connection tokens):
+//     HTTP/2 frames would carry authorities this check never sees.
 //  6. Secret placeholders: refused over plain HTTP, in the method, path, header names and
 //     framing/routing headers (Host, Content-Length, Transfer-Encoding, Connection,
 //     Keep-Alive, Upgrade, TE, Trailer, Proxy-*), where the secret's `inject` does not

@@ -114,7 +114,8 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
     event.bytes_up += head_text->size();
     const BodyFraming& framing = verdict.framing;
     if (framing.kind == BodyKind::Length) ML_TRY(client.copy_exact(framing.length, upstream_stream, event.bytes_up));
-    if (framing.kind == BodyKind::Chunked) ML_TRY(client.copy_chunked(upstream_stream, event.bytes_up));
+    if (framing.kind == BodyKind::Chunked)
+      ML_TRY(client.copy_chunked(upstream_stream, event.bytes_up, BufferedReader::Chunked::Canonical));
 
     HttpHead resp;
     while (true) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "util/fd.hpp"
 
@@ -214,34 +215,84 @@ util::Result<void> BufferedReader::copy_exact(uint64_t n, Stream& out, uint64_t&
   return util::ok();
 }
 
-util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted) {
+namespace {
+
+util::Error bad_chunk(std::string what) { return util::make_error(util::ErrorCode::Network, "chunked body: " + what); }
+
+bool is_tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A strict chunk-size line: HEX [;ext[=value]]... CRLF (RFC 9112 §7.1, no whitespace).
+bool canonical_size_line(std::string_view line, size_t digits) {
+  if (!line.ends_with("\r\n")) return false;
+  std::string_view ext = line.substr(digits, line.size() - 2 - digits);
+  while (!ext.empty()) {
+    if (ext.front() != ';' || ext.size() < 2) return false;
+    ext.remove_prefix(1);
+    size_t i = 0;
+    while (i < ext.size() && (is_tchar(ext[i]) || ext[i] == '=' || ext[i] == '"')) ++i;
+    if (i == 0) return false;
+    ext.remove_prefix(i);
+  }
+  return true;
+}
+
+// A trailer field line: token ':' value CRLF, no control bytes.
+bool canonical_trailer_line(std::string_view line) {
+  if (!line.ends_with("\r\n")) return false;
+  auto colon = line.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  for (size_t i = 0; i < colon; ++i)
+    if (!is_tchar(line[i])) return false;
+  for (size_t i = colon + 1; i + 2 < line.size(); ++i) {
+    auto c = static_cast<unsigned char>(line[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, Chunked mode) {
+  const bool canonical = mode == Chunked::Canonical;
   while (true) {
     std::string line = ML_TRY(read_line(4096));
-    ML_TRY(out.write(line));
     counted += line.size();
     uint64_t size = 0;
     size_t digits = 0;
     for (char c : line) {
       int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
       if (v < 0) break;
-      if (++digits > 15) return util::make_error(util::ErrorCode::Network, "chunk size too large");
+      if (++digits > 15) return bad_chunk("chunk size too large");
       size = size * 16 + static_cast<uint64_t>(v);
     }
-    if (digits == 0) return util::make_error(util::ErrorCode::Network, "bad chunk size line");
+    if (digits == 0) return bad_chunk("bad chunk size line");
+    if (canonical && !canonical_size_line(line, digits)) return bad_chunk("malformed chunk size line");
+    if (canonical) {
+      char hex[24];
+      std::snprintf(hex, sizeof hex, "%llx\r\n", static_cast<unsigned long long>(size));
+      if (size) ML_TRY(out.write(hex));
+    } else {
+      ML_TRY(out.write(line));
+    }
     if (size == 0) break;
     ML_TRY(copy_exact(size, out, counted));
     auto crlf_line = read_line(4);
     if (!crlf_line) return std::move(crlf_line).error();
     std::string_view crlf = *crlf_line;
-    if (crlf != "\r\n" && crlf != "\n") return util::make_error(util::ErrorCode::Network, "chunk not followed by CRLF");
-    ML_TRY(out.write(crlf));
+    if (crlf != "\r\n" && (canonical || crlf != "\n")) return bad_chunk("chunk not followed by CRLF");
+    ML_TRY(out.write(canonical ? std::string_view("\r\n") : crlf));
     counted += crlf.size();
   }
   while (true) {  // trailer section, ends with an empty line
     std::string line = ML_TRY(read_line(k_chunk));
-    ML_TRY(out.write(line));
     counted += line.size();
-    if (line == "\r\n" || line == "\n") return util::ok();
+    bool end = line == "\r\n" || (!canonical && line == "\n");
+    if (canonical && !end && !canonical_trailer_line(line)) return bad_chunk("malformed trailer field");
+    if (!canonical) ML_TRY(out.write(line));
+    if (end) return canonical ? out.write("0\r\n\r\n") : util::ok();
   }
 }
 

@@ -77,8 +77,13 @@ class BufferedReader {
   util::Result<std::optional<std::string>> read_head(size_t max_bytes);
   // Copies exactly N bytes to OUT.
   util::Result<void> copy_exact(uint64_t n, Stream& out, uint64_t& counted);
-  // Copies a chunked body (sizes, data, trailers) verbatim to OUT.
-  util::Result<void> copy_chunked(Stream& out, uint64_t& counted);
+  // Copies a chunked body to OUT. Verbatim: sizes, extensions, data and trailers as
+  // received (a bare LF accepted). Canonical (what the guest sends): parsed strictly (hex
+  // size, CRLF line ends only, extensions and trailer fields well-formed) and re-emitted
+  // as "<hex>\r\n<data>\r\n" ... "0\r\n\r\n" without extensions or trailers, so the
+  // upstream cannot frame the body differently from us (no smuggled request inside it).
+  enum class Chunked { Verbatim, Canonical };
+  util::Result<void> copy_chunked(Stream& out, uint64_t& counted, Chunked mode = Chunked::Verbatim);
   // Copies until end of stream.
   util::Result<void> copy_to_eof(Stream& out, uint64_t& counted);
   // Buffered bytes not consumed yet (handed over when the exchange becomes a tunnel).

@@ -104,6 +104,12 @@ say_result('http_cl_te', tcp_exchange('allowed.test', 80,
   "POST /smuggle HTTP/1.1\r\n${ka}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hidden HTTP/1.1\r\nHost: evil.test\r\n\r\n"));
 say_result('http_te_obfuscated', tcp_exchange('allowed.test', 80,
   "POST /smuggle2 HTTP/1.1\r\n${ka}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"));
+say_result('http_chunked_bare_lf', tcp_exchange('allowed.test', 80,
+  "POST /chunk-lf HTTP/1.1\r\n${ka}Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: evil.test\r\n\r\n", 5));
+say_result('http_chunked_trailer_request', tcp_exchange('allowed.test', 80,
+  "POST /chunk-tr HTTP/1.1\r\n${ka}Transfer-Encoding: chunked\r\n\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: evil.test\r\n\r\n", 5));
+say_result('http_h2c_upgrade', tcp_exchange('allowed.test', 80,
+  "GET /h2c HTTP/1.1\r\n${ka}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"));
 say_result('http_leading_crlf', tcp_exchange('allowed.test', 80, "\r\nGET /crlf HTTP/1.1\r\nHost: evil.test\r\n\r\n"));
 say_result('http_garbage_port80', tcp_exchange('allowed.test', 80, "HELO evil\r\nGET / HTTP/1.1\r\nHost: evil.test\r\n\r\n"));
 say_result('http_h2_prior_knowledge', tcp_exchange('allowed.test', 80, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));

@@ -109,6 +109,14 @@ sec_result http_connect 405
 sec_result http_folding 400
 sec_result http_cl_te 400
 sec_result http_te_obfuscated 400
+sec_result http_chunked_bare_lf closed
+sec_result http_chunked_trailer_request closed
+sec_result http_h2c_upgrade 200
+python3 - "$TEST_TMP/allowed.test.http.log" <<'PY' || fail "the h2c offer reached the upstream: $(grep h2c "$TEST_TMP/allowed.test.http.log")"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if '"/h2c"' in l][0]
+assert "Upgrade" not in r["headers"] and "HTTP2-Settings" not in r["headers"], r
+PY
 sec_result http_leading_crlf 400
 sec_result http_garbage_port80 400
 sec_result http_h2_prior_knowledge 400
@@ -158,7 +166,7 @@ grep -q "$REAL" "$TEST_TMP"/other.test.http*.log "$TEST_TMP"/allowed.test.http*.
   fail "TOKEN's real value reached a host it is not bound to"
 grep -q "$OTHER_REAL" "$TEST_TMP"/secret.test.http*.log "$TEST_TMP"/allowed.test.http*.log &&
   fail "OTHER's real value reached a host it is not bound to"
-grep -qE '"/(front|dup|nul|hidden|smuggle|smuggle2|crlf|fold|dav|lc|second)"' "$TEST_TMP/allowed.test.http.log" &&
+grep -qE '"/(front|dup|nul|hidden|smuggle|smuggle2|smuggled|crlf|fold|dav|lc|second)"' "$TEST_TMP/allowed.test.http.log" &&
   fail "a refused plain-HTTP request reached allowed.test: $(cat "$TEST_TMP/allowed.test.http.log")"
 sec_expect_no_escape
 case "$OUT$ERR" in *"$REAL"*|*"$OTHER_REAL"*) fail "a real secret value reached the guest" ;; esac

@@ -403,3 +403,76 @@ TEST_CASE("audit: the guest cannot grow the log without bound (one limit record,
   again.record(e);
   CHECK(again.dropped() == 1);
 }
+
+TEST_CASE("request: an h2c upgrade offer is dropped (h2 frames would carry unchecked authorities)") {
+  Fixture f;
+  auto v = f.check("GET / HTTP/1.1\r\nHost: x.allowed.test\r\nConnection: Upgrade, HTTP2-Settings, keep-alive\r\n"
+                   "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+                   "x.allowed.test", net::Transport::PlainHttp, 80);
+  CHECK_FALSE(v.refused());
+  CHECK_FALSE(f.last().header("upgrade"));
+  CHECK_FALSE(f.last().header("http2-settings"));
+  CHECK(f.last().header("connection") == "keep-alive");
+  auto ws = f.check("GET / HTTP/1.1\r\nHost: x.allowed.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+                    "x.allowed.test", net::Transport::PlainHttp, 80);
+  CHECK(f.last().header("upgrade") == "websocket");  // WebSocket stays
+}
+
+namespace {
+
+// A Stream over a string (input) that collects what is written.
+class StringStream : public net::Stream {
+ public:
+  explicit StringStream(std::string in) : m_in(std::move(in)) {}
+  util::Result<size_t> read(std::span<char> buf) override {
+    size_t n = std::min(buf.size(), m_in.size() - m_pos);
+    std::copy_n(m_in.data() + m_pos, n, buf.data());
+    m_pos += n;
+    return n;
+  }
+  util::Result<void> write(std::string_view data) override {
+    out.append(data);
+    return util::ok();
+  }
+  void shutdown_write() override {}
+  int fd() const override { return -1; }
+  bool has_buffered() const override { return m_pos < m_in.size(); }
+  std::string out;
+
+ private:
+  std::string m_in;
+  size_t m_pos = 0;
+};
+
+// What the upstream receives for a chunked request body (nullopt: refused).
+std::optional<std::string> canonical_body(const std::string& body) {
+  StringStream in(body), out("");
+  net::BufferedReader reader(in);
+  uint64_t counted = 0;
+  auto r = reader.copy_chunked(out, counted, net::BufferedReader::Chunked::Canonical);
+  if (!r) return std::nullopt;
+  return out.out;
+}
+
+}  // namespace
+
+TEST_CASE("request bodies: chunked re-emitted canonically, so no request hides where the upstream frames otherwise") {
+  CHECK(canonical_body("5\r\nhello\r\n0\r\n\r\n") == "5\r\nhello\r\n0\r\n\r\n");
+  CHECK(canonical_body("5;ext=1;x\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: a\r\n\r\n") ==
+        "5\r\nhello\r\na\r\n0123456789\r\n0\r\n\r\n");  // extensions and trailers dropped
+  // Bare LF, spaces, a trailer that is not a field, a missing CRLF after data: refused.
+  CHECK_FALSE(canonical_body("5\nhello\r\n0\r\n\r\n"));
+  CHECK_FALSE(canonical_body("5 \r\nhello\r\n0\r\n\r\n"));
+  CHECK_FALSE(canonical_body("5\r\nhello\n0\r\n\r\n"));
+  CHECK_FALSE(canonical_body("5\r\nhelloX\r\n0\r\n\r\n"));
+  CHECK_FALSE(canonical_body("0\r\nGET /smuggled HTTP/1.1\r\n\r\n"));
+  CHECK_FALSE(canonical_body("0\r\nHost evil\r\n\r\n"));
+  CHECK_FALSE(canonical_body("1000000000000000\r\n"));  // 16 hex digits
+  CHECK_FALSE(canonical_body("-1\r\n"));
+  // Verbatim (responses) still takes what it always took.
+  StringStream in("5\nhello\n0\n\n"), out("");
+  net::BufferedReader reader(in);
+  uint64_t counted = 0;
+  CHECK(reader.copy_chunked(out, counted));
+  CHECK(out.out == "5\nhello\n0\n\n");
+}

@@ -287,7 +287,9 @@ util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, 
     counted += crlf.size();
   }
   while (true) {  // trailer section, ends with an empty line
-    std::string line = ML_TRY(read_line(k_chunk));
+    auto read = read_line(k_chunk);
+    if (!read) return std::move(read).error();
+    std::string_view line = *read;
     counted += line.size();
     bool end = line == "\r\n" || (!canonical && line == "\n");
     if (canonical && !end && !canonical_trailer_line(line)) return bad_chunk("malformed trailer field");

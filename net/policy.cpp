@@ -34,6 +34,10 @@ void Policy::add_secret_hosts(std::string_view secret_name, const std::vector<Ru
   for (const auto& r : hosts) m_allow.push_back({r, "secrets." + std::string(secret_name) + ".hosts"});
 }
 
+void Policy::add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source) {
+  for (const auto& r : rules) (verdict == Verdict::Allow ? m_allow : m_deny).push_back({r, std::string(source)});
+}
+
 const SourcedRule* Policy::find_deny(std::string_view host, uint16_t port) const {
   for (const auto& r : m_deny)
     if (matches(r.rule, host, port)) return &r;

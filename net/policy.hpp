@@ -44,6 +44,8 @@ class Policy {
   Policy(std::vector<Rule> allow, std::vector<Rule> deny, BlockPrivate block_private);
   // Hosts that secret NAME may be sent to: implicitly allowed.
   void add_secret_hosts(std::string_view secret_name, const std::vector<Rule>& hosts);
+  // Rules from elsewhere (the machine's policy.toml), named SOURCE in decisions.
+  void add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source);
 
   // A TCP flow to NAME:PORT (NAME resolved through our DNS).
   Decision decide_name(std::string_view name, uint16_t port) const;

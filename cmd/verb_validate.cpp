@@ -9,6 +9,7 @@
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/machine_policy.hpp"
 #include "util/fs.hpp"
 
 namespace cmd {
@@ -21,7 +22,8 @@ struct Options {
 };
 
 // Returns true when FILE is valid; adds its result to OUT when JSON is wanted.
-bool validate_one(const std::filesystem::path& file, const Options& opts, nlohmann::json& out, int& exit_code) {
+bool validate_one(const std::filesystem::path& file, const Options& opts, const std::vector<engine::MachinePolicy>& policies,
+                  nlohmann::json& out, int& exit_code) {
   auto text = util::read_file(file);
   if (!text) {
     exit_code = std::max(exit_code, report(text.error()));
@@ -31,6 +33,8 @@ bool validate_one(const std::filesystem::path& file, const Options& opts, nlohma
   std::error_code ec;
   auto base = std::filesystem::absolute(file, ec).lexically_normal().parent_path();
   engine::ParseResult parsed = engine::parse_config(*text, file, base);
+  // A valid file is also checked against the machine's policy.toml (its violations are errors too).
+  if (parsed.config) engine::apply_machine_policies(*parsed.config, policies, parsed.diagnostics);
   if (opts.json) {
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& d : parsed.diagnostics.sorted())
@@ -62,9 +66,14 @@ void register_validate(CLI::App& app, Context& ctx) {
       }
       files.push_back(*found);
     }
+    auto policies = engine::load_machine_policies(ctx.dirs);
+    if (!policies) {
+      ctx.exit_code = report(policies.error());
+      return;
+    }
     nlohmann::json out = nlohmann::json::array();
     int code = 0;
-    for (const auto& f : files) validate_one(f, *opts, out, code);
+    for (const auto& f : files) validate_one(f, *opts, *policies, out, code);
     if (opts->json) std::printf("%s\n", out.dump(2).c_str());
     ctx.exit_code = code;
   });

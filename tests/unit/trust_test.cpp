@@ -99,11 +99,13 @@ TEST_CASE("network policy from a Matchlockfile: secret hosts implicitly allowed,
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message().find("GH_TOKEN") != std::string::npos);
   ::setenv("GH_TOKEN", "ghp_supersecret\n", 1);
-  auto table = engine::load_secrets(config);
-  REQUIRE(table);
-  REQUIRE((*table)->bindings().size() == 1);
-  CHECK((*table)->bindings()[0].value == "ghp_supersecret");
-  CHECK((*table)->bindings()[0].placeholder.starts_with("MATCHLOCK_SECRET_"));
+  auto loaded = engine::load_secrets(config);
+  REQUIRE(loaded);
+  REQUIRE(loaded->table->bindings().size() == 1);
+  CHECK(loaded->table->bindings()[0].value == "ghp_supersecret");
+  CHECK(loaded->table->bindings()[0].placeholder.starts_with("MATCHLOCK_SECRET_"));
+  CHECK(loaded->env.at("GH") == loaded->table->bindings()[0].placeholder);
+  CHECK(loaded->files.empty());
   ::unsetenv("GH_TOKEN");
 }
 

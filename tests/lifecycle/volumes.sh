@@ -62,7 +62,7 @@ expect_rc 0
 # Another Matchlockfile claiming the same sandbox name does not get the data.
 mkdir -p "$TEST_TMP/other"
 cp "$PROJ/Matchlockfile" "$TEST_TMP/other/Matchlockfile"
-run_ml -f "$TEST_TMP/other/Matchlockfile" run -- true
+capture_ml -f "$TEST_TMP/other/Matchlockfile" run --trust -- true
 expect_rc 2
 expect_contains "$ERR" "volume vol/cache belongs to $PROJ/Matchlockfile"
 

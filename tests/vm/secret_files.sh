@@ -27,7 +27,7 @@ REFRESH="sk-ant-ort01-Q$(rnd)"
 NEW_ACCESS="sk-ant-oat01-Q$(rnd)"
 NEW_REFRESH="sk-ant-ort01-Q$(rnd)"
 NPM="npm_Q$(rnd)"
-export ML_TEST_NPM="$NPM"
+export ML_TEST_NPM="$NPM" ML_TEST_OTHER="other-$(rnd)"
 cat >"$TEST_TMP/credentials.json" <<JSON
 {"claudeAiOauth": {"accessToken": "$ACCESS", "refreshToken": "$REFRESH", "expiresAt": 1893456000000,
   "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"}}
@@ -57,6 +57,10 @@ hosts = ["secret.test"]
 inject = ["header"]
 json = ["claudeAiOauth.accessToken", "claudeAiOauth.refreshToken"]
 file = "~/.claude/.credentials.json"
+
+[secrets.OTHER]              # other.test intercepted too: a placeholder sent there is seen and refused
+from = "env:ML_TEST_OTHER"
+hosts = ["other.test"]
 
 [secrets.NPM]
 from = "env:ML_TEST_NPM"
@@ -132,13 +136,16 @@ grep '"/canned/token.json' "$log" | grep -qi '"Accept-Encoding": "identity"' || 
 # compared here, so the guest is never told the values it is searched for.
 read -r -d '' SCAN <<'EOS' || true
 pat='sk-ant-o[ar]t01-[A-Za-z0-9_-]+|npm_[A-Za-z0-9_-]+'
+echo "sk-ant-oat01-QcontrolOnDisk0123456789" >/var/tmp/control   # the scan must find these two
 grep -rhoaE --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "$pat" / 2>/dev/null
 cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -oaE "$pat"
 env | grep -oaE "$pat"
 echo scan-done
 EOS
-run_ml exec -u root -- bash -c "$SCAN"
+run_ml exec -u root -e CONTROL=npm_QcontrolInEnv0123456789 -- bash -c "$SCAN"
 expect_contains "$OUT" "scan-done"
+printf '%s\n' "$OUT" | grep -qxF sk-ant-oat01-QcontrolOnDisk0123456789 || fail "the scan does not see files: $OUT"
+[ "$(printf '%s\n' "$OUT" | grep -cxF npm_QcontrolInEnv0123456789)" -ge 2 ] || fail "the scan does not see environments: $OUT"
 for v in "$ACCESS" "$REFRESH" "$NEW_ACCESS" "$NEW_REFRESH" "$NPM"; do
   printf '%s\n' "$OUT" | grep -qxF -- "$v" && fail "a real value is in the guest: ${v:0:16}..."
   case "$OUT$ERR" in *"$v"*) fail "a real value reached the guest's output: ${v:0:16}..." ;; esac

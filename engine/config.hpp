@@ -103,6 +103,9 @@ struct Secret {
   std::string file;
   std::optional<std::string> file_template;
   std::vector<std::string> json;      // dotted field paths ("claudeAiOauth.accessToken"); a document, no env var
+  // The OAuth token endpoint ("https://HOST[:PORT]/PATH", canonical; HOST among `hosts`)
+  // whose POST bodies get the value (a refresh grant); "" = bodies are never rewritten.
+  std::string refresh_url;
   SourcePos pos;
 };
 

@@ -4,6 +4,8 @@
 #include <charconv>
 
 #include "engine/config_reader.hpp"
+#include "net/hostname.hpp"
+#include "net/secrets.hpp"
 
 namespace engine::detail {
 
@@ -90,6 +92,27 @@ void parse_secret_file(Reader& r, const toml::table& t, const std::string& p, Se
                                                                     " needs file = \"GUEST PATH\": where the file is delivered");
 }
 
+// refresh_url = "https://HOST[:PORT]/PATH": HOST:PORT among the secret's hosts, no query.
+void parse_refresh_url(Reader& r, const Located<std::string>& u, const std::string& p, Secret& s) {
+  std::string_view v = u.value;
+  auto bad = [&](const std::string& why) {
+    r.error(u.pos, p + ".refresh_url \"" + u.value + "\" " + why);
+  };
+  if (!v.starts_with("https://")) return bad("must be an https:// URL (the token endpoint)");
+  v.remove_prefix(8);
+  size_t slash = v.find('/');
+  auto authority = net::parse_authority(v.substr(0, slash));
+  std::string_view path = slash == std::string_view::npos ? std::string_view("/") : v.substr(slash);
+  if (!authority) return bad("has no valid host[:port]");
+  if (path.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
+  for (char c : path)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 127) return bad("has a space or control byte in its path");
+  uint16_t port = authority->port ? authority->port : 443;
+  bool bound = std::any_of(s.hosts.begin(), s.hosts.end(), [&](const net::Rule& h) { return net::matches(h, authority->host, port); });
+  if (!bound) return bad("is on a host that is not among " + p + ".hosts");
+  s.refresh_url = net::canonical_https_url(authority->host, port, path);
+}
+
 // After every secret is read: template references exist and are single values, file paths
 // are unique and not inside a mount of a host directory.
 void check_secret_files(Reader& r) {
@@ -166,7 +189,7 @@ void parse_secrets(Reader& r, const toml::table& root) {
                                     "\" is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
       ok = false;
     }
-    r.check_keys(*t, "[" + p + "]", {"from", "hosts", "inject", "file", "template", "json"});
+    r.check_keys(*t, "[" + p + "]", {"from", "hosts", "inject", "file", "template", "json", "refresh_url"});
     if (auto from = r.get_string(*t, "from", p + ".from")) {
       s.from_text = from->value;
       std::string_view v = from->value;
@@ -231,6 +254,7 @@ void parse_secrets(Reader& r, const toml::table& root) {
       s.inject = set;
     }
     parse_secret_file(r, *t, p, s);
+    if (auto u = r.get_string(*t, "refresh_url", p + ".refresh_url")) parse_refresh_url(r, *u, p, s);
     if (ok) c.secrets.push_back(std::move(s));
   }
   check_secret_files(r);

@@ -91,6 +91,7 @@ util::Result<LoadedSecrets> load_secrets(const Config& config) {
       b.value = std::move(value);
       b.hosts = s.hosts;
       b.inject = {s.inject.header, s.inject.query, s.inject.basic};
+      b.refresh_url = s.refresh_url;
       out.table->add(std::move(b));
       return util::ok();
     };

@@ -5,6 +5,9 @@
 // connection closes the guest's too, so the client reconnects instead of waiting.
 #include <poll.h>
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -104,6 +107,79 @@ class ScrubbedBody : public Stream {
   bool m_chunked;
 };
 
+// Collects what a BufferedReader copies, up to a cap (a body read whole for the refresh
+// injection; net/secrets.hpp rewrite_body).
+class StringSink : public Stream {
+ public:
+  explicit StringSink(size_t cap) : m_cap(cap) {}
+  ~StringSink() override { OPENSSL_cleanse(data.data(), data.size()); }
+  util::Result<size_t> read(std::span<char>) override {
+    return util::make_error(util::ErrorCode::Internal, "StringSink is write-only");
+  }
+  util::Result<void> write(std::string_view bytes) override {
+    if (data.size() + bytes.size() > m_cap)
+      return util::make_error(util::ErrorCode::Denied, "request body larger than " + std::to_string(m_cap) + " bytes");
+    data.append(bytes);
+    return util::ok();
+  }
+  void shutdown_write() override {}
+  int fd() const override { return -1; }
+  bool has_buffered() const override { return false; }
+  std::string data;
+
+ private:
+  size_t m_cap;
+};
+
+// The data of a canonical chunked body ("<hex>\r\n<data>\r\n"... "0\r\n\r\n", as
+// BufferedReader::copy_chunked(Canonical) writes it).
+std::string dechunk(std::string_view c) {
+  std::string out;
+  while (true) {
+    size_t eol = c.find("\r\n");
+    if (eol == std::string_view::npos) return out;
+    size_t n = std::stoul(std::string(c.substr(0, eol)), nullptr, 16);
+    if (n == 0) return out;
+    out.append(c.substr(eol + 2, n));
+    c.remove_prefix(eol + 2 + n + 2);
+  }
+}
+
+// A POST to a secret's refresh_url (an OAuth token endpoint): its body is read whole and its
+// placeholders replaced (SecretTable::rewrite_body), then sent with a Content-Length.
+// nullopt when the request is not one; an error (Denied) refuses it.
+util::Result<std::optional<std::string>> refresh_body(const SecretTable& secrets, HttpSession& s, HttpHead& req,
+                                                      const RequestVerdict& verdict, BufferedReader& client,
+                                                      AuditEvent& event) {
+  if (req.method != "POST" || s.transport != Transport::Tls || verdict.framing.kind == BodyKind::None) return std::optional<std::string>();
+  std::string url = canonical_https_url(verdict.host, verdict.port, req.target.substr(0, req.target.find('?')));
+  if (!secrets.has_refresh_url(url)) return std::optional<std::string>();
+  StringSink sink(SecretTable::k_max_refresh_body);
+  if (verdict.framing.kind == BodyKind::Length) {
+    if (verdict.framing.length > SecretTable::k_max_refresh_body)
+      return util::make_error(util::ErrorCode::Denied, "request body to a refresh_url larger than " +
+                                                           std::to_string(SecretTable::k_max_refresh_body) + " bytes");
+    ML_TRY(client.copy_exact(verdict.framing.length, sink, event.bytes_up));
+  } else {
+    ML_TRY(client.copy_chunked(sink, event.bytes_up, BufferedReader::Chunked::Canonical));
+    sink.data = dechunk(sink.data);
+  }
+  InjectionScope where{s.conn_name, s.info.dst_port, verdict.host, verdict.port, Transport::Tls};
+  std::string body = std::move(sink.data);
+  auto injected = secrets.rewrite_body(body, url, req.header("content-type").value_or(""), where);
+  if (!injected) {
+    OPENSSL_cleanse(body.data(), body.size());
+    return std::move(injected).error();
+  }
+  for (auto& n : injected->injected)
+    if (std::find(event.secrets.begin(), event.secrets.end(), n) == event.secrets.end()) event.secrets.push_back(n);
+  std::erase_if(req.headers, [](const HttpHeader& h) {
+    return iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding");
+  });
+  req.headers.push_back({"Content-Length", std::to_string(body.size())});
+  return std::optional<std::string>(std::move(body));
+}
+
 // Intercepted flows ask for uncompressed responses: only plain bytes can be scrubbed.
 void ask_identity_encoding(HttpHead& request) {
   std::erase_if(request.headers, [](const HttpHeader& h) { return iequals(h.name, "accept-encoding"); });
@@ -159,6 +235,15 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
     const SecretTable* secrets = s.shared.options.secrets.get();
     const bool scrub = s.intercepted && secrets && !secrets->empty();
     if (scrub) ask_identity_encoding(req);
+    std::optional<std::string> whole_body;
+    if (scrub) {
+      auto body = refresh_body(*secrets, s, req, verdict, client, event);
+      if (!body) {
+        event.reason = body.error().message();
+        return refuse(s, client_stream, event, "matchlock: request refused: " + event.reason + "\n", 403);
+      }
+      whole_body = std::move(*body);
+    }
     std::string out_head = req.serialize_request();
     auto sent = upstream_stream.write(out_head);
     // The rewritten head may hold secret values: wipe our copies.
@@ -168,9 +253,15 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
     ML_TRY(std::move(sent));
     event.bytes_up += head_text->size();
     const BodyFraming& framing = verdict.framing;
-    if (framing.kind == BodyKind::Length) ML_TRY(client.copy_exact(framing.length, upstream_stream, event.bytes_up));
-    if (framing.kind == BodyKind::Chunked)
+    if (whole_body) {  // a refresh_url's body, rewritten: sent whole, then wiped
+      auto body_sent = upstream_stream.write(*whole_body);
+      OPENSSL_cleanse(whole_body->data(), whole_body->size());
+      ML_TRY(std::move(body_sent));
+    } else if (framing.kind == BodyKind::Length) {
+      ML_TRY(client.copy_exact(framing.length, upstream_stream, event.bytes_up));
+    } else if (framing.kind == BodyKind::Chunked) {
       ML_TRY(client.copy_chunked(upstream_stream, event.bytes_up, BufferedReader::Chunked::Canonical));
+    }
 
     HttpHead resp;
     std::string resp_text;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 
 namespace net {
@@ -139,6 +140,7 @@ util::Result<std::string> SecretTable::learn(std::string_view parent, std::strin
     learned.name = std::string(parent) + "+" + std::to_string(++m_learned);
     learned.hosts = from->hosts;
     learned.inject = from->inject;
+    learned.refresh_url = from->refresh_url;
   } else {
     // Over the bound: still never shown to the guest, but usable nowhere.
     learned.name = std::string(parent) + "+withheld";
@@ -296,6 +298,101 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const Inject
       replace(h.value);
     }
   }
+  return result;
+}
+
+std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path) {
+  std::string out = "https://";
+  for (char c : host) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (port != 0 && port != 443) out += ":" + std::to_string(port);
+  out += path.empty() ? std::string_view("/") : path;
+  return out;
+}
+
+bool SecretTable::has_refresh_url(std::string_view url) const {
+  std::shared_lock lock(*m_mutex);
+  for (const auto& b : m_bindings)
+    if (!b.refresh_url.empty() && b.refresh_url == url) return true;
+  return false;
+}
+
+namespace {
+
+std::string encode_for_body(std::string_view value, std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  std::string out;
+  if (iequals(type, "application/json")) {
+    for (char c : value) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+  if (iequals(type, "application/x-www-form-urlencoded")) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    for (char c : value) {
+      bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '.' || c == '_' || c == '~';
+      if (unreserved) {
+        out += c;
+      } else {
+        out += '%';
+        out += k_hex[static_cast<unsigned char>(c) >> 4];
+        out += k_hex[static_cast<unsigned char>(c) & 15];
+      }
+    }
+    return out;
+  }
+  return std::string(value);
+}
+
+}  // namespace
+
+util::Result<RewriteResult> SecretTable::rewrite_body(std::string& body, std::string_view url, std::string_view content_type,
+                                                      const InjectionScope& scope) const {
+  std::shared_lock lock(*m_mutex);
+  RewriteResult result;
+  std::string out;
+  size_t last = 0;
+  std::optional<util::Error> err;
+  for_each_placeholder(body, [&](size_t pos) {
+    if (err) return;
+    const SecretBinding* b = find(std::string_view(body).substr(pos, k_placeholder_size));
+    if (!b || b->refresh_url.empty() || b->refresh_url != url) return;  // not for this endpoint: left as it is
+    bool conn_bound = false, authority_bound = false;
+    for (const auto& r : b->hosts) {
+      conn_bound = conn_bound || matches(r, scope.conn_name, scope.conn_port);
+      authority_bound = authority_bound || matches(r, scope.authority, scope.authority_port);
+    }
+    if (scope.transport != Transport::Tls || !conn_bound || !authority_bound) {
+      err = refuse("placeholder for secret " + b->name + " in a request body outside its refresh_url");
+      return;
+    }
+    out.append(body, last, pos - last);
+    std::string encoded = encode_for_body(b->value, content_type);
+    out += encoded;
+    OPENSSL_cleanse(encoded.data(), encoded.size());
+    last = pos + k_placeholder_size;
+    if (std::find(result.injected.begin(), result.injected.end(), b->name) == result.injected.end())
+      result.injected.push_back(b->name);
+  });
+  if (err) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::move(*err);
+  }
+  if (last == 0) return result;
+  out.append(body, last);
+  OPENSSL_cleanse(body.data(), body.size());
+  body = std::move(out);
   return result;
 }
 

@@ -38,7 +38,13 @@ struct SecretBinding {
   std::string value;        // the real secret
   std::vector<Rule> hosts;  // where VALUE may go
   InjectWhere inject;
+  // "https://HOST[:PORT]/PATH" (canonical_https_url): the OAuth token endpoint whose POST
+  // bodies get VALUE (a refresh grant carries the refresh token in its body); "" = none.
+  std::string refresh_url = {};
 };
+
+// "https://host[:port]/path" with the default port dropped and the host lowercase.
+std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path);
 
 // What another value of the same kind of token looks like (an OAuth refresh's new access
 // token beside the old one): the same scheme prefix ("sk-ant-oat01-", "ghp_", "npm_") and
@@ -115,6 +121,17 @@ class SecretTable {
   // Replaces placeholders in REQUEST (see InjectionScope). Errors (code Denied) name the
   // secret and the reason, never a value; REQUEST is left untouched then.
   util::Result<RewriteResult> rewrite(HttpHead& request, const InjectionScope& scope) const;
+
+  // Request bodies are not rewritten, except toward a secret's refresh_url: whether some
+  // secret names URL (then its POST bodies are read whole and passed to rewrite_body).
+  bool has_refresh_url(std::string_view url) const;
+  // In BODY of a POST to URL: placeholders of secrets whose refresh_url is URL become their
+  // values, encoded for the body (JSON string escapes for application/json, percent-encoding
+  // for application/x-www-form-urlencoded, as they are otherwise), under the scope rules of
+  // rewrite(). Other placeholders stay as they are.
+  util::Result<RewriteResult> rewrite_body(std::string& body, std::string_view url, std::string_view content_type,
+                                           const InjectionScope& scope) const;
+  static constexpr size_t k_max_refresh_body = 64 * 1024;
 
   // Replaces every real value in TEXT with "[secret NAME]": the last line of defence
   // for every text the proxy writes (responses it makes up, audit records, logs).

@@ -283,3 +283,22 @@ TEST_CASE("policy.toml: secret files can be forbidden") {
         "7:8: exceeds /etc/matchlock/policy.toml:2: secrets.T.file: secrets delivered as files are not permitted "
         "(secrets.files = false)\n");
 }
+
+TEST_CASE("secret refresh_url: an https URL on one of the secret's hosts, canonical") {
+  const std::string s = "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"console.example.com\", \"*.auth.example.com:8443\"]\n";
+  auto ok = parse(k_head + s + "refresh_url = \"https://Console.example.com:443/v1/oauth/token\"\n");
+  INFO(format(ok.diagnostics));
+  REQUIRE(ok.config);
+  CHECK(ok.config->secrets[0].refresh_url == "https://console.example.com/v1/oauth/token");
+  auto port = parse(k_head + s + "refresh_url = \"https://a.auth.example.com:8443/token\"\n");
+  REQUIRE(port.config);
+  CHECK(port.config->secrets[0].refresh_url == "https://a.auth.example.com:8443/token");
+  CHECK(errors(k_head + s + "refresh_url = \"http://console.example.com/t\"\n") ==
+        "7:15: secrets.T.refresh_url \"http://console.example.com/t\" must be an https:// URL (the token endpoint)\n");
+  CHECK(errors(k_head + s + "refresh_url = \"https://evil.example.net/t\"\n") ==
+        "7:15: secrets.T.refresh_url \"https://evil.example.net/t\" is on a host that is not among secrets.T.hosts\n");
+  CHECK(errors(k_head + s + "refresh_url = \"https://a.auth.example.com/t\"\n") ==
+        "7:15: secrets.T.refresh_url \"https://a.auth.example.com/t\" is on a host that is not among secrets.T.hosts\n");
+  CHECK(errors(k_head + s + "refresh_url = \"https://console.example.com/t?x=1\"\n") ==
+        "7:15: secrets.T.refresh_url \"https://console.example.com/t?x=1\" must not have a query or fragment\n");
+}

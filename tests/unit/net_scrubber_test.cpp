@@ -160,3 +160,51 @@ TEST_CASE("rules: within and overlap, for the machine policy") {
   CHECK_FALSE(net::rules_overlap(r("*.a.com"), r("*.b.com")));
   CHECK(net::rules_overlap(r("10.0.0.0/8"), r("10.2.3.4")));
 }
+
+TEST_CASE("refresh_url: a POST body to the token endpoint gets the value, encoded for the body, nowhere else") {
+  net::SecretTable t;
+  const std::string url = net::canonical_https_url("Console.Example.com", 443, "/v1/oauth/token");
+  CHECK(url == "https://console.example.com/v1/oauth/token");
+  CHECK(net::canonical_https_url("h.example", 8443, "/t") == "https://h.example:8443/t");
+  const std::string value = "sk-ant-ort01-a+b/c=\"q\"\\";
+  t.add({"R", k_ph_refresh, value, rules({"console.example.com"}), {}, url});
+  t.add({"A", k_ph_access, k_access, rules({"console.example.com"}), {}});
+  CHECK(t.has_refresh_url(url));
+  CHECK_FALSE(t.has_refresh_url("https://console.example.com/v1/other"));
+  net::InjectionScope scope{"console.example.com", 443, "console.example.com", 443, net::Transport::Tls};
+
+  std::string json = R"({"grant_type":"refresh_token","refresh_token":")" + k_ph_refresh + R"(","a":")" + k_ph_access + "\"}";
+  auto r = t.rewrite_body(json, url, "application/json; charset=utf-8", scope);
+  REQUIRE(r);
+  CHECK(r->injected == std::vector<std::string>{"R"});
+  // JSON escapes for the value; the access token's placeholder (no refresh_url) untouched.
+  CHECK(json == R"({"grant_type":"refresh_token","refresh_token":"sk-ant-ort01-a+b/c=\"q\"\\","a":")" + k_ph_access + "\"}");
+
+  std::string form = "grant_type=refresh_token&refresh_token=" + k_ph_refresh;
+  REQUIRE(t.rewrite_body(form, url, "application/x-www-form-urlencoded", scope));
+  CHECK(form == "grant_type=refresh_token&refresh_token=sk-ant-ort01-a%2Bb%2Fc%3D%22q%22%5C");
+
+  // Another endpoint: nothing replaced (the caller never reads such bodies whole anyway).
+  std::string other = "token=" + k_ph_refresh;
+  REQUIRE(t.rewrite_body(other, "https://console.example.com/v1/other", "text/plain", scope));
+  CHECK(other == "token=" + k_ph_refresh);
+  // The endpoint's URL over a connection to another name (fronting), or over plain HTTP: refused.
+  std::string fronted = "t=" + k_ph_refresh;
+  net::InjectionScope front{"evil.example.net", 443, "console.example.com", 443, net::Transport::Tls};
+  auto refused = t.rewrite_body(fronted, url, "text/plain", front);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message().find(value) == std::string::npos);
+  CHECK(fronted == "t=" + k_ph_refresh);
+  net::InjectionScope plain{"console.example.com", 80, "console.example.com", 80, net::Transport::PlainHttp};
+  CHECK_FALSE(t.rewrite_body(fronted, url, "text/plain", plain));
+
+  // A learned (refreshed) token inherits the endpoint.
+  net::SecretTable l;
+  l.add({"R", k_ph_refresh, k_refresh, rules({"console.example.com"}), {}, url});
+  const std::string next = "sk-ant-ort01-TmV4dFJlZnJlc2hUb2tlbl85ODc2NTQzMjEwZmVkY2Jh";
+  std::string out = through(l, "{\"refresh_token\":\"" + next + "\"}", 5);
+  std::string ph = out.substr(out.find("MATCHLOCK_SECRET_"), net::k_placeholder_size);
+  std::string again = "refresh_token=" + ph;
+  REQUIRE(l.rewrite_body(again, url, "application/x-www-form-urlencoded", scope));
+  CHECK(again == "refresh_token=" + next);
+}

@@ -3,9 +3,11 @@
 #    delivered at ~/.claude/.credentials.json of the sandbox's user (nobody), 0600, owned by it;
 #  - an .npmrc from a template;
 #  - each placeholder is injected toward its bound host only, never into a routing header;
-#  - an OAuth refresh response from the bound host (an echo of the old token and two new
-#    tokens of the same shape, cut into 7-byte chunks) reaches the guest with placeholders,
-#    and the new access token's placeholder works toward the bound host;
+#  - an OAuth refresh: the grant POSTed to the secret's refresh_url carries the real refresh
+#    token in its JSON body (a POST elsewhere keeps the placeholder); the response (an echo
+#    of the old token and two new tokens of the same shape, cut into 7-byte chunks) reaches
+#    the guest with placeholders; the new access token's placeholder works toward the bound
+#    host, and the new refresh token's placeholder in the next grant becomes the new token;
 #  - a compressed response from a bound host is refused (502), not passed on unread;
 #  - no real value (old or refreshed) anywhere in the guest: every file, /proc/*/environ
 #    and cmdline, the exec environment; nor in matchlock's state on the host.
@@ -57,6 +59,7 @@ hosts = ["secret.test"]
 inject = ["header"]
 json = ["claudeAiOauth.accessToken", "claudeAiOauth.refreshToken"]
 file = "~/.claude/.credentials.json"
+refresh_url = "https://secret.test:$UP_https/canned/token.json"
 
 [secrets.OTHER]              # other.test intercepted too: a placeholder sent there is seen and refused
 from = "env:ML_TEST_OTHER"
@@ -95,12 +98,15 @@ echo "bound=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $access
 echo "npm_bound=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $npm" "https://secret.test:$SP/api/npm")"
 echo "unbound=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $access" "https://other.test:$SP/api/unbound")"
 echo "routing=$(c -o /dev/null -w '%{http_code}' -H "Connection: keep-alive, $refresh" "https://secret.test:$SP/api/routing")"
-echo "refresh_status=$(c -o /tmp/token.json -w '%{http_code}' "https://secret.test:$SP/canned/token.json?chunked=7")"
+echo "body_elsewhere=$(c -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data "{\"refresh_token\":\"$refresh\"}" "https://secret.test:$SP/api/body-elsewhere")"
+echo "refresh_status=$(c -o /tmp/token.json -w '%{http_code}' -H 'Content-Type: application/json' --data "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$refresh\"}" "https://secret.test:$SP/canned/token.json?chunked=7")"
 echo "--- token"; cat /tmp/token.json; echo; echo "---"
 new=$(sed -n 's/.*"access_token":"\(MATCHLOCK_SECRET_[0-9a-f]*\)".*/\1/p' /tmp/token.json)
 echo "new_ph=${new%%_*} $([ "$new" != "$access" ] && echo fresh)"
 echo "echo_is_old=$(grep -c "\"echo\":\"$access\"" /tmp/token.json)"
 echo "refreshed_use=$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $new" "https://secret.test:$SP/api/refreshed")"
+new_refresh=$(sed -n 's/.*"refresh_token":"\(MATCHLOCK_SECRET_[0-9a-f]*\)".*/\1/p' /tmp/token.json)
+echo "second_grant=$(c -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data "grant_type=refresh_token&refresh_token=$new_refresh" "https://secret.test:$SP/canned/token.json")"
 echo "gzip=$(c -o /dev/null -w '%{http_code}' "https://secret.test:$SP/canned/token.json?gzip=1")"
 EOS
 run_ml exec -e SP="$UP_https" -- bash -c "$GUEST"
@@ -120,6 +126,8 @@ expect_line refresh_status 200
 expect_line new_ph "MATCHLOCK fresh"
 expect_line echo_is_old 1                   # the old value came back as the old placeholder
 expect_line refreshed_use 200
+expect_line body_elsewhere 200
+expect_line second_grant 200
 expect_line gzip 502
 expect_contains "$OUT" '"expiresAt": 1893456000000'
 expect_contains "$OUT" '"subscriptionType": "max"'
@@ -128,6 +136,17 @@ log="$TEST_TMP/https.log"
 grep '"/api/access"' "$log" | grep -q "Bearer $ACCESS" || fail "the bound host did not get the real access token: $(cat "$log")"
 grep '"/api/npm"' "$log" | grep -q "Bearer $NPM" || fail "the bound host did not get the real npm token"
 grep '"/api/refreshed"' "$log" | grep -q "Bearer $NEW_ACCESS" || fail "the refreshed token's placeholder did not become the new token"
+python3 - "$log" "$REFRESH" "$NEW_REFRESH" <<'PY' || fail "refresh grant bodies at the upstream: $(grep -F '"POST"' "$log")"
+import json, sys
+log, old, new = sys.argv[1], sys.argv[2], sys.argv[3]
+posts = [json.loads(l) for l in open(log) if '"POST"' in l]
+grants = [p for p in posts if p["path"].startswith("/canned/token.json")]
+elsewhere = [p for p in posts if p["path"] == "/api/body-elsewhere"]
+assert len(grants) == 2 and len(elsewhere) == 1, posts
+assert json.loads(grants[0]["body"])["refresh_token"] == old, grants[0]           # the real refresh token, JSON
+assert grants[1]["body"] == "grant_type=refresh_token&refresh_token=" + new, grants[1]  # the learned one, form
+assert old not in elsewhere[0]["body"] and "MATCHLOCK_SECRET_" in elsewhere[0]["body"], elsewhere[0]
+PY
 grep -q '"/api/unbound"\|"/api/routing"' "$log" && fail "a refused request reached the upstream"
 grep '"/canned/token.json' "$log" | grep -qi '"Accept-Encoding": "identity"' || fail "intercepted requests do not ask for identity encoding"
 

@@ -19,7 +19,12 @@ bool jwt_like(std::string_view t) { return t.starts_with("eyJ") && std::count(t.
 }  // namespace
 
 SecretScrubber::SecretScrubber(const SecretTable& table, std::string_view conn_name, uint16_t conn_port)
-    : m_table(table), m_entries(table.scan_entries(conn_name, conn_port)) {}
+    : m_table(table), m_entries(table.scan_entries(conn_name, conn_port)) {
+  for (const auto& e : m_entries) {
+    m_first[static_cast<unsigned char>(e.value[0])] = true;
+    if (e.shape) m_first[static_cast<unsigned char>(e.shape->jwt ? 'e' : e.shape->prefix[0])] = true;
+  }
+}
 
 SecretScrubber::~SecretScrubber() {
   for (auto& e : m_entries) wipe(e.value);
@@ -48,8 +53,18 @@ util::Result<std::string> SecretScrubber::process(bool final) {
   std::string out;
   out.reserve(n);
   size_t p = 0;
+  size_t copied = 0;  // buf[copied, p) is plain text not yet appended to OUT
+  auto flush = [&] {
+    out.append(buf, copied, p - copied);
+    copied = p;
+  };
   while (p < n) {
     const char c = buf[p];
+    if (!m_first[static_cast<unsigned char>(c)]) {  // the common case: nothing can start here
+      ++p;
+      continue;
+    }
+    flush();
     bool hold = false, done = false;
     // 1. A known value, anywhere.
     for (auto& e : m_entries) {
@@ -59,6 +74,7 @@ util::Result<std::string> SecretScrubber::process(bool final) {
         if (std::memcmp(buf.data() + p, e.value.data(), e.value.size()) == 0) {
           out += e.placeholder;
           p += e.value.size();
+          copied = p;
           note(e.name);
           done = true;
           break;
@@ -98,6 +114,7 @@ util::Result<std::string> SecretScrubber::process(bool final) {
         if (!placeholder) return std::move(placeholder).error();
         out += *placeholder;
         p = j;
+        copied = p;
         note(e.name);
         done = true;
         break;
@@ -105,9 +122,9 @@ util::Result<std::string> SecretScrubber::process(bool final) {
     }
     if (done) continue;
     if (hold) break;
-    out += c;
     ++p;
   }
+  flush();
   if (!out.empty()) m_after_token_char = is_token_char(out.back());
   // What was consumed is gone; keep (and later wipe) only what is held back.
   std::string rest = m_pending.substr(p);

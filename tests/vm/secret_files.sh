@@ -1,6 +1,7 @@
 # Secret files (issue 15 item 1) from inside a booted guest (Debian's curl, `up` + `exec`):
 #  - a JSON credentials file (Claude Code's shape) with two tokens, each its own placeholder,
-#    delivered at ~/.claude/.credentials.json of the sandbox's user (nobody), 0600, owned by it;
+#    delivered at ~/.claude/.credentials.json of the sandbox's user (nobody), 0600, owned by
+#    it, inside a named volume mounted at ~/.claude (so the host keeps placeholders only);
 #  - an .npmrc from a template;
 #  - each placeholder is injected toward its bound host only, never into a routing header;
 #  - an OAuth refresh: the grant POSTed to the secret's refresh_url carries the real refresh
@@ -47,6 +48,10 @@ memory = "512MiB"
 disk = "256MiB"
 user = "nobody"
 workdir = "/tmp"
+
+[[mounts]]                   # the agent's state in a volume; its credentials file lands in it
+volume = "claude"
+target = "/nonexistent/.claude"
 
 [network]
 allow = ["allowed.test"]
@@ -169,6 +174,8 @@ for v in "$ACCESS" "$REFRESH" "$NEW_ACCESS" "$NEW_REFRESH" "$NPM"; do
   printf '%s\n' "$OUT" | grep -qxF -- "$v" && fail "a real value is in the guest: ${v:0:16}..."
   case "$OUT$ERR" in *"$v"*) fail "a real value reached the guest's output: ${v:0:16}..." ;; esac
 done
+vol="$XDG_STATE_HOME/matchlock/volumes/secfiles/claude/data/.credentials.json"
+grep -q '"accessToken": "MATCHLOCK_SECRET_' "$vol" || fail "the credentials file is not in the volume: $(ls -la "$(dirname "$vol")")"
 if grep -rqaF -e "$ACCESS" -e "$REFRESH" -e "$NEW_ACCESS" -e "$NEW_REFRESH" -e "$NPM" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" 2>/dev/null; then
   fail "a real value is in matchlock's state: $(grep -rlaF -e "$ACCESS" -e "$NEW_ACCESS" -e "$NPM" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME")"
 fi

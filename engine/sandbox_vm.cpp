@@ -114,10 +114,12 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
     return sb.explain(std::move(r).error().context("workspace"));
   sb.m_times.ready = ms_since(t0);
+  sb.m_clock = std::make_unique<ClockSync>(*sb.m_client);
   return sb;
 }
 
 SandboxVm::~SandboxVm() {
+  m_clock.reset();
   m_client.reset();  // closing the stream makes the agent power off
   if (m_vm) {
     auto st = m_vm->wait_exit(2s);
@@ -148,6 +150,7 @@ util::Result<protocol::ExecResult> SandboxVm::exec(const protocol::ExecRequest& 
 }
 
 util::Result<void> SandboxVm::shutdown(std::chrono::milliseconds timeout) {
+  m_clock.reset();
   if (m_client && m_client->connected()) {
     auto r = m_client->shutdown(timeout);
     if (!r) util::log::debug("shutdown: " + r.error().message());

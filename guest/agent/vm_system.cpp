@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -140,6 +142,25 @@ util::Result<RootPlan> plan_root(const protocol::BootConfig& config, const std::
   plan.upper_device = up->second;
   plan.overlay_options = "lowerdir=" + lowerdir + ",upperdir=/run/ml/rw/upper,workdir=/run/ml/rw/work";
   return plan;
+}
+
+void VmSystem::set_clock(int64_t unix_ns) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t offset = unix_ns - (int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec);  // > 0: the guest is behind
+  int64_t magnitude = offset < 0 ? -offset : offset;
+  if (magnitude < protocol::k_clock_slew_ns) return;
+  if (magnitude <= protocol::k_clock_step_ns) {
+    timeval delta{};
+    delta.tv_sec = static_cast<time_t>(offset / 1'000'000'000);
+    delta.tv_usec = static_cast<suseconds_t>((offset % 1'000'000'000) / 1000);
+    if (::adjtime(&delta, nullptr) < 0) std::fprintf(stderr, "matchlock-agent: clock: adjtime: %s\n", std::strerror(errno));
+    return;
+  }
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(unix_ns % 1'000'000'000);
+  if (::clock_settime(CLOCK_REALTIME, &ts) < 0) std::fprintf(stderr, "matchlock-agent: clock: clock_settime: %s\n", std::strerror(errno));
 }
 
 util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& config) {

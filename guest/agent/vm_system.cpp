@@ -21,6 +21,7 @@
 #include "guest/agent/fuse_mount.hpp"
 #include "guest/agent/pid1.hpp"
 #include "guest/protocol/version.hpp"
+#include "util/dir.hpp"
 #include "util/fd.hpp"
 
 namespace agent {
@@ -60,12 +61,9 @@ util::Result<void> do_mount(const std::string& src, const std::string& dst, cons
 // Deletes the initramfs contents (everything on the root's device), like
 // busybox switch_root, so its memory is freed.
 void delete_tree(int dirfd, dev_t root_dev) {
-  DIR* d = ::fdopendir(dirfd);
-  if (!d) {
-    ::close(dirfd);
-    return;
-  }
-  while (dirent* e = ::readdir(d)) {
+  util::Dir d = util::Dir::adopt(dirfd);
+  if (!d) return;
+  while (dirent* e = d.next()) {
     if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
     struct stat st;
     if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
@@ -78,7 +76,6 @@ void delete_tree(int dirfd, dev_t root_dev) {
       ::unlinkat(dirfd, e->d_name, 0);
     }
   }
-  ::closedir(d);
 }
 
 util::Result<void> switch_root() {
@@ -112,15 +109,14 @@ util::Result<void> write_file(const std::string& path, const std::string& data, 
 
 std::map<std::string, std::string> disks_by_serial() {
   std::map<std::string, std::string> out;
-  DIR* d = ::opendir("/sys/block");
+  util::Dir d = util::Dir::open("/sys/block");
   if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
+  while (dirent* e = d.next()) {
     std::string name = e->d_name;
     if (name.rfind("vd", 0) != 0) continue;
     std::string serial = read_line("/sys/block/" + name + "/serial");
     if (!serial.empty()) out[serial] = "/dev/" + name;
   }
-  ::closedir(d);
   return out;
 }
 

@@ -166,6 +166,8 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   }
   for (const auto& r : c.allowed_rules()) plan.push_back("--allow " + r.to_string());
   for (const auto& r : c.network.deny) plan.push_back("--deny " + r.to_string());
+  for (const auto& sv : c.network.services)
+    plan.push_back("--service " + sv.text() + " (the guest's name and port -> this host endpoint only)");
   for (const auto& s : c.secrets) plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
   plan.push_back("--listen " + paths.socket().string() + " (0600)");
   for (const auto& task : c.up) plan.push_back("--task " + task);

@@ -31,6 +31,7 @@ std::vector<std::string> trust_grants(const Config& c) {
   for (const auto& r : c.network.deny) g.push_back(std::string(k_deny) + r.to_string());
   if (!c.network.block_private) g.push_back("network block_private off");
   if (!c.network.ca.empty()) g.push_back("network ca " + c.network.ca.string());
+  for (const auto& s : c.network.services) g.push_back("network service " + s.text());
   for (const auto& s : c.secrets) {
     for (const auto& h : s.hosts)
       g.push_back("secret " + s.name + " from " + s.from_text + " to " + h.to_string() + " inject " +

@@ -128,6 +128,7 @@ json config_to_json(const engine::Config& c) {
   j["ports"] = json::array();
   for (const auto& p : c.ports)
     j["ports"].push_back({{"host", p.host}, {"guest", p.guest}, {"protocol", engine::to_string(p.protocol)}});
+  j["ports_auto"] = c.ports_auto;
   return j;
 }
 
@@ -135,6 +136,7 @@ std::string config_to_text(const engine::Config& c) {
   std::string o = "# " + c.file.string() + ", resolved with defaults\n";
   o += "version = " + std::to_string(c.version) + "\nname = " + q(c.name) + "\nup = " + list(c.up) + "\n";
   if (!c.default_task.empty()) o += "default = " + q(c.default_task) + "\n";
+  if (c.ports_auto) o += "ports = \"auto\"  # every guest listener >= 1024 on a free 127.0.0.1 port (matchlock port)\n";
   const auto& s = c.sandbox;
   o += "\n[sandbox]\nimage = " + q(s.image.to_string()) + "  # written as " + q(s.image_text) + "\n";
   o += "platform = " + q(or_default(s.platform, "host")) + "\n";

@@ -151,6 +151,7 @@ struct Config {
   std::vector<Secret> secrets;        // sorted by name
   std::vector<Task> tasks;            // sorted by name
   std::vector<Port> ports;
+  bool ports_auto = false;            // ports = "auto": forward every guest listener (engine/port_watch.hpp)
 
   // Position of every key that was written, by dotted path:
   // "sandbox.image", "mounts[1].target", "tasks.build.run", "secrets.GH.hosts[0]".

@@ -158,6 +158,7 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
   for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
+  if (c.ports_auto) plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
   for (const auto& m : c.mounts) {
     std::string line = "--mount " + m.source.string() + " -> " + m.target + " (" + to_string(m.mode) + ")";
     for (const auto& e : m.exclude) line += " --exclude " + e;

@@ -26,6 +26,7 @@
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
+#include "engine/port_watch.hpp"
 #include "engine/supervisor_ports.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_layers.hpp"
@@ -99,6 +100,13 @@ class Supervisor {
     m_record.ready_ms = m_vm->times().ready;
     log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
+    if (m_config.ports_auto)
+      m_port_watch = std::make_unique<PortWatch>(m_vm->client(), *m_ports, [this](const std::string& line) {
+        log_line(line);
+        std::lock_guard lock(m_record_mutex);
+        m_record.ports = m_ports->list();
+        (void)write_record(m_paths, m_record);
+      });
     return util::ok();
   }
 
@@ -150,6 +158,7 @@ class Supervisor {
 
  private:
   void stop_vm() {
+    m_port_watch.reset();  // no more guest reads or new forwards
     if (m_vm->client().connected()) {
       if (auto r = m_vm->client().shutdown(k_shutdown_timeout); !r) log_line("guest shutdown: " + r.error().message());
     }
@@ -345,6 +354,7 @@ class Supervisor {
   SandboxRecord m_record;
   std::mutex m_ports_mutex;  // `port` requests against the stop
   std::unique_ptr<PortForwarder> m_ports;
+  std::unique_ptr<PortWatch> m_port_watch;  // ports = "auto"; stopped before m_ports goes
   util::Dirs m_dirs;
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)

@@ -39,6 +39,7 @@ std::vector<std::string> trust_grants(const Config& c) {
   }
   for (const auto& m : c.mounts) g.push_back("mount " + m.source.string() + " -> " + m.target + " " + to_string(m.mode));
   for (const auto& p : c.ports) g.push_back("port " + std::to_string(p.host) + " -> " + std::to_string(p.guest));
+  if (c.ports_auto) g.push_back("port auto (each guest listener on 127.0.0.1 at a host port the kernel picks)");
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
   return g;

@@ -18,6 +18,19 @@ std::optional<uint32_t> hex(std::string_view text) {
   return v;
 }
 
+// A listener the agent's connection to 127.0.0.1 reaches, from the address column of
+// /proc/net/tcp (8 hex digits, little-endian per 32-bit word) or tcp6 (32): 127.0.0.1,
+// 0.0.0.0, :: (dual-stack, as busybox nc and many runtimes listen) and the v4-mapped
+// ::ffff:127.0.0.1 / ::ffff:0.0.0.0. Not ::1 or any other address.
+bool reaches_loopback(std::string_view address) {
+  if (address.find_first_not_of("0123456789ABCDEFabcdef") != std::string_view::npos) return false;
+  auto v4 = [](std::string_view a) { return a == "0100007F" || a == "00000000"; };
+  if (address.size() == 8) return v4(address);
+  if (address.size() != 32) return false;
+  if (address == std::string_view("00000000000000000000000000000000")) return true;
+  return address.substr(0, 24) == "0000000000000000FFFF0000" && v4(address.substr(24));
+}
+
 }  // namespace
 
 std::set<uint16_t> auto_port_candidates(std::string_view text) {
@@ -43,13 +56,10 @@ std::set<uint16_t> auto_port_candidates(std::string_view text) {
     }
     if (n < 4 || fields[3] != "0A") continue;  // TCP_LISTEN
     auto colon = fields[1].find(':');
-    if (colon != 8 || fields[1].size() != 13) continue;
-    auto address = hex(fields[1].substr(0, 8));
-    auto port = hex(fields[1].substr(9));
-    if (!address || !port || *port > 65535) continue;
-    // Little-endian hex of the address: 0100007F is 127.0.0.1.
-    if (*address != 0x0100007Fu && *address != 0) continue;
-    if (*port < k_min_auto_port) continue;
+    if ((colon != 8 && colon != 32) || fields[1].size() != colon + 5) continue;
+    if (!reaches_loopback(fields[1].substr(0, colon))) continue;
+    auto port = hex(fields[1].substr(colon + 1));
+    if (!port || *port < k_min_auto_port) continue;
     out.insert(static_cast<uint16_t>(*port));
   }
   return out;
@@ -74,7 +84,15 @@ void PortWatch::run() {
   while (!m_stop) {
     lock.unlock();
     auto text = m_client.get_file("/proc/net/tcp", k_max_proc_bytes);
-    if (text) sync(auto_port_candidates(*text));
+    if (text) {
+      // Dual-stack listeners (on ::) are in tcp6; a guest without IPv6 has none.
+      auto text6 = m_client.get_file("/proc/net/tcp6", k_max_proc_bytes);
+      sync(auto_port_candidates(*text + (text6 ? "\n" + text6->substr(std::min(text6->find('\n'), text6->size())) : "")));
+      m_failing = false;
+    } else if (!m_failing) {  // once per failure streak: the log stays bounded
+      m_log("ports = \"auto\": reading the guest's listeners: " + text.error().message());
+      m_failing = true;
+    }
     lock.lock();
     m_cv.wait_for(lock, k_interval, [this] { return m_stop; });
   }

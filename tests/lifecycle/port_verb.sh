@@ -33,7 +33,7 @@ expect_contains "$OUT" "no forwarded ports"
 
 # The guest's "OAuth client" listens on localhost:P only after up (busybox nc, one request).
 P=$(free_port)
-"$MATCHLOCK" exec -- sh -c "ip link set lo up; printf 'HTTP/1.0 200 OK\r\n\r\nlogged in\n' | nc -l -s 127.0.0.1 -p $P >/tmp/callback.req" \
+"$MATCHLOCK" exec -- sh -c "ip link set lo up; printf 'HTTP/1.0 200 OK\r\n\r\nlogged in\n' | nc -l -p $P >/tmp/callback.req" \
   >"$TEST_TMP/srv.out" 2>&1 &
 srv=$!
 # Default: the same port on the host, so the browser's redirect to localhost:P lands.
@@ -98,7 +98,7 @@ busy=$(cat "$TEST_TMP/busy")
 run_ml port "9000:$busy"
 [ "$RC" -ne 0 ] || fail "forwarding a busy host port succeeded"
 expect_contains "$ERR" "127.0.0.1:$busy"
-kill $busy_pid 2>/dev/null; wait $busy_pid 2>/dev/null || true
+kill $busy_pid 2>/dev/null || true; wait $busy_pid 2>/dev/null || true
 run_ml port "9001:$Q"
 [ "$RC" -ne 0 ] || fail "forwarding the same host port twice succeeded"
 expect_contains "$ERR" "127.0.0.1:$Q already forwards to guest port 8081"

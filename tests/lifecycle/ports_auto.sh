@@ -58,5 +58,5 @@ expect_contains "$OUT" "-> guest 5555 (ports = \"auto\")"
 expect_contains "$OUT" "-> guest 5555 removed (the guest stopped listening)"
 run_ml down pa
 expect_rc 0
-kill $low 2>/dev/null; wait $low 2>/dev/null || true
+kill $low 2>/dev/null || true; wait $low 2>/dev/null || true
 no_qemu_left

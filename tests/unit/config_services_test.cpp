@@ -39,7 +39,7 @@ TEST_CASE("services: string and table forms, sorted, guest port defaults to the 
   CHECK(s[1].text() == "postgres.host.internal:5432 -> 127.0.0.1:5432");
   CHECK(s[2].text() == "web.host.internal:8080 -> 127.0.0.1:18080");
   CHECK(r.config->pos("network.services.postgres") == engine::SourcePos{7, 12});
-  CHECK(r.config->pos("network.services.web.port") == engine::SourcePos{6, 43});
+  CHECK(r.config->pos("network.services.web.port") == engine::SourcePos{6, 40});
 
   net::Policy p = engine::network_policy(*r.config);
   CHECK(p.decide_name("web.host.internal", 8080).allowed());
@@ -66,7 +66,7 @@ TEST_CASE("services: every mistake reported with its position") {
         "8:5: network.services.b \"127.0.0.1\": must be ADDRESS:PORT (\"127.0.0.1:5432\")\n"
         "9:5: network.services.c must be \"ADDRESS:PORT\" or { to = \"ADDRESS:PORT\", port = PORT }, not an integer\n"
         "10:5: network.services.d needs to = \"ADDRESS:PORT\" (the host-side endpoint)\n"
-        "11:35: network.services.e.port must be 1..65535\n"
+        "11:34: network.services.e.port must be 1..65535\n"
         "12:12: network.services.f.to \"0.0.0.0:80\": the address 0.0.0.0 cannot be connected to (0/8, multicast, "
         "240/4 and broadcast are refused)\n"
         "12:26: unknown key \"via\" in [network.services.f]\n"

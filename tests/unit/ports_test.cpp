@@ -101,8 +101,15 @@ TEST_CASE("ports = auto: guest listeners on 127.0.0.1/0.0.0.0 >= 1024 from a hos
       "   6: 0100007F:ZZZZ 00000000:0000 0A\n"
       "   7: 100007F:1F92 00000000:0000 0A\n"
       "garbage\n\n"s + std::string(1, '\0') + "\x1b[2J\n"
-      "   8: 0100007F:1F90 00000000:0000 0A\n";  // a duplicate
-  CHECK(engine::auto_port_candidates(text) == std::set<uint16_t>{3000, 8080});
+      "   8: 0100007F:1F90 00000000:0000 0A\n"  // a duplicate
+      // tcp6 lines: :: (dual-stack) 4000, ::ffff:127.0.0.1 4001, ::1 4002 (unreachable from 127.0.0.1), fe80:: 4003
+      "   0: 00000000000000000000000000000000:0FA0 00000000000000000000000000000000:0000 0A 0\n"
+      "   1: 0000000000000000FFFF00000100007F:0FA1 00000000000000000000000000000000:0000 0A 0\n"
+      "   2: 00000000000000000000000001000000:0FA2 00000000000000000000000000000000:0000 0A 0\n"
+      "   3: 000080FE000000000000000000000000:0FA3 00000000000000000000000000000000:0000 0A 0\n"
+      "   4: 0000000000000000FFFF0000GGGGGGGG:0FA4 00000000000000000000000000000000:0000 0A 0\n"
+      "   5: 000000000000000000000000000000000:0FA5 0 0A 0\n";  // 33 digits
+  CHECK(engine::auto_port_candidates(text) == std::set<uint16_t>{3000, 4000, 4001, 8080});
   CHECK(engine::auto_port_candidates("").empty());
   CHECK(engine::auto_port_candidates("no header only").empty());
   // A guest listing thousands of listeners gets at most the forward cap.

@@ -44,9 +44,13 @@ const HostService* Policy::find_service(std::string_view name, uint16_t port) co
 
 // HOST is canonical and under host.internal: only a declared service, only on its port.
 Decision Policy::decide_service(const std::string& host, uint16_t port) const {
-  if (const auto* s = find_service(host, port))
+  if (const auto* s = find_service(host, port)) {
+    // Deny wins here too: a CIDR deny entry covering the endpoint refuses it, as it
+    // would refuse a name that resolved there (check_upstream_address).
+    if (const auto* d = find_deny(s->address.to_string(), s->to_port)) return deny_by(*d);
     return {Verdict::Allow, host + ":" + std::to_string(port),
             "allowed by network.services." + s->name + " (" + s->target() + " on the host)"};
+  }
   for (const auto& s : m_services)
     if (s.guest_name() == host)
       return deny_default(host + " is a host service on port " + std::to_string(s.port) + " only (network.services." +

@@ -80,6 +80,16 @@ TEST_CASE("service: the declared address stays closed to raw dials and to other 
   CHECK_FALSE(p.check_upstream_address("rebind.example.com", ip("10.0.0.5"), 5432).allowed());
 }
 
+TEST_CASE("service: a CIDR deny entry covering the endpoint wins, as for a resolved name") {
+  net::Policy p(rules({"allowed.test"}), rules({"127.0.0.0/8:18080"}), net::BlockPrivate::Yes);
+  p.add_service({"pg", 5432, ip("127.0.0.1"), 5432});
+  p.add_service({"web", 8080, ip("127.0.0.1"), 18080});
+  CHECK(p.decide_name("pg.host.internal", 5432).allowed());
+  auto d = p.decide_name("web.host.internal", 8080);
+  CHECK_FALSE(d.allowed());
+  CHECK(d.rule == "127.0.0.0/8:18080");
+}
+
 TEST_CASE("service: DNS answers declared service names only") {
   net::Policy p = service_policy();
   CHECK(p.decide_dns("postgres.host.internal").allowed());

@@ -133,10 +133,7 @@ void register_why(CLI::App& net, Context& ctx) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
       std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
                   util::terminal_text(d.reason).c_str());
-      if (!d.allowed() && d.rule.empty())
-        std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
-      if (!d.allowed() && !d.rule.empty())
-        std::printf("      to allow it, remove \"%s\" from [network].deny\n", d.rule.c_str());
+      if (!d.allowed()) std::printf("      %s\n", net::allow_hint(target->host, port, d).c_str());
       for (const auto& s : config->secrets)
         for (const auto& r : s.hosts)
           if (!address && net::matches(r, target->host, port)) {

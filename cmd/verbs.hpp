@@ -35,6 +35,7 @@ void register_export(CLI::App& app, Context& ctx);  // cmd/verb_snapshot.cpp
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
+void register_port(CLI::App& app, Context& ctx);
 
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
@@ -62,6 +63,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_rm,
     register_supervise,
     register_net,
+    register_port,
 };
 
 }  // namespace cmd

@@ -158,6 +158,7 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
   for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
+  if (c.ports_auto) plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
   for (const auto& m : c.mounts) {
     std::string line = "--mount " + m.source.string() + " -> " + m.target + " (" + to_string(m.mode) + ")";
     for (const auto& e : m.exclude) line += " --exclude " + e;
@@ -166,6 +167,8 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   }
   for (const auto& r : c.allowed_rules()) plan.push_back("--allow " + r.to_string());
   for (const auto& r : c.network.deny) plan.push_back("--deny " + r.to_string());
+  for (const auto& sv : c.network.services)
+    plan.push_back("--service " + sv.text() + " (the guest's name and port -> this host endpoint only)");
   for (const auto& s : c.secrets) plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
   plan.push_back("--listen " + paths.socket().string() + " (0600)");
   for (const auto& task : c.up) plan.push_back("--task " + task);

@@ -53,6 +53,7 @@ net::Policy network_policy(const Config& config) {
   const NetworkPolicy& n = config.network;
   net::Policy policy(n.allow, n.deny, n.block_private ? net::BlockPrivate::Yes : net::BlockPrivate::No);
   for (const auto& s : config.secrets) policy.add_secret_hosts(s.name, s.hosts);
+  for (const auto& s : n.services) policy.add_service(s.endpoint());
   return policy;
 }
 

@@ -1,5 +1,6 @@
 // `matchlock run [--rm] [-e K=V] [-w DIR] [-u USER] [-t] [--image REF] [-- CMD...]`
 // `matchlock run [--rm] [--dry-run] [-e K=V] TASK [-- ARGS]` (cmd/run_task.hpp)
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/run_task.hpp"
 #include "cmd/verbs.hpp"
@@ -14,18 +15,18 @@ void register_run(CLI::App& app, Context& ctx) {
   auto rm = std::make_shared<bool>(false);
   auto tty = std::make_shared<bool>(false);
   sub->add_flag("--rm", *rm, "Delete the sandbox's state (disk, logs) when the command ends");
-  sub->add_option("-e,--env", o->env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false);
-  sub->add_option("-w,--workdir", o->workdir, "Working directory in the guest");
-  sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
+  sub->add_option("-e,--env", o->env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false)->type_name("KEY=VALUE");
+  sub->add_option("-w,--workdir", o->workdir, "Working directory in the guest")->type_name("PATH");
+  sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)")->type_name("USER");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
-  sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
+  sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's")->type_name("REF");
   auto pull = std::make_shared<std::string>("missing");
-  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
+  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never")->type_name("always|missing|never");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
   auto dry_run = std::make_shared<bool>(false);
   sub->add_flag("--dry-run", *dry_run, "run TASK: print the order the tasks would run in");
-  sub->add_option("command", o->command, "Command and arguments (after --)");
+  sub->add_option("command", o->command, "A task of the Matchlockfile with its arguments, or a command (after --)")->type_name(k_type_task);
   sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
   sub->fallthrough(false);
   sub->callback([&ctx, o, rm, tty, sub, dry_run, trust, pull] {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
@@ -58,12 +59,12 @@ void register_up(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
   auto recreate = std::make_shared<bool>(false);
   auto dry_run = std::make_shared<bool>(false);
-  sub->add_option("--name", *name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", *name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->add_flag("--json", *json, "Print one final JSON object");
   sub->add_flag("--recreate", *recreate, "Restart the sandbox when the Matchlockfile changed since it booted");
   sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
   auto pull = std::make_shared<std::string>("missing");
-  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
+  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never")->type_name("always|missing|never");
   auto frozen = std::make_shared<bool>(false);
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);

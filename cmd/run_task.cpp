@@ -34,7 +34,7 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
   if (!env) return report(env.error());
   auto up = engine::ensure_up(ctx.dirs, *target, engine::Recreate::No);
   if (!up) return report(up.error());
-  if (up->booted) util::log::info("sandbox " + target->name + " started in " + std::to_string(up->up_ms) + " ms");
+  if (up->booted) util::log::debug("sandbox " + target->name + " started in " + std::to_string(up->up_ms) + " ms");
   int code = 0;
   if (up->booted) {
     // A fresh sandbox gets its `up` tasks first, as with `matchlock up`.

@@ -137,7 +137,7 @@ void register_up(CLI::App& app, Context& ctx) {
       j["up_tasks"] = *order;
       j["up_tasks_exit_code"] = task_code;
       std::printf("%s\n", j.dump(2).c_str());
-    } else {
+    } else if (!ctx.quiet) {  // -q: errors and the tasks' own output only
       print_summary(*up, paths);
     }
     ctx.exit_code = task_code;

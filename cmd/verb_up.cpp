@@ -15,6 +15,8 @@
 #include "engine/run_image.hpp"
 #include "oci/local_resolve.hpp"
 #include "engine/sandbox_state.hpp"
+#include "engine/task_layers.hpp"
+#include "util/log.hpp"
 
 namespace cmd {
 
@@ -91,6 +93,7 @@ void register_up(CLI::App& app, Context& ctx) {
       ctx.exit_code = report(order.error());
       return;
     }
+    for (const auto& w : engine::uncacheable_tasks(target->config, *order)) util::log::warn(w);
     std::optional<engine::LockedImage> pin;
     if (*frozen) {
       auto p = frozen_pin(ctx);

@@ -1,7 +1,8 @@
 # Quiet warm runs (issue 15 item 6): a `run -- true` that fetches and builds
 # nothing prints nothing on stderr (one line at -v); the pull lines and
 # "building rootfs" appear when something is fetched or built, and "building
-# rootfs" only then; a warm `up -q` prints nothing at all, `up` only its summary.
+# rootfs" only then; a warm `up -q` prints nothing at all, `up` only its summary;
+# `run --rm TASK` (what CI runs, docs/ci.md) only the task's header line.
 . "$(dirname "$0")/lib.sh"
 # A private cache, so the first run really pulls and builds; the kernel bundle and
 # the KVM probe come from the shared VM test cache (no apt-get download here).
@@ -51,4 +52,11 @@ expect_rc 0
 expect_contains "$OUT" "sandbox  quiet (started)"
 run_ml down quiet
 expect_rc 0
+
+# 6. run --rm TASK, warm: the task's header line, then the task's own output on stdout.
+printf '\n[tasks.check]\nrun = "echo check-ran"\n' >>"$PROJ/Matchlockfile"
+run_ml run --rm check
+expect_rc 0
+[ "$ERR" = "matchlock: ==> task check" ] || fail "run --rm TASK on a warm cache printed: $ERR"
+[ "$OUT" = "check-ran" ] || fail "run --rm TASK stdout: $OUT"
 no_qemu_left

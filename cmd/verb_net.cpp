@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
@@ -82,7 +83,7 @@ void register_log(CLI::App& net, Context& ctx) {
   auto* sub = net.add_subcommand("log", "Show the sandbox's network audit log");
   sub->add_flag("-f,--follow", o->follow, "Keep printing new records");
   sub->add_flag("--json", o->json, "Print the JSONL records as stored");
-  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, o] {
     auto name = sandbox_name(ctx, o->name);
     if (!name) {
@@ -107,7 +108,7 @@ void register_log(CLI::App& net, Context& ctx) {
 void register_why(CLI::App& net, Context& ctx) {
   auto target_text = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
-  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required();
+  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required()->type_name("HOST[:PORT]");
   sub->callback([&ctx, target_text] {
     auto target = net::parse_target(*target_text);
     if (!target) {
@@ -149,7 +150,7 @@ void register_why(CLI::App& net, Context& ctx) {
 void register_suggest(CLI::App& net, Context& ctx) {
   auto name_opt = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
-  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, name_opt] {
     auto name = sandbox_name(ctx, *name_opt);
     if (!name) {

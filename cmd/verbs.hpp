@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 #include "cmd/context.hpp"
 
@@ -36,6 +38,11 @@ void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
 void register_port(CLI::App& app, Context& ctx);
+void register_completion(CLI::App& app, Context& ctx);  // cmd/verb_completion.cpp
+void register_man(CLI::App& app, Context& ctx);         // cmd/verb_completion.cpp
+
+// `matchlock __complete WORD...`, answered before CLI11 parses (main.cpp).
+int run_complete(const CLI::App& app, const Context& ctx, const std::vector<std::string>& words);
 
 inline constexpr VerbRegistrar k_verbs[] = {
     register_version,
@@ -64,6 +71,8 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_supervise,
     register_net,
     register_port,
+    register_completion,
+    register_man,
 };
 
 }  // namespace cmd

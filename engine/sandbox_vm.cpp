@@ -54,7 +54,9 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   fs::path agent = ML_TRY(backends::locate_agent());
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
   sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs));
-  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0)
+  // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
+  // about it (`matchlock doctor` and -v still say it).
+  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0 && !sb.m_accel.from_cache)
     util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
   util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
 

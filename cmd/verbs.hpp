@@ -38,6 +38,7 @@ void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
 void register_port(CLI::App& app, Context& ctx);
+void register_volume(CLI::App& app, Context& ctx);
 void register_completion(CLI::App& app, Context& ctx);  // cmd/verb_completion.cpp
 void register_man(CLI::App& app, Context& ctx);         // cmd/verb_completion.cpp
 
@@ -73,6 +74,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_port,
     register_completion,
     register_man,
+    register_volume,
 };
 
 }  // namespace cmd

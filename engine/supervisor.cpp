@@ -22,6 +22,7 @@
 #include "engine/git_mounts.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/kernel_ref.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
@@ -30,6 +31,7 @@
 #include "engine/supervisor_ports.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_layers.hpp"
+#include "engine/volumes.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
@@ -90,9 +92,13 @@ class Supervisor {
     if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();
-    spec.mounts = ML_TRY(plan_workspace_mounts(m_config, [this](const Mount& m) {  // engine/workspace_mounts.hpp
-      return git_mount_source(m, m_paths.dir, m_record.name);                        // git mode: serve the clone
-    }));
+    m_volumes = ML_TRY(lease_volumes(dirs, m_config, m_record.name));  // engine/volumes.hpp
+    spec.mounts = ML_TRY(plan_workspace_mounts(
+        m_config,
+        [this](const Mount& m) {                                  // engine/workspace_mounts.hpp
+          return git_mount_source(m, m_paths.dir, m_record.name);  // git mode: serve the clone
+        },
+        [this](const Mount& m) { return leased_volume(m_volumes, m); }));
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
@@ -357,6 +363,7 @@ class Supervisor {
   std::unique_ptr<PortWatch> m_port_watch;  // ports = "auto"; stopped before m_ports goes
   util::Dirs m_dirs;
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
+  std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
   LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)
   std::mutex m_capture_mutex;  // one capture at a time
   std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM
@@ -411,6 +418,9 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   if (auto r = util::write_file_atomic(paths.booted_file(), *text, 0600); !r) return fail(r.error());
   auto config = load_config(o.file);
   if (!config) return fail(config.error());
+  // The machine's policy.toml: checked again here (it may have changed since `up` checked it),
+  // and its deny/allow rules become part of the sandbox's network policy.
+  if (auto bounded = bound_by_machine_policy(dirs, *config); !bounded) return fail(bounded.error());
   if (config->sandbox.kernel.kind == KernelKind::Reference) {
     auto kernel = kernel_from_reference(dirs, config->sandbox.kernel.reference);
     if (!kernel) return fail(kernel.error());
@@ -425,7 +435,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   record.memory_bytes = config->sandbox.memory_bytes;
   for (const auto& p : config->ports) record.ports.push_back({p.host, p.guest});
   for (const auto& r : config->allowed_rules()) record.allowed_hosts.push_back(r.to_string());
-  for (const auto& m : config->mounts) record.mounts.push_back(m.source.string() + " -> " + m.target);
+  for (const auto& m : config->mounts) record.mounts.push_back(mount_source_label(m) + " -> " + m.target);
 
   Supervisor sup(std::move(*config), std::move(*image), paths, record);
   if (auto r = sup.boot(dirs); !r) return fail(r.error());

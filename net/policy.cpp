@@ -58,6 +58,10 @@ Decision Policy::decide_service(const std::string& host, uint16_t port) const {
   return deny_default(host + " is not a declared host service ([network.services])");
 }
 
+void Policy::add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source) {
+  for (const auto& r : rules) (verdict == Verdict::Allow ? m_allow : m_deny).push_back({r, std::string(source)});
+}
+
 const SourcedRule* Policy::find_deny(std::string_view host, uint16_t port) const {
   for (const auto& r : m_deny)
     if (matches(r.rule, host, port)) return &r;

@@ -49,6 +49,8 @@ class Policy {
   void add_secret_hosts(std::string_view secret_name, const std::vector<Rule>& hosts);
   // [network.services]: SERVICE.name must be valid (is_valid_service_name) and unique.
   void add_service(HostService service);
+  // Rules from elsewhere (the machine's policy.toml), named SOURCE in decisions.
+  void add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source);
 
   // A TCP flow to NAME:PORT (NAME resolved through our DNS).
   Decision decide_name(std::string_view name, uint16_t port) const;

@@ -106,6 +106,10 @@ json config_to_json(const engine::Config& c) {
                   {"block_private", c.network.block_private},
                   {"effective_allow", rules_json(c.allowed_rules())}};
   if (!c.network.ca.empty()) j["network"]["ca"] = c.network.ca.string();
+  j["network"]["services"] = json::object();
+  for (const auto& sv : c.network.services)
+    j["network"]["services"][sv.name] = {{"guest", sv.endpoint().guest_name() + ":" + std::to_string(sv.port)},
+                                         {"to", sv.endpoint().target()}, {"port", sv.port}};
   j["secrets"] = json::object();
   for (const auto& sec : c.secrets)
   {
@@ -132,6 +136,7 @@ json config_to_json(const engine::Config& c) {
   j["ports"] = json::array();
   for (const auto& p : c.ports)
     j["ports"].push_back({{"host", p.host}, {"guest", p.guest}, {"protocol", engine::to_string(p.protocol)}});
+  j["ports_auto"] = c.ports_auto;
   json files = json::array();
   for (const auto& f : c.policy.files) files.push_back(f.string());
   j["policy"] = {{"files", files}, {"allow", rules_json(c.policy.allow)}, {"deny", rules_json(c.policy.deny)},
@@ -143,6 +148,7 @@ std::string config_to_text(const engine::Config& c) {
   std::string o = "# " + c.file.string() + ", resolved with defaults\n";
   o += "version = " + std::to_string(c.version) + "\nname = " + q(c.name) + "\nup = " + list(c.up) + "\n";
   if (!c.default_task.empty()) o += "default = " + q(c.default_task) + "\n";
+  if (c.ports_auto) o += "ports = \"auto\"  # every guest listener >= 1024 on a free 127.0.0.1 port (matchlock port)\n";
   const auto& s = c.sandbox;
   o += "\n[sandbox]\nimage = " + q(s.image.to_string()) + "  # written as " + q(s.image_text) + "\n";
   o += "platform = " + q(or_default(s.platform, "host")) + "\n";
@@ -168,6 +174,10 @@ std::string config_to_text(const engine::Config& c) {
   o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
   if (!c.network.ca.empty()) o += "ca = " + q(c.network.ca.string()) + "  # also trusted for upstream TLS\n";
   o += "# effective allow (with secret hosts) = " + list(rule_texts(c.allowed_rules())) + "\n";
+  if (!c.network.services.empty()) o += "\n[network.services]  # NAME.host.internal:PORT in the sandbox -> this host endpoint\n";
+  for (const auto& sv : c.network.services)
+    o += sv.name + " = { to = " + q(sv.endpoint().target()) + ", port = " + std::to_string(sv.port) + " }  # " +
+         sv.endpoint().guest_name() + ":" + std::to_string(sv.port) + "\n";
   for (const auto& sec : c.secrets) {
     o += "\n[secrets." + sec.name + "]  # value not read\nfrom = " + q(sec.from_text) + "\nhosts = " +
          list(rule_texts(sec.hosts)) + "\ninject = " + list(inject_texts(sec.inject)) + "\n";

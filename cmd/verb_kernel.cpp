@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "backends/kernel_bundle.hpp"
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/kernel_ref.hpp"
@@ -27,8 +28,8 @@ void register_kernel(CLI::App& app, Context& ctx) {
 
   auto* install = kernel->add_subcommand("install", "Fetch Debian's cloud kernel (apt-get download) and cache vmlinuz + modules");
   auto opts = std::make_shared<backends::KernelInstallOptions>();
-  install->add_option("--package", opts->package, "Debian package to fetch (a meta package is followed)");
-  install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading");
+  install->add_option("--package", opts->package, "Debian package to fetch (a meta package is followed)")->type_name("PACKAGE");
+  install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading")->type_name(k_type_file);
   install->callback([&ctx, opts] {
     auto r = backends::install_kernel_bundle(ctx.dirs, *opts);
     if (!r) {
@@ -42,8 +43,8 @@ void register_kernel(CLI::App& app, Context& ctx) {
   auto* push = kernel->add_subcommand("push", "Publish the installed (or --bundle DIR) bundle as an OCI artifact; prints REF@DIGEST");
   auto push_ref = std::make_shared<std::string>();
   auto push_dir = std::make_shared<std::string>();
-  push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required();
-  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one");
+  push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required()->type_name("REF");
+  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one")->type_name(k_type_dir);
   push->callback([&ctx, push_ref, push_dir] {
     auto r = [&]() -> util::Result<std::string> {
       oci::Reference ref = ML_TRY(oci::parse_reference(*push_ref));

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
@@ -87,7 +88,7 @@ void register_log(CLI::App& net, Context& ctx) {
   auto* sub = net.add_subcommand("log", "Show the sandbox's network audit log");
   sub->add_flag("-f,--follow", o->follow, "Keep printing new records");
   sub->add_flag("--json", o->json, "Print the JSONL records as stored");
-  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, o] {
     auto name = sandbox_name(ctx, o->name);
     if (!name) {
@@ -112,7 +113,7 @@ void register_log(CLI::App& net, Context& ctx) {
 void register_why(CLI::App& net, Context& ctx) {
   auto target_text = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
-  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required();
+  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required()->type_name("HOST[:PORT]");
   sub->callback([&ctx, target_text] {
     auto target = net::parse_target(*target_text);
     if (!target) {
@@ -141,10 +142,9 @@ void register_why(CLI::App& net, Context& ctx) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
       std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
                   util::terminal_text(d.reason).c_str());
-      if (!d.allowed() && d.rule.empty())
-        std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
-      if (!d.allowed() && !d.rule.empty() && d.reason.find("policy.toml") == std::string::npos)
-        std::printf("      to allow it, remove \"%s\" from [network].deny\n", d.rule.c_str());
+      // A deny from the machine's policy.toml cannot be lifted in the Matchlockfile: no hint.
+      if (!d.allowed() && (d.rule.empty() || d.reason.find("policy.toml") == std::string::npos))
+        std::printf("      %s\n", net::allow_hint(target->host, port, d).c_str());
       for (const auto& s : config->secrets)
         for (const auto& r : s.hosts)
           if (!address && net::matches(r, target->host, port)) {
@@ -160,7 +160,7 @@ void register_why(CLI::App& net, Context& ctx) {
 void register_suggest(CLI::App& net, Context& ctx) {
   auto name_opt = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
-  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, name_opt] {
     auto name = sandbox_name(ctx, *name_opt);
     if (!name) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/host_service.hpp"
 #include "net/rule.hpp"
 #include "oci/reference.hpp"
 
@@ -75,11 +76,28 @@ struct Mount {
   std::string volume;                 // a named volume ([a-z0-9][a-z0-9._-]*) instead of a host source
 };
 
+// [network.services]: NAME = "ADDRESS:PORT" or { to = "ADDRESS:PORT", port = GUEST_PORT }.
+// The guest reaches NAME.host.internal:PORT; the supervisor connects to ADDRESS:TO_PORT.
+struct Service {
+  std::string name;          // a DNS label (net::is_valid_service_name)
+  uint16_t port = 0;         // the guest-side port (default: TO_PORT)
+  net::Ipv4 address;         // host side, an IPv4 literal
+  uint16_t to_port = 0;
+  SourcePos pos;
+  net::HostService endpoint() const { return {name, port, address, to_port}; }
+  // "postgres.host.internal:5432 -> 127.0.0.1:5432" (trust prompt, plan, config).
+  std::string text() const {
+    auto e = endpoint();
+    return e.guest_name() + ":" + std::to_string(port) + " -> " + e.target();
+  }
+};
+
 struct NetworkPolicy {
   std::vector<net::Rule> allow;       // hosts bound to secrets are NOT copied here; see allowed_rules()
   std::vector<net::Rule> deny;        // deny wins over allow
   bool block_private = true;          // refuse RFC 1918 / loopback / link-local destinations
   std::filesystem::path ca;           // extra PEM trusted for upstream TLS (besides the system store); empty = none
+  std::vector<Service> services;      // sorted by name
 };
 
 struct InjectSet {
@@ -154,6 +172,7 @@ struct Config {
   std::vector<Secret> secrets;        // sorted by name
   std::vector<Task> tasks;            // sorted by name
   std::vector<Port> ports;
+  bool ports_auto = false;            // ports = "auto": forward every guest listener (engine/port_watch.hpp)
   PolicyEffects policy;
 
   // Position of every key that was written, by dotted path:

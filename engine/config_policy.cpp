@@ -151,10 +151,11 @@ void parse_network(Reader& r, const toml::table& root) {
   NetworkPolicy& n = r.config().network;
   const toml::table* t = r.get_table(root, "network", "network");
   if (!t) return;  // default: deny everything
-  r.check_keys(*t, "[network]", {"allow", "deny", "block_private", "dns", "ca"});
+  r.check_keys(*t, "[network]", {"allow", "deny", "block_private", "dns", "ca", "services"});
   n.allow = parse_rules(r, *t, "allow", "network.allow");
   n.deny = parse_rules(r, *t, "deny", "network.deny");
   if (auto b = r.get_bool(*t, "block_private", "network.block_private")) n.block_private = b->value;
+  parse_services(r, *t);
   if (auto ca = r.get_string(*t, "ca", "network.ca")) {
     if (ca->value.empty() || ca->value.starts_with("~"))
       r.error(ca->pos, "network.ca must be a PEM file path, absolute or relative to the Matchlockfile");

@@ -249,6 +249,12 @@ void parse_mounts(Reader& r, const toml::table& root) {
 
 void parse_ports(Reader& r, const toml::table& root) {
   Config& c = r.config();
+  if (const toml::node* n = root.get("ports"); n && n->is_string()) {  // ports = "auto" (engine/port_watch.hpp)
+    r.record("ports", Reader::pos(*n));
+    if (n->as_string()->get() == "auto") c.ports_auto = true;
+    else r.error(Reader::pos(*n), "ports must be \"auto\" or [[ports]] tables, not \"" + n->as_string()->get() + "\"");
+    return;
+  }
   const toml::array* a = r.get_array(root, "ports", "ports");
   if (!a) return;
   for (size_t i = 0; i < a->size(); ++i) {

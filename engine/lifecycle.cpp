@@ -160,6 +160,7 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
   for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
+  if (c.ports_auto) plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
   for (const auto& m : c.mounts) {
     std::string line = "--mount " + mount_source_label(m) + " -> " + m.target + " (" + to_string(m.mode) + ")";
     if (!m.volume.empty()) line += " " + volume_dir(dirs, t.name, m.volume).string() + "/data";
@@ -169,6 +170,8 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   }
   for (const auto& r : c.allowed_rules()) plan.push_back("--allow " + r.to_string());
   for (const auto& r : c.network.deny) plan.push_back("--deny " + r.to_string());
+  for (const auto& sv : c.network.services)
+    plan.push_back("--service " + sv.text() + " (the guest's name and port -> this host endpoint only)");
   for (const auto& f : c.policy.files) plan.push_back("--policy " + f.string());
   for (const auto& r : c.policy.deny) plan.push_back("--deny " + r.to_string() + " (policy)");
   for (const auto& line : c.policy.cut) plan.push_back("--policy-cut " + line);

@@ -64,6 +64,7 @@ net::Policy network_policy(const Config& config) {
   const NetworkPolicy& n = config.network;
   net::Policy policy(n.allow, n.deny, n.block_private ? net::BlockPrivate::Yes : net::BlockPrivate::No);
   for (const auto& s : config.secrets) policy.add_secret_hosts(s.name, s.hosts);
+  for (const auto& s : n.services) policy.add_service(s.endpoint());
   // The machine's policy.toml (engine/machine_policy.hpp): its deny wins like any deny.
   policy.add_rules(net::Verdict::Deny, config.policy.deny, "policy.toml network.deny");
   policy.add_rules(net::Verdict::Allow, config.policy.allow, "policy.toml network.allow");

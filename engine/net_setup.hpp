@@ -20,7 +20,8 @@
 
 namespace engine {
 
-// network.allow, network.deny, block_private and every secret's hosts (implicitly allowed).
+// network.allow, network.deny, block_private, every secret's hosts (implicitly allowed)
+// and the host services of [network.services].
 net::Policy network_policy(const Config& config);
 
 // Reads every secret's value (env:VAR, file:PATH, cmd:COMMAND; a trailing newline is

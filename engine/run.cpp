@@ -109,6 +109,9 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   std::unique_ptr<oci::ProgressSink> progress;
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
   auto image = ML_TRY(prepare_image(dirs, ref, progress.get(), o.pull));
+  if (!o.frozen_manifest.empty() && image.manifest_digest != o.frozen_manifest)
+    return util::make_error(util::ErrorCode::Frozen, image.reference + " resolves to " + image.manifest_digest + " but the lock pins " +
+                                                         o.frozen_manifest + "; run `matchlock pull --frozen` (or `matchlock lock`)");
   spec.image = image.ext4;
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;

@@ -54,7 +54,9 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   fs::path agent = ML_TRY(backends::locate_agent());
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
   sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs));
-  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0)
+  // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
+  // about it (`matchlock doctor` and -v still say it).
+  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0 && !sb.m_accel.from_cache)
     util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
   util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
 
@@ -122,10 +124,12 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
         return sb.explain(std::move(r).error().context("secrets." + f.secret + ".file"));
   }
   sb.m_times.ready = ms_since(t0);
+  sb.m_clock = std::make_unique<ClockSync>(*sb.m_client);
   return sb;
 }
 
 SandboxVm::~SandboxVm() {
+  m_clock.reset();
   m_client.reset();  // closing the stream makes the agent power off
   if (m_vm) {
     auto st = m_vm->wait_exit(2s);
@@ -156,6 +160,7 @@ util::Result<protocol::ExecResult> SandboxVm::exec(const protocol::ExecRequest& 
 }
 
 util::Result<void> SandboxVm::shutdown(std::chrono::milliseconds timeout) {
+  m_clock.reset();
   if (m_client && m_client->connected()) {
     auto r = m_client->shutdown(timeout);
     if (!r) util::log::debug("shutdown: " + r.error().message());

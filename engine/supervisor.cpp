@@ -27,6 +27,7 @@
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
+#include "engine/port_watch.hpp"
 #include "engine/supervisor_ports.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_layers.hpp"
@@ -105,6 +106,13 @@ class Supervisor {
     m_record.ready_ms = m_vm->times().ready;
     log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
+    if (m_config.ports_auto)
+      m_port_watch = std::make_unique<PortWatch>(m_vm->client(), *m_ports, [this](const std::string& line) {
+        log_line(line);
+        std::lock_guard lock(m_record_mutex);
+        m_record.ports = m_ports->list();
+        (void)write_record(m_paths, m_record);
+      });
     return util::ok();
   }
 
@@ -156,6 +164,7 @@ class Supervisor {
 
  private:
   void stop_vm() {
+    m_port_watch.reset();  // no more guest reads or new forwards
     if (m_vm->client().connected()) {
       if (auto r = m_vm->client().shutdown(k_shutdown_timeout); !r) log_line("guest shutdown: " + r.error().message());
     }
@@ -163,7 +172,10 @@ class Supervisor {
     std::unique_lock lock(m_wait_mutex);
     m_cv.wait_for(lock, 5s, [this] { return m_active.load() == 0; });
     lock.unlock();
-    m_ports.reset();
+    {
+      std::lock_guard ports_lock(m_ports_mutex);
+      m_ports.reset();
+    }
     if (auto r = m_vm->shutdown(k_shutdown_timeout); !r) log_line("shutdown: " + r.error().message());
     log_line("stopped");
   }
@@ -188,6 +200,8 @@ class Supervisor {
       handle_exec(conn.get(), req, msg->fds);
     } else if (op == "checkpoint") {
       handle_checkpoint(conn.get(), req);
+    } else if (op == "port") {
+      handle_port(conn.get(), req);
     } else if (op == "diff" || op == "export") {
       handle_snapshot(conn.get(), op, req);
     } else if (op == "shutdown") {
@@ -199,6 +213,45 @@ class Supervisor {
     } else {
       reply(conn.get(), {{"ok", false}, {"error", "unknown op '" + op + "'"}});
     }
+  }
+
+  // {"op":"port"[,"add":{"guest":G,"host":H}|"remove":{"guest":G,"host":H}]} -> {"ports":[...]}
+  // (engine/supervisor_ports.hpp; HOST 0: any free port when adding, any port when removing).
+  void handle_port(int conn, const json& req) {
+    auto r = [&]() -> util::Result<json> {
+      std::lock_guard lock(m_ports_mutex);
+      if (!m_ports) return util::make_error(util::ErrorCode::Guest, "sandbox '" + m_record.name + "' is stopping");
+      json out = {{"ok", true}};
+      try {
+        if (req.contains("add")) {
+          auto f = ML_TRY(m_ports->add(req["add"].value("host", uint16_t{0}), req["add"].value("guest", uint16_t{0}),
+                                       PortOrigin::Cli));
+          log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " (matchlock port)");
+          out["added"] = {{"host", f.host}, {"guest", f.guest}};
+        } else if (req.contains("remove")) {
+          auto gone = ML_TRY(m_ports->remove(req["remove"].value("guest", uint16_t{0}), req["remove"].value("host", uint16_t{0})));
+          out["removed"] = json::array();
+          for (const auto& f : gone) {
+            log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " removed");
+            out["removed"].push_back({{"host", f.host}, {"guest", f.guest}});
+          }
+        }
+      } catch (const json::exception& e) {
+        return util::make_error(util::ErrorCode::Usage, std::string("bad port request: ") + e.what());
+      }
+      std::lock_guard record_lock(m_record_mutex);
+      m_record.ports = m_ports->list();
+      ML_TRY(write_record(m_paths, m_record));
+      out["ports"] = json::array();
+      for (const auto& f : m_record.ports)
+        out["ports"].push_back({{"host", f.host}, {"guest", f.guest}, {"origin", to_string(f.origin)}});
+      return out;
+    }();
+    if (!r) {
+      reply(conn, {{"ok", false}, {"error", r.error().message()}});
+      return;
+    }
+    reply(conn, *r);
   }
 
   // {"op":"diff"} -> {"mounts":[...]}; {"op":"export","to":DIR | "patch":FILE[,"mount":TARGET]}
@@ -305,7 +358,9 @@ class Supervisor {
   SandboxPaths m_paths;
   std::mutex m_record_mutex;
   SandboxRecord m_record;
+  std::mutex m_ports_mutex;  // `port` requests against the stop
   std::unique_ptr<PortForwarder> m_ports;
+  std::unique_ptr<PortWatch> m_port_watch;  // ports = "auto"; stopped before m_ports goes
   util::Dirs m_dirs;
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)

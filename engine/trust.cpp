@@ -31,6 +31,7 @@ std::vector<std::string> trust_grants(const Config& c) {
   for (const auto& r : c.network.deny) g.push_back(std::string(k_deny) + r.to_string());
   if (!c.network.block_private) g.push_back("network block_private off");
   if (!c.network.ca.empty()) g.push_back("network ca " + c.network.ca.string());
+  for (const auto& s : c.network.services) g.push_back("network service " + s.text());
   for (const auto& s : c.secrets) {
     for (const auto& h : s.hosts)
       g.push_back("secret " + s.name + " from " + s.from_text + " to " + h.to_string() + " inject " +
@@ -44,6 +45,7 @@ std::vector<std::string> trust_grants(const Config& c) {
   }
   for (const auto& m : c.mounts) g.push_back("mount " + mount_source_label(m) + " -> " + m.target + " " + to_string(m.mode));
   for (const auto& p : c.ports) g.push_back("port " + std::to_string(p.host) + " -> " + std::to_string(p.guest));
+  if (c.ports_auto) g.push_back("port auto (each guest listener on 127.0.0.1 at a host port the kernel picks)");
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
   return g;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "net/host_service.hpp"
+
 namespace net {
 
 namespace {
@@ -54,6 +56,9 @@ util::Result<Rule> parse_rule(std::string_view text) {
   if (!is_valid_hostname(host)) return bad(text, "not a valid host name");
   if (rule.kind == RuleKind::Subdomains && host.find('.') == std::string::npos)
     return bad(text, "\"*.\" needs a domain with at least two labels (\"*.example.com\")");
+  if (in_service_domain(host))
+    return bad(text, std::string(k_service_domain) + " names are host services: declare NAME = \"ADDRESS:PORT\" "
+                     "under [network.services] instead");
   rule.host = std::move(host);
   return rule;
 }

@@ -78,6 +78,11 @@ class Client {
   util::Result<void> freeze_writable(std::chrono::milliseconds timeout);
   util::Result<void> thaw_writable(std::chrono::milliseconds timeout);
 
+  // Tells the agent the host's CLOCK_REALTIME now; it slews or steps the guest clock
+  // (k_clock_slew_ns, k_clock_step_ns). Fire and forget (no answer): safe to call
+  // from any thread while other session ops wait. engine/clock_sync calls it periodically.
+  void sync_clock();
+
   // Asks the agent to kill all processes, sync, unmount and power off; waits
   // up to `timeout` for its acknowledgement.
   util::Result<void> shutdown(std::chrono::milliseconds timeout);

@@ -5,8 +5,9 @@
 #
 #   bench/fuzz/run.sh [-runs=N] [--merge] [TARGET...]
 #     -runs=N   executions per target (default 1000000)
-#     --merge   add the inputs that found new coverage to tests/fuzz/corpus/TARGET
-#               (libFuzzer -merge=1: only what the checked-in corpus does not cover yet)
+#     --merge   fold what the run found into tests/fuzz/corpus/TARGET: the seed-* files stay,
+#               the rest is the smallest set (libFuzzer -set_cover_merge=1, edge coverage)
+#               covering old and new inputs
 #     TARGET    dns stack ... (default: all)
 #   FUZZ_JOBS   build jobs (default 2)
 #
@@ -79,7 +80,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$dir/merged" "$dir/old"
     find "$seeds" -type f -name 'seed-*' -exec cp {} "$dir/merged/" \;
     find "$seeds" -type f ! -name 'seed-*' -exec cp {} "$dir/old/" \;
-    nice -n 10 "build-fuzz/tests/${t}_fuzz" -merge=1 -use_counters=0 -max_len="$(max_len "$t")" \
+    nice -n 10 "build-fuzz/tests/${t}_fuzz" -set_cover_merge=1 -use_counters=0 -max_len="$(max_len "$t")" \
       "$dir/merged" "$dir/old" "$dir/new" >"$dir/merge.log" 2>&1
     find "$seeds" -type f ! -name 'seed-*' -delete
     find "$dir/merged" -type f ! -name 'seed-*' -exec cp {} "$seeds/" \;

@@ -22,6 +22,15 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
+// Lock values are references, platforms, digests and paths: plain text. A control byte
+// (a TOML escape can write any) would reach terminals and error messages, and to_toml()
+// could not write it back.
+bool has_control(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 }  // namespace
 
 const LockedImage* Lockfile::find(std::string_view reference, std::string_view platform) const {
@@ -78,8 +87,12 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
     return std::string(source_name) + ":" + std::to_string(n.source().begin.line) + ":" + std::to_string(n.source().begin.column);
   };
   Lockfile lock;
-  auto v = root["version"].value<int64_t>();
-  if (!v) return make_error(ErrorCode::Config, std::string(source_name) + ": missing version");
+  const toml::node* version = root.get("version");
+  if (!version) return make_error(ErrorCode::Config, std::string(source_name) + ": missing version");
+  // value_exact: an integer node only (value<int64_t>() converts a float, and a float out
+  // of range would be undefined behaviour there).
+  auto v = version->value_exact<int64_t>();
+  if (!v) return make_error(ErrorCode::Config, where(*version) + ": version must be an integer");
   if (*v != 1)
     return make_error(ErrorCode::Config, where(*root.get("version")) + ": unsupported lockfile version " + std::to_string(*v) +
                                              " (this matchlock writes version 1)");
@@ -94,8 +107,9 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
           if (required) return make_error(ErrorCode::Config, where(node) + ": [[image]] is missing \"" + key + "\"");
           return util::ok();
         }
-        auto s = n->value<std::string>();
+        auto s = n->value_exact<std::string>();
         if (!s) return make_error(ErrorCode::Config, where(*n) + ": \"" + key + "\" must be a string");
+        if (has_control(*s)) return make_error(ErrorCode::Config, where(*n) + ": \"" + key + "\" holds a control character");
         out = *s;
         return util::ok();
       };
@@ -109,9 +123,11 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
     }
   }
   if (auto* k = root["kernel"].as_table()) {
-    auto ref = (*k)["reference"].value<std::string>();
-    auto bundle = (*k)["bundle"].value<std::string>();
+    auto ref = (*k)["reference"].value_exact<std::string>();
+    auto bundle = (*k)["bundle"].value_exact<std::string>();
     if (!ref || !bundle) return make_error(ErrorCode::Config, where(*k) + ": [kernel] needs string \"reference\" and \"bundle\"");
+    if (has_control(*ref) || has_control(*bundle))
+      return make_error(ErrorCode::Config, where(*k) + ": [kernel] holds a control character");
     lock.kernel = LockedKernel{*ref, *bundle};
   }
   return lock;

@@ -9,6 +9,7 @@
 
 #include "engine/sandbox_state.hpp"
 #include "engine/supervisor_wire.hpp"
+#include "guest/protocol/messages.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -112,11 +113,14 @@ util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& l
     } catch (const json::exception& e) {
       return util::make_error(util::ErrorCode::Guest, std::string("snapshot listing: ") + e.what());
     }
+    if (!j.is_object()) return util::make_error(util::ErrorCode::Guest, "snapshot listing: an entry is not an object");
+    // Guest-written: every field is type- and range-checked (protocol/messages.hpp).
     SnapshotChange c;
-    c.path = j.value("path", "");
-    c.type = j.value("type", "");
-    c.mode = j.value("mode", 0u);
-    c.link_target = j.value("target", "");
+    c.path = ML_TRY_CTX(protocol::get_string_or(j, "path", ""), "snapshot listing");
+    c.type = ML_TRY_CTX(protocol::get_string_or(j, "type", ""), "snapshot listing");
+    c.mode = static_cast<uint32_t>(ML_TRY_CTX(protocol::get_int_or(j, "mode", 0, 0, 07777), "snapshot listing"));
+    c.link_target = ML_TRY_CTX(protocol::get_string_or(j, "target", ""), "snapshot listing");
+    bool opaque_dir = ML_TRY_CTX(protocol::get_bool_or(j, "opaque", false), "snapshot listing");
     if (!safe_relative(c.path)) return util::make_error(util::ErrorCode::Guest, "snapshot listing: unsafe path '" + c.path + "'");
     in_upper.insert(c.path);
     std::string had = share_type(source / c.path);
@@ -129,7 +133,7 @@ util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& l
       continue;
     }
     if (c.type == "dir") {
-      if (j.value("opaque", false) && had == "dir") opaque.push_back(c.path);
+      if (opaque_dir && had == "dir") opaque.push_back(c.path);
       if (had == "dir") continue;  // an existing directory: only its contents changed
       c.kind = had.empty() ? ChangeKind::Added : ChangeKind::Modified;
       out.push_back(std::move(c));

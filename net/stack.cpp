@@ -51,6 +51,7 @@ StackStats StackImpl::stats() const {
 
 util::Result<void> StackImpl::run() {
   ML_TRY_CTX(m_loop.add(m_link->fd(), EPOLLIN, k_link_token), "stack");
+  m_link_registered = true;
   std::vector<epoll_event> events(256);
   constexpr int k_frame_budget = 512;
   while (!m_stop) {
@@ -72,26 +73,53 @@ util::Result<void> StackImpl::run() {
           for (int k = 0; k < k_frame_budget; ++k) {
             bool got = ML_TRY_CTX(m_link->read_frame(m_in), "stack");
             if (!got) break;
-            ++m_stats.frames_in;
-            handle_frame(m_in);
+            input_frame(m_in, Clock::now());
           }
         }
-      } else if (auto it = m_flows.find(token); it != m_flows.end()) {
-        it->second.conn->on_fd_event(ev, Clock::now());
-        after(token);
+      } else {
+        flow_event(token, ev, Clock::now());
       }
     }
-    fire_timers(Clock::now());
-    resume_starved();
-    flush_acks();
-    bool want = m_link->wants_write();
-    if (want != m_link_out_registered) {
-      ML_TRY_CTX(m_loop.modify(m_link->fd(), static_cast<uint32_t>(EPOLLIN) | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u), k_link_token), "stack");
-      m_link_out_registered = want;
-    }
-    publish_stats();
+    ML_TRY(housekeeping(Clock::now()));
   }
   return util::ok();
+}
+
+void StackImpl::input_frame(std::span<const uint8_t> frame, TimePoint now) {
+  m_now = now;
+  ++m_stats.frames_in;
+  handle_frame(frame);
+}
+
+void StackImpl::flow_event(uint64_t id, uint32_t events, TimePoint now) {
+  auto it = m_flows.find(id);
+  if (it == m_flows.end()) return;
+  it->second.conn->on_fd_event(events, now);
+  after(id);
+}
+
+util::Result<void> StackImpl::housekeeping(TimePoint now) {
+  fire_timers(now);
+  resume_starved(now);
+  flush_acks();
+  bool want = m_link_registered && m_link->wants_write();
+  if (want != m_link_out_registered) {
+    ML_TRY_CTX(m_loop.modify(m_link->fd(), static_cast<uint32_t>(EPOLLIN) | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u), k_link_token), "stack");
+    m_link_out_registered = want;
+  }
+  publish_stats();
+  return util::ok();
+}
+
+util::Result<void> StackImpl::poll(TimePoint now) {
+  std::vector<epoll_event> events(64);
+  size_t n = ML_TRY_CTX(m_loop.wait(events, 0), "stack");
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t token = events[i].data.u64;
+    if (token == EventLoop::k_wake_token) m_loop.drain_wake();
+    else if (token != k_link_token) flow_event(token, events[i].events, now);
+  }
+  return housekeeping(now);
 }
 
 void StackImpl::publish_stats() {

@@ -37,6 +37,14 @@ class StackImpl final : public TcpHost {
   void request_stop();
   StackStats stats() const;
 
+  // The loop's steps, also driven directly (no thread, no link fd, a clock of the caller's)
+  // by tests/fuzz/stack_fuzz.cpp:
+  // One frame from the guest, at NOW.
+  void input_frame(std::span<const uint8_t> frame, TimePoint now);
+  // Flow socketpair events ready now (no waiting), then timers, starved flows and
+  // delayed ACKs, all at NOW.
+  util::Result<void> poll(TimePoint now);
+
   // TcpHost
   void send_segment(const TcpConn& conn, const TcpHeaderOut& header, PayloadParts parts) override;
   void count_retransmit() override { ++m_stats.retransmits; }
@@ -54,6 +62,9 @@ class StackImpl final : public TcpHost {
     bool in_starved_list = false;
   };
 
+  // stack.cpp
+  void flow_event(uint64_t id, uint32_t events, TimePoint now);
+  util::Result<void> housekeeping(TimePoint now);
   // stack_frames.cpp
   void handle_frame(std::span<const uint8_t> frame);
   void handle_arp(const EthernetFrame& eth);
@@ -76,7 +87,7 @@ class StackImpl final : public TcpHost {
   void after(uint64_t id);
   void set_phase(uint64_t id, Flow& flow, Phase phase);
   void erase_flow(uint64_t id);
-  void resume_starved();
+  void resume_starved(TimePoint now);
   void publish_stats();
   void fire_timers(TimePoint now);
   void flush_acks();
@@ -95,7 +106,9 @@ class StackImpl final : public TcpHost {
 
   MacAddress m_gateway_mac{};
   MacAddress m_guest_mac = k_broadcast_mac;
+  bool m_link_registered = false;  // run() polls the link; input_frame() callers feed it
   bool m_link_out_registered = false;
+  TimePoint m_now{};  // the frame being handled arrived at this time
   uint16_t m_ip_id = 0;
   std::unique_ptr<uint8_t[]> m_out;  // one frame being built (k_max_frame; not zero-filled)
   std::vector<uint8_t> m_in;

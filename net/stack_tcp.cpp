@@ -30,7 +30,7 @@ void StackImpl::handle_tcp(const Ipv4Packet& ip) {
     if (pure_syn && conn.state() == TcpState::TimeWait) {
       erase_flow(id);  // port reuse: a new connection replaces the old one's TIME-WAIT
     } else {
-      conn.on_segment(*seg, Clock::now());
+      conn.on_segment(*seg, m_now);
       after(id);
       return;
     }
@@ -60,7 +60,7 @@ bool StackImpl::admitted(const TcpTuple& tuple) {
 // and the handshakes of real connections still complete.
 void StackImpl::open_flow(const TcpTuple& tuple, const TcpSegment& syn, uint64_t key) {
   if (!admitted(tuple)) return send_reset_for(tuple, syn);
-  TimePoint now = Clock::now();
+  TimePoint now = m_now;
   if (m_half_open.size() >= m_config.max_half_open) {
     ++m_stats.syn_cookies_sent;
     return send_tcp(tuple, TcpConn::syn_ack_header(tuple, syn, m_cookies.make(tuple, syn, now), m_config.mtu), {});
@@ -73,7 +73,7 @@ void StackImpl::open_flow(const TcpTuple& tuple, const TcpSegment& syn, uint64_t
 
 // An ACK for no flow: the end of a handshake answered with a cookie, if it carries a valid one.
 bool StackImpl::open_cookie_flow(const TcpTuple& tuple, const TcpSegment& ack, uint64_t key) {
-  TimePoint now = Clock::now();
+  TimePoint now = m_now;
   auto syn = m_cookies.check(tuple, ack, now);
   if (!syn) return false;
   if (!admitted(tuple)) return false;  // the caller resets it
@@ -213,11 +213,10 @@ void StackImpl::erase_flow(uint64_t id) {
 }
 
 // Flows the pool refused a block retry once blocks were released, oldest refusal first.
-void StackImpl::resume_starved() {
+void StackImpl::resume_starved(TimePoint now) {
   if (m_starved.empty() || !m_pool.released_since_check()) return;
   std::vector<uint64_t> ids;
   ids.swap(m_starved);
-  TimePoint now = Clock::now();
   for (uint64_t id : ids) {
     auto it = m_flows.find(id);
     if (it == m_flows.end()) continue;

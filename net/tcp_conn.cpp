@@ -194,7 +194,7 @@ void TcpConn::on_segment(const TcpSegment& seg, TimePoint now) {
   }
   process_ack(seg, now);
   if (m_state == TcpState::Closed) return;
-  process_data(seg);
+  process_data(seg, now);
   if (m_state == TcpState::Closed) return;
   pump_fd(now);
   output(now);
@@ -277,7 +277,7 @@ void TcpConn::process_ack(const TcpSegment& seg, TimePoint now) {
   }
 }
 
-void TcpConn::process_data(const TcpSegment& seg) {
+void TcpConn::process_data(const TcpSegment& seg, TimePoint now) {
   bool fin = seg.has(tcp_flag::k_fin);
   if (seg.payload.empty() && !fin) {
     // An empty segment off rcv_nxt is a zero-window probe or keep-alive: it must be answered,
@@ -312,8 +312,8 @@ void TcpConn::process_data(const TcpSegment& seg) {
   }
   if (start == nxt) {
     bool had_ooo = !m_ooo.empty();
-    if (!accept_in_order(data)) fin = false;
-    if (fin) consume_fin();
+    if (!accept_in_order(data, now)) fin = false;
+    if (fin) consume_fin(now);
     if (had_ooo || fin) send(tcp_flag::k_ack, m_snd_nxt);
     else m_ack_pending = true;
     drain_recv();
@@ -337,7 +337,7 @@ void TcpConn::process_data(const TcpSegment& seg) {
   send(tcp_flag::k_ack, m_snd_nxt);
 }
 
-bool TcpConn::accept_in_order(std::span<const uint8_t> data) {
+bool TcpConn::accept_in_order(std::span<const uint8_t> data, TimePoint now) {
   size_t taken = deliver(data);
   m_rcv_nxt64 += taken;
   if (taken < data.size()) {
@@ -361,7 +361,7 @@ bool TcpConn::accept_in_order(std::span<const uint8_t> data) {
   }
   if (m_ooo_fin && *m_ooo_fin == m_rcv_nxt64) {
     m_ooo_fin.reset();
-    consume_fin();
+    consume_fin(now);
   }
   return true;
 }
@@ -383,7 +383,7 @@ void TcpConn::drop_ooo() {
   m_ooo_bytes = 0;
 }
 
-void TcpConn::consume_fin() {
+void TcpConn::consume_fin(TimePoint now) {
   if (m_fin_received) return;
   m_fin_received = true;
   m_rcv_nxt64 += 1;
@@ -391,7 +391,7 @@ void TcpConn::consume_fin() {
   if (m_state == TcpState::Established) m_state = TcpState::CloseWait;
   else if (m_state == TcpState::FinWait1) m_state = m_fin_acked ? TcpState::TimeWait : TcpState::Closing;
   else if (m_state == TcpState::FinWait2) m_state = TcpState::TimeWait;
-  if (m_state == TcpState::TimeWait) enter_time_wait(Clock::now());
+  if (m_state == TcpState::TimeWait) enter_time_wait(now);
 }
 
 void TcpConn::output(TimePoint now) {

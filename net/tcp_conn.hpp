@@ -99,13 +99,13 @@ class TcpConn {
   void send_data(uint32_t seq, size_t len, uint8_t extra_flags);
   bool retransmit_one(uint32_t seq);
   void process_ack(const TcpSegment& seg, TimePoint now);
-  void process_data(const TcpSegment& seg);
+  void process_data(const TcpSegment& seg, TimePoint now);
   // Takes DATA at rcv_nxt (then what the out-of-order queue continues); false if not all fit.
-  bool accept_in_order(std::span<const uint8_t> data);
+  bool accept_in_order(std::span<const uint8_t> data, TimePoint now);
   // In-order bytes to the socketpair directly when nothing is queued, the rest to the ring.
   size_t deliver(std::span<const uint8_t> data);
   void drop_ooo();
-  void consume_fin();
+  void consume_fin(TimePoint now);
   void output(TimePoint now);
   void pump_fd(TimePoint now);
   void fill_send(TimePoint now);

@@ -67,15 +67,28 @@ Result<LayerReader> LayerReader::open(const std::filesystem::path& blob, std::st
   archive* a = archive_read_new();
   if (!a) return util::make_error(ErrorCode::Internal, "archive_read_new failed");
   LayerReader reader(std::move(fd), std::move(label), limits, a);
+  enable_formats(a);
+  if (archive_read_open_fd(a, reader.m_fd.get(), k_read_block) != ARCHIVE_OK)
+    return reader.archive_failure("open " + blob.string());
+  return reader;
+}
+
+Result<LayerReader> LayerReader::open_memory(std::string_view blob, std::string label, LayerLimits limits) {
+  archive* a = archive_read_new();
+  if (!a) return util::make_error(ErrorCode::Internal, "archive_read_new failed");
+  LayerReader reader(util::Fd(), std::move(label), limits, a);
+  enable_formats(a);
+  if (archive_read_open_memory(a, blob.data(), blob.size()) != ARCHIVE_OK) return reader.archive_failure("open");
+  return reader;
+}
+
+void LayerReader::enable_formats(archive* a) {
   // OCI layers are tar, tar+gzip or tar+zstd. Only in-process decoders are
   // enabled: libarchive's "all" would also run external programs (lrzip, lzop).
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_empty(a);
-  if (archive_read_open_fd(a, reader.m_fd.get(), k_read_block) != ARCHIVE_OK)
-    return reader.archive_failure("open " + blob.string());
-  return reader;
 }
 
 util::Error LayerReader::archive_failure(std::string_view what) const {

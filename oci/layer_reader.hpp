@@ -48,6 +48,8 @@ class LayerReader {
  public:
   // LABEL names the layer (usually its digest); errors leave it to the caller.
   static util::Result<LayerReader> open(const std::filesystem::path& blob, std::string label, LayerLimits limits);
+  // The same over a blob in memory; BLOB must outlive the reader (tests, fuzzing).
+  static util::Result<LayerReader> open_memory(std::string_view blob, std::string label, LayerLimits limits);
   ~LayerReader();
   LayerReader(LayerReader&&) noexcept;
   LayerReader& operator=(LayerReader&&) noexcept;
@@ -63,6 +65,7 @@ class LayerReader {
 
  private:
   LayerReader(util::Fd fd, std::string label, LayerLimits limits, archive* a);
+  static void enable_formats(archive* a);
   util::Error archive_failure(std::string_view what) const;
   util::Result<void> check_bomb() const;
 

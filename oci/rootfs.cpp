@@ -12,6 +12,7 @@
 
 #include "oci/digest.hpp"
 #include "oci/ext4_writer.hpp"
+#include "oci/flatten.hpp"
 #include "oci/layer_reader.hpp"
 #include "oci/rootfs_size.hpp"
 #include "oci/tree.hpp"
@@ -25,68 +26,12 @@ using util::Result;
 
 namespace {
 
-struct Flattened {
-  Tree tree;
-  int64_t max_mtime = 0;
-};
-
-bool is_zero(std::string_view bytes) {
-  const char* p = bytes.data();
-  size_t n = bytes.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    if (v != 0) return false;
-  }
-  for (; n > 0; ++p, --n)
-    if (*p != 0) return false;
-  return true;
-}
-
 LayerLimits limits_of(const RootfsOptions& options) {
   return LayerLimits{options.max_layer_bytes, options.max_expansion_ratio};
 }
 
 std::string layer_label(const RootfsLayer& layer, size_t index) {
   return layer.digest.empty() ? "#" + std::to_string(index + 1) : layer.digest;
-}
-
-Result<void> read_layer_entries(LayerReader& reader, uint32_t index, const RootfsOptions& options, Flattened& flat,
-                                uint64_t& entries) {
-  TarEntry entry;
-  for (uint64_t n = 0;; ++n) {
-    if (!ML_TRY(reader.next(entry))) break;
-    if (++entries > options.max_entries)
-      return util::make_error(ErrorCode::Integrity,
-                              "more than " + std::to_string(options.max_entries) + " entries in the image (max_entries)");
-    flat.max_mtime = std::max(flat.max_mtime, entry.mtime);
-    Inode* content = ML_TRY(flat.tree.apply(entry, index, n));
-    if (!content || entry.size == 0) {
-      ML_TRY(reader.skip_data());
-      continue;
-    }
-    uint64_t end = 0;
-    uint64_t last_block = UINT64_MAX;  // last block counted as non-zero
-    ML_TRY_CTX(reader.read_data([&](uint64_t offset, std::string_view bytes) -> Result<void> {
-      if (offset < end || offset > entry.size || bytes.size() > entry.size - offset)
-        return util::make_error(ErrorCode::Integrity, "data beyond the declared size or out of order");
-      content->data_bytes += bytes.size();
-      end = offset + bytes.size();
-      // Count the blocks holding a non-zero byte: zero blocks become holes.
-      while (!bytes.empty()) {
-        uint64_t block = offset / k_block_size;
-        size_t take = std::min<uint64_t>(bytes.size(), (block + 1) * k_block_size - offset);
-        if (block != last_block && !is_zero(bytes.substr(0, take))) {
-          ++content->data_blocks;
-          last_block = block;
-        }
-        offset += take;
-        bytes.remove_prefix(take);
-      }
-      return util::ok();
-    }), "entry " + entry.path);
-  }
-  return util::ok();
 }
 
 Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOptions& options, Flattened& flat,
@@ -96,7 +41,7 @@ Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOp
     return util::make_error(ErrorCode::Unsupported, "layer " + label + ": encrypted layers (" + layer.media_type +
                                                         ") are not supported");
   LayerReader reader = ML_TRY_CTX(LayerReader::open(layer.blob, label, limits_of(options)), "layer " + label);
-  if (auto r = read_layer_entries(reader, index, options, flat, entries); !r)
+  if (auto r = flatten_layer(reader, index, options, flat, entries); !r)
     return std::move(r).error().context("layer " + label);
   return util::ok();
 }

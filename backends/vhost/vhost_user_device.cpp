@@ -213,26 +213,14 @@ void VhostUserDevice::answer(uint32_t index, Chain& chain) {
     ++m_stats.malformed;
     q.push(chain.head, 0);
   };
-  if (!chain.valid) return reject();
-  m_request.clear();
-  for (auto s : chain.readable) {
-    if (m_request.size() + s.size() > k_max_request) return reject();
-    if (!s.empty()) m_request.append(s.data(), s.size());  // a private copy: the guest cannot change it under the handler
-  }
+  if (!chain.valid || !read_chain(chain, k_max_request, m_request)) return reject();
   std::string out;
   {
     std::lock_guard lock(m_mutex);
     ++m_stats.requests;
     out = m_handler(index, m_request);
   }
-  size_t done = 0;
-  for (auto s : chain.writable) {
-    if (done == out.size()) break;
-    size_t n = std::min(s.size(), out.size() - done);
-    if (n) std::memcpy(s.data(), out.data() + done, n);  // a zero-length buffer has no address
-    done += n;
-  }
-  q.push(chain.head, static_cast<uint32_t>(done));
+  q.push(chain.head, static_cast<uint32_t>(write_chain(chain, out)));
 }
 
 void VhostUserDevice::reattach() {

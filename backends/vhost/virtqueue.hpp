@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/vhost/guest_memory.hpp"
@@ -46,7 +48,8 @@ class Virtqueue {
   // stop a ring it no longer uses.
   bool enabled = true;
 
-  // Resolves the ring addresses in MEM; false when they are not inside it.
+  // Resolves the ring addresses in MEM; false when they are not inside it or not aligned
+  // as virtio requires (descriptor table 16, available ring 2, used ring 4).
   bool attach(const GuestMemory& mem);
   bool ready() const { return m_desc != nullptr && kick.valid(); }
   void detach() { m_desc = nullptr; }
@@ -64,11 +67,17 @@ class Virtqueue {
   void notify();
 
  private:
-  bool walk(const GuestMemory& mem, const VringDesc* table, uint32_t size, uint16_t first, Chain& out, bool nested);
+  bool walk(const GuestMemory& mem, const char* table, uint32_t size, uint16_t first, Chain& out, bool nested);
 
-  VringDesc* m_desc = nullptr;
+  char* m_desc = nullptr;       // VringDesc[num], read by bytes (walk)
   uint16_t* m_avail = nullptr;  // flags, idx, ring[num]
   char* m_used = nullptr;       // flags, idx, {id, len}[num]
 };
+
+// The request in CHAIN's readable buffers, copied into OUT; false when longer than MAX.
+bool read_chain(const Chain& chain, size_t max, std::string& out);
+// Copies REPLY into CHAIN's writable buffers, in order, as far as they go; returns the
+// bytes written (the used length).
+size_t write_chain(const Chain& chain, std::string_view reply);
 
 }  // namespace backends::vhost

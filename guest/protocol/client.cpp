@@ -276,11 +276,7 @@ bool Client::connected() const {
 util::Result<BootInfo> Client::boot(const BootConfig& config, std::chrono::milliseconds timeout) {
   m_impl->send(encode_frame(k_session_channel, FrameType::Control, boot_to_json(config).dump()));
   json j = ML_TRY_CTX(m_impl->wait_session("ready", timeout), "boot");
-  if (j["op"] != "ready") {
-    std::string msg = j.value("message", std::string("unknown error"));
-    return util::make_error(util::ErrorCode::Guest, "guest boot failed: " + msg);
-  }
-  return boot_info_from_json(j);
+  return boot_reply_from_json(j);
 }
 
 namespace {
@@ -288,8 +284,7 @@ namespace {
 util::Result<void> session_op(Client::Impl& impl, const char* op, const char* answer, std::chrono::milliseconds timeout) {
   impl.send(encode_frame(k_session_channel, FrameType::Control, json{{"op", op}}.dump()));
   json j = ML_TRY_CTX(impl.wait_session(answer, timeout), op);
-  if (j["op"] != answer) return util::make_error(util::ErrorCode::Guest, std::string(op) + ": " + j.value("message", std::string("failed")));
-  return util::ok();
+  return session_reply_from_json(j, op, answer);
 }
 
 }  // namespace

@@ -61,14 +61,8 @@ void ChannelHandle::grant(uint32_t bytes) {
 
 util::Result<json> ChannelHandle::result_locked() {
   if (!m_ch->result) return protocol_error("agent closed the channel without a result");
-  const json& j = *m_ch->result;
-  auto op = j.find("op");
-  if (op != j.end() && *op == "error") {
-    std::string msg = j.value("message", std::string("unknown error"));
-    auto code = j.value("code", std::string()) == "not_found" ? util::ErrorCode::NotFound : util::ErrorCode::Guest;
-    return util::make_error(code, "guest: " + msg);
-  }
-  return j;
+  ML_TRY(channel_result_from_json(*m_ch->result));
+  return *m_ch->result;
 }
 
 util::Result<void> Client::put_file(const std::string& guest_path, std::string_view data, int mode,
@@ -183,8 +177,8 @@ util::Result<std::optional<std::string>> Stream::read() {
         return std::optional<std::string>(std::move(s));
       }
       if (st.eof_out || st.closed) {
-        if (st.result && st.result->value("op", std::string()) == "error")
-          return util::make_error(util::ErrorCode::Guest, "guest stream: " + st.result->value("message", std::string()));
+        if (st.result && op_of(*st.result) == "error")
+          return util::make_error(util::ErrorCode::Guest, "guest stream: " + message_of(*st.result, ""));
         return std::optional<std::string>();
       }
       if (!ch.impl().connected) return ch.impl().disconnected_error();

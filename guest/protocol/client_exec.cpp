@@ -155,10 +155,7 @@ util::Result<ExecResult> Client::exec(const ExecRequest& request, const ExecIo& 
   std::lock_guard lock(ch.mu());
   ch.set_done();
   json j = ML_TRY_CTX(ch.result_locked(), "exec " + request.argv[0]);
-  ExecResult res;
-  res.signal = j.value("signal", 0);
-  res.exit_code = res.signal ? 128 + res.signal : j.value("code", 0);
-  return res;
+  return ML_TRY_CTX(exec_result_from_json(j), "exec " + request.argv[0]);
 }
 
 }  // namespace protocol

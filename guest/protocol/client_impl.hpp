@@ -60,8 +60,12 @@ struct Client::Impl {
   void forget_channel(uint32_t id, bool send_close);
   util::Result<nlohmann::json> wait_session(const char* op, std::chrono::milliseconds timeout);
 
+  // One frame from the agent into the session and channel state; an error is a protocol
+  // violation (the connection fails). Caller holds mu. Also driven by
+  // tests/fuzz/protocol_host_fuzz.cpp.
+  util::Result<void> handle_frame(Frame f);
+
  private:
-  util::Result<void> handle_frame(Frame f);  // caller holds mu
   void notify(ChannelState& ch);
   void fail(std::string reason);  // caller holds mu
 };

@@ -44,20 +44,20 @@ class ExecChannel : public GuestChannel {
   }
 
   void on_control(const json& j) override {
-    std::string op = j.value("op", std::string());
-    if (op == "signal") {
-      int sig = j.value("signal", 0);
-      if (sig > 0 && sig < NSIG) m_proc.process.signal_group(sig);
-    } else if (op == "close_output" && !m_tty) {
-      int i = j.value("stream", 0) == static_cast<int>(StreamId::Err) ? 1 : 0;
+    auto c = exec_control_from_json(j);
+    if (!c) return;  // malformed (a wrong type, out of range): ignored like an unknown op
+    if (c->op == "signal") {
+      if (c->signal > 0 && c->signal < NSIG) m_proc.process.signal_group(c->signal);
+    } else if (c->op == "close_output" && !m_tty) {
+      int i = c->stream == StreamId::Err ? 1 : 0;
       if (m_out[i] >= 0) {
         (i == 0 ? m_proc.stdout_r : m_proc.stderr_r).reset();
         m_out[i] = -1;
       }
-    } else if (op == "resize" && m_tty) {
+    } else if (c->op == "resize" && m_tty) {
       winsize ws{};
-      ws.ws_row = static_cast<unsigned short>(j.value("rows", 24));
-      ws.ws_col = static_cast<unsigned short>(j.value("cols", 80));
+      ws.ws_row = c->rows;
+      ws.ws_col = c->cols;
       ::ioctl(m_proc.stdin_w.get(), TIOCSWINSZ, &ws);
     }
   }
@@ -195,9 +195,8 @@ class ExecChannel : public GuestChannel {
 
 }  // namespace
 
-std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const json& open, const GuestContext& context) {
-  auto req = exec_from_json(open);
-  if (!req) return make_failed_channel(link, req.error().message(), "protocol");
+std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const ExecRequest& request, const GuestContext& context) {
+  const ExecRequest* req = &request;
   SwitchUser sw = req->user.empty() ? SwitchUser::No : SwitchUser::Yes;
   auto user = resolve_user_in(req->user.empty() ? std::to_string(::getuid()) : req->user, context.root);
   if (!user) return make_failed_channel(link, user.error().message(), "not_found");

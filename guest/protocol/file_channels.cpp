@@ -175,59 +175,52 @@ bool make_parents(const std::string& path, uid_t uid, gid_t gid) {
   return true;
 }
 
-std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const json& open, const GuestContext& context) {
-  auto path = get_string(open, "path");
-  auto mode = get_int(open, "mode");
-  if (!path || !mode || path->empty()) return make_failed_channel(link, "put: bad request", "protocol");
-  // Optional "user": the file (and the directories made for it) belong to that guest user,
-  // and "~/" at the start of the path is their home.
-  auto user_spec = get_string(open, "user");
+// REQUEST.user (optional): the file (and the directories made for it) belong to that guest
+// user, and "~/" at the start of the path is their home.
+std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const OpenRequest& request,
+                                               const GuestContext& context) {
+  std::string path = request.path;
   std::optional<UserIdentity> owner;
-  if (user_spec && !user_spec->empty()) {
-    auto u = resolve_user_in(*user_spec, context.root);
-    if (!u) return make_failed_channel(link, "put " + *path + ": " + u.error().message(), "not_found");
+  if (!request.user.empty()) {
+    auto u = resolve_user_in(request.user, context.root);
+    if (!u) return make_failed_channel(link, "put " + path + ": " + u.error().message(), "not_found");
     owner = std::move(*u);
-    if (path->starts_with("~/")) *path = (owner->home == "/" ? "" : owner->home) + path->substr(1);
+    if (path.starts_with("~/")) path = (owner->home == "/" ? "" : owner->home) + path.substr(1);
   }
-  if ((*path)[0] != '/') return make_failed_channel(link, "put: bad request", "protocol");
-  if (owner && !make_parents(*path, owner->uid, owner->gid))
-    return make_failed_channel(link, errno_message("mkdir", *path), errno_code());
-  std::string tmp = *path + ".ml-put-XXXXXX";
+  if (path[0] != '/') return make_failed_channel(link, "put: bad request", "protocol");
+  if (owner && !make_parents(path, owner->uid, owner->gid))
+    return make_failed_channel(link, errno_message("mkdir", path), errno_code());
+  std::string tmp = path + ".ml-put-XXXXXX";
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return make_failed_channel(link, errno_message("create", *path), errno_code());
+  if (fd < 0) return make_failed_channel(link, errno_message("create", path), errno_code());
   util::Fd owned(fd);
-  if ((owner && ::fchown(fd, owner->uid, owner->gid) < 0) || ::fchmod(fd, static_cast<mode_t>(*mode & 07777)) < 0) {
+  if ((owner && ::fchown(fd, owner->uid, owner->gid) < 0) || ::fchmod(fd, static_cast<mode_t>(request.mode)) < 0) {
     ::unlink(tmp.c_str());
-    return make_failed_channel(link, errno_message("chmod", *path));
+    return make_failed_channel(link, errno_message("chmod", path));
   }
-  return std::make_unique<PutChannel>(link, *path, std::move(owned), std::move(tmp));
+  return std::make_unique<PutChannel>(link, path, std::move(owned), std::move(tmp));
 }
 
-std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const json& open) {
-  auto path = get_string(open, "path");
-  if (!path) return make_failed_channel(link, "get: bad request", "protocol");
-  util::Fd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return make_failed_channel(link, errno_message("open", *path), errno_code());
+std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const std::string& path, uint64_t max_size) {
+  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return make_failed_channel(link, errno_message("open", path), errno_code());
   struct stat st;
-  if (::fstat(fd.get(), &st) < 0) return make_failed_channel(link, errno_message("stat", *path));
-  if (!S_ISREG(st.st_mode)) return make_failed_channel(link, "get " + *path + ": not a regular file");
-  uint64_t max = open.value("max_size", uint64_t{0});
-  if (max && static_cast<uint64_t>(st.st_size) > max)
-    return make_failed_channel(link, "get " + *path + ": file larger than " + std::to_string(max) + " bytes");
-  return std::make_unique<GetChannel>(link, *path, std::move(fd));
+  if (::fstat(fd.get(), &st) < 0) return make_failed_channel(link, errno_message("stat", path));
+  if (!S_ISREG(st.st_mode)) return make_failed_channel(link, "get " + path + ": not a regular file");
+  if (max_size && static_cast<uint64_t>(st.st_size) > max_size)
+    return make_failed_channel(link, "get " + path + ": file larger than " + std::to_string(max_size) + " bytes");
+  return std::make_unique<GetChannel>(link, path, std::move(fd));
 }
 
-std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, const json& open) {
-  auto port = get_int(open, "port");
-  if (!port || *port <= 0 || *port > 65535) return make_failed_channel(link, "tcp: bad port", "protocol");
+std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, uint16_t port) {
   util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return make_failed_channel(link, errno_message("socket", "tcp"));
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(*port));
+  sa.sin_port = htons(port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (util::retry_eintr([&] { return ::connect(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa); }) < 0)
-    return make_failed_channel(link, errno_message("connect", "127.0.0.1:" + std::to_string(*port)));
+    return make_failed_channel(link, errno_message("connect", "127.0.0.1:" + std::to_string(port)));
   if (!util::set_nonblocking(sock.get())) return make_failed_channel(link, "tcp: fcntl failed");
   return std::make_unique<TcpChannel>(link, std::move(sock));
 }

@@ -121,13 +121,11 @@ class MountedChannel : public GuestChannel {
 
 }  // namespace
 
-std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const json& open, const GuestContext& context) {
-  auto port = get_int(open, "port");
-  if (!port) return make_failed_channel(link, "fuse: missing mount id", "protocol");
+std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context) {
   const MountSpec* spec = nullptr;
   for (const auto& m : context.mounts)
-    if (m.id == *port) spec = &m;
-  if (!spec) return make_failed_channel(link, "fuse: no mount with id " + std::to_string(*port), "not_found");
+    if (m.id == mount_id) spec = &m;
+  if (!spec) return make_failed_channel(link, "fuse: no mount with id " + std::to_string(mount_id), "not_found");
   if (!context.open_fuse) return make_failed_channel(link, "fuse: mounts are not supported here", "unsupported");
   auto dev = context.open_fuse(*spec);
   if (!dev) return make_failed_channel(link, "fuse: " + dev.error().message());

@@ -148,23 +148,18 @@ class BufferChannel : public GuestChannel {
   size_t m_pos = 0;
 };
 
-const MountSpec* find_snapshot(const json& open, const GuestContext& context, std::string& error) {
-  auto port = get_int(open, "port");
-  if (!port) {
-    error = "snapshot: missing mount id";
-    return nullptr;
-  }
+const MountSpec* find_snapshot(uint32_t mount_id, const GuestContext& context, std::string& error) {
   for (const auto& m : context.mounts)
-    if (m.id == *port && m.mode == "snapshot") return &m;
-  error = "snapshot: no snapshot mount with id " + std::to_string(*port);
+    if (m.id == mount_id && m.mode == "snapshot") return &m;
+  error = "snapshot: no snapshot mount with id " + std::to_string(mount_id);
   return nullptr;
 }
 
 }  // namespace
 
-std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, const json& open, const GuestContext& context) {
+std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context) {
   std::string error;
-  const MountSpec* spec = find_snapshot(open, context, error);
+  const MountSpec* spec = find_snapshot(mount_id, context, error);
   if (!spec) return make_failed_channel(link, error, "not_found");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) return make_failed_channel(link, errno_text("pipe"));
@@ -177,9 +172,9 @@ std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, const json
   return std::make_unique<SnapshotMountChannel>(link, std::move(rd), std::move(t), std::move(result));
 }
 
-std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, const json& open, const GuestContext& context) {
+std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context) {
   std::string error;
-  const MountSpec* spec = find_snapshot(open, context, error);
+  const MountSpec* spec = find_snapshot(mount_id, context, error);
   if (!spec) return make_failed_channel(link, error, "not_found");
   std::string out;
   walk(snapshot_upper_dir(spec->id), "", out, error);

@@ -64,16 +64,18 @@ std::unique_ptr<GuestChannel> make_failed_channel(ChannelLink link, std::string_
 }
 
 std::unique_ptr<GuestChannel> open_guest_channel(ChannelLink link, const json& open, const GuestContext& context) {
-  auto kind = open.find("kind");
-  if (kind == open.end() || !kind->is_string()) return make_failed_channel(link, "open: missing kind");
-  if (*kind == "exec") return make_exec_channel(link, open, context);
-  if (*kind == "put") return make_put_channel(link, open, context);
-  if (*kind == "get") return make_get_channel(link, open);
-  if (*kind == "tcp") return make_tcp_channel(link, open);
-  if (*kind == "fuse") return make_fuse_channel(link, open, context);
-  if (*kind == "snapshot") return make_snapshot_channel(link, open, context);
-  if (*kind == "snapshot-list") return make_snapshot_list_channel(link, open, context);
-  return make_failed_channel(link, "unknown channel kind " + kind->get<std::string>(), "unsupported");
+  auto req = open_request_from_json(open);
+  if (!req)
+    return make_failed_channel(link, req.error().message(),
+                               req.error().code() == util::ErrorCode::Unsupported ? "unsupported" : "protocol");
+  const std::string& kind = req->kind;
+  if (kind == "exec") return make_exec_channel(link, req->exec, context);
+  if (kind == "put") return make_put_channel(link, *req, context);
+  if (kind == "get") return make_get_channel(link, req->path, req->max_size);
+  if (kind == "tcp") return make_tcp_channel(link, static_cast<uint16_t>(req->port));
+  if (kind == "fuse") return make_fuse_channel(link, req->port, context);
+  if (kind == "snapshot") return make_snapshot_channel(link, req->port, context);
+  return make_snapshot_list_channel(link, req->port, context);
 }
 
 }  // namespace protocol

@@ -78,30 +78,31 @@ class GuestChannel {
   ChannelLink m_link;
 };
 
+struct OpenRequest;  // guest/protocol/messages.hpp
+
 struct GuestContext {
   std::filesystem::path root = "/";  // where etc/passwd and etc/group are read
   std::vector<MountSpec> mounts;     // from the boot request
   std::function<util::Result<util::Fd>(const MountSpec&)> open_fuse;  // System::open_fuse
 };
 
-// Creates the channel for an Open request; on failure the returned channel has
-// already sent an error and Close (so it is never null).
+// Creates the channel for an Open request (decoded by open_request_from_json); on failure
+// the returned channel has already sent an error and Close (so it is never null).
 std::unique_ptr<GuestChannel> open_guest_channel(ChannelLink link, const nlohmann::json& open,
                                                  const GuestContext& context);
 
-std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const nlohmann::json& open,
+std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const ExecRequest& request,
                                                 const GuestContext& context);
-std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const nlohmann::json& open, const GuestContext& context);
-std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const nlohmann::json& open);
-std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, const nlohmann::json& open);
-// "fuse": mounts BootConfig.mounts[port] and pumps /dev/fuse (guest/protocol/fuse_channel.cpp).
-std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, const nlohmann::json& open,
-                                                const GuestContext& context);
+std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const OpenRequest& request,
+                                               const GuestContext& context);
+std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const std::string& path, uint64_t max_size);
+std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, uint16_t port);
+// "fuse": mounts BootConfig.mounts[id] and pumps /dev/fuse (guest/protocol/fuse_channel.cpp).
+std::unique_ptr<GuestChannel> make_fuse_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context);
 // "snapshot" / "snapshot-list": overlay mount and upper-dir listing of a
 // snapshot mount (guest/protocol/fuse_snapshot.cpp).
-std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, const nlohmann::json& open,
-                                                    const GuestContext& context);
-std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, const nlohmann::json& open,
+std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context);
+std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, uint32_t mount_id,
                                                          const GuestContext& context);
 // A channel that has already failed (error + Close sent).
 std::unique_ptr<GuestChannel> make_failed_channel(ChannelLink link, std::string_view message,

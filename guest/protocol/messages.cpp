@@ -27,6 +27,132 @@ util::Result<int64_t> get_int(const json& j, const char* key) {
   return it->get<int64_t>();
 }
 
+util::Result<std::string> get_string_or(const json& j, const char* key, std::string fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return protocol_error(std::string("field ") + key + " is not a string");
+  return it->get<std::string>();
+}
+
+util::Result<int64_t> get_int_or(const json& j, const char* key, int64_t fallback, int64_t min, int64_t max) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  int64_t v;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    if (u > static_cast<uint64_t>(max)) return protocol_error(std::string("field ") + key + " out of range");
+    v = static_cast<int64_t>(u);
+  } else if (it->is_number_integer()) {
+    v = it->get<int64_t>();
+  } else {
+    return protocol_error(std::string("field ") + key + " is not an integer");
+  }
+  if (v < min || v > max) return protocol_error(std::string("field ") + key + " out of range");
+  return v;
+}
+
+util::Result<bool> get_bool_or(const json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) return protocol_error(std::string("field ") + key + " is not a boolean");
+  return it->get<bool>();
+}
+
+std::string op_of(const json& j) {
+  auto it = j.find("op");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string message_of(const json& j, std::string_view fallback) {
+  auto it = j.find("message");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
+util::Result<OpenRequest> open_request_from_json(const json& j) {
+  OpenRequest r;
+  auto kind = j.find("kind");
+  if (kind == j.end() || !kind->is_string()) return protocol_error("open: missing kind");
+  r.kind = kind->get<std::string>();
+  auto bad = [&](const char* what) { return protocol_error(r.kind + ": " + what); };
+  if (r.kind == "exec") {
+    r.exec = ML_TRY(exec_from_json(j));
+  } else if (r.kind == "put" || r.kind == "get") {
+    auto path = get_string(j, "path");
+    if (!path || path->empty()) return bad("bad request");
+    r.path = std::move(*path);
+    if (r.kind == "put") {
+      auto mode = get_int(j, "mode");
+      auto user = get_string_or(j, "user", "");
+      if (!mode || !user) return bad("bad request");
+      r.mode = static_cast<uint32_t>(*mode & 07777);
+      r.user = std::move(*user);
+      bool home_relative = !r.user.empty() && r.path.starts_with("~/");
+      if (r.path[0] != '/' && !home_relative) return bad("bad request");
+    } else if (r.path[0] != '/') {
+      return bad("bad request");
+    } else {
+      auto max = get_int_or(j, "max_size", 0, 0, INT64_MAX);
+      if (!max) return bad("bad request");
+      r.max_size = static_cast<uint64_t>(*max);
+    }
+  } else if (r.kind == "tcp") {
+    auto port = get_int(j, "port");
+    if (!port || *port <= 0 || *port > 65535) return bad("bad port");
+    r.port = static_cast<uint32_t>(*port);
+  } else if (r.kind == "fuse" || r.kind == "snapshot" || r.kind == "snapshot-list") {
+    auto port = get_int(j, "port");
+    if (!port) return bad("missing mount id");
+    if (*port < 0 || *port > 0xffff) return bad("bad mount id");
+    r.port = static_cast<uint32_t>(*port);
+  } else {
+    return util::make_error(util::ErrorCode::Unsupported, "unknown channel kind " + r.kind);
+  }
+  return r;
+}
+
+util::Result<ExecControl> exec_control_from_json(const json& j) {
+  ExecControl c;
+  c.op = op_of(j);
+  if (c.op == "signal") {
+    c.signal = static_cast<int>(ML_TRY(get_int_or(j, "signal", 0, 0, 64)));
+  } else if (c.op == "close_output") {
+    int64_t s = ML_TRY(get_int_or(j, "stream", static_cast<int64_t>(StreamId::Out), 0, 2));
+    c.stream = static_cast<StreamId>(s);
+  } else if (c.op == "resize") {
+    c.rows = static_cast<uint16_t>(ML_TRY(get_int_or(j, "rows", 24, 0, 65535)));
+    c.cols = static_cast<uint16_t>(ML_TRY(get_int_or(j, "cols", 80, 0, 65535)));
+  }
+  return c;
+}
+
+util::Result<ExecResult> exec_result_from_json(const json& j) {
+  ExecResult r;
+  r.signal = static_cast<int>(ML_TRY(get_int_or(j, "signal", 0, 0, 64)));
+  int code = static_cast<int>(ML_TRY(get_int_or(j, "code", 0, 0, 255)));
+  r.exit_code = r.signal ? 128 + r.signal : code;
+  return r;
+}
+
+util::Result<BootInfo> boot_reply_from_json(const json& j) {
+  if (op_of(j) != "ready")
+    return util::make_error(util::ErrorCode::Guest, "guest boot failed: " + message_of(j, "unknown error"));
+  return boot_info_from_json(j);
+}
+
+util::Result<void> session_reply_from_json(const json& j, std::string_view op, std::string_view answer) {
+  if (op_of(j) != answer)
+    return util::make_error(util::ErrorCode::Guest, std::string(op) + ": " + message_of(j, "failed"));
+  return util::ok();
+}
+
+util::Result<void> channel_result_from_json(const json& j) {
+  if (op_of(j) != "error") return util::ok();
+  auto code = j.find("code");
+  bool not_found = code != j.end() && code->is_string() && *code == "not_found";
+  return util::make_error(not_found ? util::ErrorCode::NotFound : util::ErrorCode::Guest,
+                          "guest: " + message_of(j, "unknown error"));
+}
+
 namespace {
 
 util::Result<std::vector<std::string>> get_strings(const json& j, const char* key) {
@@ -52,7 +178,9 @@ std::string encode_hello(const Hello& hello) {
 util::Result<Hello> decode_hello(std::string_view payload) {
   json j = ML_TRY(parse_json_object(payload));
   Hello h;
-  h.version = static_cast<int>(ML_TRY(get_int(j, "version")));
+  int64_t version = ML_TRY(get_int(j, "version"));
+  if (version < 0 || version > INT32_MAX) return protocol_error("Hello: version out of range");
+  h.version = static_cast<int>(version);
   if (j.contains("agent")) {
     h.role = Role::Agent;
     h.software = ML_TRY(get_string(j, "agent"));

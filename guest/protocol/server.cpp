@@ -85,7 +85,7 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
   if (f.channel == k_session_channel) {
     if (f.type != FrameType::Control) return protocol_error("unexpected frame type on the session channel");
     json j = ML_TRY(parse_json_object(f.payload));
-    std::string op = j.value("op", std::string());
+    std::string op = op_of(j);
     if (op == "boot") {
       BootConfig config = ML_TRY(boot_from_json(j));
       auto info = m_system->boot(config);

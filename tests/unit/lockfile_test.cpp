@@ -60,3 +60,34 @@ TEST_CASE("lockfile [kernel]: round trip, absent by default, malformed refused")
   REQUIRE(!bad);
   CHECK(bad.error().message().find("bundle") != std::string::npos);
 }
+
+// Found by tests/fuzz/lockfile_fuzz.cpp (corpus seeds float_version, control_char).
+TEST_CASE("lockfile: a float version is refused, not converted (1e300 would be undefined behaviour)") {
+  for (const char* text : {"version = 1e300\n", "version = 1.0\n", "version = -1e19\n", "version = nan\n", "version = \"1\"\n"}) {
+    auto lock = engine::Lockfile::parse(text, "L");
+    REQUIRE_FALSE(lock);
+    CHECK(lock.error().message().find("L:1:") == 0);
+  }
+}
+
+TEST_CASE("lockfile: strings holding control characters are refused (a lock is plain text)") {
+  std::string image = "version = 1\n[[image]]\nreference = \"r/a:1\"\nplatform = \"linux/amd64\"\nmanifest = \"sha256:m\"\n";
+  CHECK(engine::Lockfile::parse(image, "L"));
+  for (std::string bad : {"\\u0000", "\\u001b[2J", "\\n", "\\u007f", "\\t"}) {
+    std::string text = image;
+    text.replace(text.find("linux/amd64"), 11, "linux/amd64" + bad);
+    auto lock = engine::Lockfile::parse(text, "L");
+    REQUIRE_FALSE(lock);
+    CHECK(lock.error().message().find("control character") != std::string::npos);
+  }
+  auto kernel = engine::Lockfile::parse("version = 1\n[kernel]\nreference = \"a\\u0007\"\nbundle = \"b\"\n", "L");
+  REQUIRE_FALSE(kernel);
+  // What parses writes back to what parses the same (quotes and backslashes escaped).
+  std::string quoted = image;
+  quoted.replace(quoted.find("r/a:1"), 5, "r/a\\\"b\\\\c");
+  auto lock = engine::Lockfile::parse(quoted, "L");
+  REQUIRE(lock);
+  auto again = engine::Lockfile::parse(lock->to_toml(), "L");
+  REQUIRE(again);
+  CHECK(again->images == lock->images);
+}

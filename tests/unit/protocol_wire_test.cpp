@@ -297,3 +297,64 @@ TEST_CASE("random frames from a hostile agent never crash or hang the client") {
   CHECK(handshakes > 100);
 }
 
+
+// Found by tests/fuzz/protocol_host_fuzz.cpp and protocol_agent_fuzz.cpp (corpus seeds
+// wrong_types, float_exit): json::value() threw type_error out of the decoders on a field of
+// the wrong type, and a float out of an int's range was converted with undefined behaviour.
+TEST_CASE("decoders of either end refuse wrong JSON types and out-of-range numbers without throwing") {
+  using nlohmann::json;
+  // Host side: what the agent answers.
+  for (const char* text : {R"({"op":"exit","code":"3"})", R"({"op":"exit","code":2.5})", R"({"op":"exit","signal":1e300})",
+                           R"({"op":"exit","code":256})", R"({"op":"exit","signal":-1})", R"({"op":"exit","code":[1]})"}) {
+    INFO(text);
+    auto r = protocol::exec_result_from_json(json::parse(text));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == util::ErrorCode::Guest);
+  }
+  auto exit = protocol::exec_result_from_json(json::parse(R"({"op":"exit","code":3,"signal":0})"));
+  REQUIRE(exit);
+  CHECK(exit->exit_code == 3);
+  CHECK(protocol::exec_result_from_json(json::parse(R"({"op":"exit","code":0,"signal":9})"))->exit_code == 137);
+  auto err = protocol::channel_result_from_json(json::parse(R"({"op":"error","message":["x"],"code":1})"));
+  REQUIRE_FALSE(err);
+  CHECK(err.error().message() == "guest: unknown error");
+  auto nf = protocol::channel_result_from_json(json::parse(R"({"op":"error","message":"gone","code":"not_found"})"));
+  REQUIRE_FALSE(nf);
+  CHECK(nf.error().code() == util::ErrorCode::NotFound);
+  CHECK_FALSE(protocol::boot_reply_from_json(json::parse(R"({"op":5,"message":{}})")));
+  CHECK_FALSE(protocol::boot_reply_from_json(json::parse(R"({"op":"ready","uname":1,"agent_version":"x"})")));
+  CHECK_FALSE(protocol::session_reply_from_json(json::parse(R"({"op":"frozen2"})"), "freeze", "frozen"));
+  CHECK(protocol::session_reply_from_json(json::parse(R"({"op":"frozen"})"), "freeze", "frozen"));
+  // A version that narrows to ours must not pass the handshake's check.
+  CHECK_FALSE(protocol::decode_hello(R"({"version":4294967297,"agent":"x"})"));
+
+  // Agent side: what the host sends.
+  CHECK(protocol::op_of(json::parse(R"({"op":5})")).empty());
+  for (const char* text : {R"({"op":"signal","signal":"KILL"})", R"({"op":"signal","signal":1e300})",
+                           R"({"op":"resize","rows":1e20,"cols":80})", R"({"op":"resize","rows":-1})",
+                           R"({"op":"close_output","stream":3})"}) {
+    INFO(text);
+    CHECK_FALSE(protocol::exec_control_from_json(json::parse(text)));
+  }
+  auto resize = protocol::exec_control_from_json(json::parse(R"({"op":"resize","rows":50,"cols":132})"));
+  REQUIRE(resize);
+  CHECK((resize->rows == 50 && resize->cols == 132));
+  for (const char* text : {R"({"kind":"get","path":"/x","max_size":-1.5})", R"({"kind":"get","path":"/x","max_size":"1"})",
+                           R"({"kind":"tcp","port":1e10})", R"({"kind":"tcp","port":70000})", R"({"kind":"put","path":"rel","mode":420})",
+                           R"({"kind":"put","path":"~/x","mode":420})", R"({"kind":"put","path":"/x","mode":420,"user":1})",
+                           R"({"kind":"get","path":"~/x"})",
+                           R"({"kind":"fuse","port":-1})", R"({"kind":"exec","argv":["x"],"env":[],"cwd":"/","user":"","rows":1e300,"cols":1})",
+                           R"({"kind":7})"}) {
+    INFO(text);
+    CHECK_FALSE(protocol::open_request_from_json(json::parse(text)));
+  }
+  auto get = protocol::open_request_from_json(json::parse(R"({"kind":"get","path":"/etc/hostname","max_size":65536})"));
+  REQUIRE(get);
+  CHECK((get->path == "/etc/hostname" && get->max_size == 65536));
+  auto put = protocol::open_request_from_json(json::parse(R"({"kind":"put","path":"~/.claude/x","mode":33188,"user":"node"})"));
+  REQUIRE(put);
+  CHECK((put->path == "~/.claude/x" && put->user == "node" && put->mode == 0644));
+  auto unknown = protocol::open_request_from_json(json::parse(R"({"kind":"teleport"})"));
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code() == util::ErrorCode::Unsupported);
+}

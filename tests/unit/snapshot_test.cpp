@@ -61,3 +61,21 @@ TEST_CASE("classify_snapshot: unsafe paths from the guest are refused") {
   }
   CHECK_FALSE(engine::classify_snapshot("not json\n", tmp.path()));
 }
+
+// Found by tests/fuzz/protocol_host_fuzz.cpp: json::value() threw on a wrong type, and a float
+// mode out of range was converted with undefined behaviour. Guest-written listings are checked.
+TEST_CASE("classify_snapshot: wrong JSON types from the guest are errors, not exceptions") {
+  auto tmp = util::TempDir::create("/tmp", "ml-snap-test-").value();
+  for (const char* line : {R"({"path":5,"type":"file"})", R"({"path":"a","type":["file"]})",
+                           R"({"path":"a","type":"file","mode":1e300})", R"({"path":"a","type":"file","mode":-1})",
+                           R"({"path":"a","type":"file","mode":"644"})", R"({"path":"a","type":"dir","opaque":"yes"})",
+                           R"({"path":"a","type":"symlink","target":7})", "[1,2]", "\"text\""}) {
+    INFO(line);
+    auto r = engine::classify_snapshot(std::string(line) + "\n", tmp.path());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == util::ErrorCode::Guest);
+  }
+  auto ok = engine::classify_snapshot(R"({"path":"a","type":"file","mode":420,"opaque":null})" "\n", tmp.path());
+  REQUIRE(ok);
+  CHECK(ok->size() == 1);
+}

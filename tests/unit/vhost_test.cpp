@@ -235,6 +235,44 @@ TEST_CASE("Virtqueue attach refuses rings outside RAM and bad sizes") {
   CHECK_FALSE(try_attach(32768, k_qva0 + 0x7f000, k_qva0 + 0x1000, k_qva0 + 0x2000));
 }
 
+// Found by tests/fuzz/virtqueue_fuzz.cpp (corpus seeds misaligned_rings, indirect_odd_address):
+// the rings and an indirect table were read through VringDesc/uint16_t pointers at whatever
+// address the guest chose: misaligned loads and atomics, undefined behaviour.
+TEST_CASE("Virtqueue refuses misaligned rings and reads a misaligned indirect table by bytes") {
+  Ram ram;
+  GuestMemory mem = ram.map();
+  auto attach = [&](uint64_t desc, uint64_t avail, uint64_t used) {
+    Virtqueue q;
+    q.num = 8;
+    q.desc_addr = desc;
+    q.avail_addr = avail;
+    q.used_addr = used;
+    return q.attach(mem);
+  };
+  CHECK(attach(k_qva0 + 0x10, k_qva0 + 0x1002, k_qva0 + 0x2004));
+  CHECK_FALSE(attach(k_qva0 + 0x8, k_qva0 + 0x1000, k_qva0 + 0x2000));  // descriptors: 16
+  CHECK_FALSE(attach(k_qva0, k_qva0 + 0x1001, k_qva0 + 0x2000));        // available ring: 2
+  CHECK_FALSE(attach(k_qva0, k_qva0 + 0x1000, k_qva0 + 0x2002));        // used ring: 4
+
+  QueueRig rig;
+  std::memcpy(rig.ram.at(0x100000), "odd", 3);
+  rig.ring.table(0x8003, 0, 0x100000, 3, k_desc_next, 1);
+  rig.ring.table(0x8003, 1, 0x30000, 8, k_desc_write);
+  rig.ring.desc(0, 0x8003, 2 * 16, backends::vhost::k_desc_indirect);
+  rig.ring.make_available(0);
+  auto chain = rig.q.pop(rig.mem);
+  REQUIRE(chain.has_value());
+  REQUIRE(chain->valid);
+  REQUIRE(chain->readable.size() == 1);
+  CHECK(str(chain->readable[0]) == "odd");
+  REQUIRE(chain->writable.size() == 1);
+  CHECK(backends::vhost::write_chain(*chain, "reply-longer-than-8") == 8);
+  std::string request;
+  CHECK(backends::vhost::read_chain(*chain, 3, request));
+  CHECK(request == "odd");
+  CHECK_FALSE(backends::vhost::read_chain(*chain, 2, request));
+}
+
 TEST_CASE("Virtqueue has_available, set_used_flags and notify (NO_INTERRUPT)") {
   QueueRig rig;
   CHECK_FALSE(rig.q.has_available());

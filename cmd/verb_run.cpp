@@ -19,6 +19,7 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's");
+  sub->add_option("--platform", o->platform, "OS/ARCH of the guest: linux/amd64 or linux/arm64 (default: the Matchlockfile's, else the host's)");
   auto pull = std::make_shared<std::string>("missing");
   sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
   auto trust = std::make_shared<bool>(false);

@@ -9,6 +9,7 @@
 #include "cmd/exit_code.hpp"
 #include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/guest_platform.hpp"
 #include "engine/image_pull.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/run_image.hpp"
@@ -42,7 +43,9 @@ void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths
 // `up --dry-run`: what the image resolves to from the cache alone (no network).
 std::string image_plan_line(Context& ctx, const engine::SandboxTarget& t) {
   const auto& ref = t.config.sandbox.image;
-  auto cached = engine::resolve_cached(ctx.dirs, ref, oci::Platform::host());
+  auto platform = engine::guest_platform("", &t.config);
+  if (!platform) return "image " + ref.to_string() + ": " + platform.error().message();
+  auto cached = engine::resolve_cached(ctx.dirs, ref, platform->platform);
   if (!cached) return "image " + ref.to_string() + ": " + cached.error().message();
   if (!*cached) return "image " + ref.to_string() + ": not cached (up pulls it and builds the ext4 rootfs)";
   const auto& c = **cached;
@@ -101,7 +104,10 @@ void register_up(CLI::App& app, Context& ctx) {
     }
     // Pull here, with progress on stderr (-q: none), so the supervisor finds the image cached.
     auto progress = oci::make_progress(ctx.quiet ? oci::ProgressStyle::None : oci::ProgressStyle::Auto, stderr);
-    if (auto image = engine::prepare_image(ctx.dirs, target->config.sandbox.image, progress.get(), *policy); !image) {
+    auto platform = engine::guest_platform("", &target->config);
+    auto image = platform ? engine::prepare_image(ctx.dirs, target->config.sandbox.image, platform->platform, progress.get(), *policy)
+                          : util::Result<engine::BootableImage>(platform.error());
+    if (!image) {
       ctx.exit_code = report(image.error());
       return;
     }

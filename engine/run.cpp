@@ -9,6 +9,7 @@
 #include "engine/discover.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/git_mounts.hpp"
+#include "engine/guest_platform.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
@@ -80,7 +81,9 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
     ref = config->sandbox.image;
   }
 
+  GuestPlatform platform = ML_TRY(guest_platform(o.platform, config ? &*config : nullptr));
   SandboxSpec spec;
+  spec.arch = platform.arch;
   if (config) {
     spec.cpus = config->sandbox.cpus;
     spec.memory_bytes = config->sandbox.memory_bytes;
@@ -102,7 +105,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
 
   std::unique_ptr<oci::ProgressSink> progress;
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
-  auto image = ML_TRY(prepare_image(dirs, ref, progress.get(), o.pull));
+  auto image = ML_TRY(prepare_image(dirs, ref, platform.platform, progress.get(), o.pull));
   spec.image = image.ext4;
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;

@@ -1,0 +1,89 @@
+# An arm64 sandbox from a Matchlockfile ([sandbox].platform = "linux/arm64"): the lock
+# records the digest per platform and `up --frozen` boots the arm64 pin; exec exit codes;
+# the network policy (an allowed name reached, a denied one not); the /workspace share
+# read and written from both sides; down leaves nothing running.
+. "$(dirname "$0")/net_lib.sh"
+net_enter_namespace "$0" "$@"
+. "$(dirname "$0")/../lifecycle/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+MULTI="${ML_IMG_BUSYBOX_MULTI:?fixture rig_arm64 (registry.py arm64) did not run}"
+trap 'rc=$?; net_stop_servers; (exit $rc); lc_cleanup' EXIT
+net_hosts
+net_upstream http
+
+cat >"$PROJ/Matchlockfile" <<TOML
+version = 1
+name = "arm"
+[sandbox]
+image = "$MULTI"
+platform = "linux/arm64"
+cpus = 1
+memory = "512MiB"
+disk = "256MiB"
+workdir = "/workspace"
+[network]
+allow = ["allowed.test"]
+block_private = false
+TOML
+echo from-host >"$PROJ/host.txt"
+
+# One lock, both platforms: same index, a different manifest for each.
+run_ml lock --platform linux/amd64 --platform linux/arm64
+expect_rc 0
+python3 - "$PROJ/Matchlockfile.lock" <<'PY' || fail "lock: $(cat "$PROJ/Matchlockfile.lock")"
+import sys, tomllib
+images = tomllib.load(open(sys.argv[1], "rb"))["image"]
+by = {i["platform"]: i for i in images}
+assert set(by) == {"linux/amd64", "linux/arm64"}, by.keys()
+assert by["linux/amd64"]["index"] == by["linux/arm64"]["index"] != ""
+assert by["linux/amd64"]["manifest"] != by["linux/arm64"]["manifest"]
+PY
+arm_manifest=$(python3 -c 'import sys, tomllib; print([i["manifest"] for i in tomllib.load(open(sys.argv[1], "rb"))["image"] if i["platform"] == "linux/arm64"][0])' "$PROJ/Matchlockfile.lock")
+
+run_ml up --frozen
+expect_rc 0
+expect_contains "$OUT" "sandbox  arm (started)"
+[ "$(record_field arm image_digest)" = "$arm_manifest" ] || fail "booted $(record_field arm image_digest), the arm64 pin is $arm_manifest"
+echo "arm64 sandbox up: ready in $(record_field arm ready_ms) ms, accel $(record_field arm accel)" >&2
+
+run_ml exec -- sh -c 'uname -m; cat /etc/arch; pwd; cat host.txt'
+expect_rc 0
+[ "$OUT" = "aarch64
+arm64
+/workspace
+from-host" ] || fail "exec: $OUT"
+
+# Exit codes: the code, 126 not executable, 127 not found, 128+N killed by signal N.
+run_ml exec -- sh -c 'exit 7'
+expect_rc 7
+run_ml exec -- /etc/passwd
+expect_rc 126
+run_ml exec -- no-such-command
+expect_rc 127
+run_ml exec -- sh -c 'kill -KILL $$'
+expect_rc 137
+
+# The network policy: the allowed name answers, a name outside the list does not.
+run_ml exec -- wget -qO- "http://allowed.test:$UP_http/from-arm64"
+expect_rc 0
+expect_contains "$OUT" "ok GET"
+grep -q '"/from-arm64"' "$TEST_TMP/http.log" || fail "the upstream did not see the arm64 guest's request"
+run_ml exec -- wget -qO- -T 10 "http://denied.test:$UP_http/denied"
+[ "$RC" -ne 0 ] || fail "a name outside [network].allow was reached: $OUT"
+if grep -q '"/denied"' "$TEST_TMP/http.log"; then fail "the denied request reached the upstream"; fi
+
+# The workspace share, written by the guest, seen on the host (and the other way round).
+run_ml exec -- sh -c 'echo from-guest >/workspace/guest.txt; mkdir -p /workspace/d && echo nested >/workspace/d/n.txt'
+expect_rc 0
+[ "$(cat "$PROJ/guest.txt")" = from-guest ] || fail "the guest's write did not reach the host"
+[ "$(cat "$PROJ/d/n.txt")" = nested ] || fail "the guest's nested write did not reach the host"
+echo changed >"$PROJ/host.txt"
+run_ml exec -- cat /workspace/host.txt
+expect_rc 0
+[ "$OUT" = changed ] || fail "the host's change is not visible in the guest: $OUT"
+
+run_ml down
+expect_rc 0
+expect_contains "$OUT" "arm stopped"
+echo "arm64 sandbox: lock, up --frozen, exec exit codes, network policy, workspace rw, down: ok" >&2
+no_qemu_left

@@ -1,4 +1,5 @@
-# An arm64 sandbox from a Matchlockfile ([sandbox].platform = "linux/arm64"): the lock
+# An arm64 sandbox from a Matchlockfile ([sandbox].platform = "linux/arm64") booting the
+# arm64 kernel bundle pushed as an OCI artifact (kernel = "REF@sha256:..."): the lock
 # records the digest per platform and `up --frozen` boots the arm64 pin; exec exit codes;
 # the network policy (an allowed name reached, a denied one not); the /workspace share
 # read and written from both sides; down leaves nothing running.
@@ -11,12 +12,21 @@ trap 'rc=$?; net_stop_servers; (exit $rc); lc_cleanup' EXIT
 net_hosts
 net_upstream http
 
+# The arm64 bundle as an OCI artifact (its Image, not a vmlinuz), named by digest below.
+run_ml kernel push --arch arm64 "$ML_REG_ANON/matchlock/kernel-arm64:test"
+expect_rc 0
+kernel_ref=$OUT
+case "$kernel_ref" in "$ML_REG_ANON/matchlock/kernel-arm64@sha256:"*) ;; *) fail "kernel push printed '$kernel_ref'" ;; esac
+run_ml kernel show --arch arm64
+arm_release=$(printf '%s\n' "$OUT" | awk '/^release/ {print $2}')
+
 cat >"$PROJ/Matchlockfile" <<TOML
 version = 1
 name = "arm"
 [sandbox]
 image = "$MULTI"
 platform = "linux/arm64"
+kernel = "$kernel_ref"
 cpus = 1
 memory = "512MiB"
 disk = "256MiB"
@@ -30,13 +40,14 @@ echo from-host >"$PROJ/host.txt"
 # One lock, both platforms: same index, a different manifest for each.
 run_ml lock --platform linux/amd64 --platform linux/arm64
 expect_rc 0
-python3 - "$PROJ/Matchlockfile.lock" <<'PY' || fail "lock: $(cat "$PROJ/Matchlockfile.lock")"
+python3 - "$PROJ/Matchlockfile.lock" "$kernel_ref" <<'PY' || fail "lock: $(cat "$PROJ/Matchlockfile.lock")"
 import sys, tomllib
 images = tomllib.load(open(sys.argv[1], "rb"))["image"]
 by = {i["platform"]: i for i in images}
 assert set(by) == {"linux/amd64", "linux/arm64"}, by.keys()
 assert by["linux/amd64"]["index"] == by["linux/arm64"]["index"] != ""
 assert by["linux/amd64"]["manifest"] != by["linux/arm64"]["manifest"]
+assert tomllib.load(open(sys.argv[1], "rb"))["kernel"]["reference"].startswith(sys.argv[2].split("@")[0])
 PY
 arm_manifest=$(python3 -c 'import sys, tomllib; print([i["manifest"] for i in tomllib.load(open(sys.argv[1], "rb"))["image"] if i["platform"] == "linux/arm64"][0])' "$PROJ/Matchlockfile.lock")
 
@@ -46,12 +57,15 @@ expect_contains "$OUT" "sandbox  arm (started)"
 [ "$(record_field arm image_digest)" = "$arm_manifest" ] || fail "booted $(record_field arm image_digest), the arm64 pin is $arm_manifest"
 echo "arm64 sandbox up: ready in $(record_field arm ready_ms) ms, accel $(record_field arm accel)" >&2
 
-run_ml exec -- sh -c 'uname -m; cat /etc/arch; pwd; cat host.txt'
+run_ml exec -- sh -c 'uname -m; uname -r; cat /etc/arch; pwd; cat host.txt'
 expect_rc 0
 [ "$OUT" = "aarch64
+$arm_release
 arm64
 /workspace
 from-host" ] || fail "exec: $OUT"
+pulled="$XDG_CACHE_HOME/matchlock/kernels/oci-${kernel_ref#*@sha256:}"
+[ -f "$pulled/Image" ] && [ ! -e "$pulled/vmlinuz" ] || fail "the pulled arm64 kernel artifact has no Image: $(ls "$pulled")"
 
 # Exit codes: the code, 126 not executable, 127 not found, 128+N killed by signal N.
 run_ml exec -- sh -c 'exit 7'

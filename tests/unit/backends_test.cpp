@@ -10,6 +10,7 @@
 #include <map>
 
 #include "backends/initramfs.hpp"
+#include "backends/kernel_artifact.hpp"
 #include "backends/kernel_bundle.hpp"
 #include "backends/kernel_image.hpp"
 #include "backends/module_info.hpp"
@@ -18,6 +19,7 @@
 #include "backends/qemu/qemu_vm.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
+#include "util/sha256.hpp"
 #include "util/temp_dir.hpp"
 
 namespace {
@@ -350,6 +352,36 @@ TEST_CASE("kernel bundle: bundle.json names its arch and image file; old bundles
   auto bare = backends::kernel_bundle_from_path(tmp->path() / "Image");
   REQUIRE(bare);
   CHECK(bare->arch == backends::GuestArch::Arm64);
+}
+
+TEST_CASE("kernel artifact: a pulled bundle.json names its image file, and only vmlinuz or Image") {
+  auto tmp = util::TempDir::create("/tmp", "ml-artifact-test-");
+  REQUIRE(tmp);
+  util::Dirs dirs{tmp->path() / "cache", tmp->path() / "state", tmp->path() / "config"};
+  std::string image = fake_arm64_image();
+  REQUIRE(util::write_file_atomic(tmp->path() / "kernel", image));
+  // An empty ustar archive: two zero blocks.
+  REQUIRE(util::write_file_atomic(tmp->path() / "modules.tar", std::string(1024, '\0')));
+  auto install = [&](const std::string& name, const std::string& kernel_field) {
+    std::string meta = R"({"format":1,"arch":"arm64","kernel":")" + kernel_field + R"(","modules":[],"files":{")" + kernel_field +
+                       R"(":")" + util::sha256_hex(image) + R"("}})";
+    REQUIRE(util::write_file_atomic(tmp->path() / "bundle.json", meta));
+    return backends::install_kernel_payload(dirs, name, tmp->path() / "kernel", tmp->path() / "modules.tar", tmp->path() / "bundle.json");
+  };
+  auto ok = install("good", "Image");
+  REQUIRE(ok);
+  CHECK(ok->arch == backends::GuestArch::Arm64);
+  auto written = util::read_file(ok->vmlinuz);
+  REQUIRE(written);
+  CHECK(*written == image);
+  // A hostile registry names a file outside the bundle: refused before anything is written.
+  for (const char* hostile : {"../escape", "../../cache/escape", "/tmp/escape", "modules/x.ko", ""}) {
+    INFO(hostile);
+    CHECK(!install(std::string("bad") + std::to_string(std::strlen(hostile)), hostile));
+  }
+  CHECK(!util::path_exists(backends::kernels_dir(dirs) / "escape"));  // staging/../escape
+  CHECK(!util::path_exists(dirs.cache / "escape"));
+  CHECK(!util::path_exists("/tmp/escape"));
 }
 
 TEST_CASE("qemu host: version and data dirs from QEMU's own output") {

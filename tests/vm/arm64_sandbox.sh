@@ -1,8 +1,9 @@
 # An arm64 sandbox from a Matchlockfile ([sandbox].platform = "linux/arm64") booting the
 # arm64 kernel bundle pushed as an OCI artifact (kernel = "REF@sha256:..."): the lock
 # records the digest per platform and `up --frozen` boots the arm64 pin; exec exit codes;
-# the network policy (an allowed name reached, a denied one not); the /workspace share
-# read and written from both sides; down leaves nothing running.
+# the network policy (an allowed name reached, a denied one not); workspace shares: rw
+# read and written from both sides, ro, snapshot (+ diff); exec -t on a pty; down leaves
+# nothing running.
 . "$(dirname "$0")/net_lib.sh"
 net_enter_namespace "$0" "$@"
 . "$(dirname "$0")/../lifecycle/lib.sh"
@@ -34,8 +35,22 @@ workdir = "/workspace"
 [network]
 allow = ["allowed.test"]
 block_private = false
+[[mounts]]
+source = "."
+target = "/workspace"
+[[mounts]]
+source = "ro"
+target = "/ro"
+mode = "ro"
+[[mounts]]
+source = "snap"
+target = "/snap"
+mode = "snapshot"
 TOML
 echo from-host >"$PROJ/host.txt"
+mkdir -p "$PROJ/ro" "$PROJ/snap"
+echo read-only >"$PROJ/ro/r.txt"
+echo original >"$PROJ/snap/s.txt"
 
 # One lock, both platforms: same index, a different manifest for each.
 run_ml lock --platform linux/amd64 --platform linux/arm64
@@ -86,6 +101,43 @@ run_ml exec -- wget -qO- -T 10 "http://denied.test:$UP_http/denied"
 [ "$RC" -ne 0 ] || fail "a name outside [network].allow was reached: $OUT"
 if grep -q '"/denied"' "$TEST_TMP/http.log"; then fail "the denied request reached the upstream"; fi
 
+# A read-only share: readable, not writable. A snapshot share: writable in the guest,
+# the host directory untouched, `diff` lists the change.
+run_ml exec -- sh -c 'cat /ro/r.txt; echo x >/ro/new.txt'
+[ "$RC" -ne 0 ] || fail "a write into the ro share succeeded"
+expect_contains "$OUT" "read-only"
+[ ! -e "$PROJ/ro/new.txt" ] || fail "the ro share was written on the host"
+run_ml exec -- sh -c 'echo changed >/snap/s.txt; echo added >/snap/added.txt; cat /snap/s.txt'
+expect_rc 0
+[ "$OUT" = changed ] || fail "snapshot write not visible in the guest: $OUT"
+[ "$(cat "$PROJ/snap/s.txt")" = original ] && [ ! -e "$PROJ/snap/added.txt" ] || fail "the snapshot share reached the host"
+run_ml diff arm
+expect_rc 0
+expect_contains "$OUT" "M s.txt"
+expect_contains "$OUT" "A added.txt"
+
+# exec -t: a real terminal (pty), its window size seen by the guest.
+python3 - "$MATCHLOCK" <<'PY' || fail "exec -t failed"
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "exec", "-t", "arm", "--", "sh", "-c", "stty size; tty"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+out = b""
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+_, status = os.waitpid(pid, 0)
+text = out.decode(errors="replace")
+assert os.waitstatus_to_exitcode(status) == 0, text
+assert "33 111" in text and "/dev/pts/" in text, text
+PY
+
 # The workspace share, written by the guest, seen on the host (and the other way round).
 run_ml exec -- sh -c 'echo from-guest >/workspace/guest.txt; mkdir -p /workspace/d && echo nested >/workspace/d/n.txt'
 expect_rc 0
@@ -99,5 +151,5 @@ expect_rc 0
 run_ml down
 expect_rc 0
 expect_contains "$OUT" "arm stopped"
-echo "arm64 sandbox: lock, up --frozen, exec exit codes, network policy, workspace rw, down: ok" >&2
+echo "arm64 sandbox: lock, up --frozen, exec exit codes, network policy, workspace rw/ro/snapshot, exec -t, down: ok" >&2
 no_qemu_left

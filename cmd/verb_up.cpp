@@ -24,7 +24,8 @@ void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths
   const auto& r = up.record;
   std::printf("sandbox  %s (%s)\n", r.name.c_str(), up.booted ? "started" : "already running");
   std::printf("image    %s@%s\n", r.image.c_str(), r.image_digest.c_str());
-  std::printf("backend  %s, accel %s, %d cpus, %llu MiB\n", r.backend.c_str(), r.accel.c_str(), r.cpus,
+  std::printf("backend  %s%s%s, accel %s, %d cpus, %llu MiB\n", r.backend.c_str(), r.platform.empty() ? "" : " ",
+              r.platform.c_str(), r.accel.c_str(), r.cpus,
               static_cast<unsigned long long>(r.memory_bytes >> 20));
   std::string hosts;
   for (const auto& h : r.allowed_hosts) hosts += (hosts.empty() ? "" : ", ") + h;

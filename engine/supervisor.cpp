@@ -371,6 +371,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   auto image = prepare_image(dirs, config->sandbox.image, platform->platform, nullptr);
   if (!image) return fail(image.error());
   record.image = image->reference;
+  record.platform = platform->platform.to_string();
   record.image_digest = image->manifest_digest;
   record.cpus = config->sandbox.cpus;
   record.memory_bytes = config->sandbox.memory_bytes;

@@ -66,9 +66,14 @@ assert tomllib.load(open(sys.argv[1], "rb"))["kernel"]["reference"].startswith(s
 PY
 arm_manifest=$(python3 -c 'import sys, tomllib; print([i["manifest"] for i in tomllib.load(open(sys.argv[1], "rb"))["image"] if i["platform"] == "linux/arm64"][0])' "$PROJ/Matchlockfile.lock")
 
+run_ml up --dry-run
+expect_rc 0
+expect_contains "$OUT" "--vm qemu linux/arm64 cpus=1"
 run_ml up --frozen
 expect_rc 0
 expect_contains "$OUT" "sandbox  arm (started)"
+expect_contains "$OUT" "backend  qemu linux/arm64, accel tcg"
+[ "$(record_field arm platform)" = linux/arm64 ] || fail "sandbox.json platform: $(record_field arm platform)"
 [ "$(record_field arm image_digest)" = "$arm_manifest" ] || fail "booted $(record_field arm image_digest), the arm64 pin is $arm_manifest"
 echo "arm64 sandbox up: ready in $(record_field arm ready_ms) ms, accel $(record_field arm accel)" >&2
 

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "util/log.hpp"
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   CLI::App app{"matchlock: run AI coding agents in microVMs, as declared by a Matchlockfile", "matchlock"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("-f,--file", ctx.file, "Matchlockfile to use (default: nearest Matchlockfile)");
+  app.add_option("-f,--file", ctx.file, "Matchlockfile to use (default: nearest Matchlockfile)")->type_name(cmd::k_type_file);
   app.add_flag("-v,--verbose", ctx.verbose, "More diagnostics on stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Only errors on stderr");
   // Runs after the options are parsed, before any verb's callback: -q silences
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
     util::log::set_level(ctx.quiet ? Level::Quiet : ctx.verbose ? Level::Verbose : Level::Normal);
   });
   for (auto reg : cmd::k_verbs) reg(app, ctx);
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete")
+    return cmd::run_complete(app, ctx, std::vector<std::string>(argv + 2, argv + argc));
   std::vector<char*> args(argv, argv + argc);
   cmd::split_dashdash(args, ctx);
   argc = static_cast<int>(args.size());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cmd/exit_code.hpp"
+#include "cmd/up_frozen.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/task_graph.hpp"
 #include "util/log.hpp"
@@ -32,9 +33,22 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
   }
   auto env = engine::resolve_env_flags(req.env);
   if (!env) return report(env.error());
+  std::optional<engine::LockedImage> pin;
+  if (req.frozen) {
+    auto p = frozen_pin(ctx);
+    if (!p) return report(p.error());
+    pin = *p;
+  }
   auto up = engine::ensure_up(ctx.dirs, *target, engine::Recreate::No);
   if (!up) return report(up.error());
-  if (up->booted) util::log::info("sandbox " + target->name + " started in " + std::to_string(up->up_ms) + " ms");
+  if (pin) {
+    if (auto ok = check_frozen_boot(*pin, up->record); !ok) {
+      // A sandbox this call booted from a moved tag does not stay up.
+      if (up->booted) (void)engine::stop_sandbox(ctx.dirs, target->name, engine::KeepDisk::No, std::chrono::seconds(30));
+      return report(ok.error());
+    }
+  }
+  if (up->booted) util::log::debug("sandbox " + target->name + " started in " + std::to_string(up->up_ms) + " ms");
   int code = 0;
   if (up->booted) {
     // A fresh sandbox gets its `up` tasks first, as with `matchlock up`.

@@ -17,6 +17,7 @@ struct RunTaskRequest {
   bool remove = false;             // --rm: `down` + `rm` after the task
   bool dry_run = false;            // print the order only
   bool trust = false;              // --trust: approve the Matchlockfile's policy without asking
+  bool frozen = false;             // --frozen: the sandbox must run the image Matchlockfile.lock pins
 };
 
 // The exit code when WORDS name a task; nullopt when this is a plain command

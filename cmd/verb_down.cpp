@@ -1,4 +1,5 @@
 // `matchlock down [NAME|--all] [--keep] [--timeout S]`
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/git_mounts.hpp"
@@ -12,10 +13,10 @@ void register_down(CLI::App& app, Context& ctx) {
   auto all = std::make_shared<bool>(false);
   auto keep = std::make_shared<bool>(false);
   auto timeout = std::make_shared<int>(30);
-  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("--all", *all, "Stop every sandbox");
   sub->add_flag("--keep", *keep, "Keep the writable disk (and git-mode clones)");
-  sub->add_option("--timeout", *timeout, "Seconds to wait for a graceful stop before killing");
+  sub->add_option("--timeout", *timeout, "Seconds to wait for a graceful stop before killing")->type_name("SECONDS");
   sub->callback([&ctx, name, all, keep, timeout] {
     std::vector<std::string> names;
     if (*all) {

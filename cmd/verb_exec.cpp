@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
@@ -35,14 +36,14 @@ void register_exec(CLI::App& app, Context& ctx) {
   auto spec = std::make_shared<engine::ExecSpec>();
   auto env = std::make_shared<std::vector<std::string>>();
   auto tty = std::make_shared<bool>(false);
-  sub->add_option("-e,--env", *env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false);
-  sub->add_option("-w,--workdir", spec->cwd, "Working directory in the guest");
-  sub->add_option("-u,--user", spec->user, "User in the guest (name, uid, name:group, uid:gid)");
+  sub->add_option("-e,--env", *env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false)->type_name("KEY=VALUE");
+  sub->add_option("-w,--workdir", spec->cwd, "Working directory in the guest")->type_name("PATH");
+  sub->add_option("-u,--user", spec->user, "User in the guest (name, uid, name:group, uid:gid)")->type_name("USER");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode)");
   auto first = std::make_shared<std::string>();
   auto words = std::make_shared<std::vector<std::string>>();
-  sub->add_option("name", *first, "Sandbox name (optional; default: the Matchlockfile's)");
-  sub->add_option("command", *words, "Command and arguments (after --)");
+  sub->add_option("name", *first, "Sandbox name (optional; default: the Matchlockfile's)")->type_name(k_type_sandbox);
+  sub->add_option("command", *words, "Command and arguments (after --)")->type_name("CMD");
   sub->callback([&ctx, spec, env, tty, first, words] {
     // With `--` (split off by main.cpp), a word before it is the NAME. Without,
     // the first word is a NAME only when such a sandbox exists and a command follows it.

@@ -1,6 +1,7 @@
 // `matchlock fetch-branch [NAME]`: bring a sandbox's git-mode branches back
 // into the user's repository as matchlock/<sandbox>/<branch>. Works whether
 // the sandbox runs or not (it reads the clones in the sandbox's state dir).
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/git_mounts.hpp"
@@ -12,7 +13,7 @@ namespace cmd {
 void register_fetch_branch(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("fetch-branch", "Fetch a git-mode sandbox's branches into your repository as matchlock/<sandbox>/<branch>");
   auto name = std::make_shared<std::string>();
-  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->callback([&ctx, name] {
     std::string n = *name;
     if (n.empty()) {

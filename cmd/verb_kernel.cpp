@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "backends/kernel_bundle.hpp"
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/kernel_ref.hpp"
@@ -36,9 +37,9 @@ void register_kernel(CLI::App& app, Context& ctx) {
   auto* install = kernel->add_subcommand("install", "Fetch Debian's cloud kernel (apt-get download) and cache vmlinuz + modules");
   auto opts = std::make_shared<backends::KernelInstallOptions>();
   auto install_arch = std::make_shared<std::string>();
-  install->add_option("--arch", *install_arch, "Guest architecture: amd64 or arm64 (default: the host's)");
-  install->add_option("--package", opts->package, "Debian package to fetch (default linux-image-cloud-ARCH; a meta package is followed)");
-  install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading");
+  install->add_option("--arch", *install_arch, "Guest architecture: amd64 or arm64 (default: the host's)")->type_name("ARCH");
+  install->add_option("--package", opts->package, "Debian package to fetch (default linux-image-cloud-ARCH; a meta package is followed)")->type_name("PACKAGE");
+  install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading")->type_name(k_type_file);
   install->callback([&ctx, opts, install_arch] {
     auto r = [&]() -> util::Result<backends::KernelBundle> {
       opts->arch = ML_TRY(parse_arch(*install_arch));
@@ -56,9 +57,9 @@ void register_kernel(CLI::App& app, Context& ctx) {
   auto push_ref = std::make_shared<std::string>();
   auto push_dir = std::make_shared<std::string>();
   auto push_arch = std::make_shared<std::string>();
-  push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required();
-  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one");
-  push->add_option("--arch", *push_arch, "Push the installed bundle of this architecture (default: the host's)");
+  push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required()->type_name("REF");
+  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one")->type_name(k_type_dir);
+  push->add_option("--arch", *push_arch, "Push the installed bundle of this architecture (default: the host's)")->type_name("ARCH");
   push->callback([&ctx, push_ref, push_dir, push_arch] {
     auto r = [&]() -> util::Result<std::string> {
       oci::Reference ref = ML_TRY(oci::parse_reference(*push_ref));
@@ -89,7 +90,7 @@ void register_kernel(CLI::App& app, Context& ctx) {
 
   auto* show = kernel->add_subcommand("show", "Print the installed bundle");
   auto show_arch = std::make_shared<std::string>();
-  show->add_option("--arch", *show_arch, "Guest architecture: amd64 or arm64 (default: the host's)");
+  show->add_option("--arch", *show_arch, "Guest architecture: amd64 or arm64 (default: the host's)")->type_name("ARCH");
   show->callback([&ctx, show_arch] {
     auto r = [&]() -> util::Result<std::optional<backends::KernelBundle>> {
       return backends::installed_kernel_bundle(ctx.dirs, ML_TRY(parse_arch(*show_arch)));

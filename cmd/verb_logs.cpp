@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
@@ -20,7 +21,7 @@ void register_logs(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
   auto console = std::make_shared<bool>(false);
-  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("-f,--follow", *follow, "Keep printing as the log grows, until the sandbox stops");
   auto raw = std::make_shared<bool>(false);
   sub->add_flag("--console", *console, "The guest's serial console instead");

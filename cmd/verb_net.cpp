@@ -11,10 +11,12 @@
 #include <set>
 #include <thread>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/net_setup.hpp"
 #include "net/audit.hpp"
 #include "net/policy.hpp"
@@ -47,6 +49,10 @@ std::string format_event(const net::AuditEvent& e) {
   if (!e.secrets.empty()) {
     line += " secrets=";
     for (size_t i = 0; i < e.secrets.size(); ++i) line += (i ? "," : "") + e.secrets[i];
+  }
+  if (!e.scrubbed.empty()) {
+    line += " scrubbed=";
+    for (size_t i = 0; i < e.scrubbed.size(); ++i) line += (i ? "," : "") + e.scrubbed[i];
   }
   if (e.bytes_up || e.bytes_down) line += " up=" + std::to_string(e.bytes_up) + " down=" + std::to_string(e.bytes_down);
   if (!e.allowed) line += "  [" + e.reason + "]";
@@ -82,7 +88,7 @@ void register_log(CLI::App& net, Context& ctx) {
   auto* sub = net.add_subcommand("log", "Show the sandbox's network audit log");
   sub->add_flag("-f,--follow", o->follow, "Keep printing new records");
   sub->add_flag("--json", o->json, "Print the JSONL records as stored");
-  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, o] {
     auto name = sandbox_name(ctx, o->name);
     if (!name) {
@@ -107,7 +113,7 @@ void register_log(CLI::App& net, Context& ctx) {
 void register_why(CLI::App& net, Context& ctx) {
   auto target_text = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
-  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required();
+  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required()->type_name("HOST[:PORT]");
   sub->callback([&ctx, target_text] {
     auto target = net::parse_target(*target_text);
     if (!target) {
@@ -115,6 +121,9 @@ void register_why(CLI::App& net, Context& ctx) {
       return;
     }
     auto config = current_config(ctx);
+    if (config) {  // the machine's policy.toml: its deny and allow rules count too
+      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
+    }
     if (!config) {
       ctx.exit_code = report(config.error());
       return;
@@ -133,10 +142,9 @@ void register_why(CLI::App& net, Context& ctx) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
       std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
                   util::terminal_text(d.reason).c_str());
-      if (!d.allowed() && d.rule.empty())
-        std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
-      if (!d.allowed() && !d.rule.empty())
-        std::printf("      to allow it, remove \"%s\" from [network].deny\n", d.rule.c_str());
+      // A deny from the machine's policy.toml cannot be lifted in the Matchlockfile: no hint.
+      if (!d.allowed() && (d.rule.empty() || d.reason.find("policy.toml") == std::string::npos))
+        std::printf("      %s\n", net::allow_hint(target->host, port, d).c_str());
       for (const auto& s : config->secrets)
         for (const auto& r : s.hosts)
           if (!address && net::matches(r, target->host, port)) {
@@ -152,7 +160,7 @@ void register_why(CLI::App& net, Context& ctx) {
 void register_suggest(CLI::App& net, Context& ctx) {
   auto name_opt = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
-  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback([&ctx, name_opt] {
     auto name = sandbox_name(ctx, *name_opt);
     if (!name) {

@@ -58,11 +58,11 @@ util::Result<void> run_pull(Context& ctx, const PullArgs& args) {
 void register_pull(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("pull", "Fetch and verify an image (default: the Matchlockfile's) and build its rootfs");
   auto args = std::make_shared<PullArgs>();
-  sub->add_option("reference", args->reference, "Image reference (registry, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE)");
-  sub->add_option("--platform", args->platform, "OS/ARCH[/VARIANT] (default: the Matchlockfile's, else the host's)");
+  sub->add_option("reference", args->reference, "Image reference (registry, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE)")->type_name("REF");
+  sub->add_option("--platform", args->platform, "OS/ARCH[/VARIANT] (default: the Matchlockfile's, else the host's)")->type_name("OS/ARCH");
   sub->add_flag("--json", args->json, "Progress and result as JSON lines on stdout");
   sub->add_flag("--frozen", args->frozen, "Pull exactly what Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
-  sub->add_option("--pull", args->pull, "always (default): re-check a tag at the registry; missing: use the cached image; never: fail when not cached");
+  sub->add_option("--pull", args->pull, "always (default): re-check a tag at the registry; missing: use the cached image; never: fail when not cached")->type_name("always|missing|never");
   sub->add_flag("--no-rootfs", args->no_rootfs, "Stop after the blobs are in the store");
   sub->callback([&ctx, args] {
     auto r = run_pull(ctx, *args);

@@ -1,4 +1,5 @@
 // `matchlock rm NAME...`: delete stopped sandboxes' state (disk, logs, record).
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
@@ -9,7 +10,7 @@ void register_rm(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("rm", "Remove stopped sandboxes (their disk, logs and record)");
   auto names = std::make_shared<std::vector<std::string>>();
   auto force = std::make_shared<bool>(false);
-  sub->add_option("names", *names, "Sandbox names (default: the Matchlockfile's)");
+  sub->add_option("names", *names, "Sandbox names (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("-f,--force", *force, "Stop a running sandbox first");
   sub->callback([&ctx, names, force] {
     if (names->empty()) {

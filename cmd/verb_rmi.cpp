@@ -28,7 +28,7 @@ util::Result<void> run_rmi(Context& ctx, const std::vector<std::string>& refs) {
 void register_rmi(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("rmi", "Remove pulled images (run `matchlock gc` to reclaim space)");
   auto refs = std::make_shared<std::vector<std::string>>();
-  sub->add_option("reference", *refs, "Image reference or manifest digest")->required();
+  sub->add_option("reference", *refs, "Image reference or manifest digest")->required()->type_name("REF");
   sub->callback([&ctx, refs] {
     auto r = run_rmi(ctx, *refs);
     ctx.exit_code = r ? k_exit_ok : report(r.error());

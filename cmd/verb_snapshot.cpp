@@ -5,6 +5,7 @@
 // unless the user names it as --to.
 #include <filesystem>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
@@ -34,7 +35,7 @@ void register_diff(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("diff", "List what the guest changed in the sandbox's snapshot mounts (A/M/D)");
   auto name = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("--json", *as_json, "Print JSON");
   sub->callback([&ctx, name, as_json] {
     auto reply = [&]() -> util::Result<nlohmann::json> {
@@ -59,10 +60,10 @@ void register_export(CLI::App& app, Context& ctx) {
   auto to = std::make_shared<std::string>();
   auto patch = std::make_shared<std::string>();
   auto mount = std::make_shared<std::string>();
-  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)");
-  sub->add_option("--to", *to, "Apply the changes (writes and deletions) to this directory (may be the share itself)");
-  sub->add_option("--patch", *patch, "Write a unified diff (apply with patch -p1 in the share)");
-  sub->add_option("--mount", *mount, "The snapshot mount's guest target (when there are several)");
+  sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
+  sub->add_option("--to", *to, "Apply the changes (writes and deletions) to this directory (may be the share itself)")->type_name(k_type_dir);
+  sub->add_option("--patch", *patch, "Write a unified diff (apply with patch -p1 in the share)")->type_name(k_type_file);
+  sub->add_option("--mount", *mount, "The snapshot mount's guest target (when there are several)")->type_name("PATH");
   sub->callback([&ctx, name, to, patch, mount] {
     auto reply = [&]() -> util::Result<nlohmann::json> {
       if (to->empty() && patch->empty())

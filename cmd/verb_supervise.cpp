@@ -11,7 +11,8 @@
 namespace cmd {
 
 void register_supervise(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("__supervise", "");  // empty description: hidden from --help
+  auto* sub = app.add_subcommand("__supervise", "The per-sandbox supervisor (started by `up`)");
+  sub->group("");  // hidden from --help, the man page and completion
   auto o = std::make_shared<engine::SuperviseOptions>();
   sub->add_option("--name", o->name)->required();
   sub->add_option("--file", o->file)->required();

@@ -70,6 +70,8 @@ void register_tasks(CLI::App& app, Context& ctx) {
                   needs.empty() ? "" : ("  (needs " + needs + ")").c_str(), tag.empty() ? "" : "  [", tag.empty() ? "" : (tag + "]").c_str());
     }
     if (*json) std::printf("%s\n", out.dump(2).c_str());
+    if (auto order = engine::up_task_order(c))
+      for (const auto& w : engine::uncacheable_tasks(c, *order)) util::log::warn(w);
   });
 }
 

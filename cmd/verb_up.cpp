@@ -6,15 +6,19 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/guest_platform.hpp"
 #include "engine/image_pull.hpp"
 #include "engine/lifecycle.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
 #include "oci/local_resolve.hpp"
 #include "engine/sandbox_state.hpp"
+#include "engine/task_layers.hpp"
+#include "util/log.hpp"
 
 namespace cmd {
 
@@ -62,12 +66,12 @@ void register_up(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
   auto recreate = std::make_shared<bool>(false);
   auto dry_run = std::make_shared<bool>(false);
-  sub->add_option("--name", *name, "Sandbox name (default: the Matchlockfile's name)");
+  sub->add_option("--name", *name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->add_flag("--json", *json, "Print one final JSON object");
   sub->add_flag("--recreate", *recreate, "Restart the sandbox when the Matchlockfile changed since it booted");
   sub->add_flag("--dry-run", *dry_run, "Print the plan without acting");
   auto pull = std::make_shared<std::string>("missing");
-  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never");
+  sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never")->type_name("always|missing|never");
   auto frozen = std::make_shared<bool>(false);
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);
@@ -79,6 +83,11 @@ void register_up(CLI::App& app, Context& ctx) {
       return;
     }
     if (*trust) target->trust = engine::TrustFlag::Granted;
+    // The machine's policy.toml, before anything is pulled (exit 2 with every violation).
+    if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) {
+      ctx.exit_code = report(bounded.error());
+      return;
+    }
     auto policy = oci::parse_pull_policy(*pull);
     if (!policy) {
       ctx.exit_code = report(policy.error());
@@ -94,6 +103,7 @@ void register_up(CLI::App& app, Context& ctx) {
       ctx.exit_code = report(order.error());
       return;
     }
+    for (const auto& w : engine::uncacheable_tasks(target->config, *order)) util::log::warn(w);
     std::optional<engine::LockedImage> pin;
     if (*frozen) {
       auto p = frozen_pin(ctx);
@@ -143,7 +153,7 @@ void register_up(CLI::App& app, Context& ctx) {
       j["up_tasks"] = *order;
       j["up_tasks_exit_code"] = task_code;
       std::printf("%s\n", j.dump(2).c_str());
-    } else {
+    } else if (!ctx.quiet) {  // -q: errors and the tasks' own output only
       print_summary(*up, paths);
     }
     ctx.exit_code = task_code;

@@ -25,10 +25,11 @@ util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Refe
                                                            options.frozen->config_digest + ")");
   }
   if (options.build_rootfs == BuildRootfs::No) return out;
-  if (options.progress) options.progress->note("building rootfs");
+  oci::RootfsOptions rootfs_options;
+  if (options.progress) rootfs_options.on_build = [&] { options.progress->note("building rootfs"); };
   std::vector<oci::RootfsLayer> layers;
   for (const auto& l : out.image.layers) layers.push_back(oci::RootfsLayer{l.blob, l.media_type, l.digest});
-  out.rootfs = ML_TRY_CTX(oci::ensure_rootfs(dirs, out.image.manifest_digest, layers, oci::RootfsOptions{}), "rootfs for " + refname);
+  out.rootfs = ML_TRY_CTX(oci::ensure_rootfs(dirs, out.image.manifest_digest, layers, rootfs_options), "rootfs for " + refname);
   if (options.frozen && !options.frozen->rootfs_sha256.empty() && options.frozen->rootfs_sha256 != "sha256:" + out.rootfs->sha256)
     return util::make_error(util::ErrorCode::Frozen, refname + ": rootfs sha256:" + out.rootfs->sha256 + " does not match the lock (" +
                                                          options.frozen->rootfs_sha256 + ")");

@@ -57,7 +57,11 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   fs::path agent = ML_TRY(backends::locate_agent(spec.arch));
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
   sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs, spec.arch));
-  if (sb.m_accel.accel == Accel::Tcg && spec.arch == backends::host_arch() && sb.m_accel.reason.rfind("forced", 0) != 0)
+  // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
+  // about it (`matchlock doctor` and -v still say it). Never for another architecture's
+  // guest: TCG is all there is.
+  if (sb.m_accel.accel == Accel::Tcg && spec.arch == backends::host_arch() && sb.m_accel.reason.rfind("forced", 0) != 0 &&
+      !sb.m_accel.from_cache)
     util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
   util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
 
@@ -117,6 +121,14 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   sb.m_boot_info = std::move(*info);
   if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
     return sb.explain(std::move(r).error().context("workspace"));
+  // Secret files (placeholders only), owned by the sandbox's user, before any task runs;
+  // after the mounts, so a file may live in a volume (~/.claude in a volume).
+  if (spec.network) {
+    const std::string owner = spec.mount_owner.empty() ? "0" : spec.mount_owner;
+    for (const auto& f : spec.network->secret_files())
+      if (auto r = sb.m_client->put_file(f.path, f.content, 0600, owner); !r)
+        return sb.explain(std::move(r).error().context("secrets." + f.secret + ".file"));
+  }
   sb.m_times.ready = ms_since(t0);
   sb.m_clock = std::make_unique<ClockSync>(*sb.m_client);
   return sb;

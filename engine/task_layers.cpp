@@ -100,15 +100,26 @@ util::Result<std::string> rootfs_sha256(const fs::path& image_ext4) {
   return j["sha256"].get<std::string>();
 }
 
+size_t cacheable_prefix(const Config& config, const std::vector<std::string>& order) {
+  size_t end = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Task* task = config.find_task(order[i]);
+    if (!task) break;
+    if (task->cache) end = i + 1;
+  }
+  return end;
+}
+
 util::Result<TaskKeys> task_layer_keys(const Config& config, const std::string& base, const std::vector<std::string>& order) {
   TaskKeys keys;
   std::string parent = "-";
-  for (const auto& name : order) {
-    const Task* task = config.find_task(name);
-    if (!task || !task->cache) break;  // caching stops at the first task without cache = true
-    auto inputs = ML_TRY_CTX(hash_inputs(config, *task), "task " + name);
+  // Every task of the prefix is chained into the key, cached or not: a layer holds
+  // the work of the uncached tasks before it too.
+  for (size_t i = 0, end = cacheable_prefix(config, order); i < end; ++i) {
+    const Task* task = config.find_task(order[i]);
+    auto inputs = ML_TRY_CTX(hash_inputs(config, *task), "task " + order[i]);
     parent = task_key(config, *task, base, parent, inputs);
-    keys.emplace_back(name, parent);
+    if (task->cache) keys.emplace_back(order[i], parent);
   }
   return keys;
 }
@@ -121,11 +132,26 @@ util::Result<LayerPlan> plan_task_layers(const util::Dirs& dirs, const Config& c
     auto stack = layer_stack(dirs, plan.capture[i].second);
     if (stack.empty()) continue;
     plan.attach = std::move(stack);
-    for (size_t j = 0; j <= i; ++j) plan.skipped.push_back(plan.capture[j].first);
+    // Every task up to this one in the order, the uncached ones before it included.
+    for (const auto& name : order) {
+      plan.skipped.push_back(name);
+      if (name == plan.capture[i].first) break;
+    }
     plan.capture.erase(plan.capture.begin(), plan.capture.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     break;
   }
   return plan;
+}
+
+std::vector<std::string> uncacheable_tasks(const Config& config, const std::vector<std::string>& order) {
+  std::vector<std::string> out;
+  for (const auto& t : config.tasks) {
+    if (!t.cache || std::find(order.begin(), order.end(), t.name) != order.end()) continue;
+    out.push_back(config.where("tasks." + t.name + ".cache") + ": task " + t.name +
+                  ": cache = true, but `up` does not run it, so it is never cached (only the tasks `up` runs, and their needs, "
+                  "are captured as layers; add it to `up`)");
+  }
+  return out;
 }
 
 util::Result<LayerPlan> plan_sandbox_layers(const util::Dirs& dirs, const Config& config, const fs::path& image_ext4) {

@@ -193,6 +193,59 @@ class NoProgress : public ProgressSink {
 
 }  // namespace
 
+void QuietWhenCached::work() {
+  if (m_worked) return;
+  m_worked = true;
+  if (!m_inner) return;
+  if (!m_reference.empty()) m_inner->resolved(m_reference, m_manifest);
+  for (const auto& [digest, size] : m_cached) m_inner->layer_done(digest, size, BlobOutcome::Cached);
+  m_cached.clear();
+  if (m_finished) m_inner->finished(m_reference, m_manifest);
+}
+
+void QuietWhenCached::resolved(std::string_view reference, std::string_view manifest_digest) {
+  if (m_worked) {
+    if (m_inner) m_inner->resolved(reference, manifest_digest);
+    return;
+  }
+  m_reference = reference;
+  m_manifest = manifest_digest;
+}
+
+void QuietWhenCached::layer_start(std::string_view digest, uint64_t size, uint64_t offset) {
+  work();
+  if (m_inner) m_inner->layer_start(digest, size, offset);
+}
+
+void QuietWhenCached::layer_progress(std::string_view digest, uint64_t done, uint64_t size) {
+  work();
+  if (m_inner) m_inner->layer_progress(digest, done, size);
+}
+
+void QuietWhenCached::layer_done(std::string_view digest, uint64_t size, BlobOutcome outcome) {
+  if (!m_worked && outcome == BlobOutcome::Cached) {
+    m_cached.emplace_back(std::string(digest), size);
+    return;
+  }
+  work();
+  if (m_inner) m_inner->layer_done(digest, size, outcome);
+}
+
+void QuietWhenCached::note(std::string_view message) {
+  work();
+  if (m_inner) m_inner->note(message);
+}
+
+void QuietWhenCached::finished(std::string_view reference, std::string_view manifest_digest) {
+  if (m_worked) {
+    if (m_inner) m_inner->finished(reference, manifest_digest);
+    return;
+  }
+  m_reference = reference;  // shown with the held events if a step follows (a rootfs build)
+  m_manifest = manifest_digest;
+  m_finished = true;
+}
+
 std::unique_ptr<ProgressSink> make_progress(ProgressStyle style, std::FILE* out) {
   if (style == ProgressStyle::Auto) style = ::isatty(fileno(out)) ? ProgressStyle::Tty : ProgressStyle::Plain;
   const char* no_color = std::getenv("NO_COLOR");

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,8 @@ struct RootfsOptions {
   // expands more than this many times its compressed size (0 = off). Real
   // layers expand 2-5x; gzip of zeros expands ~1000x.
   uint64_t max_expansion_ratio = 200;
+  // ensure_rootfs: called once just before it builds (never on a cache hit).
+  std::function<void()> on_build;
 };
 
 struct Rootfs {

@@ -75,6 +75,7 @@ Result<Rootfs> ensure_rootfs(const util::Dirs& dirs, std::string_view manifest_d
   if (util::retry_eintr([&] { return ::flock(lock.get(), LOCK_EX); }) < 0) return util::sys_error("flock", dir);
   if (auto hit = cached(image, sidecar)) return *hit;  // built by someone else meanwhile
   remove_stale_temps(dir);
+  if (options.on_build) options.on_build();
 
   Rootfs built = ML_TRY_CTX(build_rootfs(layers, manifest_digest, image, options), "rootfs " + digest.to_string());
   nlohmann::json j = {{"builder", k_builder_version},

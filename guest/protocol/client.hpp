@@ -58,9 +58,13 @@ class Client {
   // exits and its output is drained. Blocks the calling thread.
   util::Result<ExecResult> exec(const ExecRequest& request, const ExecIo& io);
 
-  // Writes a whole file atomically (temp file + rename) with `mode`; parent
-  // directories must exist. Ownership: the agent's user (root in the VM).
-  util::Result<void> put_file(const std::string& guest_path, std::string_view data, int mode);
+  // Writes a whole file atomically (temp file + rename) with `mode`. Without `user`
+  // parent directories must exist and the owner is the agent's user (root in the VM);
+  // with `user` (a guest user spec, looked up in the guest) the file and the parent
+  // directories it creates (0700) belong to that user, and a path may start with "~/"
+  // (their home).
+  util::Result<void> put_file(const std::string& guest_path, std::string_view data, int mode,
+                              const std::string& user = {});
   // Reads a whole regular file; fails if it is larger than `max_size`.
   util::Result<std::string> get_file(const std::string& guest_path, size_t max_size = size_t{64} << 20);
 

@@ -87,8 +87,58 @@ TEST_CASE("task layer keys: prefix, chaining, inputs, definition") {
   auto b_edited = engine::task_layer_keys(parse(tmp.path(), edited), k_base, {"a", "b", "c"}).value();
   CHECK(key_of(b_edited, "a") == key_of(changed, "a"));
   CHECK(key_of(b_edited, "b") != key_of(changed, "b"));
-  // An uncached first task: nothing is cacheable.
-  CHECK(engine::task_layer_keys(config, k_base, {"c", "a"}).value().empty());
+  // Editing c, after the last cached task, changes no key.
+  std::string c_edited = k_chain;
+  c_edited.replace(c_edited.find("echo c"), 6, "echo C");
+  CHECK(engine::task_layer_keys(parse(tmp.path(), c_edited), k_base, {"a", "b", "c"}).value() == changed);
+  // An uncached task before a cached one is chained into its key (its work is in the layer).
+  auto after_c = engine::task_layer_keys(config, k_base, {"c", "a"}).value();
+  REQUIRE(after_c.size() == 1);
+  CHECK(after_c[0].first == "a");
+  CHECK(after_c[0].second != key_of(changed, "a"));
+  CHECK(engine::task_layer_keys(parse(tmp.path(), c_edited), k_base, {"c", "a"}).value()[0].second != after_c[0].second);
+  CHECK(engine::cacheable_prefix(config, {"c", "a", "b"}) == 3);
+  CHECK(engine::cacheable_prefix(config, {"a", "b", "c"}) == 2);
+  CHECK(engine::cacheable_prefix(config, {"c"}) == 0);
+}
+
+TEST_CASE("task layer plan: uncached tasks before a cached layer are skipped with it") {
+  auto tmp = util::TempDir::create(fs::temp_directory_path(), "ml-layers-").value();
+  util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
+  // ca (uncached) -> deps (cached) -> after (uncached): up = ["after"].
+  auto r = engine::parse_config(
+      "version = 1\nup = [\"after\"]\n[sandbox]\nimage = \"alpine:3.20\"\n"
+      "[tasks.ca]\nrun = \"add-ca\"\n"
+      "[tasks.deps]\nrun = \"install\"\ncache = true\nneeds = [\"ca\"]\n"
+      "[tasks.after]\nrun = \"start\"\nneeds = [\"deps\"]\n",
+      "Matchlockfile", tmp.path());
+  REQUIRE(r.config);
+  r.config->file = tmp.path() / "Matchlockfile";
+  const auto& config = *r.config;
+  const std::vector<std::string> order{"ca", "deps", "after"};
+  auto plan = engine::plan_task_layers(dirs, config, k_base, order).value();
+  REQUIRE(plan.capture.size() == 1);
+  CHECK(plan.capture[0].first == "deps");
+  CHECK(plan.skipped.empty());
+  fs::path upper = tmp.path() / "upper.ext4";
+  write(upper, "disk bytes");
+  REQUIRE(engine::publish_layer(dirs, upper, {plan.capture[0].second, "deps", config.file.string(), {}}));
+  plan = engine::plan_task_layers(dirs, config, k_base, order).value();
+  CHECK(plan.skipped == std::vector<std::string>{"ca", "deps"});  // "after" still runs
+  CHECK(plan.capture.empty());
+  auto states = engine::task_layer_states(dirs, config, engine::task_layer_keys(config, k_base, order).value());
+  CHECK(states["deps"] == engine::LayerState::Cached);
+  CHECK(states["ca"] == engine::LayerState::NotCached);
+  CHECK(engine::uncacheable_tasks(config, order).empty());
+}
+
+TEST_CASE("a cache = true task that up never runs is reported with its position") {
+  auto tmp = util::TempDir::create(fs::temp_directory_path(), "ml-layers-").value();
+  auto config = parse(tmp.path(), std::string(k_chain) + "[tasks.lonely]\nrun = \"x\"\ncache = true\n");
+  auto reasons = engine::uncacheable_tasks(config, {"a", "b", "c"});
+  REQUIRE(reasons.size() == 1);
+  CHECK(reasons[0].find("Matchlockfile:") != std::string::npos);
+  CHECK(reasons[0].find("task lonely: cache = true, but `up` does not run it") != std::string::npos);
 }
 
 TEST_CASE("task layer plan: the deepest usable layer wins, and gc keeps the newest per task") {

@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
@@ -68,23 +70,39 @@ class CpioWriter {
   la_int64_t m_ino = 0;
 };
 
+// The ELF machine of an agent binary (EM_X86_64 62, EM_AARCH64 183); nullopt if neither.
+std::optional<GuestArch> agent_arch(std::string_view elf) {
+  if (elf.size() < 20 || elf.substr(0, 4) != "\x7f" "ELF") return std::nullopt;
+  unsigned machine = static_cast<unsigned char>(elf[18]) | static_cast<unsigned char>(elf[19]) << 8;
+  if (machine == 62) return GuestArch::Amd64;
+  if (machine == 183) return GuestArch::Arm64;
+  return std::nullopt;
+}
+
 }  // namespace
 
-util::Result<fs::path> locate_agent() {
-  if (const char* env = std::getenv("MATCHLOCK_AGENT"); env && *env) {
-    if (!util::path_exists(env)) return util::make_error(util::ErrorCode::NotFound, std::string("MATCHLOCK_AGENT=") + env + ": not found");
+util::Result<fs::path> locate_agent(GuestArch arch) {
+  const bool amd64 = arch == GuestArch::Amd64;
+  const char* variable = amd64 ? "MATCHLOCK_AGENT" : "MATCHLOCK_AGENT_ARM64";
+  const std::string name = amd64 ? "matchlock-agent" : std::string("matchlock-agent-") + to_string(arch);
+  if (const char* env = std::getenv(variable); env && *env) {
+    if (!util::path_exists(env)) return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + env + ": not found");
     return fs::path(env);
   }
   std::error_code ec;
   fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const fs::path& candidate : {exe_dir / "matchlock-agent", exe_dir / ".." / "lib" / "matchlock" / "matchlock-agent"})
+  for (const fs::path& candidate : {exe_dir / name, exe_dir / ".." / "lib" / "matchlock" / name})
     if (util::path_exists(candidate)) return candidate;
-  return util::make_error(util::ErrorCode::NotFound,
-                          "guest agent matchlock-agent not found next to " + exe_dir.string() + " (set MATCHLOCK_AGENT)");
+  std::string hint = amd64 ? "" : " (built only when the cross compiler is installed: apt-get install g++-aarch64-linux-gnu, then rebuild)";
+  return util::make_error(util::ErrorCode::NotFound, std::string("guest agent ") + name + " for " + to_string(arch) +
+                                                         " guests not found next to " + exe_dir.string() + hint + " (set " + variable + ")");
 }
 
 util::Result<void> write_initramfs(const KernelBundle& kernel, const fs::path& agent, const fs::path& out) {
   std::string agent_bytes = ML_TRY_CTX(util::read_file(agent), "guest agent");
+  if (agent_arch(agent_bytes) != kernel.arch)
+    return util::make_error(util::ErrorCode::Usage, "guest agent " + agent.string() + " is not an " + to_string(kernel.arch) +
+                                                        " binary, but the kernel " + kernel.vmlinuz.string() + " is");
   util::AtomicFile file = ML_TRY(util::AtomicFile::create(out, 0644));
   {
     CpioWriter w(file.fd());

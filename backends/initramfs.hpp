@@ -13,9 +13,10 @@
 
 namespace backends {
 
-// The agent binary: $MATCHLOCK_AGENT, else <dir of this executable>/matchlock-agent,
-// else <dir>/../lib/matchlock/matchlock-agent.
-util::Result<std::filesystem::path> locate_agent();
+// The agent binary for ARCH: $MATCHLOCK_AGENT (amd64) or $MATCHLOCK_AGENT_ARM64, else
+// <dir of this executable>/NAME, else <dir>/../lib/matchlock/NAME, where NAME is
+// matchlock-agent (amd64) or matchlock-agent-arm64 (the cross build, guest/agent/cross).
+util::Result<std::filesystem::path> locate_agent(GuestArch arch = host_arch());
 
 // Writes the archive to OUT (atomically).
 util::Result<void> write_initramfs(const KernelBundle& kernel, const std::filesystem::path& agent,

@@ -74,10 +74,12 @@ util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const 
   fs::path final_dir = kernels_dir(dirs) / name;
   if (util::path_exists(final_dir / "bundle.json")) return load_kernel_bundle(final_dir);
   std::string meta = ML_TRY(util::read_file(bundle_json));
-  std::map<std::string, std::string> want;  // "vmlinuz", "modules/NN-x.ko" -> sha256 hex
+  std::map<std::string, std::string> want;  // "vmlinuz" (arm64: "Image"), "modules/NN-x.ko" -> sha256 hex
+  std::string image_name;                   // the kernel image's file (load_kernel_bundle checks the name)
   try {
     auto j = nlohmann::json::parse(meta);
     for (const auto& [k, v] : j.at("files").items()) want[k] = v.get<std::string>();
+    image_name = j.value("kernel", "vmlinuz");
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::Integrity, std::string("kernel artifact bundle.json: ") + e.what());
   }
@@ -92,7 +94,9 @@ util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const 
     return util::write_file_atomic(staging.path() / rel, data, 0644);
   };
   std::string kernel_image = ML_TRY(util::read_file(vmlinuz));
-  ML_TRY(place("vmlinuz", kernel_image));
+  if (image_name != "vmlinuz" && image_name != "Image")
+    return make_error(ErrorCode::Integrity, "kernel artifact bundle.json: bad kernel file name \"" + image_name + "\"");
+  ML_TRY(place(image_name, kernel_image));
 
   std::unique_ptr<archive, ArchiveReadFree> a(archive_read_new());
   archive_read_support_format_tar(a.get());

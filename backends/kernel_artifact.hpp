@@ -19,7 +19,7 @@ inline constexpr const char* k_kernel_modules_type = "application/vnd.matchlock.
 inline constexpr const char* k_kernel_metadata_type = "application/vnd.matchlock.kernel.bundle.v1+json";
 
 struct KernelPayload {
-  std::string vmlinuz;      // the kernel image
+  std::string vmlinuz;      // the kernel image (the bundle's vmlinuz, or its arm64 Image)
   std::string modules_tar;  // ustar of modules/NN-name.ko, deterministic (mtime 0, root-owned)
   std::string bundle_json;  // the bundle's bundle.json, byte for byte
 };

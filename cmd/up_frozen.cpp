@@ -4,8 +4,8 @@
 
 namespace cmd {
 
-util::Result<engine::LockedImage> frozen_pin(const Context& ctx) {
-  ImageTarget target = ML_TRY(resolve_image_target(ctx, "", "", NeedConfig::Yes));
+util::Result<engine::LockedImage> frozen_pin(const Context& ctx, const std::string& platform) {
+  ImageTarget target = ML_TRY(resolve_image_target(ctx, "", platform, NeedConfig::Yes));
   auto lock = ML_TRY(engine::Lockfile::load(target.lock_path));
   return engine::frozen_entry(lock, target.lock_path, target.reference.to_string(), target.platform.to_string());
 }

@@ -3,6 +3,8 @@
 // must run exactly that manifest.
 #pragma once
 
+#include <string>
+
 #include "cmd/context.hpp"
 #include "engine/lockfile.hpp"
 #include "engine/sandbox_state.hpp"
@@ -10,8 +12,9 @@
 
 namespace cmd {
 
-// ErrorCode::Frozen when the lock is missing or does not pin the image.
-util::Result<engine::LockedImage> frozen_pin(const Context& ctx);
+// ErrorCode::Frozen when the lock is missing or does not pin the image for PLATFORM
+// ("" = the Matchlockfile's, else the host's; `run --platform` passes its own).
+util::Result<engine::LockedImage> frozen_pin(const Context& ctx, const std::string& platform = "");
 // ErrorCode::Frozen when RECORD's image is not PIN's manifest.
 util::Result<void> check_frozen_boot(const engine::LockedImage& pin, const engine::SandboxRecord& record);
 

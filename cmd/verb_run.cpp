@@ -22,6 +22,7 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("-u,--user", o->user, "User in the guest (name, uid, name:group, uid:gid)")->type_name("USER");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode, resize, Ctrl-C goes to the guest process)");
   sub->add_option("--image", o->image, "Image reference to boot instead of the Matchlockfile's")->type_name("REF");
+  sub->add_option("--platform", o->platform, "OS/ARCH of the guest: linux/amd64 or linux/arm64 (default: the Matchlockfile's, else the host's)")->type_name("OS/ARCH");
   auto pull = std::make_shared<std::string>("missing");
   sub->add_option("--pull", *pull, "always: re-check the tag at the registry; missing (default): only when not cached; never")->type_name("always|missing|never");
   auto trust = std::make_shared<bool>(false);
@@ -65,7 +66,7 @@ void register_run(CLI::App& app, Context& ctx) {
         ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "--frozen pins the Matchlockfile's image; it does not apply to --image"));
         return;
       }
-      auto pin = frozen_pin(ctx);
+      auto pin = frozen_pin(ctx, o->platform);
       if (!pin) {
         ctx.exit_code = report(pin.error());
         return;

@@ -10,6 +10,7 @@
 #include "cmd/exit_code.hpp"
 #include "cmd/up_frozen.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/guest_platform.hpp"
 #include "engine/image_pull.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/machine_policy.hpp"
@@ -27,7 +28,8 @@ void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths
   const auto& r = up.record;
   std::printf("sandbox  %s (%s)\n", r.name.c_str(), up.booted ? "started" : "already running");
   std::printf("image    %s@%s\n", r.image.c_str(), r.image_digest.c_str());
-  std::printf("backend  %s, accel %s, %d cpus, %llu MiB\n", r.backend.c_str(), r.accel.c_str(), r.cpus,
+  std::printf("backend  %s%s%s, accel %s, %d cpus, %llu MiB\n", r.backend.c_str(), r.platform.empty() ? "" : " ",
+              r.platform.c_str(), r.accel.c_str(), r.cpus,
               static_cast<unsigned long long>(r.memory_bytes >> 20));
   std::string hosts;
   for (const auto& h : r.allowed_hosts) hosts += (hosts.empty() ? "" : ", ") + h;
@@ -46,7 +48,9 @@ void print_summary(const engine::UpResult& up, const engine::SandboxPaths& paths
 // `up --dry-run`: what the image resolves to from the cache alone (no network).
 std::string image_plan_line(Context& ctx, const engine::SandboxTarget& t) {
   const auto& ref = t.config.sandbox.image;
-  auto cached = engine::resolve_cached(ctx.dirs, ref, oci::Platform::host());
+  auto platform = engine::guest_platform("", &t.config);
+  if (!platform) return "image " + ref.to_string() + ": " + platform.error().message();
+  auto cached = engine::resolve_cached(ctx.dirs, ref, platform->platform);
   if (!cached) return "image " + ref.to_string() + ": " + cached.error().message();
   if (!*cached) return "image " + ref.to_string() + ": not cached (up pulls it and builds the ext4 rootfs)";
   const auto& c = **cached;
@@ -111,7 +115,10 @@ void register_up(CLI::App& app, Context& ctx) {
     }
     // Pull here, with progress on stderr (-q: none), so the supervisor finds the image cached.
     auto progress = oci::make_progress(ctx.quiet ? oci::ProgressStyle::None : oci::ProgressStyle::Auto, stderr);
-    if (auto image = engine::prepare_image(ctx.dirs, target->config.sandbox.image, progress.get(), *policy); !image) {
+    auto platform = engine::guest_platform("", &target->config);
+    auto image = platform ? engine::prepare_image(ctx.dirs, target->config.sandbox.image, platform->platform, progress.get(), *policy)
+                          : util::Result<engine::BootableImage>(platform.error());
+    if (!image) {
       ctx.exit_code = report(image.error());
       return;
     }

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "engine/config_reader.hpp"
+#include "engine/guest_platform.hpp"
 #include "util/glob.hpp"
 
 namespace engine::detail {
@@ -107,8 +108,9 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     r.error(Reader::pos(*t), "[sandbox] needs image = \"REFERENCE\" (for example \"debian:bookworm-slim\")");
   }
   if (auto p = r.get_string(*t, "platform", "sandbox.platform")) {
-    if (is_platform(p->value)) s.platform = p->value;
-    else r.error(p->pos, "sandbox.platform \"" + p->value + "\" must look like \"linux/amd64\" or \"linux/arm/v7\"");
+    if (!is_platform(p->value)) r.error(p->pos, "sandbox.platform \"" + p->value + "\" must look like \"linux/amd64\" or \"linux/arm/v7\"");
+    else if (auto bootable = guest_arch(*oci::Platform::parse(p->value)); !bootable) r.error(p->pos, "sandbox." + bootable.error().message());
+    else s.platform = p->value;
   }
   if (auto c = r.get_int(*t, "cpus", "sandbox.cpus")) {
     if (c->value < 1) r.error(c->pos, "sandbox.cpus must be at least 1");

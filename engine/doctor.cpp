@@ -143,6 +143,27 @@ Check check_kernel_bundle(const util::Dirs& dirs) {
   return c;
 }
 
+// linux/arm64 guests on this host (docs/ARCHITECTURE.md, "Guest architectures"): the
+// cross-built agent, qemu-system-aarch64, and the arm64 kernel bundle if installed.
+Check check_arm64_guests(const util::Dirs& dirs) {
+  using backends::GuestArch;
+  Check c{"arm64_guests", CheckState::Warn, ""};
+  auto agent = backends::locate_agent(GuestArch::Arm64);
+  auto qemu = backends::qemu::probe_qemu_host(GuestArch::Arm64);
+  if (!agent || !qemu) {
+    c.detail = "linux/arm64 sandboxes cannot boot: " + (!agent ? agent.error().message() : qemu.error().message());
+    return c;
+  }
+  c.state = CheckState::Ok;
+  c.detail = qemu->binary.string() + " (" + qemu->version_line + "), agent " + agent->string();
+  auto bundle = backends::installed_kernel_bundle(dirs, GuestArch::Arm64);
+  if (!bundle) c.detail += "; kernel bundle: " + bundle.error().message();
+  else if (!*bundle) c.detail += "; kernel bundle installed on first use (`matchlock kernel install --arch arm64`)";
+  else c.detail += "; kernel " + (*bundle)->package + " " + (*bundle)->version;
+  if (backends::host_arch() != GuestArch::Arm64) c.detail += "; TCG (no KVM across architectures)";
+  return c;
+}
+
 }  // namespace
 
 const char* to_string(CheckState state) {
@@ -190,6 +211,7 @@ std::vector<Check> run_doctor(const util::Dirs& dirs) {
   checks.push_back(check_program("runsc", "runsc", {"--version"}, CheckState::Warn,
                                  "runsc not found (not used yet: the gVisor backend is not implemented)"));
   checks.push_back(check_kernel_bundle(dirs));
+  checks.push_back(check_arm64_guests(dirs));
   return checks;
 }
 

@@ -156,7 +156,8 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   plan.push_back("mkdir -m 0700 " + paths.dir.string());
   plan.push_back("supervisor: matchlock __supervise --name " + t.name + " (own session, log " + paths.log().string() + ")");
   plan.push_back("--disk " + paths.upper().string() + " (sparse writable ext4, " + std::to_string(c.sandbox.disk_bytes >> 20) + " MiB)");
-  plan.push_back("--vm qemu cpus=" + std::to_string(c.sandbox.cpus) + " memory=" + std::to_string(c.sandbox.memory_bytes >> 20) + "MiB");
+  plan.push_back("--vm qemu " + (c.sandbox.platform.empty() ? std::string("(host platform)") : c.sandbox.platform) +
+                 " cpus=" + std::to_string(c.sandbox.cpus) + " memory=" + std::to_string(c.sandbox.memory_bytes >> 20) + "MiB");
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
   for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));

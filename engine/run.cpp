@@ -9,6 +9,7 @@
 #include "engine/discover.hpp"
 #include "engine/exec_env.hpp"
 #include "engine/git_mounts.hpp"
+#include "engine/guest_platform.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
@@ -86,7 +87,9 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
     ref = config->sandbox.image;
   }
 
+  GuestPlatform platform = ML_TRY(guest_platform(o.platform, config ? &*config : nullptr));
   SandboxSpec spec;
+  spec.arch = platform.arch;
   if (config) {
     spec.cpus = config->sandbox.cpus;
     spec.memory_bytes = config->sandbox.memory_bytes;
@@ -108,7 +111,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
 
   std::unique_ptr<oci::ProgressSink> progress;
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
-  auto image = ML_TRY(prepare_image(dirs, ref, progress.get(), o.pull));
+  auto image = ML_TRY(prepare_image(dirs, ref, platform.platform, progress.get(), o.pull));
   if (!o.frozen_manifest.empty() && image.manifest_digest != o.frozen_manifest)
     return util::make_error(util::ErrorCode::Frozen, image.reference + " resolves to " + image.manifest_digest + " but the lock pins " +
                                                          o.frozen_manifest + "; run `matchlock pull --frozen` (or `matchlock lock`)");

@@ -19,6 +19,7 @@ enum class Remove { No, Yes };
 struct RunOptions {
   std::string file;                  // -f: explicit Matchlockfile
   std::string image;                 // --image REF: overrides [sandbox].image (no Matchlockfile needed)
+  std::string platform;              // --platform OS/ARCH: overrides [sandbox].platform (default: the host's)
   std::vector<std::string> command;  // empty: the image's Entrypoint + Cmd
   std::vector<std::string> env;      // -e K=V (or K: taken from our environment)
   std::string workdir;               // -w

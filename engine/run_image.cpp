@@ -7,11 +7,12 @@ namespace engine {
 
 // The same pull path as `matchlock pull` (user config: mirrors, insecure
 // registries), then the cached rootfs.
-util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, oci::ProgressSink* progress,
-                                          oci::PullPolicy policy) {
+util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, const oci::Platform& platform,
+                                          oci::ProgressSink* progress, oci::PullPolicy policy) {
   // A warm start (nothing downloaded, rootfs cached) prints nothing; one line at -v.
   oci::QuietWhenCached quiet(progress);
   ImagePullOptions options;
+  options.platform = platform;
   options.progress = &quiet;
   options.policy = policy;
   auto pulled = ML_TRY(pull_with_rootfs(dirs, ref, options));

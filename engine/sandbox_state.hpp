@@ -40,6 +40,7 @@ struct SandboxRecord {
   std::string image;          // reference
   std::string image_digest;   // manifest digest
   std::string backend = "qemu";
+  std::string platform;       // the guest's, "linux/arm64" (engine/guest_platform.hpp)
   std::string accel;
   int cpus = 0;
   uint64_t memory_bytes = 0;

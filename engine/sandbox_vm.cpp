@@ -49,14 +49,19 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   if (!state_dir.is_absolute() || !util::path_exists(state_dir))
     return util::make_error(util::ErrorCode::Internal, "sandbox state dir must be an existing absolute path: '" + state_dir.string() + "'");
   SandboxVm sb;
-  sb.m_kernel = spec.kernel.empty() ? ML_TRY(backends::ensure_kernel_bundle(dirs))
+  sb.m_kernel = spec.kernel.empty() ? ML_TRY(backends::ensure_kernel_bundle(dirs, spec.arch))
                                     : ML_TRY(backends::kernel_bundle_from_path(spec.kernel));
-  fs::path agent = ML_TRY(backends::locate_agent());
+  if (sb.m_kernel.arch != spec.arch)
+    return util::make_error(util::ErrorCode::Usage, "kernel " + sb.m_kernel.vmlinuz.string() + " is for " + to_string(sb.m_kernel.arch) +
+                                                        ", but the image is " + to_string(spec.arch) + " ([sandbox].platform)");
+  fs::path agent = ML_TRY(backends::locate_agent(spec.arch));
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
-  sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs));
+  sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs, spec.arch));
   // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
-  // about it (`matchlock doctor` and -v still say it).
-  if (sb.m_accel.accel == Accel::Tcg && sb.m_accel.reason.rfind("forced", 0) != 0 && !sb.m_accel.from_cache)
+  // about it (`matchlock doctor` and -v still say it). Never for another architecture's
+  // guest: TCG is all there is.
+  if (sb.m_accel.accel == Accel::Tcg && spec.arch == backends::host_arch() && sb.m_accel.reason.rfind("forced", 0) != 0 &&
+      !sb.m_accel.from_cache)
     util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
   util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
 
@@ -64,6 +69,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   ML_TRY_CTX(create_upper_disk(upper, spec.disk_bytes), "writable disk");
 
   backends::qemu::VmSpec vm;
+  vm.arch = spec.arch;
   vm.kernel = sb.m_kernel.vmlinuz;
   vm.initramfs = initramfs;
   vm.accel = sb.m_accel.accel;

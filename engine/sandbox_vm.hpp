@@ -24,12 +24,13 @@ namespace engine {
 class SandboxNet;
 
 struct SandboxSpec {
+  backends::GuestArch arch = backends::host_arch();  // from the image platform (engine/guest_platform.hpp)
   std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
   int cpus = 1;
   uint64_t memory_bytes = 512ull << 20;
   uint64_t disk_bytes = 8ull << 30;  // the sparse writable disk
   std::string hostname = "matchlock";
-  std::filesystem::path kernel;      // [sandbox].kernel = PATH; empty: the installed bundle
+  std::filesystem::path kernel;      // [sandbox].kernel = PATH (must be for `arch`); empty: the installed bundle for `arch`
   // Cached task layer disks (engine/layer_store.hpp), topmost first: attached read-only
   // and stacked above the image; each contributes its `upper/` directory.
   std::vector<std::filesystem::path> layers;

@@ -20,6 +20,7 @@
 #include "engine/exec_env.hpp"
 #include "engine/exec_relay.hpp"
 #include "engine/git_mounts.hpp"
+#include "engine/guest_platform.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/machine_policy.hpp"
@@ -62,14 +63,16 @@ std::string join(const std::vector<std::string>& v) {
 
 class Supervisor {
  public:
-  Supervisor(Config config, BootableImage image, SandboxPaths paths, SandboxRecord record)
-      : m_config(std::move(config)), m_image(std::move(image)), m_paths(std::move(paths)), m_record(std::move(record)) {}
+  Supervisor(Config config, GuestPlatform platform, BootableImage image, SandboxPaths paths, SandboxRecord record)
+      : m_config(std::move(config)), m_platform(std::move(platform)), m_image(std::move(image)), m_paths(std::move(paths)),
+        m_record(std::move(record)) {}
 
   util::Result<void> boot(const util::Dirs& dirs) {
     std::vector<std::pair<uint16_t, uint16_t>> ports;
     for (const auto& p : m_config.ports) ports.emplace_back(p.host, p.guest);
     m_ports = ML_TRY(PortForwarder::bind(ports));
     SandboxSpec spec;
+    spec.arch = m_platform.arch;
     spec.cpus = m_config.sandbox.cpus;
     spec.memory_bytes = m_config.sandbox.memory_bytes;
     spec.disk_bytes = m_config.sandbox.disk_bytes;
@@ -354,6 +357,7 @@ class Supervisor {
   }
 
   Config m_config;
+  GuestPlatform m_platform;
   BootableImage m_image;
   SandboxPaths m_paths;
   std::mutex m_record_mutex;
@@ -427,9 +431,12 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
     config->sandbox.kernel.kind = KernelKind::Path;  // the supervisor boots the pulled bundle
     config->sandbox.kernel.path = kernel->dir;
   }
-  auto image = prepare_image(dirs, config->sandbox.image, nullptr);
+  auto platform = guest_platform("", &*config);
+  if (!platform) return fail(platform.error());
+  auto image = prepare_image(dirs, config->sandbox.image, platform->platform, nullptr);
   if (!image) return fail(image.error());
   record.image = image->reference;
+  record.platform = platform->platform.to_string();
   record.image_digest = image->manifest_digest;
   record.cpus = config->sandbox.cpus;
   record.memory_bytes = config->sandbox.memory_bytes;
@@ -437,7 +444,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   for (const auto& r : config->allowed_rules()) record.allowed_hosts.push_back(r.to_string());
   for (const auto& m : config->mounts) record.mounts.push_back(mount_source_label(m) + " -> " + m.target);
 
-  Supervisor sup(std::move(*config), std::move(*image), paths, record);
+  Supervisor sup(std::move(*config), std::move(*platform), std::move(*image), paths, record);
   if (auto r = sup.boot(dirs); !r) return fail(r.error());
   auto listener = listen_unix(paths.socket());
   if (!listener) return fail(listener.error());

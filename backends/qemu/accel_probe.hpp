@@ -28,8 +28,9 @@ inline constexpr std::chrono::milliseconds k_probe_timeout{4000};
 // The cached result for this host boot and this QEMU, if any (no probe is run).
 std::optional<AccelChoice> cached_accel(const util::Dirs& dirs, const QemuHost& qemu);
 
-// Cached result, else probe now and cache it.
+// Cached result, else probe now and cache it. A guest of another architecture than
+// the host's always runs under TCG (no probe).
 util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const std::filesystem::path& kernel,
-                                       const std::filesystem::path& initramfs);
+                                       const std::filesystem::path& initramfs, GuestArch arch = host_arch());
 
 }  // namespace backends::qemu

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "backends/qemu/machine.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -35,6 +36,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 std::string Firmware::describe() const {
+  if (kind == FirmwareKind::None) return "none (QEMU loads the kernel itself)";
   std::string what = kind == FirmwareKind::Qboot ? "qboot" : "not qboot";
   if (!bios.empty())
     return bios.string() + " (" + what + (resolved.empty() ? ", not found" : resolved == bios ? "" : ", " + resolved.string()) + ")";
@@ -42,9 +44,10 @@ std::string Firmware::describe() const {
          (resolved.empty() ? std::string("not found in its data dirs") : resolved.string()) + ")";
 }
 
-fs::path qemu_binary() {
-  if (const char* env = std::getenv("MATCHLOCK_QEMU"); env && *env) return env;
-  return util::find_program("qemu-system-x86_64");
+fs::path qemu_binary(GuestArch arch) {
+  const Machine& m = machine_for(arch);
+  if (const char* env = std::getenv(m.binary_env); env && *env) return env;
+  return util::find_program(m.program);
 }
 
 std::string parse_qemu_version(std::string_view out) {
@@ -94,15 +97,17 @@ Firmware choose_firmware(const std::vector<fs::path>& data_dirs, std::string_vie
 }
 
 uint64_t guest_memory_mib(uint64_t requested_mib, FirmwareKind kind) {
-  if (kind != FirmwareKind::Qboot && requested_mib == k_seabios_bad_mib) return requested_mib + k_seabios_nudge_mib;
+  if (kind == FirmwareKind::Other && requested_mib == k_seabios_bad_mib) return requested_mib + k_seabios_nudge_mib;
   return requested_mib;
 }
 
-util::Result<QemuHost> probe_qemu_host() {
+util::Result<QemuHost> probe_qemu_host(GuestArch arch) {
+  const Machine& m = machine_for(arch);
   QemuHost host;
-  host.binary = qemu_binary();
+  host.binary = qemu_binary(arch);
   if (host.binary.empty())
-    return util::make_error(util::ErrorCode::NotFound, "qemu-system-x86_64 not found: apt-get install qemu-system-x86");
+    return util::make_error(util::ErrorCode::NotFound, std::string(m.program) + " not found (" + to_string(arch) +
+                                                           " guests): apt-get install " + m.debian_package);
   auto version = ML_TRY_CTX(util::run_command({host.binary.string(), "--version"}), "qemu --version");
   if (version.status.code != 0 || version.status.signal != 0)
     return util::make_error(util::ErrorCode::NotFound, host.binary.string() + " --version " + version.status.describe() +
@@ -111,8 +116,12 @@ util::Result<QemuHost> probe_qemu_host() {
   host.version = parse_qemu_version(version.out);
   auto dirs = ML_TRY_CTX(util::run_command({host.binary.string(), "-L", "help"}), "qemu -L help");
   host.data_dirs = parse_data_dirs(dirs.out);
-  const char* env = std::getenv("MATCHLOCK_QEMU_FIRMWARE");
-  host.firmware = choose_firmware(host.data_dirs, env ? env : "");
+  if (m.microvm_firmware) {
+    const char* env = std::getenv("MATCHLOCK_QEMU_FIRMWARE");
+    host.firmware = choose_firmware(host.data_dirs, env ? env : "");
+  } else {
+    host.firmware.kind = FirmwareKind::None;
+  }
   return host;
 }
 

@@ -22,11 +22,13 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/guest_arch.hpp"
 #include "util/result.hpp"
 
 namespace backends::qemu {
 
-enum class FirmwareKind { Qboot, Other };
+// None: the arm64 virt machine, where QEMU loads the kernel itself (machine.hpp).
+enum class FirmwareKind { Qboot, Other, None };
 
 struct Firmware {
   std::filesystem::path bios;  // passed as -bios; empty: QEMU's own default (bios-microvm.bin)
@@ -46,13 +48,14 @@ struct QemuHost {
   std::string identity() const { return binary.string() + " " + version_line; }
 };
 
-// MATCHLOCK_QEMU when set, else qemu-system-x86_64 in PATH; empty if neither.
-std::filesystem::path qemu_binary();
+// The QEMU for ARCH's guests: MATCHLOCK_QEMU (amd64) or MATCHLOCK_QEMU_ARM64 when set,
+// else qemu-system-x86_64 / qemu-system-aarch64 in PATH; empty if neither.
+std::filesystem::path qemu_binary(GuestArch arch = host_arch());
 
 // Runs `BINARY --version` and `BINARY -L help` and chooses the firmware
 // (MATCHLOCK_QEMU_FIRMWARE: "auto" (default), "qemu" (QEMU's default), or a
-// file name or path given to -bios).
-util::Result<QemuHost> probe_qemu_host();
+// file name or path given to -bios). arm64's virt machine boots without one.
+util::Result<QemuHost> probe_qemu_host(GuestArch arch = host_arch());
 
 // "QEMU emulator version 10.0.2 (Debian ...)" -> "10.0.2"; "" if none.
 std::string parse_qemu_version(std::string_view version_output);
@@ -66,7 +69,7 @@ Firmware choose_firmware(const std::vector<std::filesystem::path>& data_dirs, st
 
 inline constexpr uint64_t k_seabios_bad_mib = 2048;  // below-4G RAM that puts the initrd on SeaBIOS's pages
 inline constexpr uint64_t k_seabios_nudge_mib = 2;
-// The RAM we give QEMU for REQUESTED MiB: REQUESTED, except that a 2 GiB guest
+// The RAM we give QEMU for REQUESTED MiB: REQUESTED, except that a 2 GiB microvm
 // under a firmware other than qboot gets 2 MiB more (see the header comment).
 uint64_t guest_memory_mib(uint64_t requested_mib, FirmwareKind kind);
 

@@ -42,16 +42,18 @@ std::string last_line_with(const std::string& text, std::string_view needle) {
 const char* to_string(Accel accel) { return accel == Accel::Kvm ? "kvm" : "tcg"; }
 
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
-  std::string cmdline = k_base_cmdline;
-  if (spec.accel == Accel::Tcg)
+  const Machine& m = machine_for(spec.arch);
+  std::string cmdline = m.cmdline;
+  if (spec.accel == Accel::Tcg && m.tcg_tsc)
     cmdline += std::string(" ") + k_tcg_cmdline + std::to_string(spec.tsc_khz ? spec.tsc_khz : 2'000'000);
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
-  uint64_t memory_mib = guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other);
+  uint64_t memory_mib = m.microvm_firmware ? guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other)
+                                           : spec.memory_mib;
   std::vector<std::string> a = {
-      qemu_binary().string(),
-      "-M", spec.vhost_fs.empty() ? "microvm,rtc=off" : "microvm,rtc=off,memory-backend=ram",
+      qemu_binary(spec.arch).string(),
+      "-M", std::string(m.machine) + (spec.vhost_fs.empty() ? "" : ",memory-backend=ram"),
       "-accel", to_string(spec.accel),
-      "-cpu", spec.accel == Accel::Kvm ? "host" : "max",
+      "-cpu", spec.accel == Accel::Kvm ? "host" : m.tcg_cpu,
       "-smp", std::to_string(spec.cpus),
       "-m", std::to_string(memory_mib) + "M",
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -62,13 +64,13 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
                                        : std::string("file,id=console,path=") + k_console_log,
       "-serial", "chardev:console",
   };
-  if (spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
+  if (m.microvm_firmware && spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
   if (!spec.vhost_fs.empty())
     a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(memory_mib) + "M"});
   for (size_t i = 0; i < spec.vhost_fs.size(); ++i) {
     std::string id = "vfs" + std::to_string(i);
     a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd),
-                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + escape(spec.vhost_fs[i].tag) +
+                       "-device", m.virtio("vhost-user-fs") + ",chardev=" + id + ",tag=" + escape(spec.vhost_fs[i].tag) +
                                       ",queue-size=" + std::to_string(k_virtiofs_queue_size)});
   }
   for (size_t i = 0; i < spec.disks.size(); ++i) {
@@ -76,18 +78,18 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
     std::string id = "disk" + std::to_string(i);
     std::string drive = "id=" + id + ",file=" + escape(d.path.string()) + ",format=raw,if=none";
     drive += d.access == DiskAccess::ReadOnly ? ",readonly=on" : ",discard=unmap";
-    a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=" + id + ",serial=" + d.serial});
+    a.insert(a.end(), {"-drive", drive, "-device", m.virtio("virtio-blk") + ",drive=" + id + ",serial=" + d.serial});
   }
   if (spec.net_fd >= 0) {
     a.insert(a.end(), {"-netdev", "stream,id=net0,server=off,addr.type=fd,addr.str=" + std::to_string(spec.net_fd),
-                       "-device", "virtio-net-device,netdev=net0,mac=" + spec.net_mac});
+                       "-device", m.virtio("virtio-net") + ",netdev=net0,mac=" + spec.net_mac});
   }
   if (!spec.bench_9p_dir.empty()) {
     a.insert(a.end(), {"-fsdev", "local,id=fs9,path=" + escape(spec.bench_9p_dir.string()) + ",security_model=none",
-                       "-device", std::string("virtio-9p-device,fsdev=fs9,mount_tag=") + k_bench_9p_tag});
+                       "-device", m.virtio("virtio-9p") + ",fsdev=fs9,mount_tag=" + k_bench_9p_tag});
   }
   if (spec.control == ControlPort::VirtioSerial) {
-    a.insert(a.end(), {"-device", "virtio-serial-device",
+    a.insert(a.end(), {"-device", m.virtio("virtio-serial"),
                        "-chardev", std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off",
                        "-device", "virtserialport,chardev=ctl,name=matchlock.ctl"});
   }
@@ -95,13 +97,13 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
 }
 
 util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
-  QemuHost host = ML_TRY(probe_qemu_host());
+  QemuHost host = ML_TRY(probe_qemu_host(spec_in.arch));
   VmSpec spec = spec_in;
   if (spec.firmware) host.firmware = *spec.firmware;
   spec.firmware = host.firmware;
-  if (spec.accel == Accel::Tcg && spec.tsc_khz == 0) spec.tsc_khz = tcg_guest_tsc_khz();
+  if (spec.accel == Accel::Tcg && spec.tsc_khz == 0 && machine_for(spec.arch).tcg_tsc) spec.tsc_khz = tcg_guest_tsc_khz();
   util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " + host.firmware.describe() +
-                   "; guest RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
+                   "; guest " + to_string(spec.arch) + ", RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
   ::unlink((spec.state_dir / k_control_socket).c_str());
   util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDWR));

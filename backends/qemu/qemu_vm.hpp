@@ -1,4 +1,4 @@
-// QemuVm: one QEMU microvm process and the files it uses in the sandbox's
+// QemuVm: one QEMU process (x86-64 microvm or arm64 virt: machine.hpp) and the files it uses in the sandbox's
 // state dir (console.log, qemu.log, ctl.sock). The VMM is a util::Child: it is
 // killed and reaped on every path (destructor, error, signal), and dies with us.
 #pragma once
@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "backends/guest_arch.hpp"
 #include "backends/qemu/console_log.hpp"
+#include "backends/qemu/machine.hpp"
 #include "backends/qemu/qemu_host.hpp"
 #include "util/fd.hpp"
 #include "util/process.hpp"
@@ -39,6 +41,7 @@ struct VhostUserFs {
 };
 
 struct VmSpec {
+  GuestArch arch = host_arch();  // picks the QEMU binary and machine (machine.hpp)
   std::filesystem::path kernel;
   std::filesystem::path initramfs;
   std::string extra_cmdline;  // appended to k_base_cmdline
@@ -72,17 +75,15 @@ struct VmSpec {
 // virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
 inline constexpr int k_virtiofs_queue_size = 1024;
 
-// edd=off: the kernel's setup code would ask the firmware to read every disk
-// (int 13h) after the initrd is in place; under SeaBIOS that is disk I/O through
-// rings in firmware memory (qemu_host.hpp), and it costs boot time for nothing.
-inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init";
+// The base kernel command lines (k_base_cmdline, k_arm64_cmdline) are in machine.hpp.
 // Under TCG every vCPU's TSC is the host's own counter (host_tsc.hpp). The kernel can
 // hang calibrating it on a loaded host, so it is told the rate (tsc_early_khz=, which
 // must be the real one or the guest clock drifts by the ratio: VmSpec::tsc_khz), and
 // that it is reliable: otherwise, with 2+ vCPUs, its sync check sees the vCPU threads'
 // scheduling as "TSCs unsynchronized", falls back to jiffies and the clock loses every
 // tick a busy host delays (measured: half speed under load). Not used with KVM, where
-// kvmclock supplies both. The rate is appended after this text.
+// kvmclock supplies both. The rate is appended after this text. x86-64 only: arm64's
+// generic timer has a fixed, announced frequency.
 inline constexpr const char* k_tcg_cmdline = "tsc=reliable tsc_early_khz=";
 inline constexpr const char* k_console_log = "console.log";
 inline constexpr const char* k_qemu_log = "qemu.log";

@@ -1,4 +1,4 @@
-"""The rig's well-formed fixture images: busybox, busybox-docker, layers, multiarch, debian.
+"""The rig's well-formed fixture images: busybox, busybox-docker, layers, multiarch, busybox-multi, debian.
 
 Each builder takes (layout_dir, cache_dir) and writes a complete OCI layout tagged
 "latest" (debian: "bookworm" and "latest"). See README.md for what each contains.
@@ -17,8 +17,10 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_BIN = "/bin/busybox"
 
 
-def busybox_entries():
-    with open(BUSYBOX_BIN, "rb") as f:
+def busybox_entries(binary_path=BUSYBOX_BIN):
+    """The busybox image tree. binary_path: the busybox to install (another
+    architecture's too); the applet list comes from the host's busybox (same package)."""
+    with open(binary_path, "rb") as f:
         binary = f.read()
     applets = subprocess.run([BUSYBOX_BIN, "--list-full"], check=True, capture_output=True,
                              text=True).stdout.split()
@@ -172,6 +174,48 @@ def build_multiarch_docker(out, cache):
     amd64 = lay.add_image([base], BUSYBOX_CONFIG, arch="amd64", platform_in_desc=True)
     arm64 = lay.add_image([arm], BUSYBOX_CONFIG, arch="arm64", variant="v8",
                           platform_in_desc=True)
+    lay.tag(lay.add_index([amd64, arm64]), "latest")
+    lay.finish()
+
+
+# ---- busybox-multi (linux/amd64 + linux/arm64) --------------------------------
+
+def arm64_busybox(cache):
+    """/bin/busybox of Debian's busybox-static:arm64, fetched once into the cache
+    (apt-get download; needs `dpkg --add-architecture arm64` and the mirror)."""
+    version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "busybox-static"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    key = hashlib.sha256(version.encode()).hexdigest()[:8]
+    out = os.path.join(cache, "busybox-arm64-%s" % key)
+    if os.path.exists(out):
+        return out
+    work = out + ".tmp.%d" % os.getpid()
+    os.makedirs(work)
+    try:
+        # the same version as the host's, so the applet lists agree
+        subprocess.run(["apt-get", "download", "-q", "busybox-static:arm64=" + version], cwd=work,
+                       check=True, stdout=subprocess.DEVNULL)
+        deb = [n for n in os.listdir(work) if n.endswith(".deb")][0]
+        subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), os.path.join(work, "x")], check=True)
+        with open(os.path.join(work, "x", "bin", "busybox"), "rb") as f:
+            data = f.read()
+        if data[:4] != b"\x7fELF" or struct.unpack("<H", data[18:20])[0] != 183:  # EM_AARCH64
+            raise RuntimeError("%s: bin/busybox is not an aarch64 ELF" % deb)
+        with open(out + ".tmp", "wb") as f:
+            f.write(data)
+        os.rename(out + ".tmp", out)
+    finally:
+        subprocess.run(["rm", "-rf", work], check=False)
+    return out
+
+
+def build_busybox_multi(out, cache):
+    """OCI index: linux/amd64 and linux/arm64/v8 busybox images, each with /etc/arch."""
+    lay = L.Layout(out)
+    amd = lay.add_layer(busybox_entries() + [L.file("etc/arch", "amd64\n")], "gzip")
+    arm = lay.add_layer(busybox_entries(arm64_busybox(cache)) + [L.file("etc/arch", "arm64\n")], "gzip")
+    amd64 = lay.add_image([amd], BUSYBOX_CONFIG, arch="amd64", platform_in_desc=True)
+    arm64 = lay.add_image([arm], BUSYBOX_CONFIG, arch="arm64", variant="v8", platform_in_desc=True)
     lay.tag(lay.add_index([amd64, arm64]), "latest")
     lay.finish()
 

@@ -2,12 +2,14 @@
 """Builds the rig's fixture OCI image layouts, deterministically.
 
 usage: make_image.py --out DIR [--cache DIR] [--force] NAME...
-  NAME: busybox busybox-docker layers multiarch multiarch-docker debian hostile-<kind>
-        | fast | hostile | all
-  fast = every fixture except debian; hostile = every hostile-* layout.
+  NAME: busybox busybox-docker layers multiarch multiarch-docker busybox-multi debian
+        hostile-<kind> | fast | hostile | all
+  fast = every fixture except debian and busybox-multi (both need Debian's mirror once);
+  hostile = every hostile-* layout.
 
 Layouts land in DIR/NAME (published by rename, so a reader never sees half a layout).
 A layout is rebuilt only when the rig's python sources changed (DIR/.stamp-NAME).
+busybox-multi needs busybox-static:arm64 (apt-get download), fetched once into --cache.
 debian needs a debootstrap tree, built once per machine into --cache
 (default $MATCHLOCK_RIG_CACHE or /var/tmp/matchlock-rig); the finished debian layout
 also lives in the cache and DIR/debian is a symlink to it.
@@ -36,6 +38,7 @@ for _kind, _fn in hostile.BUILDERS.items():
     BUILDERS["hostile-" + _kind] = (lambda fn: lambda out, cache: fn(out))(_fn)
 HOSTILE = sorted(n for n in BUILDERS if n.startswith("hostile-"))
 FAST = sorted(BUILDERS)
+BUILDERS["busybox-multi"] = fixtures.build_busybox_multi
 
 
 def rig_version(names=("ocilayout.py", "fixtures.py", "hostile.py", "expected.py")):
@@ -114,7 +117,8 @@ def main():
     args = ap.parse_args()
     names = []
     for n in args.names:
-        names += {"fast": FAST, "hostile": HOSTILE, "all": FAST + ["debian"]}.get(n, [n])
+        names += {"fast": FAST, "hostile": HOSTILE,
+                  "all": FAST + ["busybox-multi", "debian"]}.get(n, [n])
     unknown = [n for n in names if n not in BUILDERS and n != "debian"]
     if unknown:
         ap.error("unknown image(s): %s (known: %s debian)" % (" ".join(unknown),

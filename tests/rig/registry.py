@@ -4,6 +4,7 @@
 usage:
   registry.py up     --dir D --images I   build fast images, start everything, push, write D/env.sh
   registry.py debian --dir D --images I   build (cached) + push the debian image, write D/env-debian.sh
+  registry.py arm64  --dir D --images I   build (cached) + push busybox-multi, write D/env-arm64.sh
   registry.py down   --dir D              stop every process listed in D/pids (by pid)
   registry.py token  --dir P --rig-dir D --ttl S   private token server + token registry over
                                           D's storage (tokens live S seconds); P/env.sh
@@ -362,7 +363,8 @@ def cmd_up(args):
         raise
     rig.env["ML_IMG_DIR"] = os.path.abspath(args.images)
     rig.env["ML_RIG_ENV"] = rig.path("env.sh")
-    tail = '[ -f "%s" ] && . "%s"\n' % (rig.path("env-debian.sh"), rig.path("env-debian.sh"))
+    tail = "".join('[ -f "%s" ] && . "%s"\n' % (rig.path(n), rig.path(n))
+                   for n in ("env-debian.sh", "env-arm64.sh"))
     write_env(rig.path("env.sh"), rig.env, tail + "true\n")
     print("rig: up in %.1fs; env in %s" % (time.monotonic() - t0, rig.path("env.sh")))
 
@@ -377,6 +379,18 @@ def cmd_debian(args):
     write_env(os.path.join(args.dir, "env-debian.sh"),
               {"ML_IMG_DEBIAN": layout, "ML_IMG_DEBIAN_DIGEST": info["manifest"]})
     print("rig: debian pushed in %.1fs" % (time.monotonic() - t0))
+
+
+def cmd_arm64(args):
+    """busybox-multi (linux/amd64 + linux/arm64 busybox) as matchlock/busybox-multi:latest."""
+    env = read_env(os.path.join(args.dir, "env.sh"))
+    t0 = time.monotonic()
+    run([sys.executable, os.path.join(HERE, "make_image.py"), "--out", args.images, "busybox-multi"])
+    layout = os.path.join(args.images, "busybox-multi")
+    push(layout, env["ML_REG_ANON"], ["matchlock/busybox-multi:latest"])
+    write_env(os.path.join(args.dir, "env-arm64.sh"),
+              {"ML_IMG_BUSYBOX_MULTI": env["ML_REG_ANON"] + "/matchlock/busybox-multi:latest"})
+    print("rig: busybox-multi pushed in %.1fs" % (time.monotonic() - t0))
 
 
 def cmd_token(args):
@@ -394,17 +408,17 @@ def cmd_token(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=["up", "down", "debian", "token"])
+    ap.add_argument("command", choices=["up", "down", "debian", "arm64", "token"])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--images", default=None)
     ap.add_argument("--rig-dir", default=None, help="token: the running rig's dir")
     ap.add_argument("--ttl", type=int, default=300, help="token: token lifetime, seconds")
     args = ap.parse_args()
-    if args.command in ("up", "debian") and not args.images:
+    if args.command in ("up", "debian", "arm64") and not args.images:
         ap.error("--images is required")
     if args.command == "token" and not args.rig_dir:
         ap.error("--rig-dir is required")
-    {"up": cmd_up, "down": lambda a: down(a.dir), "debian": cmd_debian,
+    {"up": cmd_up, "down": lambda a: down(a.dir), "debian": cmd_debian, "arm64": cmd_arm64,
      "token": cmd_token}[args.command](args)
 
 

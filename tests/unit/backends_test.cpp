@@ -10,12 +10,16 @@
 #include <map>
 
 #include "backends/initramfs.hpp"
+#include "backends/kernel_artifact.hpp"
+#include "backends/kernel_bundle.hpp"
+#include "backends/kernel_image.hpp"
 #include "backends/module_info.hpp"
 #include "backends/qemu/qemu_host.hpp"
 #include "backends/qemu/host_tsc.hpp"
 #include "backends/qemu/qemu_vm.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
+#include "util/sha256.hpp"
 #include "util/temp_dir.hpp"
 
 namespace {
@@ -45,6 +49,14 @@ std::string fake_module(const std::string& modinfo) {
   sec(1, 1, modinfo_off, modinfo.size());
   sec(2, 10, shstr_off, shstr.size());
   return elf + sh;
+}
+
+// The first bytes of a static ELF executable for MACHINE (62 x86-64, 183 aarch64).
+std::string fake_agent(uint16_t machine) {
+  std::string elf(64, '\0');
+  std::memcpy(elf.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  std::memcpy(elf.data() + 18, &machine, 2);
+  return elf + "#!agent";
 }
 
 }  // namespace
@@ -92,7 +104,7 @@ TEST_CASE("initramfs: /init, /dev/console, modules and their load order in cpio 
   b.dir = dir / "bundle";
   b.modules = {{"virtio_ring", "01-virtio_ring.ko"}, {"virtio", "02-virtio.ko"}};
   for (const auto& m : b.modules) REQUIRE(util::write_file_atomic(b.module_path(m), "ko:" + m.name));
-  REQUIRE(util::write_file_atomic(dir / "agent", "#!agent"));
+  REQUIRE(util::write_file_atomic(dir / "agent", fake_agent(62)));
   REQUIRE(backends::write_initramfs(b, dir / "agent", dir / "out.cpio"));
 
   std::map<std::string, std::pair<unsigned, std::string>> entries;  // path -> (mode, data)
@@ -109,11 +121,28 @@ TEST_CASE("initramfs: /init, /dev/console, modules and their load order in cpio 
   CHECK(archive_format(a) == ARCHIVE_FORMAT_CPIO_SVR4_NOCRC);
   archive_read_free(a);
   REQUIRE(entries.count("init"));
-  CHECK(entries["init"].second == "#!agent");
+  CHECK(entries["init"].second == fake_agent(62));
   CHECK((entries["init"].first & 0777) == 0755);
   CHECK(S_ISCHR(entries["dev/console"].first));
   CHECK(entries["lib/modules/02-virtio.ko"].second == "ko:virtio");
   CHECK(entries["lib/modules/order"].second == "01-virtio_ring.ko\n02-virtio.ko\n");
+}
+
+TEST_CASE("initramfs: an agent built for another architecture than the kernel is refused") {
+  auto tmp = util::TempDir::create("/tmp", "ml-initramfs-test-");
+  REQUIRE(tmp);
+  backends::KernelBundle b;
+  b.dir = tmp->path();
+  b.vmlinuz = tmp->path() / "Image";
+  b.arch = backends::GuestArch::Arm64;
+  REQUIRE(util::write_file_atomic(tmp->path() / "x86", fake_agent(62)));
+  REQUIRE(util::write_file_atomic(tmp->path() / "arm", fake_agent(183)));
+  REQUIRE(util::write_file_atomic(tmp->path() / "script", "#!/bin/sh\n"));
+  auto wrong = backends::write_initramfs(b, tmp->path() / "x86", tmp->path() / "a.cpio");
+  REQUIRE(!wrong);
+  CHECK(wrong.error().message().find("is not an arm64 binary") != std::string::npos);
+  CHECK(!backends::write_initramfs(b, tmp->path() / "script", tmp->path() / "b.cpio"));
+  CHECK(backends::write_initramfs(b, tmp->path() / "arm", tmp->path() / "c.cpio"));
 }
 
 TEST_CASE("qemu plan: microvm, virtio-mmio disks by serial, control port, console file") {
@@ -181,6 +210,178 @@ TEST_CASE("qemu plan: qboot is passed as -bios, a 2 GiB guest under another firm
     CHECK(after(plan_with(FirmwareKind::Other, "", mib, false), "-m") == std::to_string(mib) + "M");
   CHECK(backends::qemu::guest_memory_mib(2048, FirmwareKind::Qboot) == 2048);
   CHECK(backends::qemu::guest_memory_mib(2048, FirmwareKind::Other) == 2050);
+}
+
+TEST_CASE("qemu plan: arm64 boots the virt machine with virtio-pci devices, a PL011 console and no firmware") {
+  backends::qemu::VmSpec spec;
+  spec.arch = backends::GuestArch::Arm64;
+  spec.kernel = "/k/Image";
+  spec.initramfs = "/k/initrd";
+  spec.memory_mib = 2048;
+  spec.firmware = backends::qemu::Firmware{"/usr/share/qemu/qboot.rom", backends::qemu::FirmwareKind::Qboot, {}};
+  spec.disks = {{"/img.ext4", "ml-image", backends::qemu::DiskAccess::ReadOnly}};
+  spec.net_fd = 9;
+  spec.vhost_fs.push_back({7, "ws"});
+  auto argv = backends::qemu::qemu_argv(spec);
+  auto has = [&](const std::string& s) { return std::find(argv.begin(), argv.end(), s) != argv.end(); };
+  CHECK(after(argv, "-M") == "virt,gic-version=max,memory-backend=ram");
+  CHECK(after(argv, "-cpu") == "max,pauth=off");
+  CHECK(after(argv, "-append") == "console=ttyAMA0 panic=-1 quiet rdinit=/init");  // no x86 TSC or EDD options
+  CHECK(after(argv, "-m") == "2048M");                                               // no SeaBIOS nudge
+  CHECK(!has("-bios"));                                                              // QEMU loads the Image itself
+  CHECK(has("virtio-blk-pci,drive=disk0,serial=ml-image"));
+  CHECK(has("virtio-net-pci,netdev=net0,mac=52:54:00:6d:6c:02"));
+  CHECK(has("virtio-serial-pci"));
+  CHECK(has("virtserialport,chardev=ctl,name=matchlock.ctl"));
+  CHECK(has("vhost-user-fs-pci,chardev=vfs0,tag=ws,queue-size=1024"));
+  CHECK(!has("virtio-blk-device,drive=disk0,serial=ml-image"));
+  spec.accel = backends::qemu::Accel::Kvm;  // an arm64 host
+  CHECK(after(backends::qemu::qemu_argv(spec), "-cpu") == "host");
+}
+
+TEST_CASE("guest arch: Debian's and uname's spellings, nothing else") {
+  using backends::GuestArch;
+  CHECK(backends::parse_guest_arch("amd64") == GuestArch::Amd64);
+  CHECK(backends::parse_guest_arch("x86_64") == GuestArch::Amd64);
+  CHECK(backends::parse_guest_arch("arm64") == GuestArch::Arm64);
+  CHECK(backends::parse_guest_arch("aarch64") == GuestArch::Arm64);
+  for (const char* bad : {"", "arm", "armhf", "riscv64", "ARM64", "arm64 "}) CHECK(!backends::parse_guest_arch(bad));
+  CHECK(std::string(backends::to_string(GuestArch::Arm64)) == "arm64");
+  CHECK(backends::current_link_name(GuestArch::Amd64) == "current");
+  CHECK(backends::current_link_name(GuestArch::Arm64) == "current-arm64");
+  CHECK(backends::default_kernel_package(GuestArch::Arm64) == "linux-image-cloud-arm64");
+  // VZ's devices: virtio-pci and vsock are in the arm64 set, besides what QEMU boots with.
+  for (const char* m : {"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "overlay", "fuse", "virtiofs", "vsock",
+                        "vmw_vsock_virtio_transport"}) {
+    const auto& set = backends::bundle_modules(GuestArch::Arm64);
+    CHECK(std::find(set.begin(), set.end(), m) != set.end());
+  }
+}
+
+namespace {
+
+// An arm64 Image header: "MZ" (EFI stub), the magic "ARM\x64" at 0x38, then text.
+std::string fake_arm64_image() {
+  std::string img(0x400, '\0');
+  img[0] = 'M';
+  img[1] = 'Z';
+  std::memcpy(img.data() + 0x38, "ARM\x64", 4);
+  return img + "kernel text";
+}
+
+std::string gzip(const std::string& data) {
+  std::string out;
+  archive* a = archive_write_new();
+  archive_write_add_filter_gzip(a);
+  archive_write_set_format_raw(a);
+  archive_write_set_bytes_in_last_block(a, 1);  // no zero padding after the stream
+  archive_write_open(a, &out, nullptr, [](archive*, void* o, const void* buf, size_t n) -> la_ssize_t {
+    static_cast<std::string*>(o)->append(static_cast<const char*>(buf), n);
+    return static_cast<la_ssize_t>(n);
+  }, nullptr);
+  archive_entry* e = archive_entry_new();
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+  archive_write_header(a, e);
+  archive_write_data(a, data.data(), data.size());
+  archive_entry_free(e);
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("kernel image: an arm64 Image is kept, a gzipped one inflated, anything else refused") {
+  using backends::GuestArch;
+  std::string image = fake_arm64_image();
+  CHECK(backends::sniff_kernel_image(image) == GuestArch::Arm64);
+  std::string bz(0x300, '\0');
+  std::memcpy(bz.data() + 0x202, "HdrS", 4);
+  CHECK(backends::sniff_kernel_image(bz) == GuestArch::Amd64);
+  CHECK(!backends::sniff_kernel_image(image.substr(0, 0x30)));
+  CHECK(!backends::sniff_kernel_image(""));
+
+  auto same = backends::arm64_image(image, "vmlinuz");
+  REQUIRE(same);
+  CHECK(*same == image);
+  std::string packed = gzip(image);
+  REQUIRE(packed.substr(0, 2) == "\x1f\x8b");
+  auto inflated = backends::arm64_image(packed, "vmlinuz");
+  REQUIRE(inflated);
+  CHECK(*inflated == image);
+
+  auto x86 = backends::arm64_image(bz, "vmlinuz");
+  REQUIRE(!x86);
+  CHECK(x86.error().message().find("it is amd64") != std::string::npos);
+  std::string zboot = std::string("MZ\0\0zimg", 8) + std::string(0x100, '\0');
+  auto z = backends::arm64_image(zboot, "vmlinuz");
+  REQUIRE(!z);
+  CHECK(z.error().message().find("zboot") != std::string::npos);
+  CHECK(!backends::arm64_image(gzip("not a kernel"), "vmlinuz"));
+  auto truncated = backends::arm64_image(packed.substr(0, packed.size() / 2), "vmlinuz");
+  REQUIRE(!truncated);
+  CHECK(truncated.error().message().find("truncated") != std::string::npos);
+  std::string corrupt = packed;
+  corrupt[corrupt.size() - 6] ^= 0x55;  // the CRC32 in the trailer
+  CHECK(!backends::arm64_image(corrupt, "vmlinuz"));
+}
+
+TEST_CASE("kernel bundle: bundle.json names its arch and image file; old bundles are amd64 vmlinuz") {
+  auto tmp = util::TempDir::create("/tmp", "ml-bundle-test-");
+  REQUIRE(tmp);
+  auto write = [&](const std::string& json) { REQUIRE(util::write_file_atomic(tmp->path() / "bundle.json", json)); };
+  REQUIRE(util::write_file_atomic(tmp->path() / "vmlinuz", "k"));
+  REQUIRE(util::write_file_atomic(tmp->path() / "Image", fake_arm64_image()));
+  write(R"({"format":1,"package":"p","version":"1","release":"r","modules":[]})");
+  auto old = backends::load_kernel_bundle(tmp->path());
+  REQUIRE(old);
+  CHECK(old->arch == backends::GuestArch::Amd64);
+  CHECK(old->vmlinuz == tmp->path() / "vmlinuz");
+  write(R"({"format":1,"arch":"arm64","kernel":"Image","modules":[]})");
+  auto arm = backends::load_kernel_bundle(tmp->path());
+  REQUIRE(arm);
+  CHECK(arm->arch == backends::GuestArch::Arm64);
+  CHECK(arm->vmlinuz == tmp->path() / "Image");
+  for (const char* bad : {R"({"format":1,"arch":"aarch64","modules":[]})", R"({"format":1,"arch":"riscv64","modules":[]})",
+                          R"({"format":1,"kernel":"../../etc/passwd","modules":[]})", R"({"format":1,"kernel":"/vmlinuz","modules":[]})"}) {
+    write(bad);
+    CHECK(!backends::load_kernel_bundle(tmp->path()));
+  }
+  // A bare kernel file: its arch from its header.
+  auto bare = backends::kernel_bundle_from_path(tmp->path() / "Image");
+  REQUIRE(bare);
+  CHECK(bare->arch == backends::GuestArch::Arm64);
+}
+
+TEST_CASE("kernel artifact: a pulled bundle.json names its image file, and only vmlinuz or Image") {
+  auto tmp = util::TempDir::create("/tmp", "ml-artifact-test-");
+  REQUIRE(tmp);
+  util::Dirs dirs{tmp->path() / "cache", tmp->path() / "state", tmp->path() / "config"};
+  std::string image = fake_arm64_image();
+  REQUIRE(util::write_file_atomic(tmp->path() / "kernel", image));
+  // An empty ustar archive: two zero blocks.
+  REQUIRE(util::write_file_atomic(tmp->path() / "modules.tar", std::string(1024, '\0')));
+  auto install = [&](const std::string& name, const std::string& kernel_field) {
+    std::string meta = R"({"format":1,"arch":"arm64","kernel":")" + kernel_field + R"(","modules":[],"files":{")" + kernel_field +
+                       R"(":")" + util::sha256_hex(image) + R"("}})";
+    REQUIRE(util::write_file_atomic(tmp->path() / "bundle.json", meta));
+    return backends::install_kernel_payload(dirs, name, tmp->path() / "kernel", tmp->path() / "modules.tar", tmp->path() / "bundle.json");
+  };
+  auto ok = install("good", "Image");
+  REQUIRE(ok);
+  CHECK(ok->arch == backends::GuestArch::Arm64);
+  auto written = util::read_file(ok->vmlinuz);
+  REQUIRE(written);
+  CHECK(*written == image);
+  // A hostile registry names a file outside the bundle: refused before anything is written.
+  for (const char* hostile : {"../escape", "../../cache/escape", "/tmp/escape", "modules/x.ko", ""}) {
+    INFO(hostile);
+    CHECK(!install(std::string("bad") + std::to_string(std::strlen(hostile)), hostile));
+  }
+  CHECK(!util::path_exists(backends::kernels_dir(dirs) / "escape"));  // staging/../escape
+  CHECK(!util::path_exists(dirs.cache / "escape"));
+  CHECK(!util::path_exists("/tmp/escape"));
 }
 
 TEST_CASE("qemu host: version and data dirs from QEMU's own output") {

@@ -94,18 +94,30 @@ json config_to_json(const engine::Config& c) {
                   {"hostname", s.hostname},
                   {"env", s.env}};
   j["mounts"] = json::array();
-  for (const auto& m : c.mounts)
-    j["mounts"].push_back({{"source", m.source.string()}, {"target", m.target}, {"mode", engine::to_string(m.mode)},
-                           {"exclude", m.exclude}, {"cache", m.cache == engine::MountCache::None ? "none" : "auto"}});
+  for (const auto& m : c.mounts) {
+    json mount = {{"target", m.target}, {"mode", engine::to_string(m.mode)}, {"exclude", m.exclude},
+                  {"cache", m.cache == engine::MountCache::None ? "none" : "auto"}};
+    if (m.volume.empty()) mount["source"] = m.source.string();
+    else mount["volume"] = m.volume;
+    j["mounts"].push_back(mount);
+  }
   j["network"] = {{"allow", rules_json(c.network.allow)},
                   {"deny", rules_json(c.network.deny)},
                   {"block_private", c.network.block_private},
                   {"effective_allow", rules_json(c.allowed_rules())}};
   if (!c.network.ca.empty()) j["network"]["ca"] = c.network.ca.string();
+  j["network"]["services"] = json::object();
+  for (const auto& sv : c.network.services)
+    j["network"]["services"][sv.name] = {{"guest", sv.endpoint().guest_name() + ":" + std::to_string(sv.port)},
+                                         {"to", sv.endpoint().target()}, {"port", sv.port}};
   j["secrets"] = json::object();
   for (const auto& sec : c.secrets)
+  {
     j["secrets"][sec.name] = {{"from", sec.from_text}, {"source", engine::to_string(sec.source)},
-                              {"hosts", rules_json(sec.hosts)}, {"inject", inject_json(sec.inject)}};
+                              {"hosts", rules_json(sec.hosts)}, {"inject", inject_json(sec.inject)},
+                              {"file", opt(sec.file)}, {"json", sec.json}};
+    if (sec.file_template) j["secrets"][sec.name]["template"] = *sec.file_template;
+  }
   j["tasks"] = json::object();
   for (const auto& t : c.tasks) {
     auto order = engine::task_order(c, t.name);
@@ -124,6 +136,11 @@ json config_to_json(const engine::Config& c) {
   j["ports"] = json::array();
   for (const auto& p : c.ports)
     j["ports"].push_back({{"host", p.host}, {"guest", p.guest}, {"protocol", engine::to_string(p.protocol)}});
+  j["ports_auto"] = c.ports_auto;
+  json files = json::array();
+  for (const auto& f : c.policy.files) files.push_back(f.string());
+  j["policy"] = {{"files", files}, {"allow", rules_json(c.policy.allow)}, {"deny", rules_json(c.policy.deny)},
+                 {"allowed", c.policy.allowed}, {"cut", c.policy.cut}};
   return j;
 }
 
@@ -131,6 +148,7 @@ std::string config_to_text(const engine::Config& c) {
   std::string o = "# " + c.file.string() + ", resolved with defaults\n";
   o += "version = " + std::to_string(c.version) + "\nname = " + q(c.name) + "\nup = " + list(c.up) + "\n";
   if (!c.default_task.empty()) o += "default = " + q(c.default_task) + "\n";
+  if (c.ports_auto) o += "ports = \"auto\"  # every guest listener >= 1024 on a free 127.0.0.1 port (matchlock port)\n";
   const auto& s = c.sandbox;
   o += "\n[sandbox]\nimage = " + q(s.image.to_string()) + "  # written as " + q(s.image_text) + "\n";
   o += "platform = " + q(or_default(s.platform, "host")) + "\n";
@@ -147,8 +165,8 @@ std::string config_to_text(const engine::Config& c) {
     for (const auto& [k, v] : s.env) o += k + " = " + q(v) + "\n";
   }
   for (const auto& m : c.mounts) {
-    o += "\n[[mounts]]\nsource = " + q(m.source.string()) + "\ntarget = " + q(m.target) + "\nmode = " +
-         q(engine::to_string(m.mode)) + "\n";
+    o += "\n[[mounts]]\n" + (m.volume.empty() ? "source = " + q(m.source.string()) : "volume = " + q(m.volume)) +
+         "\ntarget = " + q(m.target) + "\nmode = " + q(engine::to_string(m.mode)) + "\n";
     if (!m.exclude.empty()) o += "exclude = " + list(m.exclude) + "\n";
     if (m.cache == engine::MountCache::None) o += "cache = \"none\"\n";
   }
@@ -156,9 +174,16 @@ std::string config_to_text(const engine::Config& c) {
   o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
   if (!c.network.ca.empty()) o += "ca = " + q(c.network.ca.string()) + "  # also trusted for upstream TLS\n";
   o += "# effective allow (with secret hosts) = " + list(rule_texts(c.allowed_rules())) + "\n";
+  if (!c.network.services.empty()) o += "\n[network.services]  # NAME.host.internal:PORT in the sandbox -> this host endpoint\n";
+  for (const auto& sv : c.network.services)
+    o += sv.name + " = { to = " + q(sv.endpoint().target()) + ", port = " + std::to_string(sv.port) + " }  # " +
+         sv.endpoint().guest_name() + ":" + std::to_string(sv.port) + "\n";
   for (const auto& sec : c.secrets) {
     o += "\n[secrets." + sec.name + "]  # value not read\nfrom = " + q(sec.from_text) + "\nhosts = " +
          list(rule_texts(sec.hosts)) + "\ninject = " + list(inject_texts(sec.inject)) + "\n";
+    if (!sec.file.empty()) o += "file = " + q(sec.file) + "  # placeholders only\n";
+    if (sec.file_template) o += "template = " + q(*sec.file_template) + "\n";
+    if (!sec.json.empty()) o += "json = " + list(sec.json) + "  # each field: its own placeholder\n";
   }
   for (const auto& t : c.tasks) {
     o += "\n[tasks." + t.name + "]\nrun = " + list(t.run) + "\n";
@@ -175,6 +200,10 @@ std::string config_to_text(const engine::Config& c) {
   }
   for (const auto& p : c.ports)
     o += "\n[[ports]]\nhost = " + std::to_string(p.host) + "\nguest = " + std::to_string(p.guest) + "\nprotocol = \"tcp\"\n";
+  for (const auto& f : c.policy.files) o += "\n# bounded by the machine policy " + f.string() + "\n";
+  for (const auto& r : c.policy.deny) o += "# policy: never allows " + r.to_string() + "\n";
+  for (const auto& a : c.policy.allowed) o += "# policy: allows everywhere " + a + "\n";
+  for (const auto& cut : c.policy.cut) o += "# policy cuts: " + cut + "\n";
   return o;
 }
 

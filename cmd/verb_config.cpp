@@ -8,6 +8,7 @@
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/machine_policy.hpp"
 
 namespace cmd {
 
@@ -22,6 +23,10 @@ void register_config(CLI::App& app, Context& ctx) {
       return;
     }
     auto config = engine::load_config(*found);
+    if (config) {
+      // The machine's policy.toml: violations fail like file errors; effects are shown.
+      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
+    }
     if (!config) {
       if (config.error().code() == util::ErrorCode::Config) {
         std::fprintf(stderr, "%s\n", config.error().message().c_str());  // already FILE:LINE:COL lines

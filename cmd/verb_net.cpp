@@ -16,6 +16,7 @@
 #include "cmd/verbs.hpp"
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/net_setup.hpp"
 #include "net/audit.hpp"
 #include "net/policy.hpp"
@@ -48,6 +49,10 @@ std::string format_event(const net::AuditEvent& e) {
   if (!e.secrets.empty()) {
     line += " secrets=";
     for (size_t i = 0; i < e.secrets.size(); ++i) line += (i ? "," : "") + e.secrets[i];
+  }
+  if (!e.scrubbed.empty()) {
+    line += " scrubbed=";
+    for (size_t i = 0; i < e.scrubbed.size(); ++i) line += (i ? "," : "") + e.scrubbed[i];
   }
   if (e.bytes_up || e.bytes_down) line += " up=" + std::to_string(e.bytes_up) + " down=" + std::to_string(e.bytes_down);
   if (!e.allowed) line += "  [" + e.reason + "]";
@@ -116,6 +121,9 @@ void register_why(CLI::App& net, Context& ctx) {
       return;
     }
     auto config = current_config(ctx);
+    if (config) {  // the machine's policy.toml: its deny and allow rules count too
+      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
+    }
     if (!config) {
       ctx.exit_code = report(config.error());
       return;
@@ -134,10 +142,9 @@ void register_why(CLI::App& net, Context& ctx) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
       std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
                   util::terminal_text(d.reason).c_str());
-      if (!d.allowed() && d.rule.empty())
-        std::printf("      to allow it, add \"%s\" to [network].allow\n", net::suggest_rule(target->host, port).c_str());
-      if (!d.allowed() && !d.rule.empty())
-        std::printf("      to allow it, remove \"%s\" from [network].deny\n", d.rule.c_str());
+      // A deny from the machine's policy.toml cannot be lifted in the Matchlockfile: no hint.
+      if (!d.allowed() && (d.rule.empty() || d.reason.find("policy.toml") == std::string::npos))
+        std::printf("      %s\n", net::allow_hint(target->host, port, d).c_str());
       for (const auto& s : config->secrets)
         for (const auto& r : s.hosts)
           if (!address && net::matches(r, target->host, port)) {

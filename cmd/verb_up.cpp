@@ -12,6 +12,7 @@
 #include "cmd/verbs.hpp"
 #include "engine/image_pull.hpp"
 #include "engine/lifecycle.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
 #include "oci/local_resolve.hpp"
 #include "engine/sandbox_state.hpp"
@@ -78,6 +79,11 @@ void register_up(CLI::App& app, Context& ctx) {
       return;
     }
     if (*trust) target->trust = engine::TrustFlag::Granted;
+    // The machine's policy.toml, before anything is pulled (exit 2 with every violation).
+    if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) {
+      ctx.exit_code = report(bounded.error());
+      return;
+    }
     auto policy = oci::parse_pull_policy(*pull);
     if (!policy) {
       ctx.exit_code = report(policy.error());

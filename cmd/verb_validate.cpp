@@ -12,6 +12,7 @@
 #include "engine/discover.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/task_layers.hpp"
+#include "engine/machine_policy.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -25,7 +26,8 @@ struct Options {
 };
 
 // Returns true when FILE is valid; adds its result to OUT when JSON is wanted.
-bool validate_one(const std::filesystem::path& file, const Options& opts, nlohmann::json& out, int& exit_code) {
+bool validate_one(const std::filesystem::path& file, const Options& opts, const std::vector<engine::MachinePolicy>& policies,
+                  nlohmann::json& out, int& exit_code) {
   auto text = util::read_file(file);
   if (!text) {
     exit_code = std::max(exit_code, report(text.error()));
@@ -35,6 +37,8 @@ bool validate_one(const std::filesystem::path& file, const Options& opts, nlohma
   std::error_code ec;
   auto base = std::filesystem::absolute(file, ec).lexically_normal().parent_path();
   engine::ParseResult parsed = engine::parse_config(*text, file, base);
+  // A valid file is also checked against the machine's policy.toml (its violations are errors too).
+  if (parsed.config) engine::apply_machine_policies(*parsed.config, policies, parsed.diagnostics);
   // A valid file can still ask for something that never happens (a cache = true task `up` never runs).
   std::vector<std::string> warnings;
   if (parsed.diagnostics.empty() && parsed.config)
@@ -71,9 +75,14 @@ void register_validate(CLI::App& app, Context& ctx) {
       }
       files.push_back(*found);
     }
+    auto policies = engine::load_machine_policies(ctx.dirs);
+    if (!policies) {
+      ctx.exit_code = report(policies.error());
+      return;
+    }
     nlohmann::json out = nlohmann::json::array();
     int code = 0;
-    for (const auto& f : files) validate_one(f, *opts, out, code);
+    for (const auto& f : files) validate_one(f, *opts, *policies, out, code);
     if (opts->json) std::printf("%s\n", out.dump(2).c_str());
     ctx.exit_code = code;
   });

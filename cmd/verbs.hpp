@@ -37,6 +37,8 @@ void register_export(CLI::App& app, Context& ctx);  // cmd/verb_snapshot.cpp
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
+void register_port(CLI::App& app, Context& ctx);
+void register_volume(CLI::App& app, Context& ctx);
 void register_completion(CLI::App& app, Context& ctx);  // cmd/verb_completion.cpp
 void register_man(CLI::App& app, Context& ctx);         // cmd/verb_completion.cpp
 
@@ -69,8 +71,10 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_rm,
     register_supervise,
     register_net,
+    register_port,
     register_completion,
     register_man,
+    register_volume,
 };
 
 }  // namespace cmd

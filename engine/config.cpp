@@ -36,8 +36,12 @@ std::vector<net::Rule> Config::allowed_rules() const {
   for (const auto& s : secrets)
     for (const auto& h : s.hosts)
       if (std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
+  for (const auto& r : policy.allow)
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
   return out;
 }
+
+std::string mount_source_label(const Mount& m) { return m.volume.empty() ? m.source.string() : "volume " + m.volume; }
 
 const char* to_string(Backend b) {
   switch (b) {

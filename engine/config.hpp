@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/host_service.hpp"
 #include "net/rule.hpp"
 #include "oci/reference.hpp"
 
@@ -66,12 +67,29 @@ struct Sandbox {
 
 struct Mount {
   std::string source_text;            // as written
-  std::filesystem::path source;       // absolute host path
+  std::filesystem::path source;       // absolute host path; empty for a volume (engine/volumes.hpp finds it)
   std::string target;                 // absolute guest path, normalised (no trailing '/')
   MountMode mode = MountMode::Rw;
   std::vector<std::string> exclude;   // globs, normalised (util::normalize_path_glob)
   MountCache cache = MountCache::Auto;
   SourcePos pos;                      // the [[mounts]] entry
+  std::string volume;                 // a named volume ([a-z0-9][a-z0-9._-]*) instead of a host source
+};
+
+// [network.services]: NAME = "ADDRESS:PORT" or { to = "ADDRESS:PORT", port = GUEST_PORT }.
+// The guest reaches NAME.host.internal:PORT; the supervisor connects to ADDRESS:TO_PORT.
+struct Service {
+  std::string name;          // a DNS label (net::is_valid_service_name)
+  uint16_t port = 0;         // the guest-side port (default: TO_PORT)
+  net::Ipv4 address;         // host side, an IPv4 literal
+  uint16_t to_port = 0;
+  SourcePos pos;
+  net::HostService endpoint() const { return {name, port, address, to_port}; }
+  // "postgres.host.internal:5432 -> 127.0.0.1:5432" (trust prompt, plan, config).
+  std::string text() const {
+    auto e = endpoint();
+    return e.guest_name() + ":" + std::to_string(port) + " -> " + e.target();
+  }
 };
 
 struct NetworkPolicy {
@@ -79,6 +97,7 @@ struct NetworkPolicy {
   std::vector<net::Rule> deny;        // deny wins over allow
   bool block_private = true;          // refuse RFC 1918 / loopback / link-local destinations
   std::filesystem::path ca;           // extra PEM trusted for upstream TLS (besides the system store); empty = none
+  std::vector<Service> services;      // sorted by name
 };
 
 struct InjectSet {
@@ -95,6 +114,16 @@ struct Secret {
   std::string from_text;              // as written ("env:ANTHROPIC_API_KEY")
   std::vector<net::Rule> hosts;       // where the real value may be sent (non-empty)
   InjectSet inject;
+  // Secret files (engine/secret_files.hpp): the secret is also delivered as a file at this
+  // guest path ("/abs", or "~/rel" in the home of the sandbox's user); "" = none. Its
+  // content: TEMPLATE with ${NAME} replaced by placeholders, or the JSON document with
+  // each JSON field replaced by its own placeholder, or else the placeholder alone.
+  std::string file;
+  std::optional<std::string> file_template;
+  std::vector<std::string> json;      // dotted field paths ("claudeAiOauth.accessToken"); a document, no env var
+  // The OAuth token endpoint ("https://HOST[:PORT]/PATH", canonical; HOST among `hosts`)
+  // whose POST bodies get the value (a refresh grant); "" = bodies are never rewritten.
+  std::string refresh_url;
   SourcePos pos;
 };
 
@@ -120,6 +149,16 @@ struct Port {
   SourcePos pos;
 };
 
+// What the machine's policy.toml did to this file (engine/machine_policy.hpp); empty
+// when no policy applies. Filled by apply_machine_policies, never by the parser.
+struct PolicyEffects {
+  std::vector<std::filesystem::path> files;  // the policy files applied
+  std::vector<net::Rule> allow;               // reachable everywhere: added to the allow list
+  std::vector<net::Rule> deny;                // never reachable: added to the deny list (deny wins)
+  std::vector<std::string> allowed;           // for people: "network allow deb.debian.org (/etc/matchlock/policy.toml:4)"
+  std::vector<std::string> cut;               // for people: what the file asked for that the policy narrows
+};
+
 struct Config {
   std::filesystem::path file;         // the Matchlockfile (absolute when loaded from disk)
   std::filesystem::path base_dir;     // its directory; relative paths resolve here
@@ -133,6 +172,8 @@ struct Config {
   std::vector<Secret> secrets;        // sorted by name
   std::vector<Task> tasks;            // sorted by name
   std::vector<Port> ports;
+  bool ports_auto = false;            // ports = "auto": forward every guest listener (engine/port_watch.hpp)
+  PolicyEffects policy;
 
   // Position of every key that was written, by dotted path:
   // "sandbox.image", "mounts[1].target", "tasks.build.run", "secrets.GH.hosts[0]".
@@ -144,9 +185,13 @@ struct Config {
   std::string where(std::string_view key) const;
   const Task* find_task(std::string_view name) const;
   const Secret* find_secret(std::string_view name) const;
-  // network.allow plus every secret's hosts (secret hosts are implicitly allowed).
+  // network.allow plus every secret's hosts (secret hosts are implicitly allowed) plus
+  // what the machine policy allows everywhere.
   std::vector<net::Rule> allowed_rules() const;
 };
+
+// What a mount serves, for people: the host path, or "volume NAME".
+std::string mount_source_label(const Mount& m);
 
 const char* to_string(Backend b);
 const char* to_string(MountMode m);

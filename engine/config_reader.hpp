@@ -69,6 +69,8 @@ void parse_sandbox(Reader& r, const toml::table& root);
 void parse_mounts(Reader& r, const toml::table& root);
 void parse_network(Reader& r, const toml::table& root);
 void parse_secrets(Reader& r, const toml::table& root);
+// [network.services] inside the [network] table NETWORK (engine/config_services.cpp).
+void parse_services(Reader& r, const toml::table& network);
 void parse_ports(Reader& r, const toml::table& root);
 void parse_tasks(Reader& r, const toml::table& root);
 // Cross-references after all sections: up/default/needs exist, no cycles.

@@ -75,6 +75,14 @@ void parse_kernel(Reader& r, const Located<std::string>& k) {
   resolve_reference_path(r, kernel.reference);
 }
 
+bool is_volume_name(std::string_view v) {
+  if (v.empty() || v.size() > 63) return false;
+  if (!((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= '0' && v[0] <= '9'))) return false;
+  for (char c : v)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
 }  // namespace
 
 void parse_sandbox(Reader& r, const toml::table& root) {
@@ -156,11 +164,33 @@ void parse_mounts(Reader& r, const toml::table& root) {
       continue;
     }
     r.record(p, Reader::pos(*t));
-    r.check_keys(*t, "[[mounts]]", {"source", "target", "mode", "exclude", "cache"});
+    r.check_keys(*t, "[[mounts]]", {"source", "volume", "target", "mode", "exclude", "cache"});
     Mount m;
     m.pos = Reader::pos(*t);
     bool ok = true;
-    if (auto s = r.get_string(*t, "source", p + ".source")) {
+    if (t->get("source") && t->get("volume")) {
+      r.error(Reader::pos(*t->get("volume")), p + " has both source and volume: a mount serves either a host "
+                                                   "directory (source) or a named volume (volume)");
+      ok = false;
+    }
+    if (auto v = r.get_string(*t, "volume", p + ".volume")) {
+      if (!is_volume_name(v->value)) {
+        r.error(v->pos, p + ".volume \"" + v->value + "\" must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
+        ok = false;
+      }
+      for (const auto& other : c.mounts)
+        if (ok && other.volume == v->value) {
+          r.error(v->pos, p + ".volume \"" + v->value + "\" is already mounted by the mount at line " +
+                              std::to_string(other.pos.line));
+          ok = false;
+        }
+      m.volume = v->value;
+      if (const toml::node* ex = t->get("exclude"))
+        r.error(Reader::pos(*ex), p + ".exclude applies to host directories (source); a volume holds only what "
+                                      "sandboxes wrote to it");
+    } else if (t->get("volume")) {
+      ok = false;
+    } else if (auto s = r.get_string(*t, "source", p + ".source")) {
       if (s->value.empty()) {
         r.error(s->pos, p + ".source must not be empty (use \".\" for the Matchlockfile's directory)");
         ok = false;
@@ -171,7 +201,7 @@ void parse_mounts(Reader& r, const toml::table& root) {
       m.source_text = s->value;
       m.source = resolve_host_path(c.base_dir, s->value);
     } else {
-      if (!t->get("source")) r.error(m.pos, p + " needs source = \"HOST PATH\"");
+      if (!t->get("source")) r.error(m.pos, p + " needs source = \"HOST PATH\" (or volume = \"NAME\")");
       ok = false;
     }
     if (auto g = r.get_string(*t, "target", p + ".target")) {
@@ -198,13 +228,15 @@ void parse_mounts(Reader& r, const toml::table& root) {
       else if (mode->value == "snapshot") m.mode = MountMode::Snapshot;
       else if (mode->value == "git") m.mode = MountMode::Git;
       else r.error(mode->pos, p + ".mode \"" + mode->value + "\" must be one of rw, ro, snapshot, git");
+      if (!m.volume.empty() && (m.mode == MountMode::Snapshot || m.mode == MountMode::Git))
+        r.error(mode->pos, p + ".mode \"" + mode->value + "\" needs a host source; a volume is rw or ro");
     }
     if (auto cache = r.get_string(*t, "cache", p + ".cache")) {
       if (cache->value == "auto") m.cache = MountCache::Auto;
       else if (cache->value == "none") m.cache = MountCache::None;
       else r.error(cache->pos, p + ".cache \"" + cache->value + "\" must be auto or none");
     }
-    if (auto ex = r.get_strings(*t, "exclude", p + ".exclude")) {
+    if (auto ex = m.volume.empty() ? r.get_strings(*t, "exclude", p + ".exclude") : std::nullopt) {
       for (auto& g : *ex) {
         auto valid = util::normalize_path_glob(g.value);
         if (!valid) r.error(g.pos, p + ".exclude: " + valid.error().message());
@@ -217,6 +249,12 @@ void parse_mounts(Reader& r, const toml::table& root) {
 
 void parse_ports(Reader& r, const toml::table& root) {
   Config& c = r.config();
+  if (const toml::node* n = root.get("ports"); n && n->is_string()) {  // ports = "auto" (engine/port_watch.hpp)
+    r.record("ports", Reader::pos(*n));
+    if (n->as_string()->get() == "auto") c.ports_auto = true;
+    else r.error(Reader::pos(*n), "ports must be \"auto\" or [[ports]] tables, not \"" + n->as_string()->get() + "\"");
+    return;
+  }
   const toml::array* a = r.get_array(root, "ports", "ports");
   if (!a) return;
   for (size_t i = 0; i < a->size(); ++i) {

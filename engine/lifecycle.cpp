@@ -15,9 +15,11 @@
 
 #include "engine/config_parse.hpp"
 #include "engine/discover.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_graph.hpp"
+#include "engine/volumes.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
@@ -162,15 +164,29 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
   for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
+  if (c.ports_auto) plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
   for (const auto& m : c.mounts) {
-    std::string line = "--mount " + m.source.string() + " -> " + m.target + " (" + to_string(m.mode) + ")";
+    std::string line = "--mount " + mount_source_label(m) + " -> " + m.target + " (" + to_string(m.mode) + ")";
+    if (!m.volume.empty()) line += " " + volume_dir(dirs, t.name, m.volume).string() + "/data";
     for (const auto& e : m.exclude) line += " --exclude " + e;
     if (m.cache == MountCache::None) line += " --cache none";
     plan.push_back(line);
   }
   for (const auto& r : c.allowed_rules()) plan.push_back("--allow " + r.to_string());
   for (const auto& r : c.network.deny) plan.push_back("--deny " + r.to_string());
-  for (const auto& s : c.secrets) plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
+  for (const auto& sv : c.network.services)
+    plan.push_back("--service " + sv.text() + " (the guest's name and port -> this host endpoint only)");
+  for (const auto& f : c.policy.files) plan.push_back("--policy " + f.string());
+  for (const auto& r : c.policy.deny) plan.push_back("--deny " + r.to_string() + " (policy)");
+  for (const auto& line : c.policy.cut) plan.push_back("--policy-cut " + line);
+  for (const auto& s : c.secrets) {
+    if (s.json.empty()) plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
+    for (const auto& f : s.json) plan.push_back("--secret " + s.name + "." + f + " (json field: its own placeholder)");
+    if (!s.file.empty())
+      plan.push_back("--secret-file " + s.file + " (secrets." + s.name + ", 0600, " +
+                     (s.json.empty() ? s.file_template ? "template" : "the placeholder" : "the JSON document") +
+                     " with placeholders, never values)");
+  }
   plan.push_back("--listen " + paths.socket().string() + " (0600)");
   for (const auto& task : c.up) plan.push_back("--task " + task);
   return plan;
@@ -195,8 +211,11 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
       return util::make_error(util::ErrorCode::Guest, "sandbox '" + t.name + "' is stopping; try again");
     }
   }
-  // Booting: the Matchlockfile's policy must be approved first (a TTY question or --trust).
-  ML_TRY(ensure_trusted(dirs, t.config, t.trust, STDIN_FILENO, stderr));
+  // Booting: the machine's policy.toml bounds the file (engine/machine_policy.hpp), then the
+  // file's grants must be approved (a TTY question or --trust).
+  Config bounded = t.config;
+  ML_TRY(bound_by_machine_policy(dirs, bounded));
+  ML_TRY(ensure_trusted(dirs, bounded, t.trust, STDIN_FILENO, stderr));
   ML_TRY(util::make_dirs(dirs.state / "sandboxes", 0700));
   ML_TRY(util::make_dirs(paths.dir, 0700));
   ::chmod(paths.dir.c_str(), 0700);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "engine/config.hpp"
+#include "engine/secret_files.hpp"
 #include "net/policy.hpp"
 #include "net/proxy.hpp"
 #include "net/secrets.hpp"
@@ -19,13 +20,20 @@
 
 namespace engine {
 
-// network.allow, network.deny, block_private and every secret's hosts (implicitly allowed).
+// network.allow, network.deny, block_private, every secret's hosts (implicitly allowed)
+// and the host services of [network.services].
 net::Policy network_policy(const Config& config);
 
 // Reads every secret's value (env:VAR, file:PATH, cmd:COMMAND; a trailing newline is
-// dropped) and pairs it with a fresh MATCHLOCK_SECRET_<32 hex> placeholder. Errors name
-// the secret and its source, never a value.
-util::Result<std::shared_ptr<net::SecretTable>> load_secrets(const Config& config);
+// dropped) and pairs it with a fresh MATCHLOCK_SECRET_<32 hex> placeholder (a json
+// secret: one per listed field, named NAME.FIELD), and renders the secret files
+// (engine/secret_files.hpp). Errors name the secret and its source, never a value.
+struct LoadedSecrets {
+  std::shared_ptr<net::SecretTable> table;
+  std::map<std::string, std::string> env;  // NAME -> placeholder (json secrets have none)
+  std::vector<GuestSecretFile> files;      // placeholders only
+};
+util::Result<LoadedSecrets> load_secrets(const Config& config);
 
 // <state>/sandboxes/<name>/audit.jsonl
 std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbox_name);
@@ -35,11 +43,13 @@ std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbo
 //   proxy->admission() -> StackConfig::admit_flow (the sandbox's flow cap, at the SYN)
 //   name_allowed      -> StackConfig::name_allowed (DNS answers; audited as kind "dns" by the caller)
 //   guest_env         -> NAME=MATCHLOCK_SECRET_... for the guest's environment (never the values)
+//   guest_files       -> secret files to write in the guest (placeholders only)
 //   ca_pem            -> the per-sandbox CA certificate to install in the guest's trust store
 struct SandboxNetwork {
   std::unique_ptr<net::Proxy> proxy;
   std::function<bool(std::string_view)> name_allowed;
   std::map<std::string, std::string> guest_env;
+  std::vector<GuestSecretFile> guest_files;
   std::string ca_pem;
   std::shared_ptr<net::Audit> audit;
 };

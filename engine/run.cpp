@@ -10,10 +10,12 @@
 #include "engine/exec_env.hpp"
 #include "engine/git_mounts.hpp"
 #include "engine/kernel_ref.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_vm.hpp"
+#include "engine/volumes.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/temp_dir.hpp"
@@ -71,8 +73,12 @@ util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::op
 
 util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   auto config = ML_TRY(load_run_config(o));
-  // The policy is approved before anything is pulled or booted (--image alone has no policy).
-  if (config) ML_TRY(ensure_trusted(dirs, *config, o.trust, STDIN_FILENO, stderr));
+  // The machine's policy.toml bounds the file, and the file's grants are approved, before
+  // anything is pulled or booted (--image alone has no policy).
+  if (config) {
+    ML_TRY(bound_by_machine_policy(dirs, *config));
+    ML_TRY(ensure_trusted(dirs, *config, o.trust, STDIN_FILENO, stderr));
+  }
   oci::Reference ref;
   if (!o.image.empty()) {
     ref = ML_TRY_CTX(oci::parse_reference(o.image), "--image");
@@ -121,8 +127,12 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   const fs::path state_dir = state.path();
   // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
   if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
+  std::vector<VolumeLease> volumes;  // engine/volumes.hpp: held until the VM is gone (declared before it)
   if (config) {  // [[mounts]]: FUSE shares served from this process (engine/workspace_mounts.hpp)
-    spec.mounts = ML_TRY(plan_workspace_mounts(*config, [&](const Mount& m) { return git_mount_source(m, state_dir, config->name); }));
+    volumes = ML_TRY(lease_volumes(dirs, *config, config->name));
+    spec.mounts = ML_TRY(plan_workspace_mounts(
+        *config, [&](const Mount& m) { return git_mount_source(m, state_dir, config->name); },
+        [&](const Mount& m) { return leased_volume(volumes, m); }));
     spec.mount_owner = request.user;
   }
   auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);

@@ -47,6 +47,8 @@ class SandboxNet {
   // REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO) and NAME=MATCHLOCK_SECRET_...
   // per secret. Never a secret's value.
   const std::vector<std::string>& exec_env() const { return m_exec_env; }
+  // Secret files to write in the guest after boot (placeholders only; engine/secret_files.hpp).
+  const std::vector<GuestSecretFile>& secret_files() const { return m_network.guest_files; }
   net::StackStats stats() const { return m_stack->stats(); }
 
  private:

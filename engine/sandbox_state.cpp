@@ -13,6 +13,19 @@ namespace engine {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+const char* to_string(PortOrigin o) {
+  switch (o) {
+    case PortOrigin::Cli: return "cli";
+    case PortOrigin::Auto: return "auto";
+    case PortOrigin::Matchlockfile: break;
+  }
+  return "matchlockfile";
+}
+
+PortOrigin port_origin(std::string_view text) {
+  return text == "cli" ? PortOrigin::Cli : text == "auto" ? PortOrigin::Auto : PortOrigin::Matchlockfile;
+}
+
 SandboxPaths sandbox_paths(const util::Dirs& dirs, const std::string& name) {
   return SandboxPaths{dirs.state / "sandboxes" / name};
 }
@@ -28,7 +41,7 @@ util::Result<void> check_sandbox_name(const std::string& name) {
 
 std::string record_to_json(const SandboxRecord& r, int indent) {
   json ports = json::array();
-  for (const auto& p : r.ports) ports.push_back({{"host", p.host}, {"guest", p.guest}});
+  for (const auto& p : r.ports) ports.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", to_string(p.origin)}});
   json j = {{"name", r.name},         {"state", r.state},       {"pid", r.pid},
             {"pid_start", r.pid_start}, {"started_unix", r.started_unix}, {"ready_ms", r.ready_ms},
             {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
@@ -63,7 +76,8 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     r.cpus = j.value("cpus", 0);
     r.memory_bytes = j.value("memory_bytes", uint64_t{0});
     for (const auto& p : j.value("ports", json::array()))
-      r.ports.push_back({p.value("host", uint16_t{0}), p.value("guest", uint16_t{0})});
+      r.ports.push_back({p.value("host", uint16_t{0}), p.value("guest", uint16_t{0}),
+                         port_origin(p.value("origin", std::string("matchlockfile")))});
     r.allowed_hosts = j.value("allowed_hosts", std::vector<std::string>{});
     r.mounts = j.value("mounts", std::vector<std::string>{});
     r.error = j.value("error", "");

@@ -17,9 +17,15 @@
 
 namespace engine {
 
+// Who asked for a forward: the Matchlockfile's [[ports]], `matchlock port`, or ports = "auto".
+enum class PortOrigin { Matchlockfile, Cli, Auto };
+const char* to_string(PortOrigin o);
+PortOrigin port_origin(std::string_view text);  // to_string's inverse; unknown -> Matchlockfile
+
 struct PortForward {
-  uint16_t host = 0;
-  uint16_t guest = 0;
+  uint16_t host = 0;   // on 127.0.0.1
+  uint16_t guest = 0;  // on the guest's 127.0.0.1
+  PortOrigin origin = PortOrigin::Matchlockfile;
 };
 
 struct SandboxRecord {

@@ -115,11 +115,21 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   sb.m_boot_info = std::move(*info);
   if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
     return sb.explain(std::move(r).error().context("workspace"));
+  // Secret files (placeholders only), owned by the sandbox's user, before any task runs;
+  // after the mounts, so a file may live in a volume (~/.claude in a volume).
+  if (spec.network) {
+    const std::string owner = spec.mount_owner.empty() ? "0" : spec.mount_owner;
+    for (const auto& f : spec.network->secret_files())
+      if (auto r = sb.m_client->put_file(f.path, f.content, 0600, owner); !r)
+        return sb.explain(std::move(r).error().context("secrets." + f.secret + ".file"));
+  }
   sb.m_times.ready = ms_since(t0);
+  sb.m_clock = std::make_unique<ClockSync>(*sb.m_client);
   return sb;
 }
 
 SandboxVm::~SandboxVm() {
+  m_clock.reset();
   m_client.reset();  // closing the stream makes the agent power off
   if (m_vm) {
     auto st = m_vm->wait_exit(2s);
@@ -150,6 +160,7 @@ util::Result<protocol::ExecResult> SandboxVm::exec(const protocol::ExecRequest& 
 }
 
 util::Result<void> SandboxVm::shutdown(std::chrono::milliseconds timeout) {
+  m_clock.reset();
   if (m_client && m_client->connected()) {
     auto r = m_client->shutdown(timeout);
     if (!r) util::log::debug("shutdown: " + r.error().message());

@@ -13,6 +13,7 @@
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
 #include "backends/qemu/qemu_vm.hpp"
+#include "engine/clock_sync.hpp"
 #include "engine/workspace_mounts.hpp"
 #include "guest/protocol/client.hpp"
 #include "util/result.hpp"
@@ -71,6 +72,7 @@ class SandboxVm {
   backends::qemu::AccelChoice m_accel;
   std::unique_ptr<backends::qemu::QemuVm> m_vm;
   std::unique_ptr<protocol::Client> m_client;
+  std::unique_ptr<ClockSync> m_clock;         // stopped before m_client is closed
   std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)
   protocol::BootInfo m_boot_info;
   BootTimes m_times;

@@ -231,22 +231,7 @@ json snapshot_diff_to_json(const SnapshotDiff& diff) {
 }
 
 util::Result<json> snapshot_request(const util::Dirs& dirs, const std::string& name, const json& request) {
-  ML_TRY(check_sandbox_name(name));
-  auto paths = sandbox_paths(dirs, name);
-  if (!util::path_exists(paths.dir)) return util::make_error(util::ErrorCode::NotFound, "no sandbox '" + name + "'");
-  auto sock = connect_unix(paths.socket());
-  if (!sock)
-    return util::make_error(util::ErrorCode::NotFound, "sandbox '" + name + "' is not running (start it with matchlock up)");
-  ML_TRY(send_message(sock->get(), request.dump()));
-  auto msg = ML_TRY_CTX(recv_message(sock->get()), "supervisor");
-  try {
-    json reply = json::parse(msg.line);
-    if (!reply.value("ok", false))
-      return util::make_error(util::ErrorCode::Guest, reply.value("error", std::string("request failed")));
-    return reply;
-  } catch (const json::exception& e) {
-    return util::make_error(util::ErrorCode::Internal, std::string("supervisor reply: ") + e.what());
-  }
+  return supervisor_request(dirs, name, request);
 }
 
 }  // namespace engine

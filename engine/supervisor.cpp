@@ -22,13 +22,16 @@
 #include "engine/git_mounts.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/kernel_ref.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
 #include "engine/sandbox_net.hpp"
 #include "engine/sandbox_state.hpp"
 #include "engine/sandbox_vm.hpp"
+#include "engine/port_watch.hpp"
 #include "engine/supervisor_ports.hpp"
 #include "engine/supervisor_wire.hpp"
 #include "engine/task_layers.hpp"
+#include "engine/volumes.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
@@ -89,9 +92,13 @@ class Supervisor {
     if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
     spec.network = m_net.get();
-    spec.mounts = ML_TRY(plan_workspace_mounts(m_config, [this](const Mount& m) {  // engine/workspace_mounts.hpp
-      return git_mount_source(m, m_paths.dir, m_record.name);                        // git mode: serve the clone
-    }));
+    m_volumes = ML_TRY(lease_volumes(dirs, m_config, m_record.name));  // engine/volumes.hpp
+    spec.mounts = ML_TRY(plan_workspace_mounts(
+        m_config,
+        [this](const Mount& m) {                                  // engine/workspace_mounts.hpp
+          return git_mount_source(m, m_paths.dir, m_record.name);  // git mode: serve the clone
+        },
+        [this](const Mount& m) { return leased_volume(m_volumes, m); }));
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
@@ -99,6 +106,13 @@ class Supervisor {
     m_record.ready_ms = m_vm->times().ready;
     log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
+    if (m_config.ports_auto)
+      m_port_watch = std::make_unique<PortWatch>(m_vm->client(), *m_ports, [this](const std::string& line) {
+        log_line(line);
+        std::lock_guard lock(m_record_mutex);
+        m_record.ports = m_ports->list();
+        (void)write_record(m_paths, m_record);
+      });
     return util::ok();
   }
 
@@ -150,6 +164,7 @@ class Supervisor {
 
  private:
   void stop_vm() {
+    m_port_watch.reset();  // no more guest reads or new forwards
     if (m_vm->client().connected()) {
       if (auto r = m_vm->client().shutdown(k_shutdown_timeout); !r) log_line("guest shutdown: " + r.error().message());
     }
@@ -157,7 +172,10 @@ class Supervisor {
     std::unique_lock lock(m_wait_mutex);
     m_cv.wait_for(lock, 5s, [this] { return m_active.load() == 0; });
     lock.unlock();
-    m_ports.reset();
+    {
+      std::lock_guard ports_lock(m_ports_mutex);
+      m_ports.reset();
+    }
     if (auto r = m_vm->shutdown(k_shutdown_timeout); !r) log_line("shutdown: " + r.error().message());
     log_line("stopped");
   }
@@ -182,6 +200,8 @@ class Supervisor {
       handle_exec(conn.get(), req, msg->fds);
     } else if (op == "checkpoint") {
       handle_checkpoint(conn.get(), req);
+    } else if (op == "port") {
+      handle_port(conn.get(), req);
     } else if (op == "diff" || op == "export") {
       handle_snapshot(conn.get(), op, req);
     } else if (op == "shutdown") {
@@ -193,6 +213,45 @@ class Supervisor {
     } else {
       reply(conn.get(), {{"ok", false}, {"error", "unknown op '" + op + "'"}});
     }
+  }
+
+  // {"op":"port"[,"add":{"guest":G,"host":H}|"remove":{"guest":G,"host":H}]} -> {"ports":[...]}
+  // (engine/supervisor_ports.hpp; HOST 0: any free port when adding, any port when removing).
+  void handle_port(int conn, const json& req) {
+    auto r = [&]() -> util::Result<json> {
+      std::lock_guard lock(m_ports_mutex);
+      if (!m_ports) return util::make_error(util::ErrorCode::Guest, "sandbox '" + m_record.name + "' is stopping");
+      json out = {{"ok", true}};
+      try {
+        if (req.contains("add")) {
+          auto f = ML_TRY(m_ports->add(req["add"].value("host", uint16_t{0}), req["add"].value("guest", uint16_t{0}),
+                                       PortOrigin::Cli));
+          log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " (matchlock port)");
+          out["added"] = {{"host", f.host}, {"guest", f.guest}};
+        } else if (req.contains("remove")) {
+          auto gone = ML_TRY(m_ports->remove(req["remove"].value("guest", uint16_t{0}), req["remove"].value("host", uint16_t{0})));
+          out["removed"] = json::array();
+          for (const auto& f : gone) {
+            log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " removed");
+            out["removed"].push_back({{"host", f.host}, {"guest", f.guest}});
+          }
+        }
+      } catch (const json::exception& e) {
+        return util::make_error(util::ErrorCode::Usage, std::string("bad port request: ") + e.what());
+      }
+      std::lock_guard record_lock(m_record_mutex);
+      m_record.ports = m_ports->list();
+      ML_TRY(write_record(m_paths, m_record));
+      out["ports"] = json::array();
+      for (const auto& f : m_record.ports)
+        out["ports"].push_back({{"host", f.host}, {"guest", f.guest}, {"origin", to_string(f.origin)}});
+      return out;
+    }();
+    if (!r) {
+      reply(conn, {{"ok", false}, {"error", r.error().message()}});
+      return;
+    }
+    reply(conn, *r);
   }
 
   // {"op":"diff"} -> {"mounts":[...]}; {"op":"export","to":DIR | "patch":FILE[,"mount":TARGET]}
@@ -299,9 +358,12 @@ class Supervisor {
   SandboxPaths m_paths;
   std::mutex m_record_mutex;
   SandboxRecord m_record;
+  std::mutex m_ports_mutex;  // `port` requests against the stop
   std::unique_ptr<PortForwarder> m_ports;
+  std::unique_ptr<PortWatch> m_port_watch;  // ports = "auto"; stopped before m_ports goes
   util::Dirs m_dirs;
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
+  std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
   LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)
   std::mutex m_capture_mutex;  // one capture at a time
   std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM
@@ -357,6 +419,9 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   if (auto r = util::write_file_atomic(paths.booted_file(), *text, 0600); !r) return fail(r.error());
   auto config = load_config(o.file);
   if (!config) return fail(config.error());
+  // The machine's policy.toml: checked again here (it may have changed since `up` checked it),
+  // and its deny/allow rules become part of the sandbox's network policy.
+  if (auto bounded = bound_by_machine_policy(dirs, *config); !bounded) return fail(bounded.error());
   if (config->sandbox.kernel.kind == KernelKind::Reference) {
     auto kernel = kernel_from_reference(dirs, config->sandbox.kernel.reference);
     if (!kernel) return fail(kernel.error());
@@ -371,7 +436,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   record.memory_bytes = config->sandbox.memory_bytes;
   for (const auto& p : config->ports) record.ports.push_back({p.host, p.guest});
   for (const auto& r : config->allowed_rules()) record.allowed_hosts.push_back(r.to_string());
-  for (const auto& m : config->mounts) record.mounts.push_back(m.source.string() + " -> " + m.target);
+  for (const auto& m : config->mounts) record.mounts.push_back(mount_source_label(m) + " -> " + m.target);
 
   Supervisor sup(std::move(*config), std::move(*image), paths, record);
   if (auto r = sup.boot(dirs); !r) return fail(r.error());

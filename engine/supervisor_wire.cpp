@@ -7,6 +7,9 @@
 
 #include <cstring>
 
+#include "engine/sandbox_state.hpp"
+#include "util/fs.hpp"
+
 namespace engine {
 
 namespace {
@@ -99,6 +102,26 @@ util::Result<Message> recv_message(int sock) {
     if (c == '\n') return m;
     m.line.push_back(c);
     if (m.line.size() > k_max_line) return util::make_error(util::ErrorCode::Io, "control message too long");
+  }
+}
+
+util::Result<nlohmann::json> supervisor_request(const util::Dirs& dirs, const std::string& name,
+                                                const nlohmann::json& request) {
+  ML_TRY(check_sandbox_name(name));
+  auto paths = sandbox_paths(dirs, name);
+  if (!util::path_exists(paths.dir)) return util::make_error(util::ErrorCode::NotFound, "no sandbox '" + name + "'");
+  auto sock = connect_unix(paths.socket());
+  if (!sock)
+    return util::make_error(util::ErrorCode::NotFound, "sandbox '" + name + "' is not running (start it with matchlock up)");
+  ML_TRY(send_message(sock->get(), request.dump()));
+  auto msg = ML_TRY_CTX(recv_message(sock->get()), "supervisor");
+  try {
+    nlohmann::json reply = nlohmann::json::parse(msg.line);
+    if (!reply.value("ok", false))
+      return util::make_error(util::ErrorCode::Guest, reply.value("error", std::string("request failed")));
+    return reply;
+  } catch (const nlohmann::json::exception& e) {
+    return util::make_error(util::ErrorCode::Internal, std::string("supervisor reply: ") + e.what());
   }
 }
 

@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "util/fd.hpp"
 #include "util/result.hpp"
+#include "util/xdg.hpp"
 
 namespace engine {
 
@@ -28,5 +31,11 @@ struct Message {
 // Reads one line (and the fds that came with it). NotFound at a clean EOF.
 // Reads byte by byte so nothing after the line is consumed.
 util::Result<Message> recv_message(int sock);
+
+// One request to the supervisor of the running sandbox NAME and its reply: NotFound when
+// there is no such sandbox or it is not running, Guest with the supervisor's error when
+// the reply is {"ok":false,...}.
+util::Result<nlohmann::json> supervisor_request(const util::Dirs& dirs, const std::string& name,
+                                                const nlohmann::json& request);
 
 }  // namespace engine

@@ -31,13 +31,21 @@ std::vector<std::string> trust_grants(const Config& c) {
   for (const auto& r : c.network.deny) g.push_back(std::string(k_deny) + r.to_string());
   if (!c.network.block_private) g.push_back("network block_private off");
   if (!c.network.ca.empty()) g.push_back("network ca " + c.network.ca.string());
+  for (const auto& s : c.network.services) g.push_back("network service " + s.text());
   for (const auto& s : c.secrets) {
     for (const auto& h : s.hosts)
       g.push_back("secret " + s.name + " from " + s.from_text + " to " + h.to_string() + " inject " +
                   inject_text(s.inject));
+    if (!s.file.empty()) {
+      std::string fields;
+      for (const auto& f : s.json) fields += (fields.empty() ? "" : ",") + f;
+      g.push_back("secret " + s.name + " file " + s.file +
+                  (s.json.empty() ? (s.file_template ? " (template)" : " (placeholder)") : " (json " + fields + ")"));
+    }
   }
-  for (const auto& m : c.mounts) g.push_back("mount " + m.source.string() + " -> " + m.target + " " + to_string(m.mode));
+  for (const auto& m : c.mounts) g.push_back("mount " + mount_source_label(m) + " -> " + m.target + " " + to_string(m.mode));
   for (const auto& p : c.ports) g.push_back("port " + std::to_string(p.host) + " -> " + std::to_string(p.guest));
+  if (c.ports_auto) g.push_back("port auto (each guest listener on 127.0.0.1 at a host port the kernel picks)");
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
   return g;
@@ -111,6 +119,18 @@ util::Result<void> ensure_trusted(const util::Dirs& dirs, const Config& config, 
   std::fprintf(out, "matchlock: %s. The sandbox \"%s\" would be allowed:\n", what.c_str(), config.name.c_str());
   for (const auto& g : grants) std::fprintf(out, "  %s\n", g.c_str());
   if (grants.empty()) std::fprintf(out, "  (no network, no secrets, no mounts)\n");
+  if (!config.policy.files.empty()) {
+    // The machine's policy.toml (engine/machine_policy.hpp): shown, not part of the approval.
+    std::fprintf(out, "The machine policy (");
+    for (size_t i = 0; i < config.policy.files.size(); ++i)
+      std::fprintf(out, "%s%s", i ? ", " : "", config.policy.files[i].c_str());
+    std::fprintf(out, ") also:\n");
+    for (const auto& a : config.policy.allowed) std::fprintf(out, "  allows everywhere: %s\n", a.c_str());
+    for (const auto& r : config.policy.deny) std::fprintf(out, "  never allows: %s\n", r.to_string().c_str());
+    for (const auto& c : config.policy.cut) std::fprintf(out, "  cuts: %s\n", c.c_str());
+    if (config.policy.allowed.empty() && config.policy.deny.empty() && config.policy.cut.empty())
+      std::fprintf(out, "  (changes nothing here)\n");
+  }
   if (!first) {
     std::fprintf(out, "New since the last approval:\n");
     for (const auto& w : wider) std::fprintf(out, "  + %s\n", w.c_str());

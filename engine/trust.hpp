@@ -17,6 +17,7 @@ namespace engine {
 
 // One line per thing the file lets out, canonical and sorted:
 //   "network allow *.github.com", "network deny gist.github.com", "network block_private off",
+//   "network service postgres.host.internal:5432 -> 127.0.0.1:5432",
 //   "secret GH_TOKEN from env:GH_TOKEN to api.github.com inject header,query,basic",
 //   "mount /home/me/proj -> /workspace rw"
 std::vector<std::string> trust_grants(const Config& config);

@@ -69,7 +69,8 @@ util::Result<std::pair<uint32_t, uint32_t>> resolve_owner(protocol::Client& clie
 
 }  // namespace
 
-util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source) {
+util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source,
+                                                                 const VolumeSourceFn& volume_source) {
   std::vector<WorkspaceMount> out;
   std::vector<fs::path> protect;
   if (!config.file.empty()) {
@@ -86,6 +87,14 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     w.exclude = m.exclude;
     w.cache = m.cache == MountCache::None ? workspace::CachePolicy::None : workspace::CachePolicy::Auto;
     w.read_only_files = protect;
+    if (!m.volume.empty()) {
+      if (!volume_source) return util::make_error(util::ErrorCode::Unsupported, where + ": volumes are not available here");
+      w.source = ML_TRY_CTX(volume_source(m), where);
+      w.read_only_files.clear();
+      if (m.mode == MountMode::Ro) w.access = workspace::Access::ReadOnly;
+      out.push_back(std::move(w));
+      continue;
+    }
     switch (m.mode) {
       case MountMode::Rw: w.source = m.source; break;
       case MountMode::Ro:

@@ -42,6 +42,9 @@ struct WorkspaceMount {
 // Git mode hands us its clone: given a git-mode [[mounts]] entry, the
 // directory to serve read-write (engine/git_mounts.hpp git_mount_source).
 using GitSourceFn = std::function<util::Result<std::filesystem::path>(const Mount&)>;
+// Named volumes: given a volume [[mounts]] entry, its data directory (engine/volumes.hpp
+// lease_volumes, held by the caller while the sandbox runs).
+using VolumeSourceFn = std::function<util::Result<std::filesystem::path>(const Mount&)>;
 
 // The mounts of CONFIG. rw/ro serve the source; git serves GIT_SOURCE(mount)
 // read-write (an error when GIT_SOURCE is empty); snapshot serves the source
@@ -49,8 +52,10 @@ using GitSourceFn = std::function<util::Result<std::filesystem::path>(const Moun
 // inside another mount's target comes after it (the outer one is mounted
 // first; the agent creates the inner target directory in it); that needs the
 // virtio-fs transport (see nested_mount).
-// The Matchlockfile and Matchlockfile.lock are read-only in every mount.
-util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source = {});
+// The Matchlockfile and Matchlockfile.lock are read-only in every mount. A volume
+// serves VOLUME_SOURCE(mount) (an error when VOLUME_SOURCE is empty).
+util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source = {},
+                                                                 const VolumeSourceFn& volume_source = {});
 
 // The first (inner, outer) pair of targets where one lies inside the other.
 // Under the channel transport the agent would have to serve the outer FUSE

@@ -54,6 +54,7 @@ std::string to_json_line(const AuditEvent& e) {
   j["bytes_up"] = e.bytes_up;
   j["bytes_down"] = e.bytes_down;
   j["secrets"] = e.secrets;
+  if (!e.scrubbed.empty()) j["scrubbed"] = e.scrubbed;
   if (e.kind == AuditKind::Http) {
     j["method"] = e.method;
     j["path"] = e.path;
@@ -81,6 +82,7 @@ util::Result<AuditEvent> parse_audit_line(std::string_view line) {
     e.bytes_up = j.value("bytes_up", uint64_t{0});
     e.bytes_down = j.value("bytes_down", uint64_t{0});
     e.secrets = j.value("secrets", std::vector<std::string>{});
+    e.scrubbed = j.value("scrubbed", std::vector<std::string>{});
     e.method = j.value("method", "");
     e.path = j.value("path", "");
     e.status = j.value("status", 0);

@@ -31,6 +31,7 @@ struct AuditEvent {
   uint64_t bytes_up = 0;    // guest -> upstream
   uint64_t bytes_down = 0;  // upstream -> guest
   std::vector<std::string> secrets;  // names of secrets injected
+  std::vector<std::string> scrubbed; // names of secrets whose values (or new tokens) came back as placeholders
   std::string method;    // Http: request method
   std::string path;      // Http: path without the query
   int status = 0;        // Http: response status (0 when refused before one)

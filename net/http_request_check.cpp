@@ -1,5 +1,6 @@
 #include "net/http_request_check.hpp"
 
+#include "net/host_service.hpp"
 #include "net/hostname.hpp"
 
 namespace net {
@@ -92,6 +93,15 @@ RequestVerdict check_request(HttpHead& request, const RequestScope& scope, const
   v.host = host->host;
   v.port = port;
   // 4. Fronting: another name than the connection's must be allowed in its own right.
+  // A host service's connection carries its own name only: the endpoint behind it may
+  // route by Host to things the sandbox was never given (net/host_service.hpp).
+  if (!iequals(host->host, scope.conn_name) && in_service_domain(scope.conn_name)) {
+    v.status = 403;
+    v.reason = "Host " + host->host + " on a connection to the host service " + std::string(scope.conn_name) +
+               ": a host service is reached by its own name only";
+    v.body = "matchlock: " + v.reason + ".\n";
+    return v;
+  }
   if (!iequals(host->host, scope.conn_name)) {
     Decision d = policy.decide_name(host->host, port);
     if (!d.allowed()) {

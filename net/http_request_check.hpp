@@ -8,7 +8,8 @@
 //  3. The target is origin-form ("/path"), "*" for OPTIONS, or absolute-form
 //     ("http[s]://AUTHORITY/path") whose authority equals the Host header's.
 //  4. An authority other than the connection's name must itself be allowed by the policy
-//     (no fronting through an allowed address).
+//     (no fronting through an allowed address); on a host service's connection
+//     (NAME.host.internal) no other authority at all.
 //  5. The body's framing (Content-Length / Transfer-Encoding) is valid — decided before
 //     anything is rewritten, so no error ever carries an injected value.
 //     An `Upgrade: h2c` offer is dropped (with HTTP2-Settings and its Connection tokens):

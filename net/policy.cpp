@@ -34,6 +34,34 @@ void Policy::add_secret_hosts(std::string_view secret_name, const std::vector<Ru
   for (const auto& r : hosts) m_allow.push_back({r, "secrets." + std::string(secret_name) + ".hosts"});
 }
 
+void Policy::add_service(HostService service) { m_services.push_back(std::move(service)); }
+
+const HostService* Policy::find_service(std::string_view name, uint16_t port) const {
+  for (const auto& s : m_services)
+    if (s.port == port && s.guest_name() == name) return &s;
+  return nullptr;
+}
+
+// HOST is canonical and under host.internal: only a declared service, only on its port.
+Decision Policy::decide_service(const std::string& host, uint16_t port) const {
+  if (const auto* s = find_service(host, port)) {
+    // Deny wins here too: a CIDR deny entry covering the endpoint refuses it, as it
+    // would refuse a name that resolved there (check_upstream_address).
+    if (const auto* d = find_deny(s->address.to_string(), s->to_port)) return deny_by(*d);
+    return {Verdict::Allow, host + ":" + std::to_string(port),
+            "allowed by network.services." + s->name + " (" + s->target() + " on the host)"};
+  }
+  for (const auto& s : m_services)
+    if (s.guest_name() == host)
+      return deny_default(host + " is a host service on port " + std::to_string(s.port) + " only (network.services." +
+                          s.name + ")");
+  return deny_default(host + " is not a declared host service ([network.services])");
+}
+
+void Policy::add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source) {
+  for (const auto& r : rules) (verdict == Verdict::Allow ? m_allow : m_deny).push_back({r, std::string(source)});
+}
+
 const SourcedRule* Policy::find_deny(std::string_view host, uint16_t port) const {
   for (const auto& r : m_deny)
     if (matches(r.rule, host, port)) return &r;
@@ -50,6 +78,7 @@ Decision Policy::decide_name(std::string_view name, uint16_t port) const {
   if (auto address = parse_ipv4(name)) return decide_address(*address, port);
   auto host = canonical_hostname(name);
   if (!host) return invalid_name();
+  if (in_service_domain(*host)) return decide_service(*host, port);
   if (const auto* d = find_deny(*host, port)) return deny_by(*d);
   if (const auto* a = find_allow(*host, port)) return allow(*a);
   return deny_default(*host + ":" + std::to_string(port) + " is not in [network].allow");
@@ -67,6 +96,11 @@ Decision Policy::decide_address(Ipv4 address, uint16_t port) const {
 Decision Policy::decide_dns(std::string_view name) const {
   auto host = canonical_hostname(name);
   if (!host) return invalid_name();
+  if (in_service_domain(*host)) {
+    for (const auto& s : m_services)
+      if (s.guest_name() == *host) return decide_service(*host, s.port);
+    return decide_service(*host, 0);
+  }
   for (const auto& r : m_deny)
     if (r.rule.port == 0 && r.rule.kind != RuleKind::Cidr && matches(r.rule, *host, 0)) return deny_by(r);
   for (const auto& r : m_allow) {
@@ -118,14 +152,19 @@ std::string suggest_rule(std::string_view host, uint16_t port) {
   return h + ":" + std::to_string(port);
 }
 
+std::string allow_hint(std::string_view host, uint16_t port, const Decision& decision) {
+  if (!decision.rule.empty())
+    return "To allow it, remove \"" + decision.rule + "\" from [network].deny in the Matchlockfile.";
+  if (!parse_ipv4(host) && in_service_domain(host))
+    return "To reach a host-side endpoint, declare it under [network.services] in the Matchlockfile "
+           "(NAME = \"127.0.0.1:PORT\" is NAME." + std::string(k_service_domain) + ":PORT in the sandbox).";
+  return "To allow it, add \"" + suggest_rule(host, port) + "\" to [network].allow in the Matchlockfile.";
+}
+
 std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision) {
-  std::string body = "matchlock: connection to " + std::string(host) + ":" + std::to_string(port) +
-                     " refused by the sandbox network policy: " + decision.reason + ".\n";
-  if (decision.rule.empty())
-    body += "To allow it, add \"" + suggest_rule(host, port) + "\" to [network].allow in the Matchlockfile.\n";
-  else
-    body += "To allow it, remove \"" + decision.rule + "\" from [network].deny in the Matchlockfile.\n";
-  return body;
+  return "matchlock: connection to " + std::string(host) + ":" + std::to_string(port) +
+         " refused by the sandbox network policy: " + decision.reason + ".\n" + allow_hint(host, port, decision) +
+         "\n";
 }
 
 }  // namespace net

@@ -7,7 +7,9 @@
 //   - a flow to a name (behind a synthetic address) needs an allow rule for NAME:PORT;
 //   - a flow to a raw IPv4 address needs a CIDR allow rule (names never match an address);
 //   - block_private refuses loopback/RFC 1918/link-local/CGNAT upstream addresses unless
-//     a CIDR allow rule names them explicitly.
+//     a CIDR allow rule names them explicitly;
+//   - a name under host.internal is admitted only as a declared host service on its own
+//     port (net/host_service.hpp); no allow rule matches such names.
 // Every decision names the rule that made it, so refusals can say how to change them.
 #pragma once
 
@@ -17,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/host_service.hpp"
 #include "net/ipv4.hpp"
 #include "net/resolve_upstream.hpp"
 #include "net/rule.hpp"
@@ -44,6 +47,10 @@ class Policy {
   Policy(std::vector<Rule> allow, std::vector<Rule> deny, BlockPrivate block_private);
   // Hosts that secret NAME may be sent to: implicitly allowed.
   void add_secret_hosts(std::string_view secret_name, const std::vector<Rule>& hosts);
+  // [network.services]: SERVICE.name must be valid (is_valid_service_name) and unique.
+  void add_service(HostService service);
+  // Rules from elsewhere (the machine's policy.toml), named SOURCE in decisions.
+  void add_rules(Verdict verdict, const std::vector<Rule>& rules, std::string_view source);
 
   // A TCP flow to NAME:PORT (NAME resolved through our DNS).
   Decision decide_name(std::string_view name, uint16_t port) const;
@@ -57,14 +64,19 @@ class Policy {
   Decision check_upstream_address(std::string_view name, Ipv4 address, uint16_t port) const;
 
   BlockPrivate block_private() const { return m_block_private; }
+  // The service NAME:PORT is (NAME canonical), or null: where its flows are connected.
+  const HostService* find_service(std::string_view name, uint16_t port) const;
+  const std::vector<HostService>& services() const { return m_services; }
 
  private:
   const SourcedRule* find_deny(std::string_view host, uint16_t port) const;
   const SourcedRule* find_allow(std::string_view host, uint16_t port) const;
+  Decision decide_service(const std::string& host, uint16_t port) const;
 
   std::vector<SourcedRule> m_allow;  // network.allow then secret hosts
   std::vector<SourcedRule> m_deny;
   BlockPrivate m_block_private = BlockPrivate::Yes;
+  std::vector<HostService> m_services;
 };
 
 // "host" or "host:port" or "a.b.c.d[:port]" as typed on the command line (`net why`).
@@ -76,6 +88,9 @@ std::optional<Target> parse_target(std::string_view text);
 // The allow entry that would admit HOST:PORT (for `net suggest` and 403 bodies):
 // a name for ports 80/443, NAME:PORT otherwise; ADDR/32[:PORT] for addresses.
 std::string suggest_rule(std::string_view host, uint16_t port);
+// How to allow HOST:PORT after DECISION refused it, one sentence: add an allow entry,
+// remove a deny entry, or declare a host service.
+std::string allow_hint(std::string_view host, uint16_t port, const Decision& decision);
 // The body of a 403 for a refused destination: what was refused, why, and how to allow it.
 // HOST must be a valid host name or address (it is shown to the guest and the user).
 std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "net/host_service.hpp"
 #include "net/hostname.hpp"
 #include "net/proxy_shared.hpp"
 #include "net/tls_sni.hpp"
@@ -232,6 +233,9 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
   if (hello.encrypted_hello)
     return alert("encrypted ClientHello (ECH): the server would act on a name the sandbox cannot check", "");
   if (!hello.server_name.empty() && !sni) return alert("invalid SNI host name", "");
+  if (sni && *sni != m_info.dst_name && in_service_domain(m_info.dst_name))
+    return alert("SNI " + *sni + " on a connection to the host service " + m_info.dst_name +
+                     ": a host service is reached by its own name only", "");
   if (sni && *sni != m_info.dst_name) {
     Decision d = m_shared.options.policy.decide_name(*sni, m_info.dst_port);
     if (!d.allowed()) return alert("SNI " + *sni + " does not match " + flow_host() + " and " + d.reason, d.rule);

@@ -257,6 +257,7 @@ bool canonical_trailer_line(std::string_view line) {
 
 util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, Chunked mode) {
   const bool canonical = mode == Chunked::Canonical;
+  const bool decoded = mode == Chunked::Decoded;
   while (true) {
     std::string line = ML_TRY(read_line(4096));
     counted += line.size();
@@ -274,7 +275,7 @@ util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, 
       char hex[24];
       std::snprintf(hex, sizeof hex, "%llx\r\n", static_cast<unsigned long long>(size));
       if (size) ML_TRY(out.write(hex));
-    } else {
+    } else if (!decoded) {
       ML_TRY(out.write(line));
     }
     if (size == 0) break;
@@ -283,7 +284,7 @@ util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, 
     if (!crlf_line) return std::move(crlf_line).error();
     std::string_view crlf = *crlf_line;
     if (crlf != "\r\n" && (canonical || crlf != "\n")) return bad_chunk("chunk not followed by CRLF");
-    ML_TRY(out.write(canonical ? std::string_view("\r\n") : crlf));
+    if (!decoded) ML_TRY(out.write(canonical ? std::string_view("\r\n") : crlf));
     counted += crlf.size();
   }
   while (true) {  // trailer section, ends with an empty line
@@ -293,7 +294,7 @@ util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, 
     counted += line.size();
     bool end = line == "\r\n" || (!canonical && line == "\n");
     if (canonical && !end && !canonical_trailer_line(line)) return bad_chunk("malformed trailer field");
-    if (!canonical) ML_TRY(out.write(line));
+    if (!canonical && !decoded) ML_TRY(out.write(line));
     if (end) return canonical ? out.write("0\r\n\r\n") : util::ok();
   }
 }

@@ -82,7 +82,8 @@ class BufferedReader {
   // size, CRLF line ends only, extensions and trailer fields well-formed) and re-emitted
   // as "<hex>\r\n<data>\r\n" ... "0\r\n\r\n" without extensions or trailers, so the
   // upstream cannot frame the body differently from us (no smuggled request inside it).
-  enum class Chunked { Verbatim, Canonical };
+  // Decoded: only the chunks' data is written (the caller frames it anew); trailers dropped.
+  enum class Chunked { Verbatim, Canonical, Decoded };
   util::Result<void> copy_chunked(Stream& out, uint64_t& counted, Chunked mode = Chunked::Verbatim);
   // Copies until end of stream.
   util::Result<void> copy_to_eof(Stream& out, uint64_t& counted);

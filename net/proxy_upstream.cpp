@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "net/hostname.hpp"
 #include "net/proxy_shared.hpp"
 #include "net/resolve_upstream.hpp"
 
@@ -94,6 +95,14 @@ util::Result<util::Fd> dial_upstream(const ProxyShared& shared, const FlowInfo& 
   if (name.empty() || parse_ipv4(name)) {
     Ipv4 address = name.empty() ? info.dst_ip : *parse_ipv4(name);
     return connect_to(address, info.dst_port, opts.connect_timeout);
+  }
+  // A host service is connected to its declared endpoint, never resolved; any other name
+  // under host.internal has no upstream at all (net/host_service.hpp).
+  if (auto host = canonical_hostname(name); host && in_service_domain(*host)) {
+    if (const HostService* service = opts.policy.find_service(*host, info.dst_port))
+      return connect_to(service->address, service->to_port, opts.connect_timeout);
+    return util::make_error(util::ErrorCode::Denied, *host + ":" + std::to_string(info.dst_port) +
+                                                         " is not a declared host service");
   }
   for (const auto& o : opts.upstream_overrides)
     if (iequals(o.name, name) && (o.port == 0 || o.port == info.dst_port))

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "net/host_service.hpp"
+
 namespace net {
 
 namespace {
@@ -54,6 +56,9 @@ util::Result<Rule> parse_rule(std::string_view text) {
   if (!is_valid_hostname(host)) return bad(text, "not a valid host name");
   if (rule.kind == RuleKind::Subdomains && host.find('.') == std::string::npos)
     return bad(text, "\"*.\" needs a domain with at least two labels (\"*.example.com\")");
+  if (in_service_domain(host))
+    return bad(text, std::string(k_service_domain) + " names are host services: declare NAME = \"ADDRESS:PORT\" "
+                     "under [network.services] instead");
   rule.host = std::move(host);
   return rule;
 }
@@ -85,6 +90,40 @@ bool matches(const Rule& rule, std::string_view host, uint16_t port) {
   if (!h.empty() && h.back() == '.') h.pop_back();  // fully-qualified form
   if (rule.kind == RuleKind::Host) return h == rule.host;
   return h.size() > rule.host.size() + 1 && h.ends_with(rule.host) && h[h.size() - rule.host.size() - 1] == '.';
+}
+
+namespace {
+
+// NAME is SUFFIX or lies below it ("a.b.example.com" below "example.com").
+bool at_or_below(const std::string& name, const std::string& suffix) {
+  return name == suffix || (name.size() > suffix.size() + 1 && name.ends_with(suffix) &&
+                            name[name.size() - suffix.size() - 1] == '.');
+}
+
+bool cidr_within(const Cidr& inner, const Cidr& outer) {
+  return inner.prefix >= outer.prefix && outer.contains(inner.base);
+}
+
+}  // namespace
+
+bool rule_within(const Rule& inner, const Rule& outer) {
+  if (outer.port != 0 && inner.port != outer.port) return false;
+  if ((inner.kind == RuleKind::Cidr) != (outer.kind == RuleKind::Cidr)) return false;
+  if (inner.kind == RuleKind::Cidr) return cidr_within(inner.cidr, outer.cidr);
+  if (outer.kind == RuleKind::Host) return inner.kind == RuleKind::Host && inner.host == outer.host;
+  // OUTER is *.X: a name strictly below X, or *.Y with Y at or below X.
+  if (inner.kind == RuleKind::Host) return inner.host != outer.host && at_or_below(inner.host, outer.host);
+  return at_or_below(inner.host, outer.host);
+}
+
+bool rules_overlap(const Rule& a, const Rule& b) {
+  if (a.port != 0 && b.port != 0 && a.port != b.port) return false;
+  if ((a.kind == RuleKind::Cidr) != (b.kind == RuleKind::Cidr)) return false;
+  if (a.kind == RuleKind::Cidr) return cidr_within(a.cidr, b.cidr) || cidr_within(b.cidr, a.cidr);
+  Rule pa = a, pb = b;
+  pa.port = pb.port = 0;
+  if (rule_within(pa, pb) || rule_within(pb, pa)) return true;
+  return false;
 }
 
 }  // namespace net

@@ -33,5 +33,10 @@ struct Rule {
 util::Result<Rule> parse_rule(std::string_view text);
 // HOST is a name or an IPv4 literal; PORT is the destination port.
 bool matches(const Rule& rule, std::string_view host, uint16_t port);
+// Every destination INNER matches, OUTER matches too (INNER is no wider than OUTER).
+// Names and CIDR blocks never cover each other (names never match an address).
+bool rule_within(const Rule& inner, const Rule& outer);
+// Some destination matches both A and B.
+bool rules_overlap(const Rule& a, const Rule& b);
 
 }  // namespace net

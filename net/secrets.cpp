@@ -3,6 +3,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
 namespace net {
 
 namespace {
@@ -62,7 +66,89 @@ SecretTable::~SecretTable() {
     if (!b.value.empty()) OPENSSL_cleanse(b.value.data(), b.value.size());
 }
 
-void SecretTable::add(SecretBinding binding) { m_bindings.push_back(std::move(binding)); }
+void SecretTable::add(SecretBinding binding) {
+  std::unique_lock lock(*m_mutex);
+  m_bindings.push_back(std::move(binding));
+}
+
+bool SecretTable::empty() const {
+  std::shared_lock lock(*m_mutex);
+  return m_bindings.empty();
+}
+
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+std::optional<TokenShape> token_shape(std::string_view v) {
+  auto all_token = [](std::string_view s, bool dots) {
+    for (char c : s)
+      if (!is_token_char(c) && !(dots && c == '.')) return false;
+    return true;
+  };
+  // A JWT: three base64url parts, the first a JSON object ("eyJ" is base64 of "{\"").
+  if (v.starts_with("eyJ") && std::count(v.begin(), v.end(), '.') == 2 && all_token(v, true) && v.size() >= 32)
+    return TokenShape{"", true, 32, 16384};
+  // A scheme prefix: up to 4 segments of [a-z0-9]{1,8}, each ending in '-' or '_'.
+  size_t i = 0;
+  bool letter = false;
+  for (int segment = 0; segment < 4; ++segment) {
+    size_t j = i;
+    bool seg_letter = false;
+    while (j < v.size() && j - i < 8 && ((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= '0' && v[j] <= '9'))) {
+      seg_letter = seg_letter || (v[j] >= 'a' && v[j] <= 'z');
+      ++j;
+    }
+    if (j == i || j >= v.size() || (v[j] != '-' && v[j] != '_')) break;
+    letter = letter || seg_letter;
+    i = j + 1;
+  }
+  if (i < 3 || !letter || v.size() - i < 16 || !all_token(v.substr(i), false)) return std::nullopt;
+  return TokenShape{std::string(v.substr(0, i)), false, i + (v.size() - i) / 2, i + (v.size() - i) * 2};
+}
+
+std::vector<ScanEntry> SecretTable::scan_entries(std::string_view conn_name, uint16_t conn_port) const {
+  std::shared_lock lock(*m_mutex);
+  std::vector<ScanEntry> out;
+  for (const auto& b : m_bindings) {
+    if (b.value.size() < k_min_scrub_size) continue;
+    ScanEntry e{b.name, b.value, b.placeholder, std::nullopt};
+    for (const auto& r : b.hosts)
+      if (matches(r, conn_name, conn_port)) {
+        e.shape = token_shape(b.value);
+        break;
+      }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+util::Result<std::string> SecretTable::learn(std::string_view parent, std::string value) const {
+  std::unique_lock lock(*m_mutex);
+  for (const auto& b : m_bindings)
+    if (b.value == value) {
+      OPENSSL_cleanse(value.data(), value.size());
+      return b.placeholder;
+    }
+  const SecretBinding* from = nullptr;
+  for (const auto& b : m_bindings)
+    if (b.name == parent) from = &b;
+  SecretBinding learned;
+  learned.placeholder = ML_TRY(generate_placeholder());
+  learned.value = std::move(value);
+  if (from && m_learned < k_max_learned) {
+    learned.name = std::string(parent) + "+" + std::to_string(++m_learned);
+    learned.hosts = from->hosts;
+    learned.inject = from->inject;
+    learned.refresh_url = from->refresh_url;
+  } else {
+    // Over the bound: still never shown to the guest, but usable nowhere.
+    learned.name = std::string(parent) + "+withheld";
+  }
+  std::string placeholder = learned.placeholder;
+  m_bindings.push_back(std::move(learned));
+  return placeholder;
+}
 
 const SecretBinding* SecretTable::find(std::string_view placeholder) const {
   for (const auto& b : m_bindings)
@@ -71,6 +157,7 @@ const SecretBinding* SecretTable::find(std::string_view placeholder) const {
 }
 
 bool SecretTable::bound_to(std::string_view host, uint16_t port) const {
+  std::shared_lock lock(*m_mutex);
   for (const auto& b : m_bindings)
     for (const auto& r : b.hosts)
       if (matches(r, host, port)) return true;
@@ -78,6 +165,7 @@ bool SecretTable::bound_to(std::string_view host, uint16_t port) const {
 }
 
 std::vector<std::string> SecretTable::placeholders_in(std::string_view text) const {
+  std::shared_lock lock(*m_mutex);
   std::vector<std::string> names;
   for_each_placeholder(text, [&](size_t pos) {
     if (const auto* b = find(text.substr(pos, k_placeholder_size))) names.push_back(b->name);
@@ -86,6 +174,7 @@ std::vector<std::string> SecretTable::placeholders_in(std::string_view text) con
 }
 
 void SecretTable::scrub(std::string& text) const {
+  std::shared_lock lock(*m_mutex);
   for (const auto& b : m_bindings) {
     if (b.value.size() < k_min_scrub_size) continue;
     std::string mark = "[secret " + b.name + "]";
@@ -103,6 +192,7 @@ bool is_routing_header(std::string_view name) {
 }
 
 util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const InjectionScope& scope) const {
+  std::shared_lock lock(*m_mutex);
   std::string_view host = scope.authority;
   // Plan first: collect every (string, where) to rewrite and check each placeholder.
   RewriteResult result;
@@ -196,7 +286,11 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const Inject
   }
   for (size_t i = 0; i < request.headers.size(); ++i) {
     auto& h = request.headers[i];
-    if (!basic_plain[i].empty() && !placeholders_in(basic_plain[i]).empty()) {
+    bool basic_has_ours = false;
+    for_each_placeholder(basic_plain[i], [&](size_t pos) {
+      basic_has_ours = basic_has_ours || find(std::string_view(basic_plain[i]).substr(pos, k_placeholder_size));
+    });
+    if (basic_has_ours) {
       replace(basic_plain[i]);
       h.value = h.value.substr(0, 6) + base64_encode(basic_plain[i]);
       OPENSSL_cleanse(basic_plain[i].data(), basic_plain[i].size());
@@ -204,6 +298,101 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const Inject
       replace(h.value);
     }
   }
+  return result;
+}
+
+std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path) {
+  std::string out = "https://";
+  for (char c : host) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (port != 0 && port != 443) out += ":" + std::to_string(port);
+  out += path.empty() ? std::string_view("/") : path;
+  return out;
+}
+
+bool SecretTable::has_refresh_url(std::string_view url) const {
+  std::shared_lock lock(*m_mutex);
+  for (const auto& b : m_bindings)
+    if (!b.refresh_url.empty() && b.refresh_url == url) return true;
+  return false;
+}
+
+namespace {
+
+std::string encode_for_body(std::string_view value, std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  std::string out;
+  if (iequals(type, "application/json")) {
+    for (char c : value) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+  if (iequals(type, "application/x-www-form-urlencoded")) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    for (char c : value) {
+      bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '.' || c == '_' || c == '~';
+      if (unreserved) {
+        out += c;
+      } else {
+        out += '%';
+        out += k_hex[static_cast<unsigned char>(c) >> 4];
+        out += k_hex[static_cast<unsigned char>(c) & 15];
+      }
+    }
+    return out;
+  }
+  return std::string(value);
+}
+
+}  // namespace
+
+util::Result<RewriteResult> SecretTable::rewrite_body(std::string& body, std::string_view url, std::string_view content_type,
+                                                      const InjectionScope& scope) const {
+  std::shared_lock lock(*m_mutex);
+  RewriteResult result;
+  std::string out;
+  size_t last = 0;
+  std::optional<util::Error> err;
+  for_each_placeholder(body, [&](size_t pos) {
+    if (err) return;
+    const SecretBinding* b = find(std::string_view(body).substr(pos, k_placeholder_size));
+    if (!b || b->refresh_url.empty() || b->refresh_url != url) return;  // not for this endpoint: left as it is
+    bool conn_bound = false, authority_bound = false;
+    for (const auto& r : b->hosts) {
+      conn_bound = conn_bound || matches(r, scope.conn_name, scope.conn_port);
+      authority_bound = authority_bound || matches(r, scope.authority, scope.authority_port);
+    }
+    if (scope.transport != Transport::Tls || !conn_bound || !authority_bound) {
+      err = refuse("placeholder for secret " + b->name + " in a request body outside its refresh_url");
+      return;
+    }
+    out.append(body, last, pos - last);
+    std::string encoded = encode_for_body(b->value, content_type);
+    out += encoded;
+    OPENSSL_cleanse(encoded.data(), encoded.size());
+    last = pos + k_placeholder_size;
+    if (std::find(result.injected.begin(), result.injected.end(), b->name) == result.injected.end())
+      result.injected.push_back(b->name);
+  });
+  if (err) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::move(*err);
+  }
+  if (last == 0) return result;
+  out.append(body, last);
+  OPENSSL_cleanse(body.data(), body.size());
+  body = std::move(out);
   return result;
 }
 

@@ -18,7 +18,7 @@ Error sys_error_code(int err, std::string_view what, const std::filesystem::path
   msg += ": ";
   msg += std::strerror(err);
   ErrorCode code = err == ENOENT ? ErrorCode::NotFound : ErrorCode::Io;
-  return Error(code, std::move(msg));
+  return Error(code, std::move(msg), err);
 }
 
 Error sys_error(std::string_view what, const std::filesystem::path& path) {

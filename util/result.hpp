@@ -26,10 +26,13 @@ enum class ErrorCode {
 
 class Error {
  public:
-  Error(ErrorCode code, std::string message) : m_code(code), m_message(std::move(message)) {}
+  Error(ErrorCode code, std::string message, int sys_errno = 0)
+      : m_code(code), m_message(std::move(message)), m_errno(sys_errno) {}
 
   ErrorCode code() const { return m_code; }
   const std::string& message() const { return m_message; }
+  // The errno of the failed system call (util::sys_error), else 0. Kept through context().
+  int sys_errno() const { return m_errno; }
 
   // Prefixes "what: " to the message. Returns *this for chaining.
   Error& context(std::string_view what) & {
@@ -44,6 +47,7 @@ class Error {
  private:
   ErrorCode m_code;
   std::string m_message;
+  int m_errno = 0;
 };
 
 inline Error make_error(ErrorCode code, std::string message) { return Error(code, std::move(message)); }

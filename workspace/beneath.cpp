@@ -12,6 +12,7 @@ namespace workspace {
 
 namespace {
 
+// Returns the fd, or -errno.
 int walk(int dirfd, std::string_view rel, int flags, unsigned mode) {
   if (rel.empty() || rel == ".") {
     int fd = ::openat(dirfd, ".", flags | O_CLOEXEC, mode);
@@ -42,8 +43,17 @@ bool valid_name(std::string_view name) {
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
-int open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode, Resolver how) {
-  if (!rel.empty() && (rel.front() == '/' || rel.back() == '/')) return -EINVAL;
+namespace {
+
+util::Result<util::Fd> opened(int fd_or_errno, std::string_view rel) {
+  if (fd_or_errno >= 0) return util::Fd(fd_or_errno);
+  return util::sys_error_code(-fd_or_errno, "open beneath the share", std::string(rel));
+}
+
+}  // namespace
+
+util::Result<util::Fd> open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode, Resolver how) {
+  if (!rel.empty() && (rel.front() == '/' || rel.back() == '/')) return opened(-EINVAL, rel);
   if (how == Resolver::Auto) {
     open_how h{};
     h.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
@@ -54,10 +64,10 @@ int open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode, Reso
     do {
       fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &h, sizeof h);
     } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-    if (fd >= 0) return static_cast<int>(fd);
-    if (errno != ENOSYS) return -errno;  // ENOSYS (old kernel, seccomp): the walk below
+    if (fd >= 0) return util::Fd(static_cast<int>(fd));
+    if (errno != ENOSYS) return opened(-errno, rel);  // ENOSYS (old kernel, seccomp): the walk below
   }
-  return walk(dirfd, rel, flags, mode);
+  return opened(walk(dirfd, rel, flags, mode), rel);
 }
 
 }  // namespace workspace

@@ -169,6 +169,14 @@ bool FileServer::is_read_only_inode(const struct stat& st) const {
 
 bool FileServer::is_guarded_dir(const struct stat& st) const { return m_guarded.count({st.st_dev, st.st_ino}) != 0; }
 
+namespace {
+
+// The FUSE errno for a failed open of a node's parent: a directory swapped for a
+// symlink (ELOOP) is simply gone.
+int gone_or(int err) { return err == ELOOP ? ENOENT : (err ? err : EIO); }
+
+}  // namespace
+
 int FileServer::locate(uint64_t node, Located& out) {
   auto rel = m_nodes.path(node);
   if (!rel || hidden(*rel)) return ENOENT;
@@ -176,10 +184,10 @@ int FileServer::locate(uint64_t node, Located& out) {
   size_t slash = rel->rfind('/');
   std::string parent = slash == std::string::npos ? std::string() : rel->substr(0, slash);
   out.name = slash == std::string::npos ? *rel : rel->substr(slash + 1);
-  int fd = open_beneath(m_root.get(), rel->empty() ? std::string_view() : std::string_view(parent),
-                        O_PATH | O_DIRECTORY);
-  if (fd < 0) return -fd == ELOOP ? ENOENT : -fd;  // a directory swapped for a symlink: gone
-  out.parent = util::Fd(fd);
+  auto fd = open_beneath(m_root.get(), rel->empty() ? std::string_view() : std::string_view(parent),
+                         O_PATH | O_DIRECTORY);
+  if (!fd) return gone_or(fd.error().sys_errno());
+  out.parent = std::move(*fd);
   return 0;
 }
 
@@ -189,9 +197,9 @@ int FileServer::locate_child(uint64_t parent, std::string_view name, Located& ou
   if (!dir) return ENOENT;
   std::string rel = dir->empty() ? std::string(name) : *dir + "/" + std::string(name);
   if (hidden(rel)) return purpose == Purpose::Lookup ? ENOENT : EACCES;
-  int fd = open_beneath(m_root.get(), *dir, O_PATH | O_DIRECTORY);
-  if (fd < 0) return -fd == ELOOP ? ENOENT : -fd;  // a directory swapped for a symlink: gone
-  out.parent = util::Fd(fd);
+  auto fd = open_beneath(m_root.get(), *dir, O_PATH | O_DIRECTORY);
+  if (!fd) return gone_or(fd.error().sys_errno());
+  out.parent = std::move(*fd);
   out.name = std::string(name);
   out.rel = std::move(rel);
   return 0;

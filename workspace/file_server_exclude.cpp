@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include "util/dir.hpp"
 #include "util/glob.hpp"
 #include "workspace/beneath.hpp"
 #include "workspace/file_server.hpp"
@@ -57,16 +58,13 @@ int FileServer::check_subtree(const std::string& from, const std::string& to) {
     todo.pop_back();
     std::string from_dir = join(from, sub), to_dir = join(to, sub);
     if (!may_hide_beneath(from_dir) && !may_hide_beneath(to_dir)) continue;  // no pattern reaches below
-    int fd = open_beneath(m_root.get(), from_dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return EACCES;  // cannot look inside: do not move it blind
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      ::close(fd);
-      return EACCES;
-    }
+    auto fd = open_beneath(m_root.get(), from_dir, O_RDONLY | O_DIRECTORY);
+    if (!fd) return EACCES;  // cannot look inside: do not move it blind
+    util::Dir d = util::Dir::adopt(fd->release());
+    if (!d) return EACCES;
     int refused = 0;
     errno = 0;
-    while (dirent* e = ::readdir(d)) {
+    while (dirent* e = d.next()) {
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       std::string rel = join(sub, name);
@@ -77,13 +75,12 @@ int FileServer::check_subtree(const std::string& from, const std::string& to) {
       bool dir = e->d_type == DT_DIR;
       if (e->d_type == DT_UNKNOWN) {
         struct stat st;
-        dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        dir = ::fstatat(d.fd(), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
       }
       if (dir) todo.push_back(std::move(rel));
       errno = 0;
     }
     if (!refused && errno) refused = EACCES;  // a listing cut short hides what it did not show
-    ::closedir(d);
     if (refused) return refused;
   }
   return 0;

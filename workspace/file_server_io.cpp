@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/dir.hpp"
 #include "workspace/beneath.hpp"
 #include "workspace/file_server.hpp"
 
@@ -200,19 +201,15 @@ std::string FileServer::op_readdir(const Request& req, bool plus) {
     hd->entries.clear();
     int dup = ::openat(hd->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup < 0) return encode_error(h.unique, errno);
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      ::close(dup);
-      return encode_error(h.unique, errno);
-    }
-    while (dirent* e = ::readdir(d)) {
+    util::Dir d = util::Dir::adopt(dup);
+    if (!d) return encode_error(h.unique, errno);
+    while (dirent* e = d.next()) {
       std::string name = e->d_name;
       if (name != "." && name != "..") {
         if (dir_rel && excluded(dir_rel->empty() ? name : *dir_rel + "/" + name)) continue;
       }
       hd->entries.push_back({name, e->d_ino, e->d_type});
     }
-    ::closedir(d);
   }
   size_t limit = std::min<size_t>(in->size, k_max_write);
   std::string body;

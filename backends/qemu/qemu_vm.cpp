@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "backends/qemu/host_tsc.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -42,7 +43,8 @@ const char* to_string(Accel accel) { return accel == Accel::Kvm ? "kvm" : "tcg";
 
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
   std::string cmdline = k_base_cmdline;
-  if (spec.accel == Accel::Tcg) cmdline += std::string(" ") + k_tcg_cmdline;
+  if (spec.accel == Accel::Tcg)
+    cmdline += std::string(" ") + k_tcg_cmdline + std::to_string(spec.tsc_khz ? spec.tsc_khz : 2'000'000);
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
   uint64_t memory_mib = guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other);
   std::vector<std::string> a = {
@@ -97,6 +99,7 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
   VmSpec spec = spec_in;
   if (spec.firmware) host.firmware = *spec.firmware;
   spec.firmware = host.firmware;
+  if (spec.accel == Accel::Tcg && spec.tsc_khz == 0) spec.tsc_khz = tcg_guest_tsc_khz();
   util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " + host.firmware.describe() +
                    "; guest RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
   ::unlink((spec.state_dir / k_control_socket).c_str());

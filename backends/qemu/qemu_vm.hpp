@@ -64,6 +64,9 @@ struct VmSpec {
   // The microvm firmware (qemu_host.hpp). Unset: QemuVm::start asks the QEMU it runs.
   // The RAM given to QEMU is guest_memory_mib(memory_mib, firmware kind).
   std::optional<Firmware> firmware;
+  // TCG only: the guest TSC's rate in kHz (tsc_early_khz=). 0: QemuVm::start measures
+  // it (tcg_guest_tsc_khz); qemu_argv then falls back to 2,000,000.
+  uint64_t tsc_khz = 0;
 };
 
 // virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
@@ -73,10 +76,14 @@ inline constexpr int k_virtiofs_queue_size = 1024;
 // (int 13h) after the initrd is in place; under SeaBIOS that is disk I/O through
 // rings in firmware memory (qemu_host.hpp), and it costs boot time for nothing.
 inline constexpr const char* k_base_cmdline = "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init";
-// Under TCG the kernel can hang calibrating the TSC ("Marking TSC unstable") on a
-// loaded host; a fixed early frequency skips that calibration. Not used with KVM,
-// where kvmclock supplies the real frequency.
-inline constexpr const char* k_tcg_cmdline = "tsc_early_khz=2000000";
+// Under TCG every vCPU's TSC is the host's own counter (host_tsc.hpp). The kernel can
+// hang calibrating it on a loaded host, so it is told the rate (tsc_early_khz=, which
+// must be the real one or the guest clock drifts by the ratio: VmSpec::tsc_khz), and
+// that it is reliable: otherwise, with 2+ vCPUs, its sync check sees the vCPU threads'
+// scheduling as "TSCs unsynchronized", falls back to jiffies and the clock loses every
+// tick a busy host delays (measured: half speed under load). Not used with KVM, where
+// kvmclock supplies both. The rate is appended after this text.
+inline constexpr const char* k_tcg_cmdline = "tsc=reliable tsc_early_khz=";
 inline constexpr const char* k_console_log = "console.log";
 inline constexpr const char* k_qemu_log = "qemu.log";
 inline constexpr const char* k_control_socket = "ctl.sock";

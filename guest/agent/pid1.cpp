@@ -17,6 +17,8 @@
 #include <cstring>
 #include <thread>
 
+#include "util/dir.hpp"
+
 namespace agent {
 
 namespace {
@@ -112,14 +114,13 @@ bool cmdline_has(std::string_view word) {
 util::Result<util::Fd> open_virtio_port(std::string_view name, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    if (DIR* d = ::opendir("/sys/class/virtio-ports")) {
+    if (util::Dir d = util::Dir::open("/sys/class/virtio-ports")) {
       std::string found;
-      while (dirent* e = ::readdir(d)) {
+      while (dirent* e = d.next()) {
         if (e->d_name[0] == '.') continue;
         std::string port = e->d_name;
         if (trim(read_text("/sys/class/virtio-ports/" + port + "/name")) == name) found = port;
       }
-      ::closedir(d);
       if (!found.empty()) {
         int fd = ::open(("/dev/" + found).c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (fd >= 0) return util::Fd(fd);

@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -19,6 +21,7 @@
 #include "guest/agent/fuse_mount.hpp"
 #include "guest/agent/pid1.hpp"
 #include "guest/protocol/version.hpp"
+#include "util/dir.hpp"
 #include "util/fd.hpp"
 
 namespace agent {
@@ -58,12 +61,9 @@ util::Result<void> do_mount(const std::string& src, const std::string& dst, cons
 // Deletes the initramfs contents (everything on the root's device), like
 // busybox switch_root, so its memory is freed.
 void delete_tree(int dirfd, dev_t root_dev) {
-  DIR* d = ::fdopendir(dirfd);
-  if (!d) {
-    ::close(dirfd);
-    return;
-  }
-  while (dirent* e = ::readdir(d)) {
+  util::Dir d = util::Dir::adopt(dirfd);
+  if (!d) return;
+  while (dirent* e = d.next()) {
     if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
     struct stat st;
     if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
@@ -76,7 +76,6 @@ void delete_tree(int dirfd, dev_t root_dev) {
       ::unlinkat(dirfd, e->d_name, 0);
     }
   }
-  ::closedir(d);
 }
 
 util::Result<void> switch_root() {
@@ -110,15 +109,14 @@ util::Result<void> write_file(const std::string& path, const std::string& data, 
 
 std::map<std::string, std::string> disks_by_serial() {
   std::map<std::string, std::string> out;
-  DIR* d = ::opendir("/sys/block");
+  util::Dir d = util::Dir::open("/sys/block");
   if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
+  while (dirent* e = d.next()) {
     std::string name = e->d_name;
     if (name.rfind("vd", 0) != 0) continue;
     std::string serial = read_line("/sys/block/" + name + "/serial");
     if (!serial.empty()) out[serial] = "/dev/" + name;
   }
-  ::closedir(d);
   return out;
 }
 
@@ -140,6 +138,25 @@ util::Result<RootPlan> plan_root(const protocol::BootConfig& config, const std::
   plan.upper_device = up->second;
   plan.overlay_options = "lowerdir=" + lowerdir + ",upperdir=/run/ml/rw/upper,workdir=/run/ml/rw/work";
   return plan;
+}
+
+void VmSystem::set_clock(int64_t unix_ns) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t offset = unix_ns - (int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec);  // > 0: the guest is behind
+  int64_t magnitude = offset < 0 ? -offset : offset;
+  if (magnitude < protocol::k_clock_slew_ns) return;
+  if (magnitude <= protocol::k_clock_step_ns) {
+    timeval delta{};
+    delta.tv_sec = static_cast<time_t>(offset / 1'000'000'000);
+    delta.tv_usec = static_cast<suseconds_t>((offset % 1'000'000'000) / 1000);
+    if (::adjtime(&delta, nullptr) < 0) std::fprintf(stderr, "matchlock-agent: clock: adjtime: %s\n", std::strerror(errno));
+    return;
+  }
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(unix_ns % 1'000'000'000);
+  if (::clock_settime(CLOCK_REALTIME, &ts) < 0) std::fprintf(stderr, "matchlock-agent: clock: clock_settime: %s\n", std::strerror(errno));
 }
 
 util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& config) {

@@ -19,6 +19,7 @@ class VmSystem : public protocol::System {
   util::Result<protocol::BootInfo> boot(const protocol::BootConfig& config) override;
   void prepare_shutdown() override;
   util::Result<void> freeze_writable(protocol::Freeze op) override;  // guest/agent/layer_disks.cpp
+  void set_clock(int64_t unix_ns) override;
   util::Result<util::Fd> open_fuse(const protocol::MountSpec& mount) override;  // guest/agent/fuse_mount.cpp
 
  private:

@@ -297,6 +297,16 @@ util::Result<void> session_op(Client::Impl& impl, const char* op, const char* an
 util::Result<void> Client::freeze_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "freeze", "frozen", timeout); }
 util::Result<void> Client::thaw_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "thaw", "thawed", timeout); }
 
+void Client::sync_clock() {
+  {
+    // A time stamp queued behind other frames would arrive stale: skip this round.
+    std::lock_guard lock(m_impl->mu);
+    if (!m_impl->connected || m_impl->outbuf.size() > 4096) return;
+  }
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  m_impl->send(encode_frame(k_session_channel, FrameType::Control, json{{"op", "clock"}, {"time_unix_ns", now}}.dump()));
+}
+
 util::Result<void> Client::shutdown(std::chrono::milliseconds timeout) {
   m_impl->send(encode_frame(k_session_channel, FrameType::Control, json{{"op", "shutdown"}}.dump()));
   auto r = m_impl->wait_session("shutdown_ack", timeout);

@@ -58,9 +58,13 @@ class Client {
   // exits and its output is drained. Blocks the calling thread.
   util::Result<ExecResult> exec(const ExecRequest& request, const ExecIo& io);
 
-  // Writes a whole file atomically (temp file + rename) with `mode`; parent
-  // directories must exist. Ownership: the agent's user (root in the VM).
-  util::Result<void> put_file(const std::string& guest_path, std::string_view data, int mode);
+  // Writes a whole file atomically (temp file + rename) with `mode`. Without `user`
+  // parent directories must exist and the owner is the agent's user (root in the VM);
+  // with `user` (a guest user spec, looked up in the guest) the file and the parent
+  // directories it creates (0700) belong to that user, and a path may start with "~/"
+  // (their home).
+  util::Result<void> put_file(const std::string& guest_path, std::string_view data, int mode,
+                              const std::string& user = {});
   // Reads a whole regular file; fails if it is larger than `max_size`.
   util::Result<std::string> get_file(const std::string& guest_path, size_t max_size = size_t{64} << 20);
 
@@ -73,6 +77,11 @@ class Client {
   // the guest's writable disk until thaw_writable(), so the host can copy it.
   util::Result<void> freeze_writable(std::chrono::milliseconds timeout);
   util::Result<void> thaw_writable(std::chrono::milliseconds timeout);
+
+  // Tells the agent the host's CLOCK_REALTIME now; it slews or steps the guest clock
+  // (k_clock_slew_ns, k_clock_step_ns). Fire and forget (no answer): safe to call
+  // from any thread while other session ops wait. engine/clock_sync calls it periodically.
+  void sync_clock();
 
   // Asks the agent to kill all processes, sync, unmount and power off; waits
   // up to `timeout` for its acknowledgement.

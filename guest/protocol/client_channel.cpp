@@ -71,9 +71,12 @@ util::Result<json> ChannelHandle::result_locked() {
   return j;
 }
 
-util::Result<void> Client::put_file(const std::string& guest_path, std::string_view data, int mode) {
+util::Result<void> Client::put_file(const std::string& guest_path, std::string_view data, int mode,
+                                    const std::string& user) {
   std::shared_ptr<Impl> impl = m_impl;
-  auto st = ML_TRY(impl->open_channel(json{{"kind", "put"}, {"path", guest_path}, {"mode", mode}}));
+  json open = {{"kind", "put"}, {"path", guest_path}, {"mode", mode}};
+  if (!user.empty()) open["user"] = user;
+  auto st = ML_TRY(impl->open_channel(open));
   ChannelHandle ch(impl, st);
   while (!data.empty()) {
     auto n = ch.wait_credit(data.size());

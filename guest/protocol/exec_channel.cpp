@@ -27,15 +27,9 @@ class ExecChannel : public GuestChannel {
     m_out[0] = tty ? m_proc.stdin_w.get() : m_proc.stdout_r.get();
     m_out[1] = tty ? -1 : m_proc.stderr_r.get();
   }
-  ~ExecChannel() override {
-    if (!m_exited && m_proc.pid > 0) {
-      ::kill(m_proc.pid, SIGKILL);
-      int st;
-      ::waitpid(m_proc.pid, &st, 0);
-    }
-  }
+  // ~ExecChannel: m_proc.process kills and reaps a process still running.
 
-  pid_t pid() const override { return m_exited ? -1 : m_proc.pid; }
+  pid_t pid() const override { return m_proc.process.pid(); }
 
   void on_data(StreamId stream, std::string_view bytes) override {
     if (stream != StreamId::In || m_in_closed) {
@@ -53,9 +47,7 @@ class ExecChannel : public GuestChannel {
     std::string op = j.value("op", std::string());
     if (op == "signal") {
       int sig = j.value("signal", 0);
-      if (sig > 0 && sig < NSIG && !m_exited) {
-        if (::kill(-m_proc.pid, sig) < 0) ::kill(m_proc.pid, sig);
-      }
+      if (sig > 0 && sig < NSIG) m_proc.process.signal_group(sig);
     } else if (op == "close_output" && !m_tty) {
       int i = j.value("stream", 0) == static_cast<int>(StreamId::Err) ? 1 : 0;
       if (m_out[i] >= 0) {
@@ -71,9 +63,7 @@ class ExecChannel : public GuestChannel {
   }
 
   void on_abort() override {
-    if (!m_exited) {
-      if (::kill(-m_proc.pid, SIGKILL) < 0) ::kill(m_proc.pid, SIGKILL);
-    }
+    m_proc.process.signal_group(SIGKILL);
     m_aborted = true;
   }
 
@@ -81,12 +71,12 @@ class ExecChannel : public GuestChannel {
     m_exited = true;
     m_exit_time = std::chrono::steady_clock::now();
     m_status = status;
-    m_proc.pidfd.reset();
+    m_proc.process.reaped();
   }
 
   void poll_fds(std::vector<pollfd>& out) override {
     bool can_send = link().send_budget() > 0;
-    out.push_back({m_proc.pidfd ? m_proc.pidfd.get() : -1, POLLIN, 0});
+    out.push_back({m_proc.process.pidfd(), POLLIN, 0});
     short in_events = !m_in.empty() && !m_in_closed ? POLLOUT : 0;
     if (m_tty) {
       short ev = static_cast<short>(in_events | (can_send && m_out[0] >= 0 ? POLLIN : 0));
@@ -127,9 +117,7 @@ class ExecChannel : public GuestChannel {
   }
 
   void reap() {
-    int st;
-    pid_t r = ::waitpid(m_proc.pid, &st, WNOHANG);
-    if (r == m_proc.pid) on_exit(st);
+    if (auto st = m_proc.process.try_reap()) on_exit(*st);
   }
 
   void write_stdin() {

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 
 #include "guest/protocol/guest_channel.hpp"
 #include "guest/protocol/messages.hpp"
+#include "guest/protocol/users.hpp"
 #include "util/fd.hpp"
 
 namespace protocol {
@@ -160,15 +162,41 @@ class TcpChannel : public GuestChannel {
 
 }  // namespace
 
-std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const json& open) {
+// mkdir -p of PATH's parent: directories it creates are 0700 and owned by UID:GID.
+bool make_parents(const std::string& path, uid_t uid, gid_t gid) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      if (::chown(dir.c_str(), uid, gid) < 0) return false;
+    } else if (errno != EEXIST) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const json& open, const GuestContext& context) {
   auto path = get_string(open, "path");
   auto mode = get_int(open, "mode");
-  if (!path || !mode || path->empty() || (*path)[0] != '/') return make_failed_channel(link, "put: bad request", "protocol");
+  if (!path || !mode || path->empty()) return make_failed_channel(link, "put: bad request", "protocol");
+  // Optional "user": the file (and the directories made for it) belong to that guest user,
+  // and "~/" at the start of the path is their home.
+  auto user_spec = get_string(open, "user");
+  std::optional<UserIdentity> owner;
+  if (user_spec && !user_spec->empty()) {
+    auto u = resolve_user_in(*user_spec, context.root);
+    if (!u) return make_failed_channel(link, "put " + *path + ": " + u.error().message(), "not_found");
+    owner = std::move(*u);
+    if (path->starts_with("~/")) *path = (owner->home == "/" ? "" : owner->home) + path->substr(1);
+  }
+  if ((*path)[0] != '/') return make_failed_channel(link, "put: bad request", "protocol");
+  if (owner && !make_parents(*path, owner->uid, owner->gid))
+    return make_failed_channel(link, errno_message("mkdir", *path), errno_code());
   std::string tmp = *path + ".ml-put-XXXXXX";
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return make_failed_channel(link, errno_message("create", *path), errno_code());
   util::Fd owned(fd);
-  if (::fchmod(fd, static_cast<mode_t>(*mode & 07777)) < 0) {
+  if ((owner && ::fchown(fd, owner->uid, owner->gid) < 0) || ::fchmod(fd, static_cast<mode_t>(*mode & 07777)) < 0) {
     ::unlink(tmp.c_str());
     return make_failed_channel(link, errno_message("chmod", *path));
   }

@@ -24,6 +24,7 @@
 
 #include "guest/protocol/guest_channel.hpp"
 #include "guest/protocol/messages.hpp"
+#include "util/dir.hpp"
 #include "util/fs.hpp"
 
 namespace protocol {
@@ -90,15 +91,14 @@ bool is_opaque(const std::string& path) {
 
 void walk(const std::string& root, const std::string& rel, std::string& out, std::string& error) {
   std::string dir = rel.empty() ? root : root + "/" + rel;
-  DIR* d = ::opendir(dir.c_str());
+  util::Dir d = util::Dir::open(dir.c_str());
   if (!d) {
     if (error.empty()) error = errno_text("opendir " + dir);
     return;
   }
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d))
+  while (dirent* e = d.next())
     if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
-  ::closedir(d);
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     std::string r = rel.empty() ? name : rel + "/" + name;

@@ -67,7 +67,7 @@ std::unique_ptr<GuestChannel> open_guest_channel(ChannelLink link, const json& o
   auto kind = open.find("kind");
   if (kind == open.end() || !kind->is_string()) return make_failed_channel(link, "open: missing kind");
   if (*kind == "exec") return make_exec_channel(link, open, context);
-  if (*kind == "put") return make_put_channel(link, open);
+  if (*kind == "put") return make_put_channel(link, open, context);
   if (*kind == "get") return make_get_channel(link, open);
   if (*kind == "tcp") return make_tcp_channel(link, open);
   if (*kind == "fuse") return make_fuse_channel(link, open, context);

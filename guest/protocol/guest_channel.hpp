@@ -91,7 +91,7 @@ std::unique_ptr<GuestChannel> open_guest_channel(ChannelLink link, const nlohman
 
 std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const nlohmann::json& open,
                                                 const GuestContext& context);
-std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const nlohmann::json& open);
+std::unique_ptr<GuestChannel> make_put_channel(ChannelLink link, const nlohmann::json& open, const GuestContext& context);
 std::unique_ptr<GuestChannel> make_get_channel(ChannelLink link, const nlohmann::json& open);
 std::unique_ptr<GuestChannel> make_tcp_channel(ChannelLink link, const nlohmann::json& open);
 // "fuse": mounts BootConfig.mounts[port] and pumps /dev/fuse (guest/protocol/fuse_channel.cpp).

@@ -103,6 +103,10 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
       auto r = m_system->freeze_writable(op == "freeze" ? Freeze::Freeze : Freeze::Thaw);
       json reply = r ? json{{"op", op == "freeze" ? "frozen" : "thawed"}} : json{{"op", "error"}, {"message", r.error().message()}};
       m_outbox += encode_frame(k_session_channel, FrameType::Control, reply.dump());
+    } else if (op == "clock") {
+      auto t = j.find("time_unix_ns");
+      if (t == j.end() || !t->is_number_integer()) return protocol_error("clock: time_unix_ns must be an integer");
+      m_system->set_clock(t->get<int64_t>());
     } else if (op == "shutdown") {
       m_channels.clear();  // kills their processes
       m_system->prepare_shutdown();

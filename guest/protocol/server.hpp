@@ -30,6 +30,9 @@ class System {
     (void)op;
     return util::make_error(util::ErrorCode::Unsupported, "this agent cannot freeze its writable disk");
   }
+  // Session op "clock": the host's CLOCK_REALTIME as it sent the op; the agent slews
+  // or steps its clock (k_clock_slew_ns, k_clock_step_ns in types.hpp). No answer.
+  virtual void set_clock(int64_t unix_ns) { (void)unix_ns; }
   // Before the shutdown acknowledgement: stop processes and sync disks.
   virtual void prepare_shutdown() = 0;
   // Mounts FUSE at MOUNT.target and returns the /dev/fuse fd (a "fuse" channel

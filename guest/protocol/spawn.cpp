@@ -5,11 +5,13 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 extern char** environ;
 
@@ -140,15 +142,51 @@ util::Result<SpawnedProcess> spawn_exec(const ExecRequest& request, const std::v
   pid_t pid = ::fork();
   if (pid < 0) return util::sys_error("fork");
   if (pid == 0) run_child(plan);
-  sp.pid = pid;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  int saved = errno;
+  if (pidfd >= 0) ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  sp.process = ChildProcess(pid, util::Fd(pidfd));  // owned from here: killed and reaped on every path
   if (pidfd < 0) {
-    ::kill(pid, SIGKILL);
+    errno = saved;
     return util::sys_error("pidfd_open");
   }
-  sp.pidfd = util::Fd(pidfd);
-  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   return sp;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : m_pid(std::exchange(other.m_pid, -1)), m_pidfd(std::move(other.m_pidfd)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    kill_and_reap();
+    m_pid = std::exchange(other.m_pid, -1);
+    m_pidfd = std::move(other.m_pidfd);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() { kill_and_reap(); }
+
+void ChildProcess::kill_and_reap() {
+  if (m_pid <= 0) return;
+  signal_group(SIGKILL);
+  int status;
+  while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped();
+}
+
+void ChildProcess::signal_group(int sig) const {
+  if (m_pid <= 0) return;
+  if (::kill(-m_pid, sig) < 0) ::kill(m_pid, sig);
+}
+
+std::optional<int> ChildProcess::try_reap() {
+  if (m_pid <= 0) return std::nullopt;
+  int status;
+  if (::waitpid(m_pid, &status, WNOHANG) != m_pid) return std::nullopt;
+  reaped();
+  return status;
 }
 
 }  // namespace protocol

@@ -45,6 +45,12 @@ struct BootConfig {
   NetConfig net;                        // JSON key "net", optional
 };
 
+// Clock discipline of the session op "clock" (docs/protocol.md): the agent leaves an
+// offset below k_clock_slew_ns alone, slews one up to k_clock_step_ns (adjtime: time
+// never goes backwards for small errors) and steps anything larger.
+inline constexpr int64_t k_clock_slew_ns = 5'000'000;
+inline constexpr int64_t k_clock_step_ns = 50'000'000;
+
 struct BootInfo {
   std::string uname;          // "Linux <host> <release> <version> <machine>"
   std::string agent_version;  // protocol::k_agent_version of the agent

@@ -27,11 +27,11 @@ wait_file() {
 
 # start_upstream_server PIDS NAME [tls]: tests/net/upstream_server.py on 127.0.0.1 (TLS
 # with $TEST_TMP/server.{pem,key}); its pid is added to the array named PIDS, its port
-# left in UPSTREAM_PORT, requests logged to $TEST_TMP/NAME.log.
+# left in UPSTREAM_PORT, requests logged to $TEST_TMP/NAME.log; /canned/F serves $TEST_TMP/canned/F.
 start_upstream_server() {
   local -n pids=$1
   local name=$2 tls=${3:-}
-  local args=(--port-file "$TEST_TMP/$name.port" --log "$TEST_TMP/$name.log")
+  local args=(--port-file "$TEST_TMP/$name.port" --log "$TEST_TMP/$name.log" --canned "$TEST_TMP/canned")
   [ -n "$tls" ] && args+=(--cert "$TEST_TMP/server.pem" --key "$TEST_TMP/server.key")
   python3 "$MATCHLOCK_SOURCE_DIR/tests/net/upstream_server.py" "${args[@]}" &
   pids+=($!)

@@ -10,10 +10,13 @@ the upstream cannot flow back to the client through this server.
   /close     -> response without length, connection closed after it
   /upgrade   -> 101 Switching Protocols, then echoes lines prefixed "echo:"
   /status/N  -> status N with no body (204, 304) or an empty Content-Length body
+  /canned/F  -> the bytes of file F in --canned DIR (a test writes a response body there,
+                e.g. an OAuth token response); ?chunked=N sends it in N-byte chunks,
+                ?gzip=1 gzip-encodes it whatever the request accepts
 HEAD gets the GET head without a body.
   anything   -> "ok METHOD PATH-LENGTH" with Content-Length
 """
-import argparse, base64, json, os, socket, ssl, sys, threading
+import argparse, base64, gzip, json, os, socket, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -96,6 +99,35 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"closed-body")
             self.close_connection = True
             return
+        if path.startswith("/canned/"):
+            q = parse_qs(urlsplit(self.path).query)
+            name = os.path.basename(path)
+            try:
+                data = open(os.path.join(self.server.canned_dir or "/nonexistent", name), "rb").read()
+            except OSError:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if q.get("gzip"):
+                data = gzip.compress(data)
+                self.send_header("Content-Encoding", "gzip")
+            step = int(q.get("chunked", ["0"])[0])
+            if step > 0:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(data), step):
+                    part = data[i:i + step]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             self.send_response(code)
@@ -127,10 +159,12 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--canned")
     a = ap.parse_args()
     srv = Server((a.host, a.port), Handler)
     srv.daemon_threads = True
     srv.log_path = a.log
+    srv.canned_dir = a.canned
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.cert, a.key)

@@ -12,6 +12,7 @@
 #include "backends/initramfs.hpp"
 #include "backends/module_info.hpp"
 #include "backends/qemu/qemu_host.hpp"
+#include "backends/qemu/host_tsc.hpp"
 #include "backends/qemu/qemu_vm.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
@@ -133,7 +134,10 @@ TEST_CASE("qemu plan: microvm, virtio-mmio disks by serial, control port, consol
   CHECK(has("id=disk0,file=/img,,odd.ext4,format=raw,if=none,readonly=on"));
   CHECK(has("virtio-blk-device,drive=disk1,serial=ml-upper"));
   CHECK(has("virtserialport,chardev=ctl,name=matchlock.ctl"));
-  CHECK(has("console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc_early_khz=2000000"));
+  CHECK(has("console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc=reliable tsc_early_khz=2000000"));
+  spec.tsc_khz = 2596128;  // the guest's TSC is the host's counter: its real rate, not a guess
+  auto measured = backends::qemu::qemu_argv(spec);
+  CHECK(std::find(measured.begin(), measured.end(), "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc=reliable tsc_early_khz=2596128") != measured.end());
   spec.accel = backends::qemu::Accel::Kvm;
   auto kvm = backends::qemu::qemu_argv(spec);
   CHECK(std::find(kvm.begin(), kvm.end(), "host") != kvm.end());
@@ -238,4 +242,15 @@ TEST_CASE("qemu host: microvm firmware: qboot when QEMU has it, else QEMU's defa
   f = backends::qemu::choose_firmware({}, (d / "absent.rom").string());
   CHECK(f.kind == FirmwareKind::Other);
   CHECK(f.resolved.empty());
+}
+
+TEST_CASE("the TCG guest's TSC rate is measured from the host counter") {
+  uint64_t khz = backends::qemu::tcg_guest_tsc_khz();
+#if defined(__x86_64__)
+  CHECK(khz > 100'000);       // > 100 MHz
+  CHECK(khz < 10'000'000);    // < 10 GHz
+  CHECK(backends::qemu::tcg_guest_tsc_khz() == khz);  // measured once
+#else
+  CHECK(khz == 1'000'000);
+#endif
 }

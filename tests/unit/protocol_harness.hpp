@@ -37,7 +37,13 @@ class FakeSystem : public protocol::System {
     ++(op == protocol::Freeze::Freeze ? freezes : thaws);
     return util::ok();
   }
+  void set_clock(int64_t unix_ns) override {
+    clock_ns = unix_ns;
+    ++clock_syncs;
+  }
   std::atomic<bool> freeze_supported{true};
+  std::atomic<int64_t> clock_ns{0};
+  std::atomic<int> clock_syncs{0};
   std::atomic<int> freezes{0}, thaws{0};
   std::optional<protocol::BootConfig> booted;
   bool shutdown_prepared = false;

@@ -84,6 +84,22 @@ TEST_CASE("freeze and thaw session ops, and a refused freeze does not end the se
   CHECK(run(*h.client, req).out == "still here\n");
 }
 
+TEST_CASE("clock sync carries the host time and needs no answer, even while another session op waits") {
+  Harness h;
+  auto before = std::chrono::system_clock::now().time_since_epoch();
+  h.client->sync_clock();
+  h.client->sync_clock();
+  REQUIRE(h.client->freeze_writable(std::chrono::seconds(5)));  // its answer is not taken by the clock op
+  auto after = std::chrono::system_clock::now().time_since_epoch();
+  for (int i = 0; i < 200 && h.system.clock_syncs < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(h.system.clock_syncs == 2);
+  CHECK(h.system.clock_ns >= std::chrono::duration_cast<std::chrono::nanoseconds>(before).count());
+  CHECK(h.system.clock_ns <= std::chrono::duration_cast<std::chrono::nanoseconds>(after).count());
+  ExecRequest req;
+  req.argv = {"echo", "still here"};
+  CHECK(run(*h.client, req).out == "still here\n");
+}
+
 TEST_CASE("exec echo streams stdout and exits 0") {
   Harness h;
   ExecRequest req;

@@ -238,6 +238,12 @@ TEST_CASE("the server rejects garbage and credit violations") {
   CHECK(e4 == protocol::ServeEnd::ProtocolError);
   auto [e5, w5] = run_server_with(hello + protocol::encode_frame(3, protocol::FrameType::Open, "not json"));
   CHECK(e5 == protocol::ServeEnd::ProtocolError);
+  for (const char* bad : {R"({"op":"clock"})", R"({"op":"clock","time_unix_ns":"1"})", R"({"op":"clock","time_unix_ns":1.5})"}) {
+    auto [e6, w6] = run_server_with(hello + protocol::encode_frame(0, protocol::FrameType::Control, bad));
+    CHECK(e6 == protocol::ServeEnd::ProtocolError);
+    CHECK(w6.find("clock") != std::string::npos);
+  }
+  CHECK(sys.clock_syncs == 0);
 }
 
 TEST_CASE("random frames from a hostile agent never crash or hang the client") {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "engine/config_parse.hpp"
+#include "engine/machine_policy.hpp"
 #include "engine/net_setup.hpp"
 #include "engine/trust.hpp"
 #include "util/temp_dir.hpp"
@@ -99,11 +100,13 @@ TEST_CASE("network policy from a Matchlockfile: secret hosts implicitly allowed,
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message().find("GH_TOKEN") != std::string::npos);
   ::setenv("GH_TOKEN", "ghp_supersecret\n", 1);
-  auto table = engine::load_secrets(config);
-  REQUIRE(table);
-  REQUIRE((*table)->bindings().size() == 1);
-  CHECK((*table)->bindings()[0].value == "ghp_supersecret");
-  CHECK((*table)->bindings()[0].placeholder.starts_with("MATCHLOCK_SECRET_"));
+  auto loaded = engine::load_secrets(config);
+  REQUIRE(loaded);
+  REQUIRE(loaded->table->bindings().size() == 1);
+  CHECK(loaded->table->bindings()[0].value == "ghp_supersecret");
+  CHECK(loaded->table->bindings()[0].placeholder.starts_with("MATCHLOCK_SECRET_"));
+  CHECK(loaded->env.at("GH") == loaded->table->bindings()[0].placeholder);
+  CHECK(loaded->files.empty());
   ::unsetenv("GH_TOKEN");
 }
 
@@ -175,4 +178,29 @@ TEST_CASE("trust: on a terminal the policy is shown and only y/yes approves it")
   CHECK(widened.second.find("widened what the sandbox may reach") != std::string::npos);
   CHECK(widened.second.find("New since the last approval:\n  + network allow example.org\n") != std::string::npos);
   CHECK(ask(dirs, parse(wider), "").first);  // the wider policy is now the approved one
+}
+
+TEST_CASE("trust: the prompt shows secret files, volumes and what the machine policy allowed and cut") {
+  auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-trust").value();
+  util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
+  std::string body = k_base;
+  body += "[[mounts]]\nvolume = \"cache\"\ntarget = \"/root/.cache\"\n"
+          "[secrets.NPM]\nfrom = \"env:NPM\"\nhosts = [\"registry.npmjs.org\"]\nfile = \"~/.npmrc\"\n"
+          "template = \"//registry.npmjs.org/:_authToken=${NPM}\"\n";
+  auto config = parse(body);
+  auto policy = engine::parse_machine_policy("[network]\ndeny = [\"files.pypi.org\"]\nallow = [\"deb.debian.org\"]\n",
+                                             "/etc/matchlock/policy.toml", "/home/u");
+  REQUIRE(policy.policy);
+  engine::Diagnostics diags;
+  engine::apply_machine_policies(config, {*policy.policy}, diags);
+  REQUIRE(diags.empty());
+  auto [ok, shown] = ask(dirs, config, "n\n");
+  CHECK_FALSE(ok);
+  CHECK(shown.find("  mount volume cache -> /root/.cache rw\n") != std::string::npos);
+  CHECK(shown.find("  secret NPM file ~/.npmrc (template)\n") != std::string::npos);
+  CHECK(shown.find("The machine policy (/etc/matchlock/policy.toml) also:\n") != std::string::npos);
+  CHECK(shown.find("  allows everywhere: network allow deb.debian.org (/etc/matchlock/policy.toml:3)\n") != std::string::npos);
+  CHECK(shown.find("  never allows: files.pypi.org\n") != std::string::npos);
+  CHECK(shown.find("  cuts: network.allow *.pypi.org: except files.pypi.org (/etc/matchlock/policy.toml:2)\n") !=
+        std::string::npos);
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/lifecycle.hpp"
@@ -53,8 +54,8 @@ void register_volume_rm(CLI::App& volume, Context& ctx) {
   auto* sub = volume.add_subcommand("rm", "Delete named volumes (SANDBOX/VOLUME, or VOLUME of the Matchlockfile's sandbox)");
   auto names = std::make_shared<std::vector<std::string>>();
   auto sandbox = std::make_shared<std::string>();
-  sub->add_option("names", *names, "Volumes to delete")->required();
-  sub->add_option("--name", *sandbox, "The sandbox a bare VOLUME belongs to (default: the Matchlockfile's)");
+  sub->add_option("names", *names, "Volumes to delete")->required()->type_name("[SANDBOX/]VOLUME");
+  sub->add_option("--name", *sandbox, "The sandbox a bare VOLUME belongs to (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->callback([&ctx, names, sandbox] {
     for (const auto& n : *names) {
       std::string owner = *sandbox;

@@ -108,12 +108,16 @@ util::Result<util::Child> spawn_supervisor(const SandboxPaths& paths, const Sand
 
 util::Result<SandboxRecord> wait_ready(const SandboxPaths& paths, util::Child& child) {
   auto deadline = std::chrono::steady_clock::now() + k_boot_wait;
+  const pid_t pid = child.pid();  // the Child forgets it once reaped
   while (std::chrono::steady_clock::now() < deadline) {
     auto exited = ML_TRY(child.try_wait());
     auto record = read_record(paths);
     if (record && record->pid == child.pid() && record->state == "running") return *record;
     if (exited || (record && record->pid == child.pid() && record->state == "stopped")) {
       std::string why = record && !record->error.empty() ? record->error : "the supervisor exited";
+      // A bad Matchlockfile or an unset secret is the user's error (exit 2), not the VM's.
+      auto code = record && record->pid == pid ? error_code_of_kind(record->error_kind) : util::ErrorCode::Guest;
+      if (code != util::ErrorCode::Guest) return util::make_error(code, "sandbox failed to start: " + why);
       return util::make_error(util::ErrorCode::Guest, "sandbox failed to start: " + why + "\n--- " + paths.log().string() + ":\n" + log_tail(paths));
     }
     std::this_thread::sleep_for(50ms);

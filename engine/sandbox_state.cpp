@@ -47,7 +47,7 @@ std::string record_to_json(const SandboxRecord& r, int indent) {
             {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
             {"image_digest", r.image_digest}, {"backend", r.backend}, {"platform", r.platform}, {"accel", r.accel},
             {"cpus", r.cpus},         {"memory_bytes", r.memory_bytes}, {"ports", ports},
-            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error},
+            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error}, {"error_kind", r.error_kind},
             {"layers", r.layers}, {"cached_tasks", r.cached_tasks}, {"capture_tasks", r.capture_tasks}};
   return j.dump(indent);
 }
@@ -82,6 +82,7 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     r.allowed_hosts = j.value("allowed_hosts", std::vector<std::string>{});
     r.mounts = j.value("mounts", std::vector<std::string>{});
     r.error = j.value("error", "");
+    r.error_kind = j.value("error_kind", "");
     r.layers = j.value("layers", std::vector<std::string>{});
     r.cached_tasks = j.value("cached_tasks", std::vector<std::string>{});
     r.capture_tasks = j.value("capture_tasks", std::vector<std::string>{});
@@ -118,6 +119,23 @@ bool supervisor_alive(const SandboxRecord& record) {
 std::string effective_state(const SandboxRecord& record) {
   if (record.state == "stopped") return record.state;
   return supervisor_alive(record) ? record.state : "dead";
+}
+
+std::string error_kind(util::ErrorCode code) {
+  switch (code) {
+    case util::ErrorCode::Usage:
+    case util::ErrorCode::Config: return "config";
+    case util::ErrorCode::Frozen: return "frozen";
+    case util::ErrorCode::Denied: return "denied";
+    default: return "";
+  }
+}
+
+util::ErrorCode error_code_of_kind(std::string_view kind) {
+  if (kind == "config") return util::ErrorCode::Config;
+  if (kind == "frozen") return util::ErrorCode::Frozen;
+  if (kind == "denied") return util::ErrorCode::Denied;
+  return util::ErrorCode::Guest;
 }
 
 std::vector<std::string> list_sandboxes(const util::Dirs& dirs) {

@@ -54,6 +54,7 @@ struct SandboxRecord {
   std::vector<std::string> cached_tasks;
   std::vector<std::string> capture_tasks;
   std::string error;                // why it stopped, when it failed
+  std::string error_kind;           // a start that failed on the user's input: "config", "frozen", "denied" (else "")
 };
 
 struct SandboxPaths {
@@ -81,6 +82,11 @@ bool supervisor_alive(const SandboxRecord& record);
 // "running"/"starting"/"stopping" with a live supervisor, "dead" when it
 // vanished without stopping, else the recorded state.
 std::string effective_state(const SandboxRecord& record);
+
+// A failed start's error code as the record keeps it, so that the CLI that waited for
+// the supervisor exits as if it had failed itself (a secret's unset variable: exit 2).
+std::string error_kind(util::ErrorCode code);
+util::ErrorCode error_code_of_kind(std::string_view kind);  // ErrorCode::Guest for "" or unknown
 
 // Names of every sandbox with a record, sorted.
 std::vector<std::string> list_sandboxes(const util::Dirs& dirs);

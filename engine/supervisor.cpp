@@ -409,6 +409,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   auto fail = [&](util::Error e) -> util::Result<int> {
     record.state = "stopped";
     record.error = e.message();
+    record.error_kind = error_kind(e.code());
     (void)write_record(paths, record);
     log_line("error: " + e.message());
     return e;

@@ -4,6 +4,8 @@
 //   Commands run in a sandbox pass their own code through (126, 127, 128+N).
 #pragma once
 
+#include <utility>
+
 #include "util/result.hpp"
 
 namespace cmd {
@@ -17,5 +19,16 @@ inline constexpr int k_exit_failure = 125;
 int exit_code_for(const util::Error& error);
 // Prints "matchlock: error: MESSAGE" and returns exit_code_for(error).
 int report(const util::Error& error);
+
+// A verb's CLI11 callback from BODY, a callable returning util::Result<int>: the verb's
+// exit code is BODY's value, or report(error) when BODY fails. Verbs return errors
+// (`if (!x) return x.error();`, ML_TRY) instead of setting the code by hand.
+template <class Body>
+auto verb_callback(int& exit_code, Body body) {
+  return [&exit_code, body = std::move(body)]() mutable {
+    util::Result<int> r = body();
+    exit_code = r ? *r : report(r.error());
+  };
+}
 
 }  // namespace cmd

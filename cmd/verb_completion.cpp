@@ -16,15 +16,14 @@ void register_completion(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("completion", "Print the shell completion script (bash: source <(matchlock completion bash))");
   auto shell = std::make_shared<std::string>();
   sub->add_option("shell", *shell, "The shell")->required()->type_name(k_completion_shells);
-  sub->callback([&ctx, shell] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, shell]() -> util::Result<int> {
     auto script = completion_script(*shell);
-    if (!script) {
-      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "no completion for shell \"" + *shell + "\" (choose " +
-                                                                          k_completion_shells + ")"));
-      return;
-    }
+    if (!script)
+      return util::make_error(util::ErrorCode::Usage,
+                              "no completion for shell \"" + *shell + "\" (choose " + k_completion_shells + ")");
     std::fwrite(script->data(), 1, script->size(), stdout);
-  });
+    return k_exit_ok;
+  }));
 }
 
 void register_man(CLI::App& app, Context&) {

@@ -16,30 +16,23 @@ void register_config(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
   auto* sub = app.add_subcommand("config", "Print the resolved Matchlockfile (defaults filled in, secrets by reference)");
   sub->add_flag("--json", *json, "Print one JSON object");
-  sub->callback([&ctx, json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
     auto found = engine::discover_matchlockfile(ctx.file, std::filesystem::current_path());
-    if (!found) {
-      ctx.exit_code = report(found.error());
-      return;
-    }
+    if (!found) return found.error();
     auto config = engine::load_config(*found);
     if (config) {
       // The machine's policy.toml: violations fail like file errors; effects are shown.
       if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
     }
     if (!config) {
-      if (config.error().code() == util::ErrorCode::Config) {
-        std::fprintf(stderr, "%s\n", config.error().message().c_str());  // already FILE:LINE:COL lines
-        ctx.exit_code = k_exit_usage;
-      } else {
-        ctx.exit_code = report(config.error());
-      }
-      return;
+      if (config.error().code() != util::ErrorCode::Config) return config.error();
+      std::fprintf(stderr, "%s\n", config.error().message().c_str());  // already FILE:LINE:COL lines
+      return k_exit_usage;
     }
     if (*json) std::printf("%s\n", config_to_json(*config).dump(2).c_str());
     else std::fputs(config_to_text(*config).c_str(), stdout);
-    ctx.exit_code = 0;
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

@@ -10,7 +10,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("doctor", "Report what this host supports (hypervisor, KVM, tools, kernel bundle)");
   auto json = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "Print one JSON object");
-  sub->callback([&ctx, json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
     auto checks = engine::run_doctor(ctx.dirs);
     auto enforced = engine::enforced_by_this_build(ctx.dirs);
     if (*json) {
@@ -25,8 +25,8 @@ void register_doctor(CLI::App& app, Context& ctx) {
       for (const auto& e : enforced)
         std::printf("  %-30s %-3s %s\n", e.name.c_str(), e.enforced ? "yes" : "no", e.detail.c_str());
     }
-    ctx.exit_code = 0;
-  });
+    return 0;
+  }));
 }
 
 }  // namespace cmd

@@ -17,7 +17,8 @@ void register_down(CLI::App& app, Context& ctx) {
   sub->add_flag("--all", *all, "Stop every sandbox");
   sub->add_flag("--keep", *keep, "Keep the writable disk (and git-mode clones)");
   sub->add_option("--timeout", *timeout, "Seconds to wait for a graceful stop before killing")->type_name("SECONDS");
-  sub->callback([&ctx, name, all, keep, timeout] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, all, keep, timeout]() -> util::Result<int> {
+    int code = k_exit_ok;
     std::vector<std::string> names;
     if (*all) {
       names = engine::list_sandboxes(ctx.dirs);
@@ -25,16 +26,13 @@ void register_down(CLI::App& app, Context& ctx) {
       names = {*name};
     } else {
       auto target = engine::resolve_target(ctx.file, "");
-      if (!target) {
-        ctx.exit_code = report(target.error());
-        return;
-      }
+      if (!target) return target.error();
       names = {target->name};
     }
     for (const auto& n : names) {
       auto r = engine::stop_sandbox(ctx.dirs, n, *keep ? engine::KeepDisk::Yes : engine::KeepDisk::No, std::chrono::seconds(*timeout));
       if (!r) {
-        ctx.exit_code = report(r.error().context(n));
+        code = report(r.error().context(n));
         continue;
       }
       std::printf("%s stopped\n", n.c_str());
@@ -43,21 +41,22 @@ void register_down(CLI::App& app, Context& ctx) {
       auto state_dir = engine::sandbox_paths(ctx.dirs, n).dir;
       auto fetched = engine::fetch_git_mounts(state_dir, n);
       if (!fetched) {
-        ctx.exit_code = report(fetched.error().context(n + ": fetch-branch"));
+        code = report(fetched.error().context(n + ": fetch-branch"));
         continue;
       }
       bool all_ok = true;
       for (const auto& line : engine::describe_fetch(*fetched)) std::printf("%s\n", line.c_str());
       for (const auto& f : *fetched) all_ok = all_ok && f.error.empty();
       if (!all_ok) {
-        ctx.exit_code = k_exit_failure;
+        code = k_exit_failure;
         std::fprintf(stderr, "matchlock: the git clones stay in %s/git until `matchlock fetch-branch %s` succeeds\n",
                      state_dir.c_str(), n.c_str());
       } else if (!*keep) {
-        if (auto removed = engine::remove_git_clones(state_dir); !removed) ctx.exit_code = report(removed.error());
+        if (auto removed = engine::remove_git_clones(state_dir); !removed) code = report(removed.error());
       }
     }
-  });
+    return code;
+  }));
 }
 
 }  // namespace cmd

@@ -44,14 +44,13 @@ void register_exec(CLI::App& app, Context& ctx) {
   auto words = std::make_shared<std::vector<std::string>>();
   sub->add_option("name", *first, "Sandbox name (optional; default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_option("command", *words, "Command and arguments (after --)")->type_name("CMD");
-  sub->callback([&ctx, spec, env, tty, first, words] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, spec, env, tty, first, words]() -> util::Result<int> {
     // With `--` (split off by main.cpp), a word before it is the NAME. Without,
     // the first word is a NAME only when such a sandbox exists and a command follows it.
     std::string name;
     if (ctx.after_dashdash) {
       if (!words->empty()) {
-        ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "exec: expected exec [NAME] [options] -- CMD..."));
-        return;
+        return util::make_error(util::ErrorCode::Usage, "exec: expected exec [NAME] [options] -- CMD...");
       }
       name = *first;
       spec->argv = *ctx.after_dashdash;
@@ -63,19 +62,15 @@ void register_exec(CLI::App& app, Context& ctx) {
       if (!first->empty()) spec->argv.insert(spec->argv.begin(), *first);
     }
     if (spec->argv.empty()) {
-      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "exec: no command given (exec [NAME] -- CMD...)"));
-      return;
+      return util::make_error(util::ErrorCode::Usage, "exec: no command given (exec [NAME] -- CMD...)");
     }
     auto e = engine::resolve_env_flags(*env);
-    if (!e) {
-      ctx.exit_code = report(e.error());
-      return;
-    }
+    if (!e) return e.error();
     spec->env = *e;
     spec->tty = *tty;
     auto r = exec_in_sandbox(ctx, name, *spec);
-    ctx.exit_code = r ? *r : report(r.error());
-  });
+    return r;
+  }));
 }
 
 }  // namespace cmd

@@ -55,10 +55,11 @@ void register_gc(CLI::App& app, Context& ctx) {
   auto volumes = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "Print one JSON object");
   sub->add_flag("--volumes", *volumes, "Also remove orphaned named volumes (their Matchlockfile is gone or no longer mounts them)");
-  sub->callback([&ctx, dry, json, volumes] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, dry, json, volumes]() -> util::Result<int> {
     auto r = run_gc(ctx, *dry, *json, *volumes);
-    ctx.exit_code = r ? k_exit_ok : report(r.error());
-  });
+    if (!r) return r.error();
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

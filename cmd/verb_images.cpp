@@ -47,10 +47,11 @@ void register_images(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("images", "List pulled images and where they came from");
   auto json = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "Print a JSON array");
-  sub->callback([&ctx, json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
     auto r = run_images(ctx, *json);
-    ctx.exit_code = r ? k_exit_ok : report(r.error());
-  });
+    if (!r) return r.error();
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

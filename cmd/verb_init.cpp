@@ -109,7 +109,7 @@ void register_init(CLI::App& app, Context& ctx) {
   sub->add_option("-t,--template", opts->name, "Copy an example template instead (see --list)")->type_name(k_type_template);
   sub->add_flag("--force", opts->force, "Overwrite an existing file");
   sub->add_flag("--list", opts->list, "List the templates");
-  sub->callback([&ctx, opts] { ctx.exit_code = run_init(ctx, *opts); });
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, opts]() -> util::Result<int> { return run_init(ctx, *opts); }));
 }
 
 }  // namespace cmd

@@ -40,18 +40,15 @@ void register_kernel(CLI::App& app, Context& ctx) {
   install->add_option("--arch", *install_arch, "Guest architecture: amd64 or arm64 (default: the host's)")->type_name("ARCH");
   install->add_option("--package", opts->package, "Debian package to fetch (default linux-image-cloud-ARCH; a meta package is followed)")->type_name("PACKAGE");
   install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading")->type_name(k_type_file);
-  install->callback([&ctx, opts, install_arch] {
+  install->callback(verb_callback(ctx.exit_code, [&ctx, opts, install_arch]() -> util::Result<int> {
     auto r = [&]() -> util::Result<backends::KernelBundle> {
       opts->arch = ML_TRY(parse_arch(*install_arch));
       return backends::install_kernel_bundle(ctx.dirs, *opts);
     }();
-    if (!r) {
-      ctx.exit_code = report(r.error());
-      return;
-    }
+    if (!r) return r.error();
     print_bundle(*r);
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 
   auto* push = kernel->add_subcommand("push", "Publish the installed (or --bundle DIR) bundle as an OCI artifact; prints REF@DIGEST");
   auto push_ref = std::make_shared<std::string>();
@@ -60,7 +57,7 @@ void register_kernel(CLI::App& app, Context& ctx) {
   push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required()->type_name("REF");
   push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one")->type_name(k_type_dir);
   push->add_option("--arch", *push_arch, "Push the installed bundle of this architecture (default: the host's)")->type_name("ARCH");
-  push->callback([&ctx, push_ref, push_dir, push_arch] {
+  push->callback(verb_callback(ctx.exit_code, [&ctx, push_ref, push_dir, push_arch]() -> util::Result<int> {
     auto r = [&]() -> util::Result<std::string> {
       oci::Reference ref = ML_TRY(oci::parse_reference(*push_ref));
       backends::KernelBundle bundle;
@@ -80,34 +77,27 @@ void register_kernel(CLI::App& app, Context& ctx) {
       ref.digest = digest;
       return ref.to_string();
     }();
-    if (!r) {
-      ctx.exit_code = report(r.error());
-      return;
-    }
+    if (!r) return r.error();
     std::printf("%s\n", r->c_str());
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 
   auto* show = kernel->add_subcommand("show", "Print the installed bundle");
   auto show_arch = std::make_shared<std::string>();
   show->add_option("--arch", *show_arch, "Guest architecture: amd64 or arm64 (default: the host's)")->type_name("ARCH");
-  show->callback([&ctx, show_arch] {
+  show->callback(verb_callback(ctx.exit_code, [&ctx, show_arch]() -> util::Result<int> {
     auto r = [&]() -> util::Result<std::optional<backends::KernelBundle>> {
       return backends::installed_kernel_bundle(ctx.dirs, ML_TRY(parse_arch(*show_arch)));
     }();
-    if (!r) {
-      ctx.exit_code = report(r.error());
-      return;
-    }
+    if (!r) return r.error();
     if (!*r) {
       std::fprintf(stderr, "matchlock: no kernel bundle installed for this architecture (run `matchlock kernel install%s%s`)\n",
                    show_arch->empty() ? "" : " --arch ", show_arch->c_str());
-      ctx.exit_code = 1;
-      return;
+      return 1;
     }
     print_bundle(**r);
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

@@ -26,27 +26,18 @@ void register_logs(CLI::App& app, Context& ctx) {
   auto raw = std::make_shared<bool>(false);
   sub->add_flag("--console", *console, "The guest's serial console instead");
   sub->add_flag("--raw", *raw, "Print the bytes as written (by default control characters are shown escaped)");
-  sub->callback([&ctx, name, follow, console, raw] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, follow, console, raw]() -> util::Result<int> {
     if (name->empty()) {
       auto target = engine::resolve_target(ctx.file, "");
-      if (!target) {
-        ctx.exit_code = report(target.error());
-        return;
-      }
+      if (!target) return target.error();
       *name = target->name;
     }
     auto record = engine::sandbox_status(ctx.dirs, *name);
-    if (!record) {
-      ctx.exit_code = report(record.error());
-      return;
-    }
+    if (!record) return record.error();
     auto paths = engine::sandbox_paths(ctx.dirs, *name);
     auto path = *console ? paths.console() : paths.log();
     auto fd = util::open_fd(path, O_RDONLY | O_CLOEXEC);
-    if (!fd) {
-      ctx.exit_code = report(fd.error());
-      return;
-    }
+    if (!fd) return fd.error();
     char buf[65536];
     // The console and exec lines carry guest output: escaped for the terminal unless --raw.
     util::TerminalTextStream text(util::Newlines::Keep);
@@ -54,20 +45,21 @@ void register_logs(CLI::App& app, Context& ctx) {
     while (true) {
       ssize_t n = util::retry_eintr([&] { return ::read(fd->get(), buf, sizeof buf); });
       if (n > 0) {
-        if (!emit(std::string_view(buf, static_cast<size_t>(n)))) return;
+        if (!emit(std::string_view(buf, static_cast<size_t>(n)))) return k_exit_ok;
         continue;
       }
       if (n < 0 || !*follow) {
         if (!*raw) (void)util::write_all(STDOUT_FILENO, text.finish());
-        return;
+        return k_exit_ok;
       }
       if (!engine::supervisor_alive(*record)) {
         if (!*raw) (void)util::write_all(STDOUT_FILENO, text.finish());
-        return;
+        return k_exit_ok;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

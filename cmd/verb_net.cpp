@@ -89,45 +89,35 @@ void register_log(CLI::App& net, Context& ctx) {
   sub->add_flag("-f,--follow", o->follow, "Keep printing new records");
   sub->add_flag("--json", o->json, "Print the JSONL records as stored");
   sub->add_option("--name", o->name, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
-  sub->callback([&ctx, o] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, o]() -> util::Result<int> {
     auto name = sandbox_name(ctx, o->name);
-    if (!name) {
-      ctx.exit_code = report(name.error());
-      return;
-    }
+    if (!name) return name.error();
     auto path = engine::audit_path(ctx.dirs, *name);
     if (!o->follow && !std::filesystem::exists(path)) {
       std::fprintf(stderr, "matchlock: no network activity recorded for sandbox %s (%s)\n", name->c_str(), path.c_str());
-      ctx.exit_code = k_exit_ok;
-      return;
+      return k_exit_ok;
     }
     size_t offset = print_lines(path, 0, o->json);
     while (o->follow) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       offset = print_lines(path, offset, o->json);
     }
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 }
 
 void register_why(CLI::App& net, Context& ctx) {
   auto target_text = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
   sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required()->type_name("HOST[:PORT]");
-  sub->callback([&ctx, target_text] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, target_text]() -> util::Result<int> {
     auto target = net::parse_target(*target_text);
-    if (!target) {
-      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "not a HOST[:PORT]: " + *target_text));
-      return;
-    }
+    if (!target) return util::make_error(util::ErrorCode::Usage, "not a HOST[:PORT]: " + *target_text);
     auto config = current_config(ctx);
     if (config) {  // the machine's policy.toml: its deny and allow rules count too
       if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
     }
-    if (!config) {
-      ctx.exit_code = report(config.error());
-      return;
-    }
+    if (!config) return config.error();
     net::Policy policy = engine::network_policy(*config);
     auto address = net::parse_ipv4(target->host);
     if (!address) {
@@ -153,20 +143,17 @@ void register_why(CLI::App& net, Context& ctx) {
             break;
           }
     }
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 }
 
 void register_suggest(CLI::App& net, Context& ctx) {
   auto name_opt = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
   sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
-  sub->callback([&ctx, name_opt] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name_opt]() -> util::Result<int> {
     auto name = sandbox_name(ctx, *name_opt);
-    if (!name) {
-      ctx.exit_code = report(name.error());
-      return;
-    }
+    if (!name) return name.error();
     std::optional<net::Policy> policy;
     if (auto config = current_config(ctx)) policy = engine::network_policy(*config);
     std::ifstream in(engine::audit_path(ctx.dirs, *name));
@@ -191,8 +178,7 @@ void register_suggest(CLI::App& net, Context& ctx) {
     }
     if (suggestions.empty()) {
       std::printf("# nothing to suggest: no denied attempt that an allow entry would permit\n");
-      ctx.exit_code = k_exit_ok;
-      return;
+      return k_exit_ok;
     }
     std::printf("[network]\nallow = [\n");
     for (const auto& [rule, kinds] : suggestions) {
@@ -201,8 +187,8 @@ void register_suggest(CLI::App& net, Context& ctx) {
       std::printf("  \"%s\",  # denied: %s\n", rule.c_str(), k.c_str());
     }
     std::printf("]\n");
-    ctx.exit_code = k_exit_ok;
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace

@@ -71,10 +71,11 @@ void register_port(CLI::App& app, Context& ctx) {
                                     "HOST defaults to GUEST, 0 picks a free port; none: list");
   sub->add_flag("--rm", a->remove, "Stop forwarding GUEST (from HOST only, when given)");
   sub->add_flag("--json", a->json, "Print JSON");
-  sub->callback([&ctx, a] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, a]() -> util::Result<int> {
     auto r = port_verb(ctx, *a);
-    ctx.exit_code = r ? k_exit_ok : report(r.error().context("port"));
-  });
+    if (!r) return r.error().context("port");
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

@@ -28,13 +28,14 @@ void register_ps(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("ps", "List sandboxes: name, state, uptime, image, backend, accel, cpus/memory, ports");
   auto json = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "Print a JSON array");
-  sub->callback([&ctx, json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
+    int code = k_exit_ok;
     nlohmann::json out = nlohmann::json::array();
     if (!*json) std::printf("%-20s %-9s %-7s %-40s %-8s %-5s %-4s %-8s %s\n", "NAME", "STATE", "UPTIME", "IMAGE", "BACKEND", "ACCEL", "CPUS", "MEMORY", "PORTS");
     for (const auto& name : engine::list_sandboxes(ctx.dirs)) {
       auto r = engine::sandbox_status(ctx.dirs, name);
       if (!r) {
-        ctx.exit_code = report(r.error());
+        code = report(r.error());
         continue;
       }
       std::string ports;
@@ -51,7 +52,8 @@ void register_ps(CLI::App& app, Context& ctx) {
       }
     }
     if (*json) std::printf("%s\n", out.dump(2).c_str());
-  });
+    return code;
+  }));
 }
 
 }  // namespace cmd

@@ -64,10 +64,11 @@ void register_pull(CLI::App& app, Context& ctx) {
   sub->add_flag("--frozen", args->frozen, "Pull exactly what Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   sub->add_option("--pull", args->pull, "always (default): re-check a tag at the registry; missing: use the cached image; never: fail when not cached")->type_name("always|missing|never");
   sub->add_flag("--no-rootfs", args->no_rootfs, "Stop after the blobs are in the store");
-  sub->callback([&ctx, args] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, args]() -> util::Result<int> {
     auto r = run_pull(ctx, *args);
-    ctx.exit_code = r ? k_exit_ok : report(r.error());
-  });
+    if (!r) return r.error();
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

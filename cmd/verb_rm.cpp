@@ -12,30 +12,29 @@ void register_rm(CLI::App& app, Context& ctx) {
   auto force = std::make_shared<bool>(false);
   sub->add_option("names", *names, "Sandbox names (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("-f,--force", *force, "Stop a running sandbox first");
-  sub->callback([&ctx, names, force] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, names, force]() -> util::Result<int> {
+    int code = k_exit_ok;
     if (names->empty()) {
       auto target = engine::resolve_target(ctx.file, "");
-      if (!target) {
-        ctx.exit_code = report(target.error());
-        return;
-      }
+      if (!target) return target.error();
       names->push_back(target->name);
     }
     for (const auto& n : *names) {
       if (*force) {
         if (auto s = engine::stop_sandbox(ctx.dirs, n, engine::KeepDisk::No, std::chrono::seconds(30)); !s) {
-          ctx.exit_code = report(s.error().context(n));
+          code = report(s.error().context(n));
           continue;
         }
       }
       auto r = engine::remove_sandbox(ctx.dirs, n);
       if (!r) {
-        ctx.exit_code = report(r.error());
+        code = report(r.error());
         continue;
       }
       std::printf("%s removed\n", n.c_str());
     }
-  });
+    return code;
+  }));
 }
 
 }  // namespace cmd

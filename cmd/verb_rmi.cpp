@@ -29,10 +29,11 @@ void register_rmi(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("rmi", "Remove pulled images (run `matchlock gc` to reclaim space)");
   auto refs = std::make_shared<std::vector<std::string>>();
   sub->add_option("reference", *refs, "Image reference or manifest digest")->required()->type_name("REF");
-  sub->callback([&ctx, refs] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, refs]() -> util::Result<int> {
     auto r = run_rmi(ctx, *refs);
-    ctx.exit_code = r ? k_exit_ok : report(r.error());
-  });
+    if (!r) return r.error();
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

@@ -34,12 +34,9 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_option("command", o->command, "A task of the Matchlockfile with its arguments, or a command (after --)")->type_name(k_type_task);
   sub->prefix_command();  // options end at the command: `run ls -la` and `run -- ls -la`
   sub->fallthrough(false);
-  sub->callback([&ctx, o, rm, tty, sub, dry_run, trust, pull, frozen] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, o, rm, tty, sub, dry_run, trust, pull, frozen]() -> util::Result<int> {
     auto policy = oci::parse_pull_policy(*pull);
-    if (!policy) {
-      ctx.exit_code = report(policy.error());
-      return;
-    }
+    if (!policy) return policy.error();
     o->pull = *policy;
     o->file = ctx.file;
     o->remove = *rm ? engine::Remove::Yes : engine::Remove::No;
@@ -53,29 +50,23 @@ void register_run(CLI::App& app, Context& ctx) {
     // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
     if (o->image.empty() && !command_only) {
       if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust, *frozen})) {
-        ctx.exit_code = *code;
-        return;
+        return *code;
       }
     }
     if (*dry_run) {
-      ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`"));
-      return;
+      return util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`");
     }
     if (*frozen) {
       if (!o->image.empty()) {
-        ctx.exit_code = report(util::make_error(util::ErrorCode::Usage, "--frozen pins the Matchlockfile's image; it does not apply to --image"));
-        return;
+        return util::make_error(util::ErrorCode::Usage, "--frozen pins the Matchlockfile's image; it does not apply to --image");
       }
       auto pin = frozen_pin(ctx, o->platform);
-      if (!pin) {
-        ctx.exit_code = report(pin.error());
-        return;
-      }
+      if (!pin) return pin.error();
       o->frozen_manifest = pin->manifest_digest;
     }
     auto r = engine::run_in_sandbox(ctx.dirs, *o);
-    ctx.exit_code = r ? *r : report(r.error());
-  });
+    return r;
+  }));
 }
 
 }  // namespace cmd

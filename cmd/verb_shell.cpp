@@ -16,12 +16,12 @@ void register_shell(CLI::App& app, Context& ctx) {
   auto spec = std::make_shared<engine::ExecSpec>();
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_option("-u,--user", spec->user, "User in the guest")->type_name("USER");
-  sub->callback([&ctx, name, spec] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, spec]() -> util::Result<int> {
     spec->argv = {"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"};
     spec->tty = ::isatty(STDIN_FILENO) != 0;
     auto r = exec_in_sandbox(ctx, *name, *spec);
-    ctx.exit_code = r ? *r : report(r.error());
-  });
+    return r;
+  }));
 }
 
 }  // namespace cmd

@@ -37,21 +37,19 @@ void register_diff(CLI::App& app, Context& ctx) {
   auto as_json = std::make_shared<bool>(false);
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->add_flag("--json", *as_json, "Print JSON");
-  sub->callback([&ctx, name, as_json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, as_json]() -> util::Result<int> {
     auto reply = [&]() -> util::Result<nlohmann::json> {
       std::string n = ML_TRY(sandbox_name(ctx, *name));
       return engine::snapshot_request(ctx.dirs, n, {{"op", "diff"}});
     }();
-    if (!reply) {
-      ctx.exit_code = report(reply.error().context("diff"));
-      return;
-    }
+    if (!reply) return reply.error().context("diff");
     if (*as_json) {
       std::printf("%s\n", (*reply)["mounts"].dump(2).c_str());
-      return;
+      return k_exit_ok;
     }
     print_changes(*reply, (*reply)["mounts"].size() > 1);
-  });
+    return k_exit_ok;
+  }));
 }
 
 void register_export(CLI::App& app, Context& ctx) {
@@ -64,7 +62,7 @@ void register_export(CLI::App& app, Context& ctx) {
   sub->add_option("--to", *to, "Apply the changes (writes and deletions) to this directory (may be the share itself)")->type_name(k_type_dir);
   sub->add_option("--patch", *patch, "Write a unified diff (apply with patch -p1 in the share)")->type_name(k_type_file);
   sub->add_option("--mount", *mount, "The snapshot mount's guest target (when there are several)")->type_name("PATH");
-  sub->callback([&ctx, name, to, patch, mount] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, to, patch, mount]() -> util::Result<int> {
     auto reply = [&]() -> util::Result<nlohmann::json> {
       if (to->empty() && patch->empty())
         return util::make_error(util::ErrorCode::Usage, "give --to DIR and/or --patch FILE");
@@ -74,12 +72,10 @@ void register_export(CLI::App& app, Context& ctx) {
       if (!patch->empty()) req["patch"] = std::filesystem::absolute(*patch).string();
       return engine::snapshot_request(ctx.dirs, n, req);
     }();
-    if (!reply) {
-      ctx.exit_code = report(reply.error().context("export"));
-      return;
-    }
+    if (!reply) return reply.error().context("export");
     print_changes(*reply, false);
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

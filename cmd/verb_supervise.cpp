@@ -16,13 +16,14 @@ void register_supervise(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<engine::SuperviseOptions>();
   sub->add_option("--name", o->name)->required();
   sub->add_option("--file", o->file)->required();
-  sub->callback([&ctx, o] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, o]() -> util::Result<int> {
     auto r = engine::run_supervisor(ctx.dirs, *o);
     int code = r ? *r : report(r.error());
     std::fflush(nullptr);
     // Exec handlers may still be unwinding on detached threads: leave at once.
     ::_exit(code);
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

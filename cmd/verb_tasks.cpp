@@ -43,12 +43,9 @@ void register_tasks(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("tasks", "List the Matchlockfile's tasks (description, needs, up/default)");
   auto json = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "Print a JSON array");
-  sub->callback([&ctx, json] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
     auto target = engine::resolve_target(ctx.file, "");
-    if (!target) {
-      ctx.exit_code = report(target.error());
-      return;
-    }
+    if (!target) return target.error();
     const auto& c = target->config;
     auto states = cache_states(ctx, c);
     nlohmann::json out = nlohmann::json::array();
@@ -72,7 +69,8 @@ void register_tasks(CLI::App& app, Context& ctx) {
     if (*json) std::printf("%s\n", out.dump(2).c_str());
     if (auto order = engine::up_task_order(c))
       for (const auto& w : engine::uncacheable_tasks(c, *order)) util::log::warn(w);
-  });
+    return k_exit_ok;
+  }));
 }
 
 }  // namespace cmd

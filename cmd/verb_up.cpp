@@ -76,41 +76,28 @@ void register_up(CLI::App& app, Context& ctx) {
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
-  sub->callback([&ctx, name, json, recreate, dry_run, trust, pull, frozen] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, json, recreate, dry_run, trust, pull, frozen]() -> util::Result<int> {
     auto target = engine::resolve_target(ctx.file, *name);
-    if (!target) {
-      ctx.exit_code = report(target.error());
-      return;
-    }
+    if (!target) return target.error();
     if (*trust) target->trust = engine::TrustFlag::Granted;
     // The machine's policy.toml, before anything is pulled (exit 2 with every violation).
     if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) {
-      ctx.exit_code = report(bounded.error());
-      return;
+      return bounded.error();
     }
     auto policy = oci::parse_pull_policy(*pull);
-    if (!policy) {
-      ctx.exit_code = report(policy.error());
-      return;
-    }
+    if (!policy) return policy.error();
     if (*dry_run) {
       std::printf("%s\n", image_plan_line(ctx, *target).c_str());
       for (const auto& step : engine::up_plan(ctx.dirs, *target)) std::printf("%s\n", step.c_str());
-      return;
+      return k_exit_ok;
     }
     auto order = engine::up_task_order(target->config);
-    if (!order) {
-      ctx.exit_code = report(order.error());
-      return;
-    }
+    if (!order) return order.error();
     for (const auto& w : engine::uncacheable_tasks(target->config, *order)) util::log::warn(w);
     std::optional<engine::LockedImage> pin;
     if (*frozen) {
       auto p = frozen_pin(ctx);
-      if (!p) {
-        ctx.exit_code = report(p.error());
-        return;
-      }
+      if (!p) return p.error();
       pin = *p;
     }
     // Pull here, with progress on stderr (-q: none), so the supervisor finds the image cached.
@@ -118,31 +105,21 @@ void register_up(CLI::App& app, Context& ctx) {
     auto platform = engine::guest_platform("", &target->config);
     auto image = platform ? engine::prepare_image(ctx.dirs, target->config.sandbox.image, platform->platform, progress.get(), *policy)
                           : util::Result<engine::BootableImage>(platform.error());
-    if (!image) {
-      ctx.exit_code = report(image.error());
-      return;
-    }
+    if (!image) return image.error();
     auto up = engine::ensure_up(ctx.dirs, *target, *recreate ? engine::Recreate::Yes : engine::Recreate::No);
-    if (!up) {
-      ctx.exit_code = report(up.error());
-      return;
-    }
+    if (!up) return up.error();
     if (pin) {
       if (auto ok = check_frozen_boot(*pin, up->record); !ok) {
         // A sandbox this call booted from a moved tag does not stay up.
         if (up->booted) (void)engine::stop_sandbox(ctx.dirs, target->name, engine::KeepDisk::No, std::chrono::seconds(30));
-        ctx.exit_code = report(ok.error());
-        return;
+        return ok.error();
       }
     }
     int task_code = 0;
     if (up->booted && !order->empty()) {
       // With --json, task output goes to stderr so stdout stays one JSON object.
       auto r = engine::run_up_tasks(ctx.dirs, *target, *order, up->record, *json ? STDERR_FILENO : STDOUT_FILENO);
-      if (!r) {
-        ctx.exit_code = report(r.error());
-        return;
-      }
+      if (!r) return r.error();
       task_code = *r;
     }
     auto paths = engine::sandbox_paths(ctx.dirs, target->name);
@@ -156,8 +133,8 @@ void register_up(CLI::App& app, Context& ctx) {
     } else if (!ctx.quiet) {  // -q: errors and the tasks' own output only
       print_summary(*up, paths);
     }
-    ctx.exit_code = task_code;
-  });
+    return task_code;
+  }));
 }
 
 }  // namespace cmd

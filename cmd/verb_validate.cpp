@@ -65,27 +65,21 @@ void register_validate(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("validate", "Check a Matchlockfile: every error as FILE:LINE:COL (exit 2 if any)");
   sub->add_option("files", opts->files, "Matchlockfiles to check (default: -f, or the nearest Matchlockfile)")->type_name(k_type_file);
   sub->add_flag("--json", opts->json, "Print a JSON array of {file, ok, errors[{line, column, message}]}");
-  sub->callback([&ctx, opts] {
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, opts]() -> util::Result<int> {
     std::vector<std::filesystem::path> files(opts->files.begin(), opts->files.end());
     if (files.empty()) {
       auto found = engine::discover_matchlockfile(ctx.file, std::filesystem::current_path());
-      if (!found) {
-        ctx.exit_code = report(found.error());
-        return;
-      }
+      if (!found) return found.error();
       files.push_back(*found);
     }
     auto policies = engine::load_machine_policies(ctx.dirs);
-    if (!policies) {
-      ctx.exit_code = report(policies.error());
-      return;
-    }
+    if (!policies) return policies.error();
     nlohmann::json out = nlohmann::json::array();
     int code = 0;
     for (const auto& f : files) validate_one(f, *opts, *policies, out, code);
     if (opts->json) std::printf("%s\n", out.dump(2).c_str());
-    ctx.exit_code = code;
-  });
+    return code;
+  }));
 }
 
 }  // namespace cmd

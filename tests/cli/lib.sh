@@ -6,7 +6,7 @@ TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ml-cli.XXXXXX")
 trap 'rm -rf "$TEST_TMP"' EXIT
 export XDG_CACHE_HOME="$TEST_TMP/cache" XDG_STATE_HOME="$TEST_TMP/state" XDG_CONFIG_HOME="$TEST_TMP/config"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/report.sh"
 
 # run_ml ARGS...: runs matchlock, storing stdout in $OUT, stderr in $ERR, code in $RC.
 # (capture_ml is the same; a suite that redefines run_ml calls it.)

@@ -14,8 +14,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*" >&2; exit 77; }
+. "$here/../lib/report.sh"
 
 for tool in curl ip python3; do command -v "$tool" >/dev/null || skip "$tool not installed"; done
 [ "$(id -u)" -eq 0 ] || skip "needs root for netns and TAP"

@@ -6,8 +6,7 @@
 # a full writable disk, shutdown -> the VM powers off.
 set -euo pipefail
 : "${MATCHLOCK_BINARY_DIR:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib/report.sh"
 
 AGENT="$MATCHLOCK_BINARY_DIR/matchlock-agent"
 CHECK="$MATCHLOCK_BINARY_DIR/tests/agent_vm_check"

@@ -112,7 +112,7 @@ void add(Completion& c, std::string_view prefix, std::string value, std::string 
 void add_sandboxes(Completion& c, const util::Dirs& dirs, std::string_view prefix) {
   for (const auto& name : engine::list_sandboxes(dirs)) {
     auto record = engine::read_record(engine::sandbox_paths(dirs, name));
-    add(c, prefix, name, record ? engine::effective_state(*record) : std::string());
+    add(c, prefix, name, record ? engine::to_string(engine::effective_state(*record)) : std::string());
   }
 }
 

@@ -13,7 +13,7 @@ namespace cmd {
 namespace {
 
 std::string uptime(const engine::SandboxRecord& r) {
-  if (r.state != "running") return "-";
+  if (r.state != engine::SandboxState::Running) return "-";
   long s = static_cast<long>(std::time(nullptr) - r.started_unix);
   char buf[32];
   if (s < 120) std::snprintf(buf, sizeof buf, "%lds", s);
@@ -47,7 +47,7 @@ void register_ps(CLI::App& app, Context& ctx) {
       } else {
         std::string mem = std::to_string(r->memory_bytes >> 20) + "MiB";
         std::printf("%-20s %-9s %-7s %-40s %-8s %-5s %-4d %-8s %s\n", util::terminal_text(r->name).c_str(),
-                    util::terminal_text(r->state).c_str(), uptime(*r).c_str(), util::terminal_text(r->image).c_str(), r->backend.c_str(), r->accel.empty() ? "-" : r->accel.c_str(), r->cpus, mem.c_str(),
+                    engine::to_string(r->state), uptime(*r).c_str(), util::terminal_text(r->image).c_str(), r->backend.c_str(), r->accel.empty() ? "-" : r->accel.c_str(), r->cpus, mem.c_str(),
                     ports.empty() ? "-" : ports.c_str());
       }
     }

@@ -112,8 +112,8 @@ util::Result<SandboxRecord> wait_ready(const SandboxPaths& paths, util::Child& c
   while (std::chrono::steady_clock::now() < deadline) {
     auto exited = ML_TRY(child.try_wait());
     auto record = read_record(paths);
-    if (record && record->pid == child.pid() && record->state == "running") return *record;
-    if (exited || (record && record->pid == child.pid() && record->state == "stopped")) {
+    if (record && record->pid == child.pid() && record->state == SandboxState::Running) return *record;
+    if (exited || (record && record->pid == child.pid() && record->state == SandboxState::Stopped)) {
       std::string why = record && !record->error.empty() ? record->error : "the supervisor exited";
       // A bad Matchlockfile or an unset secret is the user's error (exit 2), not the VM's.
       auto code = record && record->pid == pid ? error_code_of_kind(record->error_kind) : util::ErrorCode::Guest;
@@ -198,8 +198,8 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
   auto paths = sandbox_paths(dirs, t.name);
   if (util::path_exists(paths.record())) {
     auto record = ML_TRY(read_record(paths));
-    std::string state = effective_state(record);
-    if (state == "running" || state == "starting") {
+    SandboxState state = effective_state(record);
+    if (state == SandboxState::Running || state == SandboxState::Starting) {
       auto text = ML_TRY(util::read_file(t.config.file));
       bool changed = util::sha256_hex(text) != record.config_sha256 || record.file != t.config.file.string();
       if (!changed) return UpResult{record, false, ms_since(t0)};
@@ -208,7 +208,7 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
                                                              describe_change(paths, t.config) + "run `matchlock up --recreate` to apply them");
       util::log::info("recreating " + t.name + " (the Matchlockfile changed)");
       ML_TRY(stop_sandbox(dirs, t.name, KeepDisk::No, 30s));
-    } else if (state == "stopping") {
+    } else if (state == SandboxState::Stopping) {
       return util::make_error(util::ErrorCode::Guest, "sandbox '" + t.name + "' is stopping; try again");
     }
   }
@@ -229,8 +229,8 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
 
 util::Result<int> exec_in(const util::Dirs& dirs, const std::string& name, const ExecSpec& spec) {
   auto record = ML_TRY(sandbox_status(dirs, name));
-  if (record.state != "running")
-    return util::make_error(util::ErrorCode::Guest, "sandbox '" + name + "' is " + record.state + (record.state == "dead" ? "; run `matchlock down " + name + "`" : "; run `matchlock up`"));
+  if (record.state != SandboxState::Running)
+    return util::make_error(util::ErrorCode::Guest, "sandbox '" + name + "' is " + to_string(record.state) + (record.state == SandboxState::Dead ? "; run `matchlock down " + name + "`" : "; run `matchlock up`"));
   json req = {{"op", "exec"}, {"argv", spec.argv}, {"env", spec.env}, {"cwd", spec.cwd}, {"user", spec.user}, {"tty", spec.tty}};
   if (spec.tty) {
     winsize ws{};
@@ -259,9 +259,9 @@ util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name,
   }
   // A dead supervisor never wrote "stopped".
   auto now = ML_TRY(read_record(paths));
-  if (now.state != "stopped") {
-    now.state = "stopped";
-    if (now.error.empty() && record.state == "dead") now.error = "the supervisor died";
+  if (now.state != SandboxState::Stopped) {
+    now.state = SandboxState::Stopped;
+    if (now.error.empty() && record.state == SandboxState::Dead) now.error = "the supervisor died";
     ML_TRY(write_record(paths, now));
   }
   std::error_code ec;
@@ -272,8 +272,8 @@ util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name,
 
 util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& name) {
   auto record = ML_TRY(sandbox_status(dirs, name));
-  if (record.state == "running" || record.state == "starting" || record.state == "stopping")
-    return util::make_error(util::ErrorCode::Usage, "sandbox '" + name + "' is " + record.state + "; run `matchlock down " + name + "` first");
+  if (is_live(record.state))
+    return util::make_error(util::ErrorCode::Usage, "sandbox '" + name + "' is " + to_string(record.state) + "; run `matchlock down " + name + "` first");
   std::error_code ec;
   fs::remove_all(sandbox_paths(dirs, name).dir, ec);
   if (ec) return util::sys_error_code(ec.value(), "remove", sandbox_paths(dirs, name).dir);

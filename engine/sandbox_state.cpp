@@ -42,7 +42,7 @@ util::Result<void> check_sandbox_name(const std::string& name) {
 std::string record_to_json(const SandboxRecord& r, int indent) {
   json ports = json::array();
   for (const auto& p : r.ports) ports.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", to_string(p.origin)}});
-  json j = {{"name", r.name},         {"state", r.state},       {"pid", r.pid},
+  json j = {{"name", r.name},         {"state", to_string(r.state)},       {"pid", r.pid},
             {"pid_start", r.pid_start}, {"started_unix", r.started_unix}, {"ready_ms", r.ready_ms},
             {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
             {"image_digest", r.image_digest}, {"backend", r.backend}, {"platform", r.platform}, {"accel", r.accel},
@@ -62,7 +62,11 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     json j = json::parse(text);
     SandboxRecord r;
     r.name = j.value("name", "");
-    r.state = j.value("state", "");
+    auto state = parse_sandbox_state(j.value("state", ""));
+    if (!state)
+      return util::make_error(util::ErrorCode::Integrity,
+                              paths.record().string() + ": state: not one of starting, running, stopping, stopped, dead");
+    r.state = *state;
     r.pid = j.value("pid", 0);
     r.pid_start = j.value("pid_start", uint64_t{0});
     r.started_unix = j.value("started_unix", int64_t{0});
@@ -116,9 +120,31 @@ bool supervisor_alive(const SandboxRecord& record) {
   return record.pid > 0 && record.pid_start != 0 && process_start_time(record.pid) == record.pid_start;
 }
 
-std::string effective_state(const SandboxRecord& record) {
-  if (record.state == "stopped") return record.state;
-  return supervisor_alive(record) ? record.state : "dead";
+const char* to_string(SandboxState state) {
+  switch (state) {
+    case SandboxState::Starting: return "starting";
+    case SandboxState::Running: return "running";
+    case SandboxState::Stopping: return "stopping";
+    case SandboxState::Stopped: return "stopped";
+    case SandboxState::Dead: return "dead";
+  }
+  return "dead";
+}
+
+std::optional<SandboxState> parse_sandbox_state(std::string_view text) {
+  for (auto s : {SandboxState::Starting, SandboxState::Running, SandboxState::Stopping, SandboxState::Stopped,
+                 SandboxState::Dead})
+    if (text == to_string(s)) return s;
+  return std::nullopt;
+}
+
+bool is_live(SandboxState state) {
+  return state == SandboxState::Starting || state == SandboxState::Running || state == SandboxState::Stopping;
+}
+
+SandboxState effective_state(const SandboxRecord& record) {
+  if (!is_live(record.state)) return record.state;
+  return supervisor_alive(record) ? record.state : SandboxState::Dead;
 }
 
 std::string error_kind(util::ErrorCode code) {

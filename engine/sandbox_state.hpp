@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <string_view>
 #include <vector>
 
@@ -28,9 +30,17 @@ struct PortForward {
   PortOrigin origin = PortOrigin::Matchlockfile;
 };
 
+// A sandbox's life: the supervisor records Starting, Running, Stopping, Stopped; Dead is
+// derived (effective_state) when the supervisor vanished without recording Stopped.
+enum class SandboxState { Starting, Running, Stopping, Stopped, Dead };
+const char* to_string(SandboxState state);
+std::optional<SandboxState> parse_sandbox_state(std::string_view text);
+// Starting, Running or Stopping: a supervisor owns the sandbox.
+bool is_live(SandboxState state);
+
 struct SandboxRecord {
   std::string name;
-  std::string state;          // "starting", "running", "stopping", "stopped"; ps derives "dead"
+  SandboxState state = SandboxState::Starting;
   pid_t pid = 0;              // the supervisor
   uint64_t pid_start = 0;     // its start time (clock ticks since boot, /proc/PID/stat field 22)
   int64_t started_unix = 0;   // when it started
@@ -79,9 +89,9 @@ std::string record_to_json(const SandboxRecord& record, int indent = -1);
 uint64_t process_start_time(pid_t pid);
 // True when the record's supervisor process still runs (same pid and start time).
 bool supervisor_alive(const SandboxRecord& record);
-// "running"/"starting"/"stopping" with a live supervisor, "dead" when it
-// vanished without stopping, else the recorded state.
-std::string effective_state(const SandboxRecord& record);
+// The recorded state while its supervisor lives; Dead when it vanished without
+// recording Stopped.
+SandboxState effective_state(const SandboxRecord& record);
 
 // A failed start's error code as the record keeps it, so that the CLI that waited for
 // the supervisor exits as if it had failed itself (a secret's unset variable: exit 2).

@@ -119,7 +119,7 @@ class Supervisor {
     return util::ok();
   }
 
-  util::Result<void> set_state(const std::string& state, const std::string& error = {}) {
+  util::Result<void> set_state(SandboxState state, const std::string& error = {}) {
     std::lock_guard lock(m_record_mutex);
     m_record.state = state;
     if (!error.empty()) m_record.error = error;
@@ -154,7 +154,7 @@ class Supervisor {
       }
     }
     ::unlink(m_paths.socket().c_str());
-    ML_TRY(set_state("stopping"));
+    ML_TRY(set_state(SandboxState::Stopping));
     stop_vm();
     return util::ok();
   }
@@ -401,13 +401,13 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   SandboxPaths paths = sandbox_paths(dirs, o.name);
   SandboxRecord record;
   record.name = o.name;
-  record.state = "starting";
+  record.state = SandboxState::Starting;
   record.pid = ::getpid();
   record.pid_start = process_start_time(record.pid);
   record.started_unix = std::time(nullptr);
   record.file = o.file;
   auto fail = [&](util::Error e) -> util::Result<int> {
-    record.state = "stopped";
+    record.state = SandboxState::Stopped;
     record.error = e.message();
     record.error_kind = error_kind(e.code());
     (void)write_record(paths, record);
@@ -449,9 +449,9 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   if (auto r = sup.boot(dirs); !r) return fail(r.error());
   auto listener = listen_unix(paths.socket());
   if (!listener) return fail(listener.error());
-  ML_TRY(sup.set_state("running"));
+  ML_TRY(sup.set_state(SandboxState::Running));
   auto served = sup.serve(std::move(*listener), signal_fd.get());
-  ML_TRY(sup.set_state("stopped", sup.guest_gone() ? "the guest exited" : ""));
+  ML_TRY(sup.set_state(SandboxState::Stopped, sup.guest_gone() ? "the guest exited" : ""));
   if (util::Fd conn = sup.take_shutdown_conn()) (void)send_message(conn.get(), json{{"ok", true}}.dump());
   if (!served) return served.error();
   return 0;

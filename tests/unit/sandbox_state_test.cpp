@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "engine/sandbox_state.hpp"
-#include "util/fs.hpp"
+#include "util/atomic_file.hpp"
 #include "util/temp_dir.hpp"
 
 using engine::SandboxState;

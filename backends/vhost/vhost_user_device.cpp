@@ -230,127 +230,137 @@ void VhostUserDevice::reattach() {
 
 bool VhostUserDevice::control() {
   Header h{};
-  std::vector<util::Fd> fds;
-  if (!recv_header(m_sock.get(), h, fds)) return false;
-  if (h.size > k_max_payload || fds.size() > k_max_fds) {
+  ControlMessage m;
+  if (!recv_header(m_sock.get(), h, m.fds)) return false;
+  if (h.size > k_max_payload || m.fds.size() > k_max_fds) {
     util::log::warn(m_name + ": vhost-user message " + std::to_string(h.request) + " too large");
     return false;
   }
-  std::string payload(h.size, '\0');
-  if (!read_exact(m_sock.get(), payload.data(), payload.size())) return false;
-  int sock = m_sock.get();
-  auto queue_of = [&](uint32_t index) -> Virtqueue* { return index < m_queues.size() ? &m_queues[index] : nullptr; };
-  switch (h.request) {
-    case GetFeatures: {
-      uint64_t f = k_offered;
-      return reply(sock, h.request, &f, sizeof f);
-    }
+  m.request = h.request;
+  m.payload.assign(h.size, '\0');
+  if (!read_exact(m_sock.get(), m.payload.data(), m.payload.size())) return false;
+  auto answer = handle(m);
+  if (!answer.keep) return false;
+  return !answer.reply || reply(m_sock.get(), h.request, answer.reply->data(), static_cast<uint32_t>(answer.reply->size()));
+}
+
+namespace {
+
+template <class T>
+ControlAnswer answer_with(const T& value) {
+  return {true, std::string(reinterpret_cast<const char*>(&value), sizeof value)};
+}
+const ControlAnswer k_done{true, std::nullopt};
+const ControlAnswer k_drop{false, std::nullopt};
+
+}  // namespace
+
+ControlAnswer VhostUserDevice::handle(ControlMessage& m) {
+  switch (m.request) {
+    case GetFeatures: return answer_with(k_offered);
     case SetFeatures: {
       uint64_t f = 0;
-      if (!payload_as(payload, f)) return false;
+      if (!payload_as(m.payload, f)) return k_drop;
       m_features = f & k_offered;
       if (f & k_feature_event_idx) util::log::warn(m_name + ": vhost-user frontend set EVENT_IDX, which we did not offer");
-      return true;
+      return k_done;
     }
-    case GetProtocolFeatures: {
-      uint64_t f = k_protocol_mq;
-      return reply(sock, h.request, &f, sizeof f);
-    }
-    case GetQueueNum: {
-      uint64_t n = m_queues.size();
-      return reply(sock, h.request, &n, sizeof n);
-    }
+    case GetProtocolFeatures: return answer_with(k_protocol_mq);
+    case GetQueueNum: return answer_with(static_cast<uint64_t>(m_queues.size()));
     case SetOwner:
     case ResetOwner:
     case SetProtocolFeatures:
     case SetLogBase:
-    case SetLogFd:
-      return true;
-    case SetMemTable: {
-      uint32_t n = 0;
-      if (!payload_as(payload, n) || n > 8 || payload.size() < 8 + n * sizeof(RegionWire) || fds.size() != n) return false;
-      std::vector<MemoryRegion> regions;
-      for (uint32_t i = 0; i < n; ++i) {
-        RegionWire w;
-        std::memcpy(&w, payload.data() + 8 + i * sizeof w, sizeof w);
-        regions.push_back({w.guest_phys_addr, w.memory_size, w.userspace_addr, w.mmap_offset});
-      }
-      for (auto& q : m_queues) q.detach();
-      auto mem = GuestMemory::map(regions, std::move(fds));
-      if (!mem) {
-        util::log::warn(m_name + ": " + mem.error().message());
-        return false;
-      }
-      m_memory = std::move(*mem);
-      reattach();
-      return true;
-    }
+    case SetLogFd: return k_done;
+    case SetMemTable: return set_mem_table(m) ? k_done : k_drop;
     case SetVringNum:
     case SetVringBase:
-    case SetVringEnable: {
-      VringState s{};
-      if (!payload_as(payload, s)) return false;
-      Virtqueue* q = queue_of(s.index);
-      if (!q) return false;
-      if (h.request == SetVringNum) {
-        q->num = s.num;
-        q->detach();
-      } else if (h.request == SetVringBase) {
-        q->last_avail = static_cast<uint16_t>(s.num);
-      } else {
-        q->enabled = s.num != 0;
-      }
-      return true;
-    }
-    case SetVringAddr: {
-      VringAddr a{};
-      if (!payload_as(payload, a)) return false;
-      Virtqueue* q = queue_of(a.index);
-      if (!q) return false;
-      q->desc_addr = a.desc;
-      q->avail_addr = a.avail;
-      q->used_addr = a.used;
-      if (!q->attach(m_memory)) {
-        util::log::warn(m_name + ": vhost-user ring " + std::to_string(a.index) + " is outside guest memory");
-        return false;
-      }
-      return true;
-    }
-    case GetVringBase: {
-      VringState s{};
-      if (!payload_as(payload, s)) return false;
-      Virtqueue* q = queue_of(s.index);
-      if (!q) return false;
-      s.num = q->last_avail;
-      q->kick.reset();  // the ring stops until the next SET_VRING_KICK
-      q->detach();
-      return reply(sock, h.request, &s, sizeof s);
-    }
+    case SetVringEnable:
+    case SetVringAddr:
+    case GetVringBase: return vring_request(m);
     case SetVringKick:
     case SetVringCall:
-    case SetVringErr: {
-      uint64_t v = 0;
-      if (!payload_as(payload, v)) return false;
-      Virtqueue* q = queue_of(static_cast<uint32_t>(v & 0xff));
-      if (!q) return false;
-      bool no_fd = v & 0x100;
-      util::Fd fd = (!no_fd && !fds.empty()) ? std::move(fds[0]) : util::Fd();
-      if (h.request == SetVringKick) {
-        if (!fd) util::log::warn(m_name + ": vhost-user ring " + std::to_string(v & 0xff) + " without a kick fd is not served");
-        q->kick = std::move(fd);
-        if (q->num && q->desc_addr) (void)q->attach(m_memory);
-        drain(static_cast<uint32_t>(v & 0xff));
-      } else if (h.request == SetVringCall) {
-        q->call = std::move(fd);
-      }
-      return true;
-    }
+    case SetVringErr: return set_vring_fd(m) ? k_done : k_drop;
     default:
       // Nothing we offered leads here; an unexpected request that wants a
       // reply would stall QEMU, so say which one it was.
-      util::log::warn(m_name + ": vhost-user request " + std::to_string(h.request) + " not supported, ignored");
-      return true;
+      util::log::warn(m_name + ": vhost-user request " + std::to_string(m.request) + " not supported, ignored");
+      return k_done;
   }
+}
+
+Virtqueue* VhostUserDevice::queue(uint32_t index) { return index < m_queues.size() ? &m_queues[index] : nullptr; }
+
+bool VhostUserDevice::set_mem_table(ControlMessage& m) {
+  uint32_t n = 0;
+  if (!payload_as(m.payload, n) || n > 8 || m.payload.size() < 8 + n * sizeof(RegionWire) || m.fds.size() != n)
+    return false;
+  std::vector<MemoryRegion> regions;
+  for (uint32_t i = 0; i < n; ++i) {
+    RegionWire w;
+    std::memcpy(&w, m.payload.data() + 8 + i * sizeof w, sizeof w);
+    regions.push_back({w.guest_phys_addr, w.memory_size, w.userspace_addr, w.mmap_offset});
+  }
+  for (auto& q : m_queues) q.detach();
+  auto mem = GuestMemory::map(regions, std::move(m.fds));
+  if (!mem) {
+    util::log::warn(m_name + ": " + mem.error().message());
+    return false;
+  }
+  m_memory = std::move(*mem);
+  reattach();
+  return true;
+}
+
+// SET_VRING_NUM/BASE/ENABLE/ADDR and GET_VRING_BASE: a ring's size, position, switch and addresses.
+ControlAnswer VhostUserDevice::vring_request(const ControlMessage& m) {
+  if (m.request == SetVringAddr) {
+    VringAddr a{};
+    Virtqueue* q = payload_as(m.payload, a) ? queue(a.index) : nullptr;
+    if (!q) return k_drop;
+    q->desc_addr = a.desc;
+    q->avail_addr = a.avail;
+    q->used_addr = a.used;
+    if (q->attach(m_memory)) return k_done;
+    util::log::warn(m_name + ": vhost-user ring " + std::to_string(a.index) + " is outside guest memory");
+    return k_drop;
+  }
+  VringState s{};
+  Virtqueue* q = payload_as(m.payload, s) ? queue(s.index) : nullptr;
+  if (!q) return k_drop;
+  switch (m.request) {
+    case SetVringNum:
+      q->num = s.num;
+      q->detach();
+      return k_done;
+    case SetVringBase: q->last_avail = static_cast<uint16_t>(s.num); return k_done;
+    case SetVringEnable: q->enabled = s.num != 0; return k_done;
+    default:  // GetVringBase
+      s.num = q->last_avail;
+      q->kick.reset();  // the ring stops until the next SET_VRING_KICK
+      q->detach();
+      return answer_with(s);
+  }
+}
+
+// SET_VRING_KICK/CALL/ERR: the eventfd of a ring (bit 8 of the payload: none).
+bool VhostUserDevice::set_vring_fd(ControlMessage& m) {
+  uint64_t v = 0;
+  if (!payload_as(m.payload, v)) return false;
+  uint32_t index = static_cast<uint32_t>(v & 0xff);
+  Virtqueue* q = queue(index);
+  if (!q) return false;
+  bool no_fd = v & 0x100;
+  util::Fd fd = (!no_fd && !m.fds.empty()) ? std::move(m.fds[0]) : util::Fd();
+  if (m.request == SetVringKick) {
+    if (!fd) util::log::warn(m_name + ": vhost-user ring " + std::to_string(index) + " without a kick fd is not served");
+    q->kick = std::move(fd);
+    if (q->num && q->desc_addr) (void)q->attach(m_memory);
+    drain(index);
+  } else if (m.request == SetVringCall) {
+    q->call = std::move(fd);
+  }
+  return true;
 }
 
 }  // namespace backends::vhost

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -30,6 +31,19 @@ namespace backends::vhost {
 // Answers one request read from QUEUE; an empty reply writes nothing (FUSE
 // FORGET). Runs on the device thread.
 using RequestHandler = std::function<std::string(uint32_t queue, std::string_view request)>;
+
+// One vhost-user control message from the frontend (QEMU), read whole.
+struct ControlMessage {
+  uint32_t request = 0;
+  std::string payload;
+  std::vector<util::Fd> fds;
+};
+// What the device does about it: keep == false drops the frontend (it broke the protocol);
+// reply holds the payload of a GET_* answer.
+struct ControlAnswer {
+  bool keep = true;
+  std::optional<std::string> reply;
+};
 
 struct DeviceStats {
   uint64_t requests = 0, malformed = 0, kicks = 0;
@@ -50,6 +64,11 @@ class VhostUserDevice {
   int frontend_fd() const { return m_frontend.get(); }
   void release_frontend() { m_frontend.reset(); }
 
+  // One control message, decided apart from the socket (control() reads and answers; the
+  // tests call it with hostile payloads while the frontend is silent): what to reply, or
+  // drop the frontend. Otherwise only the device's thread calls it.
+  ControlAnswer handle(ControlMessage& message);
+
   // Requests wait in their ring until a handler is set.
   void set_handler(RequestHandler handler);
   DeviceStats stats() const;
@@ -60,6 +79,10 @@ class VhostUserDevice {
   void run();
   // One control message; false when the socket is gone or the frontend broke the protocol.
   bool control();
+  Virtqueue* queue(uint32_t index);  // nullptr when INDEX is not one of ours
+  bool set_mem_table(ControlMessage& m);
+  ControlAnswer vring_request(const ControlMessage& m);
+  bool set_vring_fd(ControlMessage& m);
   void drain(uint32_t index);
   void answer(uint32_t index, Chain& chain);
   void reattach();

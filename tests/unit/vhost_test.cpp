@@ -494,3 +494,43 @@ TEST_CASE("VhostUserDevice thread ends when the frontend closes the socket") {
   fe.dev.reset();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
 }
+
+TEST_CASE("VhostUserDevice::handle decides each control message apart from the socket") {
+  Frontend fe;  // silent: only this thread touches the device's state
+  auto ask = [&](uint32_t request, std::string payload) {
+    backends::vhost::ControlMessage m;
+    m.request = request;
+    m.payload = std::move(payload);
+    return fe.dev->handle(m);
+  };
+  auto features = ask(GetFeatures, "");
+  REQUIRE((features.keep && features.reply && features.reply->size() == 8));
+  CHECK((get<uint64_t>(features.reply->data()) >> 29 & 1) == 0);  // no EVENT_IDX
+  // Every request with a payload: too short, or naming a queue we do not have, drops the frontend.
+  for (uint32_t r : {SetFeatures, SetMemTable, SetVringNum, SetVringBase, SetVringEnable, SetVringAddr, GetVringBase,
+                     SetVringKick, SetVringCall, SetVringErr}) {
+    INFO(r);
+    CHECK_FALSE(ask(r, "").keep);
+    CHECK_FALSE(ask(r, "\x01").keep);
+  }
+  for (uint32_t r : {SetVringNum, SetVringBase, SetVringEnable, GetVringBase})
+    CHECK_FALSE(ask(r, pack(uint32_t{2}, uint32_t{0})).keep);  // queue 2 of 2
+  CHECK_FALSE(ask(SetVringAddr, pack(uint32_t{7}, uint32_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0})).keep);
+  CHECK_FALSE(ask(SetVringKick, pack(uint64_t{0xff})).keep);
+  // A memory table that claims more regions than fds came, or more than 8.
+  CHECK_FALSE(ask(SetMemTable, pack(uint32_t{1}, uint32_t{0}, uint64_t{0}, uint64_t{4096}, uint64_t{0}, uint64_t{0})).keep);
+  CHECK_FALSE(ask(SetMemTable, pack(uint32_t{9}, uint32_t{0})).keep);
+  // A ring address with no memory table yet is outside guest memory.
+  CHECK_FALSE(ask(SetVringAddr, pack(uint32_t{1}, uint32_t{0}, uint64_t{0x1000}, uint64_t{0x2000}, uint64_t{0x3000},
+                                     uint64_t{0})).keep);
+  // Valid ring state is taken without a reply; GET_VRING_BASE answers it.
+  auto num = ask(SetVringNum, pack(uint32_t{1}, uint32_t{256}));
+  CHECK((num.keep && !num.reply));
+  CHECK(ask(SetVringBase, pack(uint32_t{1}, uint32_t{77})).keep);
+  auto base = ask(GetVringBase, pack(uint32_t{1}, uint32_t{0}));
+  REQUIRE((base.keep && base.reply && base.reply->size() == 8));
+  CHECK(get<uint32_t>(base.reply->data() + 4) == 77);
+  // An unknown request is logged and ignored: no reply (QEMU waits for none), frontend kept.
+  auto unknown = ask(999, "");
+  CHECK((unknown.keep && !unknown.reply));
+}

@@ -5,7 +5,6 @@
 
 #include "engine/config_reader.hpp"
 #include "net/hostname.hpp"
-#include "net/secrets.hpp"
 
 namespace engine::detail {
 

@@ -63,4 +63,12 @@ std::optional<Authority> parse_authority(std::string_view text) {
   return a;
 }
 
+std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path) {
+  std::string out = "https://";
+  for (char c : host) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (port != 0 && port != 443) out += ":" + std::to_string(port);
+  out += path.empty() ? std::string_view("/") : path;
+  return out;
+}
+
 }  // namespace net

@@ -37,4 +37,7 @@ struct Authority {
 };
 std::optional<Authority> parse_authority(std::string_view text);
 
+// "https://host[:port]/path" with the default port dropped and the host lowercase.
+std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path);
+
 }  // namespace net

@@ -301,14 +301,6 @@ util::Result<RewriteResult> SecretTable::rewrite(HttpHead& request, const Inject
   return result;
 }
 
-std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path) {
-  std::string out = "https://";
-  for (char c : host) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  if (port != 0 && port != 443) out += ":" + std::to_string(port);
-  out += path.empty() ? std::string_view("/") : path;
-  return out;
-}
-
 bool SecretTable::has_refresh_url(std::string_view url) const {
   std::shared_lock lock(*m_mutex);
   for (const auto& b : m_bindings)

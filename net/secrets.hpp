@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/hostname.hpp"  // canonical_https_url
 #include "net/http_message.hpp"
 #include "net/rule.hpp"
 #include "util/result.hpp"
@@ -42,9 +43,6 @@ struct SecretBinding {
   // bodies get VALUE (a refresh grant carries the refresh token in its body); "" = none.
   std::string refresh_url = {};
 };
-
-// "https://host[:port]/path" with the default port dropped and the host lowercase.
-std::string canonical_https_url(std::string_view host, uint16_t port, std::string_view path);
 
 // What another value of the same kind of token looks like (an OAuth refresh's new access
 // token beside the old one): the same scheme prefix ("sk-ant-oat01-", "ghp_", "npm_") and

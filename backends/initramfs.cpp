@@ -1,3 +1,4 @@
+#include "backends/host_overrides.hpp"
 #include "backends/initramfs.hpp"
 
 #include <archive.h>
@@ -85,9 +86,9 @@ util::Result<fs::path> locate_agent(GuestArch arch) {
   const bool amd64 = arch == GuestArch::Amd64;
   const char* variable = amd64 ? "MATCHLOCK_AGENT" : "MATCHLOCK_AGENT_ARM64";
   const std::string name = amd64 ? "matchlock-agent" : std::string("matchlock-agent-") + to_string(arch);
-  if (const char* env = std::getenv(variable); env && *env) {
-    if (!util::path_exists(env)) return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + env + ": not found");
-    return fs::path(env);
+  if (const std::string& chosen = host_overrides().agent(arch); !chosen.empty()) {
+    if (!util::path_exists(chosen)) return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + chosen + ": not found");
+    return fs::path(chosen);
   }
   std::error_code ec;
   fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();

@@ -5,6 +5,7 @@
 
 #include "cmd/exit_code.hpp"
 #include "cmd/up_frozen.hpp"
+#include "engine/exec_env.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/task_graph.hpp"
 #include "util/log.hpp"

@@ -7,6 +7,7 @@
 #include "cmd/complete.hpp"
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/exec_env.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/run_tty.hpp"
 

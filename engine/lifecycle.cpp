@@ -280,19 +280,6 @@ util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& nam
   return util::ok();
 }
 
-util::Result<std::vector<std::string>> resolve_env_flags(const std::vector<std::string>& flags) {
-  std::vector<std::string> env;
-  for (const auto& e : flags) {
-    if (e.empty() || e[0] == '=') return util::make_error(util::ErrorCode::Usage, "-e " + e + ": expected KEY=VALUE");
-    if (e.find('=') != std::string::npos) {
-      env.push_back(e);
-    } else if (const char* v = std::getenv(e.c_str())) {
-      env.push_back(e + "=" + v);
-    }
-  }
-  return env;
-}
-
 namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }

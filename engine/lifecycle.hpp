@@ -72,7 +72,4 @@ util::Result<int> run_up_tasks(const util::Dirs& dirs, const SandboxTarget& targ
 // The tasks of every `up` entry in order, dependencies first, each once.
 util::Result<std::vector<std::string>> up_task_order(const Config& config);
 
-// -e entries: "K=V" as is, "K" taken from our environment (skipped when unset).
-util::Result<std::vector<std::string>> resolve_env_flags(const std::vector<std::string>& flags);
-
 }  // namespace engine

@@ -1,4 +1,5 @@
 // policy.toml: parsing (strict, every error with line:col) and finding the files.
+#include "engine/env_overrides.hpp"
 #include "engine/machine_policy.hpp"
 
 #include <cstdlib>
@@ -122,8 +123,9 @@ PolicyParseResult parse_machine_policy(std::string_view text, const fs::path& di
 }
 
 std::vector<fs::path> machine_policy_paths(const util::Dirs& dirs) {
-  const char* system = std::getenv("MATCHLOCK_SYSTEM_POLICY");
-  return {system && *system ? fs::path(system) : fs::path("/etc/matchlock/policy.toml"), dirs.config / "policy.toml"};
+  const auto& env = env_overrides();  // a malformed MATCHLOCK_* elsewhere does not hide the policy
+  fs::path system = env && !env->system_policy.empty() ? env->system_policy : fs::path("/etc/matchlock/policy.toml");
+  return {system, dirs.config / "policy.toml"};
 }
 
 util::Result<std::vector<MachinePolicy>> load_machine_policies(const util::Dirs& dirs) {

@@ -15,6 +15,7 @@
 #include "engine/run_image.hpp"
 #include "engine/run_tty.hpp"
 #include "engine/sandbox_net.hpp"
+#include "engine/sandbox_spec.hpp"
 #include "engine/sandbox_vm.hpp"
 #include "engine/volumes.hpp"
 #include "util/fs.hpp"
@@ -56,14 +57,7 @@ util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::op
     for (const auto& e : network->exec_env()) set_env(req.env, e);
   if (config)
     for (const auto& [k, v] : config->sandbox.env) set_env(req.env, k + "=" + v);
-  for (const auto& e : o.env) {
-    if (e.empty() || e[0] == '=') return util::make_error(util::ErrorCode::Usage, "-e " + e + ": expected KEY=VALUE");
-    if (e.find('=') != std::string::npos) {
-      set_env(req.env, e);
-    } else if (const char* v = std::getenv(e.c_str())) {
-      set_env(req.env, e + "=" + v);
-    }
-  }
+  for (const auto& e : ML_TRY(resolve_env_flags(o.env))) set_env(req.env, e);
   req.cwd = !o.workdir.empty() ? o.workdir : config && !config->sandbox.workdir.empty() ? config->sandbox.workdir : image.working_dir;
   req.user = !o.user.empty() ? o.user : config && !config->sandbox.user.empty() ? config->sandbox.user : image.user;
   req.tty = o.tty == Tty::Yes;
@@ -88,23 +82,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   }
 
   GuestPlatform platform = ML_TRY(guest_platform(o.platform, config ? &*config : nullptr));
-  SandboxSpec spec;
-  spec.arch = platform.arch;
-  if (config) {
-    spec.cpus = config->sandbox.cpus;
-    spec.memory_bytes = config->sandbox.memory_bytes;
-    spec.disk_bytes = config->sandbox.disk_bytes;
-    spec.hostname = config->sandbox.hostname.empty() ? config->name : config->sandbox.hostname;
-    if (config->sandbox.kernel.kind == KernelKind::Path) spec.kernel = config->sandbox.kernel.path;
-    if (config->sandbox.kernel.kind == KernelKind::Reference)
-      spec.kernel = ML_TRY_CTX(kernel_from_reference(dirs, config->sandbox.kernel.reference), config->where("sandbox.kernel")).dir;
-  } else {
-    spec.cpus = k_default_cpus;
-    spec.memory_bytes = k_default_memory;
-    spec.disk_bytes = k_default_disk;
-  }
-  if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
-  if (const char* dir = std::getenv("MATCHLOCK_BENCH_9P"); dir && *dir) spec.bench_9p_dir = dir;  // bench/workspace baseline
+  SandboxSpec spec = ML_TRY(machine_spec(dirs, config ? &*config : nullptr, platform));
 
   // Signals are blocked before any thread starts; they are forwarded to the guest process.
   auto signals = ML_TRY(ForwardedSignals::block());

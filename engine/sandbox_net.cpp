@@ -1,3 +1,4 @@
+#include "engine/env_overrides.hpp"
 #include "engine/sandbox_net.hpp"
 
 #include <malloc.h>
@@ -13,12 +14,11 @@ namespace {
 // (64 MiB download, Debian curl): 57 MB/s at 65520 vs 25 MB/s at 1500 (docs/network.md).
 constexpr uint32_t k_nic_mtu = 65520;
 
-// MATCHLOCK_NET_MTU overrides the NIC's MTU (576..65520; benchmarks).
+// MATCHLOCK_NET_MTU overrides the NIC's MTU (576..65520; benchmarks). machine_spec has
+// already refused a malformed value.
 uint32_t chosen_mtu(uint32_t fallback) {
-  const char* env = std::getenv("MATCHLOCK_NET_MTU");
-  if (!env || !*env) return fallback;
-  unsigned long v = std::strtoul(env, nullptr, 10);
-  return v >= 576 && v <= 65520 ? static_cast<uint32_t>(v) : fallback;
+  const auto& env = env_overrides();
+  return env && env->net_mtu ? *env->net_mtu : fallback;
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "engine/sandbox_spec.hpp"
 #include "engine/supervisor.hpp"
 
 #include <poll.h>
@@ -71,14 +72,7 @@ class Supervisor {
     std::vector<std::pair<uint16_t, uint16_t>> ports;
     for (const auto& p : m_config.ports) ports.emplace_back(p.host, p.guest);
     m_ports = ML_TRY(PortForwarder::bind(ports));
-    SandboxSpec spec;
-    spec.arch = m_platform.arch;
-    spec.cpus = m_config.sandbox.cpus;
-    spec.memory_bytes = m_config.sandbox.memory_bytes;
-    spec.disk_bytes = m_config.sandbox.disk_bytes;
-    if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
-    spec.hostname = m_config.sandbox.hostname.empty() ? m_config.name : m_config.sandbox.hostname;
-    if (m_config.sandbox.kernel.kind == KernelKind::Path) spec.kernel = m_config.sandbox.kernel.path;
+    SandboxSpec spec = ML_TRY(machine_spec(dirs, &m_config, m_platform));
     spec.image = m_image.ext4;
     m_dirs = dirs;
     {

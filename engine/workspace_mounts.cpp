@@ -1,3 +1,4 @@
+#include "engine/env_overrides.hpp"
 #include "engine/workspace_mounts.hpp"
 
 #include <fcntl.h>
@@ -139,8 +140,7 @@ WorkspaceMount rw_mount(const fs::path& dir, const std::string& target) {
 }
 
 util::Result<ShareTransport> choose_transport(const backends::KernelBundle& kernel) {
-  const char* env = std::getenv("MATCHLOCK_WORKSPACE_TRANSPORT");
-  std::string want = env ? env : "";
+  const std::string& want = ML_TRY(env_overrides()).workspace_transport;  // validated: "", virtiofs, channel
   bool has = kernel.has_module("virtiofs");
   if (want == "channel") return ShareTransport::Channel;
   if (want == "virtiofs") {
@@ -149,9 +149,6 @@ util::Result<ShareTransport> choose_transport(const backends::KernelBundle& kern
                                                                 kernel.dir.string() + " has no virtiofs module");
     return ShareTransport::Virtiofs;
   }
-  if (!want.empty())
-    return util::make_error(util::ErrorCode::Usage,
-                            "MATCHLOCK_WORKSPACE_TRANSPORT=" + want + ": expected \"virtiofs\" or \"channel\"");
   return has ? ShareTransport::Virtiofs : ShareTransport::Channel;
 }
 

@@ -1,3 +1,4 @@
+#include "backends/host_overrides.hpp"
 #include "backends/qemu/accel_probe.hpp"
 
 #include <unistd.h>
@@ -84,8 +85,7 @@ std::optional<AccelChoice> cached_accel(const util::Dirs& dirs, const QemuHost& 
 
 util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const fs::path& kernel, const fs::path& initramfs, GuestArch arch) {
   const bool foreign = arch != host_arch();
-  if (const char* env = std::getenv("MATCHLOCK_ACCEL"); env && *env) {
-    std::string v = env;
+  if (const std::string& v = host_overrides().accel; !v.empty()) {
     if (v == "kvm" && foreign)
       return util::make_error(util::ErrorCode::Usage, std::string("MATCHLOCK_ACCEL=kvm: KVM cannot run an ") + to_string(arch) +
                                                           " guest on an " + to_string(host_arch()) + " host");

@@ -1,3 +1,4 @@
+#include "backends/host_overrides.hpp"
 #include "backends/qemu/qemu_host.hpp"
 
 #include <cctype>
@@ -46,7 +47,7 @@ std::string Firmware::describe() const {
 
 fs::path qemu_binary(GuestArch arch) {
   const Machine& m = machine_for(arch);
-  if (const char* env = std::getenv(m.binary_env); env && *env) return env;
+  if (const auto& chosen = host_overrides().qemu(arch); !chosen.empty()) return chosen;  // m.binary_env
   return util::find_program(m.program);
 }
 
@@ -117,8 +118,7 @@ util::Result<QemuHost> probe_qemu_host(GuestArch arch) {
   auto dirs = ML_TRY_CTX(util::run_command({host.binary.string(), "-L", "help"}), "qemu -L help");
   host.data_dirs = parse_data_dirs(dirs.out);
   if (m.microvm_firmware) {
-    const char* env = std::getenv("MATCHLOCK_QEMU_FIRMWARE");
-    host.firmware = choose_firmware(host.data_dirs, env ? env : "");
+    host.firmware = choose_firmware(host.data_dirs, host_overrides().firmware);
   } else {
     host.firmware.kind = FirmwareKind::None;
   }

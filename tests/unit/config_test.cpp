@@ -2,7 +2,12 @@
 // exact line:col of every error (docs/matchlockfile.md is the spec).
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <utility>
+#include <vector>
+
 #include "engine/config_parse.hpp"
+#include "engine/env_overrides.hpp"
 #include "engine/task_graph.hpp"
 
 namespace {
@@ -185,4 +190,36 @@ TEST_CASE("task_order runs each dependency once, dependencies first") {
   auto missing = engine::task_order(*r.config, "zz");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code() == util::ErrorCode::NotFound);
+}
+
+TEST_CASE("MATCHLOCK_* overrides: parsed once, a malformed value names its variable") {
+  static std::map<std::string, std::string> env;
+  auto getenv = [](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  env = {};
+  auto none = engine::parse_env_overrides(getenv);
+  REQUIRE(none);
+  CHECK_FALSE(none->disk_bytes);
+  CHECK(none->workspace_transport.empty());
+  env = {{"MATCHLOCK_DISK_MIB", "2048"}, {"MATCHLOCK_NET_MTU", "1500"}, {"MATCHLOCK_WORKSPACE_TRANSPORT", "channel"},
+         {"MATCHLOCK_SYSTEM_POLICY", "/tmp/p.toml"}};
+  auto set = engine::parse_env_overrides(getenv);
+  REQUIRE(set);
+  CHECK(set->disk_bytes == 2048ull << 20);
+  CHECK(set->net_mtu == 1500u);
+  CHECK(set->workspace_transport == "channel");
+  CHECK(set->system_policy == "/tmp/p.toml");
+  // Before: strtoull turned "8G" into 8 MiB and "abc" into a 0-byte disk; a bad MTU was ignored.
+  for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"MATCHLOCK_DISK_MIB", "abc"}, {"MATCHLOCK_DISK_MIB", "8G"}, {"MATCHLOCK_DISK_MIB", "0"},
+           {"MATCHLOCK_DISK_MIB", "-1"}, {"MATCHLOCK_NET_MTU", "100"}, {"MATCHLOCK_NET_MTU", "70000"},
+           {"MATCHLOCK_WORKSPACE_TRANSPORT", "9p"}}) {
+    env = {{name, value}};
+    auto bad = engine::parse_env_overrides(getenv);
+    INFO(name << "=" << value);
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.error().message(), Catch::Contains(name + "=" + value));
+  }
 }

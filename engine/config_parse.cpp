@@ -64,15 +64,9 @@ ParseResult parse_config(std::string_view text, const std::filesystem::path& dis
   Config config;
   config.file = display_path;
   config.base_dir = base_dir.lexically_normal();
-  toml::table root;
-  try {
-    root = toml::parse(text, display_path.string());
-  } catch (const toml::parse_error& e) {
-    const auto& b = e.source().begin;
-    result.diagnostics.add({static_cast<int>(b.line), static_cast<int>(b.column)},
-                           "invalid TOML: " + std::string(e.description()));
-    return result;
-  }
+  auto parsed = detail::Reader::parse_toml(text, display_path.string(), result.diagnostics);
+  if (!parsed) return result;
+  toml::table& root = *parsed;
   detail::Reader r(result.diagnostics, config);
   parse_top(r, root);
   detail::parse_sandbox(r, root);

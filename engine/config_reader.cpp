@@ -213,4 +213,14 @@ std::optional<Located<uint64_t>> Reader::get_size(const toml::table& table, std:
   return std::nullopt;
 }
 
+std::optional<toml::table> Reader::parse_toml(std::string_view text, const std::string& display_path, Diagnostics& diags) {
+  try {
+    return toml::parse(text, display_path);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    diags.add({static_cast<int>(b.line), static_cast<int>(b.column)}, "invalid TOML: " + std::string(e.description()));
+    return std::nullopt;
+  }
+}
+
 }  // namespace engine::detail

@@ -26,6 +26,8 @@ struct Located {
 class Reader {
  public:
   Reader(Diagnostics& diags, Config& config) : m_diags(diags), m_config(config) {}
+  // TEXT as TOML, or nothing with the syntax error recorded at its line:col.
+  static std::optional<toml::table> parse_toml(std::string_view text, const std::string& display_path, Diagnostics& diags);
 
   Config& config() { return m_config; }
   void error(SourcePos pos, std::string message) { m_diags.add(pos, std::move(message)); }

@@ -98,15 +98,9 @@ void parse_sandbox(Reader& r, const toml::table& root, MachinePolicy& p) {
 
 PolicyParseResult parse_machine_policy(std::string_view text, const fs::path& display_path, const fs::path& home) {
   PolicyParseResult result;
-  toml::table root;
-  try {
-    root = toml::parse(text, display_path.string());
-  } catch (const toml::parse_error& e) {
-    const auto& b = e.source().begin;
-    result.diagnostics.add({static_cast<int>(b.line), static_cast<int>(b.column)},
-                           "invalid TOML: " + std::string(e.description()));
-    return result;
-  }
+  auto parsed = detail::Reader::parse_toml(text, display_path.string(), result.diagnostics);
+  if (!parsed) return result;
+  toml::table& root = *parsed;
   Config scratch;  // the Reader records positions into it; unused here
   Reader r(result.diagnostics, scratch);
   MachinePolicy p;

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/doctor.hpp"
 

@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
 #include "engine/version.hpp"
 

@@ -90,6 +90,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   GuestPlatform platform = ML_TRY(guest_platform(o.platform, config ? &*config : nullptr));
   SandboxSpec spec;
   spec.arch = platform.arch;
+  spec.vmm = ML_TRY(resolve_backend(config ? config->sandbox.backend : Backend::Auto));
   if (config) {
     spec.cpus = config->sandbox.cpus;
     spec.memory_bytes = config->sandbox.memory_bytes;
@@ -119,7 +120,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;
   if (config) {
-    network = ML_TRY(SandboxNet::start(dirs, *config, config->name));
+    network = ML_TRY(SandboxNet::start(dirs, *config, config->name, nic_link_for(spec.vmm)));
     spec.network = network.get();
   }
   auto request = ML_TRY(plan_exec(o, config, image.config, network.get()));
@@ -141,7 +142,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);
   const auto& t = sandbox.times();
   util::log::debug("sandbox ready in " + std::to_string(t.ready) + " ms (qemu " + std::to_string(t.vmm_started) +
-                   " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + to_string(sandbox.accel().accel) +
+                   " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + sandbox.accel_name() +
                    "): " + sandbox.boot_info().uname);
   if (int sig = signals.take_pending_stop()) return 128 + sig;
 

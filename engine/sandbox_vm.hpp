@@ -1,6 +1,6 @@
 // SandboxVm: one booted microVM with its agent session. Owns the VMM (killed and
-// reaped on every path), the control Client and the files in its state dir
-// (upper.ext4, console.log, qemu.log, ctl.sock). `matchlock run` boots one,
+// reaped on every path: QEMU, or Virtualization.framework on macOS, behind backends::Vm),
+// the control Client and the files in its state dir (upper.ext4, console.log, qemu.log, ctl.sock). `matchlock run` boots one,
 // execs, shuts it down; the supervisor of a later issue owns one the same way.
 #pragma once
 
@@ -13,6 +13,8 @@
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
 #include "backends/qemu/qemu_vm.hpp"
+#include "backends/vm.hpp"
+#include "engine/backend_choice.hpp"
 #include "engine/clock_sync.hpp"
 #include "engine/workspace_mounts.hpp"
 #include "guest/protocol/client.hpp"
@@ -25,6 +27,7 @@ class SandboxNet;
 
 struct SandboxSpec {
   backends::GuestArch arch = backends::host_arch();  // from the image platform (engine/guest_platform.hpp)
+  Vmm vmm = host_default_vmm();      // sandbox.backend resolved (engine/backend_choice.hpp)
   std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
   int cpus = 1;
   uint64_t memory_bytes = 512ull << 20;
@@ -61,7 +64,9 @@ class SandboxVm {
 
   protocol::Client& client() { return *m_client; }
   const protocol::BootInfo& boot_info() const { return m_boot_info; }
-  const backends::qemu::AccelChoice& accel() const { return m_accel; }
+  const backends::qemu::AccelChoice& accel() const { return m_accel; }  // QEMU only
+  // "kvm" or "tcg" (QEMU), "vz" (Virtualization.framework: the Mac's hypervisor, always).
+  std::string accel_name() const;
   const BootTimes& times() const { return m_times; }
   const backends::KernelBundle& kernel() const { return m_kernel; }
   // Adds the console/QEMU diagnosis to ERROR (used when the guest fails).
@@ -70,8 +75,13 @@ class SandboxVm {
  private:
   SandboxVm() = default;
   backends::KernelBundle m_kernel;
+  util::Result<void> start_qemu(const util::Dirs& dirs, const SandboxSpec& spec, const std::filesystem::path& initramfs,
+                                backends::qemu::VmSpec vm);
+  util::Result<void> start_vz(const SandboxSpec& spec, const std::filesystem::path& initramfs,
+                              const std::filesystem::path& state_dir, const backends::qemu::VmSpec& vm);
+  Vmm m_vmm = Vmm::Qemu;
   backends::qemu::AccelChoice m_accel;
-  std::unique_ptr<backends::qemu::QemuVm> m_vm;
+  std::unique_ptr<backends::Vm> m_vm;
   std::unique_ptr<protocol::Client> m_client;
   std::unique_ptr<ClockSync> m_clock;         // stopped before m_client is closed
   std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)

@@ -15,6 +15,7 @@
 #include "backends/qemu/console_log.hpp"
 #include "backends/qemu/machine.hpp"
 #include "backends/qemu/qemu_host.hpp"
+#include "backends/vm.hpp"
 #include "util/fd.hpp"
 #include "util/process.hpp"
 #include "util/result.hpp"
@@ -93,31 +94,31 @@ inline constexpr const char* k_bench_9p_tag = "bench9p";
 // The full command line (the plan); paths inside the state dir are relative.
 std::vector<std::string> qemu_argv(const VmSpec& spec);
 
-class QemuVm {
+class QemuVm final : public Vm {
  public:
   static util::Result<QemuVm> start(const VmSpec& spec);
   QemuVm(QemuVm&&) noexcept = default;
   QemuVm& operator=(QemuVm&&) noexcept = default;
-  ~QemuVm() { kill(); }
+  ~QemuVm() override { kill(); }
 
   // Connects to the control socket, retrying until QEMU has created it.
-  util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout);
+  util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout) override;
   // The exit status once QEMU has exited (reaped), without blocking.
-  util::Result<std::optional<util::ExitStatus>> poll_exit();
+  util::Result<std::optional<util::ExitStatus>> poll_exit() override;
   // Waits up to TIMEOUT for QEMU to exit; kills it after that. Returns how it ended.
-  util::Result<util::ExitStatus> wait_exit(std::chrono::milliseconds timeout);
+  util::Result<util::ExitStatus> wait_exit(std::chrono::milliseconds timeout) override;
   // SIGKILL and reap (no-op when already gone).
-  void kill();
+  void kill() override;
   bool running() const { return m_child.running(); }
   pid_t pid() const { return m_child.pid(); }
 
   const std::filesystem::path& state_dir() const { return m_state_dir; }
   // The QEMU this VM runs on (binary, version, firmware).
   const QemuHost& host() const { return m_host; }
-  std::filesystem::path console_log() const { return m_state_dir / k_console_log; }
+  std::filesystem::path console_log() const override { return m_state_dir / k_console_log; }
   // A one-line reason from the console and QEMU logs: the agent's
   // MATCHLOCK-AGENT-FATAL line, a kernel panic, or QEMU's own error. "" if none.
-  std::string diagnose() const;
+  std::string diagnose() const override;
 
  private:
   QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host, std::unique_ptr<ConsoleLog> console)

@@ -198,12 +198,23 @@ SandboxVm::~SandboxVm() {
   }
 }
 
+std::string SandboxVm::vmm_ended() {
+  if (!m_vm) return {};
+  std::lock_guard lock(*m_vm_mutex);
+  auto st = m_vm->poll_exit();
+  if (!st) return st.error().message();
+  if (!*st) return {};
+  std::string why = m_vm->diagnose();
+  return (*st)->describe() + (why.empty() ? "" : ": " + why);
+}
+
 util::Error SandboxVm::explain(util::Error error) const {
   if (!m_vm) return error;
   // A dead agent: give QEMU a moment to exit so the console holds the reason. Never kills.
   if (!m_client || !m_client->connected()) {
     auto deadline = std::chrono::steady_clock::now() + 1s;
     while (std::chrono::steady_clock::now() < deadline) {
+      std::lock_guard lock(*m_vm_mutex);
       auto st = m_vm->poll_exit();
       if (!st || *st) break;
       std::this_thread::sleep_for(10ms);

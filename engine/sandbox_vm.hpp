@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ class SandboxVm {
   std::string accel_name() const;
   const BootTimes& times() const { return m_times; }
   const backends::KernelBundle& kernel() const { return m_kernel; }
+  // Non-empty once the VMM says the guest has ended (QEMU exited; VZ: guest stop, error,
+  // network attachment lost): its exit status and diagnosis. Never blocks.
+  std::string vmm_ended();
   // Adds the console/QEMU diagnosis to ERROR (used when the guest fails).
   util::Error explain(util::Error error) const;
 
@@ -82,6 +86,8 @@ class SandboxVm {
   Vmm m_vmm = Vmm::Qemu;
   backends::qemu::AccelChoice m_accel;
   std::unique_ptr<backends::Vm> m_vm;
+  // poll_exit from the supervisor's loop (vmm_ended) and from exec threads (explain).
+  std::unique_ptr<std::mutex> m_vm_mutex = std::make_unique<std::mutex>();
   std::unique_ptr<protocol::Client> m_client;
   std::unique_ptr<ClockSync> m_clock;         // stopped before m_client is closed
   std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)

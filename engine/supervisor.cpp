@@ -154,6 +154,13 @@ class Supervisor {
         m_guest_gone = true;
         break;
       }
+      // The VMM's own word (QEMU exited; VZ's delegate: guest stopped, stopped with an error,
+      // network attachment disconnected), even while the channel still looks open.
+      if (std::string why = m_vm->vmm_ended(); !why.empty()) {
+        log_line("VM ended (" + why + "); stopping");
+        m_guest_gone = true;
+        break;
+      }
     }
     ::unlink(m_paths.socket().c_str());
     ML_TRY(set_state("stopping"));

@@ -24,6 +24,7 @@ namespace {
 
 constexpr size_t k_out_frames = 512;
 constexpr size_t k_min_frame = 14;  // destination, source, EtherType
+constexpr int k_drop_budget = 64;
 
 #ifdef MSG_NOSIGNAL
 constexpr int k_send_flags = MSG_NOSIGNAL;
@@ -37,7 +38,9 @@ class DatagramLink final : public FrameLink {
   int fd() const override { return m_fd.get(); }
 
   util::Result<bool> read_frame(std::vector<uint8_t>& frame) override {
-    while (true) {
+    // A guest flooding runts cannot hold the stack's thread here: after k_drop_budget drops
+    // the call returns "nothing yet" and the (level-triggered) loop serves the rest first.
+    for (int dropped = 0; dropped < k_drop_budget;) {
       iovec iov{m_in.get(), k_max_frame};
       msghdr msg{};
       msg.msg_iov = &iov;
@@ -49,11 +52,13 @@ class DatagramLink final : public FrameLink {
       }
       if ((msg.msg_flags & MSG_TRUNC) || static_cast<size_t>(n) < k_min_frame) {
         ++m_dropped_in;
+        ++dropped;
         continue;
       }
       frame.assign(m_in.get(), m_in.get() + n);
       return true;
     }
+    return false;
   }
 
   util::Result<void> write_frame(std::span<const uint8_t> frame) override {

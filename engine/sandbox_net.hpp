@@ -31,6 +31,8 @@ inline constexpr const char* k_guest_ca_bundle = "/etc/matchlock/ca-bundle.pem";
 
 // How frames cross the socketpair (net/frame_link.hpp).
 enum class NicLink { Stream, Datagram };
+// Datagram for vz; for qemu, stream unless MATCHLOCK_NIC_LINK=datagram (QEMU's `-netdev dgram`,
+// which tests use to run VZ's framing through a real guest on Linux).
 NicLink nic_link_for(Vmm vmm);
 
 class SandboxNet {
@@ -46,6 +48,7 @@ class SandboxNet {
   // The VM's end of the link, for backends::qemu::VmSpec::net_fd (vz::VmSpec::net_fd); close it (vm_started)
   // once the VMM holds its copy, so a dead VMM shows as EOF on our end.
   int vm_fd() const { return m_vm_end.get(); }
+  NicLink link() const { return m_link; }
   void vm_started() { m_vm_end.reset(); }
 
   // What the agent configures: address, prefix, gateway, MTU, CA.
@@ -64,6 +67,7 @@ class SandboxNet {
   SandboxNetwork m_network;  // the proxy: outlives the stack that calls it
   std::unique_ptr<net::Stack> m_stack;
   util::Fd m_vm_end;
+  NicLink m_link = NicLink::Stream;
   std::vector<std::string> m_exec_env;
 };
 

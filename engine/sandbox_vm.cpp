@@ -129,7 +129,10 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   lowers.push_back("ml-image");
   vm.state_dir = state_dir;
   vm.bench_9p_dir = spec.bench_9p_dir;
-  if (spec.network) vm.net_fd = spec.network->vm_fd();
+  if (spec.network) {
+    vm.net_fd = spec.network->vm_fd();
+    if (spec.network->link() == NicLink::Datagram) vm.net_framing = backends::qemu::NetFraming::Datagram;
+  }
   sb.m_mounts = std::make_unique<WorkspaceMounts>();
   // Virtualization.framework: the workspace always goes through our FUSE file server over the
   // control channel (its own virtio-fs share would bypass exclude and the escape checks).

@@ -74,7 +74,9 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
     a.insert(a.end(), {"-drive", drive, "-device", m.virtio("virtio-blk") + ",drive=" + id + ",serial=" + d.serial});
   }
   if (spec.net_fd >= 0) {
-    a.insert(a.end(), {"-netdev", "stream,id=net0,server=off,addr.type=fd,addr.str=" + std::to_string(spec.net_fd),
+    const std::string fd = std::to_string(spec.net_fd);
+    a.insert(a.end(), {"-netdev", spec.net_framing == NetFraming::Datagram ? "dgram,id=net0,local.type=fd,local.str=" + fd
+                                                                           : "stream,id=net0,server=off,addr.type=fd,addr.str=" + fd,
                        "-device", m.virtio("virtio-net") + ",netdev=net0,mac=" + spec.net_mac});
   }
   if (!spec.bench_9p_dir.empty()) {

@@ -25,6 +25,10 @@ namespace backends::qemu {
 enum class Accel { Kvm, Tcg };
 enum class DiskAccess { ReadOnly, ReadWrite };
 enum class ControlPort { None, VirtioSerial };
+// How the NIC's frames cross net_fd: QEMU's `-netdev stream` (a 4-byte length before each
+// frame, the default) or `-netdev dgram` (one frame per datagram: what Virtualization.framework's
+// file-handle NIC speaks, so that path is exercised on Linux too).
+enum class NetFraming { Stream, Datagram };
 
 const char* to_string(Accel accel);
 
@@ -54,6 +58,7 @@ struct VmSpec {
   // The NIC: one end of a connected stream socket (borrowed; the caller keeps it
   // open until start() returns) carrying QEMU's `-netdev stream` framing. -1: no NIC.
   int net_fd = -1;
+  NetFraming net_framing = NetFraming::Stream;  // a SOCK_STREAM or SOCK_DGRAM socketpair end
   std::string net_mac = "52:54:00:6d:6c:02";
   std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
   // The serial console: our end of a socket for `-chardev socket,fd=` (ConsoleLog, set by

@@ -1,6 +1,7 @@
 // [sandbox], [[mounts]] and [[ports]].
 #include <algorithm>
 
+#include "engine/backend_choice.hpp"
 #include "engine/config_reader.hpp"
 #include "engine/guest_platform.hpp"
 #include "util/glob.hpp"
@@ -132,9 +133,8 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     auto it = std::find_if(std::begin(k_backends), std::end(k_backends), [&](auto& e) { return e.first == b->value; });
     if (it == std::end(k_backends))
       r.error(b->pos, "sandbox.backend \"" + b->value + "\" must be one of auto, qemu, firecracker, gvisor, vz");
-    else if (it->second != Backend::Auto && it->second != Backend::Qemu)
-      r.error(b->pos, "sandbox.backend \"" + b->value + "\" is not implemented in this build (it would silently "
-                      "boot QEMU instead): use \"auto\" or \"qemu\"");
+    else if (std::string why = backend_refusal(it->second); !why.empty())
+      r.error(b->pos, "sandbox.backend \"" + b->value + "\" " + why);
     else s.backend = it->second;
   }
   if (auto k = r.get_string(*t, "kernel", "sandbox.kernel")) parse_kernel(r, *k);

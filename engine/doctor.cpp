@@ -9,6 +9,10 @@
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
 #include "backends/qemu/qemu_host.hpp"
+#ifdef __APPLE__
+#include "backends/vz/vz_host.hpp"
+#endif
+#include "engine/backend_choice.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -164,6 +168,22 @@ Check check_arm64_guests(const util::Dirs& dirs) {
   return c;
 }
 
+#ifdef __APPLE__
+// Virtualization.framework on this Mac (backends/vz, EXPERIMENTAL): VZVirtualMachine.isSupported,
+// the entitlement this binary was signed with, and the CPU and memory bounds VZ allows.
+Check check_vz() {
+  auto h = backends::vz::probe_vz_host();
+  Check c{"vz", CheckState::Ok, ""};
+  c.detail = std::string("VZVirtualMachine.isSupported ") + (h.supported ? "yes" : "no") + ", entitlement " +
+             backends::vz::k_vz_entitlement + " " + (h.entitled ? "yes" : "no") + ", CPUs " + std::to_string(h.min_cpus) +
+             "-" + std::to_string(h.max_cpus) + ", memory " + std::to_string(h.min_memory >> 20) + "-" +
+             std::to_string(h.max_memory >> 20) + " MiB, " + h.os_version + "; EXPERIMENTAL (docs/macos.md)";
+  if (!h.entitled) c.detail += "; " + h.entitlement_detail;
+  if (!h.supported || !h.entitled) c.state = CheckState::Missing;
+  return c;
+}
+#endif
+
 }  // namespace
 
 const char* to_string(CheckState state) {
@@ -191,16 +211,22 @@ std::vector<Enforcement> enforced_by_this_build(const util::Dirs& dirs) {
       {"workspace_transport_virtiofs", virtiofs, virtiofs ? "vhost-user-fs served by matchlock (backends/vhost)"
                                                           : "the installed kernel bundle has no virtiofs module"},
       {"workspace_transport_channel", true, "FUSE over the agent channel (fallback)"},
-      {"backend_qemu", true, "QEMU microvm (KVM when usable, else TCG)"},
+      {"backend_qemu", host_default_vmm() == Vmm::Qemu,
+       host_default_vmm() == Vmm::Qemu ? "QEMU microvm (KVM when usable, else TCG)" : "refused on macOS by validation (sandbox.backend)"},
       {"backend_firecracker", false, "refused by validation (sandbox.backend)"},
       {"backend_gvisor", false, "refused by validation (sandbox.backend)"},
-      {"backend_vz", false, "refused by validation (sandbox.backend)"},
+      {"backend_vz", host_default_vmm() == Vmm::Vz,
+       host_default_vmm() == Vmm::Vz ? "Virtualization.framework (backends/vz), EXPERIMENTAL: not yet run on Apple hardware"
+                                     : "macOS only: refused by validation on this host (sandbox.backend)"},
       {"network_dns_servers", false, "refused by validation (network.dns); the host's resolver is used"},
   };
 }
 
 std::vector<Check> run_doctor(const util::Dirs& dirs) {
   std::vector<Check> checks;
+#ifdef __APPLE__
+  checks.push_back(check_vz());
+#endif
   auto qemu = backends::qemu::probe_qemu_host();
   checks.push_back(check_qemu(qemu));
   checks.push_back(check_firmware(qemu));

@@ -34,6 +34,9 @@ util::Result<EnvOverrides> parse_env_overrides(const char* (*getenv)(const char*
                             "MATCHLOCK_WORKSPACE_TRANSPORT=" + o.workspace_transport + ": expected \"virtiofs\" or \"channel\"");
   if (auto v = get("MATCHLOCK_NET_MTU"); !v.empty())
     o.net_mtu = static_cast<uint32_t>(ML_TRY(number("MATCHLOCK_NET_MTU", v, 576, 65520)));
+  o.nic_link = get("MATCHLOCK_NIC_LINK");
+  if (!o.nic_link.empty() && o.nic_link != "stream" && o.nic_link != "datagram")
+    return util::make_error(util::ErrorCode::Usage, "MATCHLOCK_NIC_LINK=" + o.nic_link + ": expected \"stream\" or \"datagram\"");
   o.system_policy = get("MATCHLOCK_SYSTEM_POLICY");
   return o;
 }

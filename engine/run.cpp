@@ -97,7 +97,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;
   if (config) {
-    network = ML_TRY(SandboxNet::start(dirs, *config, config->name));
+    network = ML_TRY(SandboxNet::start(dirs, *config, config->name, nic_link_for(spec.vmm)));
     spec.network = network.get();
   }
   auto request = ML_TRY(plan_exec(o, config, image.config, network.get()));
@@ -119,7 +119,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   auto sandbox = ML_TRY_CTX(SandboxVm::boot(dirs, spec, state_dir), "boot " + image.reference);
   const auto& t = sandbox.times();
   util::log::debug("sandbox ready in " + std::to_string(t.ready) + " ms (qemu " + std::to_string(t.vmm_started) +
-                   " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + to_string(sandbox.accel().accel) +
+                   " ms, agent hello " + std::to_string(t.connected) + " ms, accel " + sandbox.accel_name() +
                    "): " + sandbox.boot_info().uname);
   if (int sig = signals.take_pending_stop()) return 128 + sig;
 

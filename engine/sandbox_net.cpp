@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 
+#include "net/frame_link.hpp"
+
 namespace engine {
 
 namespace {
@@ -33,8 +35,15 @@ std::vector<std::string> network_exec_env(const std::map<std::string, std::strin
   return env;
 }
 
+NicLink nic_link_for(Vmm vmm) {
+  if (vmm == Vmm::Vz) return NicLink::Datagram;
+  // Tests: QEMU's `-netdev dgram` carries VZ's framing, so the datagram path runs on Linux too.
+  const auto& env = env_overrides();
+  return env && env->nic_link == "datagram" ? NicLink::Datagram : NicLink::Stream;
+}
+
 util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& dirs, const Config& config,
-                                                            std::string_view sandbox_name) {
+                                                            std::string_view sandbox_name, NicLink nic) {
 #ifdef __GLIBC__
   // One malloc arena for the process that owns the network: each proxy flow runs on its own
   // thread, and glibc's per-thread arenas keep their top chunk resident after the threads
@@ -47,18 +56,28 @@ util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& di
   sn->m_exec_env = network_exec_env(sn->m_network.guest_env);
 
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return util::sys_error("socketpair (NIC)");
+  const int type = nic == NicLink::Datagram ? SOCK_DGRAM : SOCK_STREAM;
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) < 0) return util::sys_error("socketpair (NIC)");
   util::Fd ours(pair[0]);
   sn->m_vm_end = util::Fd(pair[1]);
-  // Room for several maximal frames in flight each way.
-  int buf = 4 * 1024 * 1024;
-  for (int fd : pair) {
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  sn->m_link = nic;
+  std::unique_ptr<net::FrameLink> link;
+  if (nic == NicLink::Datagram) {
+    // Apple's rule for a VZFileHandleNetworkDeviceAttachment's socket: RCVBUF >= 2 x SNDBUF.
+    for (int fd : pair) ML_TRY_CTX(net::set_datagram_buffers(fd), "NIC");
+    link = ML_TRY_CTX(net::make_datagram_link(std::move(ours)), "NIC");
+  } else {
+    // Room for several maximal frames in flight each way.
+    int buf = 4 * 1024 * 1024;
+    for (int fd : pair) {
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    }
+    link = ML_TRY_CTX(net::make_stream_link(std::move(ours)), "NIC");
   }
-  auto link = ML_TRY_CTX(net::make_stream_link(std::move(ours)), "NIC");
 
-  sn->m_stack_config.mtu = chosen_mtu(k_nic_mtu);
+  // A datagram NIC carries what VZ's attachment does: 1500 (docs/macos.md).
+  sn->m_stack_config.mtu = nic == NicLink::Datagram ? static_cast<uint32_t>(net::k_datagram_mtu) : chosen_mtu(k_nic_mtu);
   net::StackConfig cfg = sn->m_stack_config;
   cfg.name_allowed = sn->m_network.name_allowed;
   cfg.admit_flow = sn->m_network.proxy->admission();

@@ -1,7 +1,9 @@
 // SandboxNet: the network of one sandbox, owned by whoever boots it (`matchlock run`
 // or the supervisor of `up`). One RAII object holds the proxy (policy, secrets, CA,
 // audit; engine/net_setup.hpp), the net::Stack and its thread, and a socketpair whose
-// other end becomes the VM's NIC (QEMU `-netdev stream,addr.type=fd`). Needs no
+// other end becomes the VM's NIC: a stream socket with length-prefixed frames for QEMU
+// (`-netdev stream,addr.type=fd`), a datagram socket with one frame per datagram for
+// Virtualization.framework (VZFileHandleNetworkDeviceAttachment, MTU 1500). Needs no
 // privileges: no TAP, no netns. Destruction stops the stack first, then the proxy.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backend_choice.hpp"
 #include "engine/config.hpp"
 #include "engine/net_setup.hpp"
 #include "guest/protocol/types.hpp"
@@ -26,19 +29,26 @@ inline constexpr const char* k_guest_ca_file = "/etc/matchlock/ca.pem";
 // The image's trust bundle plus the sandbox CA (or the CA alone when the image has none).
 inline constexpr const char* k_guest_ca_bundle = "/etc/matchlock/ca-bundle.pem";
 
+// How frames cross the socketpair (net/frame_link.hpp).
+enum class NicLink { Stream, Datagram };
+// Datagram for vz; for qemu, stream unless MATCHLOCK_NIC_LINK=datagram (QEMU's `-netdev dgram`,
+// which tests use to run VZ's framing through a real guest on Linux).
+NicLink nic_link_for(Vmm vmm);
+
 class SandboxNet {
  public:
   // Reads the secrets, creates the CA, opens the audit log <state>/sandboxes/SANDBOX_NAME/,
   // and starts the stack on one end of a fresh socketpair.
   static util::Result<std::unique_ptr<SandboxNet>> start(const util::Dirs& dirs, const Config& config,
-                                                         std::string_view sandbox_name);
+                                                         std::string_view sandbox_name, NicLink link = NicLink::Stream);
   ~SandboxNet();
   SandboxNet(const SandboxNet&) = delete;
   SandboxNet& operator=(const SandboxNet&) = delete;
 
-  // The VM's end of the link, for backends::qemu::VmSpec::net_fd; close it (vm_started)
+  // The VM's end of the link, for backends::qemu::VmSpec::net_fd (vz::VmSpec::net_fd); close it (vm_started)
   // once the VMM holds its copy, so a dead VMM shows as EOF on our end.
   int vm_fd() const { return m_vm_end.get(); }
+  NicLink link() const { return m_link; }
   void vm_started() { m_vm_end.reset(); }
 
   // What the agent configures: address, prefix, gateway, MTU, CA.
@@ -57,6 +67,7 @@ class SandboxNet {
   SandboxNetwork m_network;  // the proxy: outlives the stack that calls it
   std::unique_ptr<net::Stack> m_stack;
   util::Fd m_vm_end;
+  NicLink m_link = NicLink::Stream;
   std::vector<std::string> m_exec_env;
 };
 

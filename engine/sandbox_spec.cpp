@@ -1,5 +1,6 @@
 #include "engine/sandbox_spec.hpp"
 
+#include "engine/backend_choice.hpp"
 #include "engine/env_overrides.hpp"
 #include "engine/kernel_ref.hpp"
 
@@ -9,6 +10,7 @@ util::Result<SandboxSpec> machine_spec(const util::Dirs& dirs, const Config* con
   const EnvOverrides& env = ML_TRY(env_overrides());
   SandboxSpec spec;
   spec.arch = platform.arch;
+  spec.vmm = ML_TRY(resolve_backend(config ? config->sandbox.backend : Backend::Auto));
   if (config) {
     const auto& s = config->sandbox;
     spec.cpus = s.cpus;

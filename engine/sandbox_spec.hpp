@@ -1,6 +1,6 @@
 // The one place a SandboxSpec's machine is decided, for `run` and for the supervisor of
 // `up`: the Matchlockfile's [sandbox] (or the defaults for `run --image` without one), the
-// guest platform, the kernel (a path, or a pulled kernel artifact), and the environment's
+// VMM (engine/backend_choice), the guest platform, the kernel (a path, or a pulled kernel artifact), and the environment's
 // overrides (engine/env_overrides.hpp). Image, layers, network and mounts are the caller's.
 #pragma once
 

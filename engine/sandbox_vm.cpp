@@ -6,6 +6,11 @@
 #include <thread>
 
 #include "backends/initramfs.hpp"
+#include "backends/vz/vz_spec.hpp"
+#ifdef __APPLE__
+#include "backends/vz/vz_vm.hpp"
+#endif
+#include "guest/protocol/control_transport.hpp"
 #include "engine/sandbox_net.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -44,6 +49,52 @@ util::Result<void> create_upper_disk(const fs::path& path, uint64_t size) {
   return util::ok();
 }
 
+util::Result<void> SandboxVm::start_qemu(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& initramfs,
+                                         backends::qemu::VmSpec vm) {
+  m_accel = ML_TRY(backends::qemu::choose_accel(dirs, m_kernel.vmlinuz, initramfs, spec.arch));
+  // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
+  // about it (`matchlock doctor` and -v still say it). Never for another architecture's
+  // guest: TCG is all there is.
+  if (m_accel.accel == Accel::Tcg && spec.arch == backends::host_arch() && m_accel.reason.rfind("forced", 0) != 0 &&
+      !m_accel.from_cache)
+    util::log::warn("KVM unusable (" + m_accel.reason + "); using TCG software emulation (slower)");
+  util::log::debug("accel " + std::string(to_string(m_accel.accel)) + ": " + m_accel.reason);
+  vm.accel = m_accel.accel;
+  m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  return util::ok();
+}
+
+// Virtualization.framework (backends/vz, macOS only, experimental): the same disks, NIC and
+// initramfs; the agent is told to listen on vsock instead of opening virtio-serial.
+util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& initramfs, const fs::path& state_dir,
+                                       const backends::qemu::VmSpec& vm) {
+  if (spec.arch != backends::GuestArch::Arm64)
+    return util::make_error(util::ErrorCode::Unsupported, std::string("the vz backend boots linux/arm64 guests only; "
+                                                                      "this sandbox's platform is ") + to_string(spec.arch));
+  backends::vz::VmSpec vz;
+  vz.kernel = m_kernel.vmlinuz;  // the arm64 bundle's uncompressed Image (backends/kernel_image.hpp)
+  vz.initramfs = initramfs;
+  vz.control_port = protocol::k_vsock_control_port;
+  vz.extra_cmdline = protocol::control_cmdline({protocol::ControlKind::Vsock, vz.control_port});
+  vz.cpus = spec.cpus;
+  vz.memory_mib = spec.memory_bytes >> 20;
+  for (const auto& d : vm.disks)
+    vz.disks.push_back({d.path, d.serial,
+                        d.access == backends::qemu::DiskAccess::ReadOnly ? backends::vz::DiskAccess::ReadOnly
+                                                                          : backends::vz::DiskAccess::ReadWrite});
+  vz.net_fd = vm.net_fd;
+  vz.net_mac = vm.net_mac;
+  vz.state_dir = state_dir;
+  ML_TRY(backends::vz::check_spec(vz));
+#ifdef __APPLE__
+  m_vm = ML_TRY(backends::vz::VzVm::start(vz));
+  return util::ok();
+#else
+  return util::make_error(util::ErrorCode::Unsupported,
+                          "sandbox.backend \"vz\": Virtualization.framework exists only on macOS, and this build is for another host");
+#endif
+}
+
 util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& state_dir) {
   auto t0 = std::chrono::steady_clock::now();
   if (!state_dir.is_absolute() || !util::path_exists(state_dir))
@@ -56,14 +107,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
                                                         ", but the image is " + to_string(spec.arch) + " ([sandbox].platform)");
   fs::path agent = ML_TRY(backends::locate_agent(spec.arch));
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
-  sb.m_accel = ML_TRY(backends::qemu::choose_accel(dirs, sb.m_kernel.vmlinuz, initramfs, spec.arch));
-  // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
-  // about it (`matchlock doctor` and -v still say it). Never for another architecture's
-  // guest: TCG is all there is.
-  if (sb.m_accel.accel == Accel::Tcg && spec.arch == backends::host_arch() && sb.m_accel.reason.rfind("forced", 0) != 0 &&
-      !sb.m_accel.from_cache)
-    util::log::warn("KVM unusable (" + sb.m_accel.reason + "); using TCG software emulation (slower)");
-  util::log::debug("accel " + std::string(to_string(sb.m_accel.accel)) + ": " + sb.m_accel.reason);
+  sb.m_vmm = spec.vmm;
 
   fs::path upper = state_dir / "upper.ext4";
   ML_TRY_CTX(create_upper_disk(upper, spec.disk_bytes), "writable disk");
@@ -72,7 +116,6 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   vm.arch = spec.arch;
   vm.kernel = sb.m_kernel.vmlinuz;
   vm.initramfs = initramfs;
-  vm.accel = sb.m_accel.accel;
   vm.cpus = spec.cpus;
   vm.memory_mib = spec.memory_bytes >> 20;
   vm.disks = {{spec.image, "ml-image", backends::qemu::DiskAccess::ReadOnly},
@@ -86,18 +129,28 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   lowers.push_back("ml-image");
   vm.state_dir = state_dir;
   vm.bench_9p_dir = spec.bench_9p_dir;
-  if (spec.network) vm.net_fd = spec.network->vm_fd();
+  if (spec.network) {
+    vm.net_fd = spec.network->vm_fd();
+    if (spec.network->link() == NicLink::Datagram) vm.net_framing = backends::qemu::NetFraming::Datagram;
+  }
   sb.m_mounts = std::make_unique<WorkspaceMounts>();
-  ShareTransport transport = spec.mounts.empty() ? ShareTransport::Channel : ML_TRY(choose_transport(sb.m_kernel));
+  // Virtualization.framework: the workspace always goes through our FUSE file server over the
+  // control channel (its own virtio-fs share would bypass exclude and the escape checks).
+  ShareTransport transport = spec.mounts.empty() || spec.vmm == Vmm::Vz ? ShareTransport::Channel
+                                                                       : ML_TRY(choose_transport(sb.m_kernel));
   if (auto nested = nested_mount(spec.mounts); nested && transport == ShareTransport::Channel)
     return util::make_error(util::ErrorCode::Unsupported,
                             "mount " + nested->first + " lies inside the mount at " + nested->second +
-                                ": nested mounts need virtio-fs, and the guest kernel " + sb.m_kernel.dir.string() +
-                                (sb.m_kernel.has_module("virtiofs") ? " is used with MATCHLOCK_WORKSPACE_TRANSPORT=channel"
-                                                                    : " has no virtiofs module"));
+                                ": nested mounts need virtio-fs, and " +
+                                (spec.vmm == Vmm::Vz ? std::string("the vz backend serves mounts over the channel only")
+                                                     : "the guest kernel " + sb.m_kernel.dir.string() +
+                                                           (sb.m_kernel.has_module("virtiofs")
+                                                                ? " is used with MATCHLOCK_WORKSPACE_TRANSPORT=channel"
+                                                                : " has no virtiofs module")));
   if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
   if (!spec.mounts.empty()) util::log::debug(std::string("workspace transport: ") + to_string(transport));
-  sb.m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  if (spec.vmm == Vmm::Vz) ML_TRY(sb.start_vz(spec, initramfs, state_dir, vm));
+  else ML_TRY(sb.start_qemu(dirs, spec, initramfs, std::move(vm)));
   if (spec.network) spec.network->vm_started();
   sb.m_mounts->vm_started();
   sb.m_times.vmm_started = ms_since(t0);
@@ -134,6 +187,11 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   return sb;
 }
 
+std::string SandboxVm::accel_name() const {
+  if (m_vmm == Vmm::Vz) return "vz";
+  return to_string(m_accel.accel);
+}
+
 SandboxVm::~SandboxVm() {
   m_clock.reset();
   m_client.reset();  // closing the stream makes the agent power off
@@ -143,12 +201,23 @@ SandboxVm::~SandboxVm() {
   }
 }
 
+std::string SandboxVm::vmm_ended() {
+  if (!m_vm) return {};
+  std::lock_guard lock(*m_vm_mutex);
+  auto st = m_vm->poll_exit();
+  if (!st) return st.error().message();
+  if (!*st) return {};
+  std::string why = m_vm->diagnose();
+  return (*st)->describe() + (why.empty() ? "" : ": " + why);
+}
+
 util::Error SandboxVm::explain(util::Error error) const {
   if (!m_vm) return error;
   // A dead agent: give QEMU a moment to exit so the console holds the reason. Never kills.
   if (!m_client || !m_client->connected()) {
     auto deadline = std::chrono::steady_clock::now() + 1s;
     while (std::chrono::steady_clock::now() < deadline) {
+      std::lock_guard lock(*m_vm_mutex);
       auto st = m_vm->poll_exit();
       if (!st || *st) break;
       std::this_thread::sleep_for(10ms);
@@ -174,7 +243,7 @@ util::Result<void> SandboxVm::shutdown(std::chrono::milliseconds timeout) {
   m_client.reset();
   if (m_vm) {
     auto st = ML_TRY(m_vm->wait_exit(timeout));
-    util::log::debug("qemu " + st.describe());
+    util::log::debug("vmm " + st.describe());
   }
   return util::ok();
 }

@@ -1,18 +1,21 @@
 // SandboxVm: one booted microVM with its agent session. Owns the VMM (killed and
-// reaped on every path), the control Client and the files in its state dir
-// (upper.ext4, console.log, qemu.log, ctl.sock). `matchlock run` boots one,
+// reaped on every path: QEMU, or Virtualization.framework on macOS, behind backends::Vm),
+// the control Client and the files in its state dir (upper.ext4, console.log, qemu.log, ctl.sock). `matchlock run` boots one,
 // execs, shuts it down; the supervisor of a later issue owns one the same way.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "backends/kernel_bundle.hpp"
 #include "backends/qemu/accel_probe.hpp"
 #include "backends/qemu/qemu_vm.hpp"
+#include "backends/vm.hpp"
+#include "engine/backend_choice.hpp"
 #include "engine/clock_sync.hpp"
 #include "engine/workspace_mounts.hpp"
 #include "guest/protocol/client.hpp"
@@ -25,6 +28,7 @@ class SandboxNet;
 
 struct SandboxSpec {
   backends::GuestArch arch = backends::host_arch();  // from the image platform (engine/guest_platform.hpp)
+  Vmm vmm = host_default_vmm();      // sandbox.backend resolved (engine/backend_choice.hpp)
   std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
   int cpus = 1;
   uint64_t memory_bytes = 512ull << 20;
@@ -61,17 +65,29 @@ class SandboxVm {
 
   protocol::Client& client() { return *m_client; }
   const protocol::BootInfo& boot_info() const { return m_boot_info; }
-  const backends::qemu::AccelChoice& accel() const { return m_accel; }
+  const backends::qemu::AccelChoice& accel() const { return m_accel; }  // QEMU only
+  // "kvm" or "tcg" (QEMU), "vz" (Virtualization.framework: the Mac's hypervisor, always).
+  std::string accel_name() const;
   const BootTimes& times() const { return m_times; }
   const backends::KernelBundle& kernel() const { return m_kernel; }
+  // Non-empty once the VMM says the guest has ended (QEMU exited; VZ: guest stop, error,
+  // network attachment lost): its exit status and diagnosis. Never blocks.
+  std::string vmm_ended();
   // Adds the console/QEMU diagnosis to ERROR (used when the guest fails).
   util::Error explain(util::Error error) const;
 
  private:
   SandboxVm() = default;
   backends::KernelBundle m_kernel;
+  util::Result<void> start_qemu(const util::Dirs& dirs, const SandboxSpec& spec, const std::filesystem::path& initramfs,
+                                backends::qemu::VmSpec vm);
+  util::Result<void> start_vz(const SandboxSpec& spec, const std::filesystem::path& initramfs,
+                              const std::filesystem::path& state_dir, const backends::qemu::VmSpec& vm);
+  Vmm m_vmm = Vmm::Qemu;
   backends::qemu::AccelChoice m_accel;
-  std::unique_ptr<backends::qemu::QemuVm> m_vm;
+  std::unique_ptr<backends::Vm> m_vm;
+  // poll_exit from the supervisor's loop (vmm_ended) and from exec threads (explain).
+  std::unique_ptr<std::mutex> m_vm_mutex = std::make_unique<std::mutex>();
   std::unique_ptr<protocol::Client> m_client;
   std::unique_ptr<ClockSync> m_clock;         // stopped before m_client is closed
   std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)

@@ -73,6 +73,7 @@ class Supervisor {
     for (const auto& p : m_config.ports) ports.emplace_back(p.host, p.guest);
     m_ports = ML_TRY(PortForwarder::bind(ports));
     SandboxSpec spec = ML_TRY(machine_spec(dirs, &m_config, m_platform));
+    m_record.backend = to_string(spec.vmm);
     spec.image = m_image.ext4;
     m_dirs = dirs;
     {
@@ -87,7 +88,7 @@ class Supervisor {
       ML_TRY(write_record(m_paths, m_record));
     }
     if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
-    m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name));
+    m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name, nic_link_for(spec.vmm)));
     spec.network = m_net.get();
     m_volumes = ML_TRY(lease_volumes(dirs, m_config, m_record.name));  // engine/volumes.hpp
     spec.mounts = ML_TRY(plan_workspace_mounts(
@@ -99,7 +100,7 @@ class Supervisor {
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
-    m_record.accel = to_string(m_vm->accel().accel);
+    m_record.accel = m_vm->accel_name();
     m_record.ready_ms = m_vm->times().ready;
     log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
@@ -143,6 +144,13 @@ class Supervisor {
       }
       if (!m_vm->client().connected()) {
         log_line("guest agent disconnected; stopping");
+        m_guest_gone = true;
+        break;
+      }
+      // The VMM's own word (QEMU exited; VZ's delegate: guest stopped, stopped with an error,
+      // network attachment disconnected), even while the channel still looks open.
+      if (std::string why = m_vm->vmm_ended(); !why.empty()) {
+        log_line("VM ended (" + why + "); stopping");
         m_guest_gone = true;
         break;
       }

@@ -1,6 +1,7 @@
 // FrameLink: where the stack's raw Ethernet frames come from and go to.
-// Two implementations: a TAP fd (one frame per read/write; the test rig) and a QEMU
-// `-netdev stream` socket (4-byte big-endian length before each frame).
+// Three implementations: a TAP fd (one frame per read/write; the test rig), a QEMU
+// `-netdev stream` socket (4-byte big-endian length before each frame) and a connected
+// datagram socket (one frame per datagram: Virtualization.framework's file-handle NIC).
 #pragma once
 
 #include <cstdint>
@@ -37,5 +38,23 @@ class FrameLink {
 util::Result<std::unique_ptr<FrameLink>> make_tap_link(util::Fd tap);
 // Takes a connected stream socket speaking QEMU's length-prefixed framing.
 util::Result<std::unique_ptr<FrameLink>> make_stream_link(util::Fd socket);
+// Takes a connected SOCK_DGRAM socket: one Ethernet frame per datagram (frame_link_datagram.cpp).
+util::Result<std::unique_ptr<FrameLink>> make_datagram_link(util::Fd socket);
+
+// The MTU a datagram link carries: VZFileHandleNetworkDeviceAttachment's default (1500;
+// macOS 13 allows up to 65535, not used until it is measured on a Mac).
+inline constexpr size_t k_datagram_mtu = 1500;
+// Apple's rule for the socket behind a VZFileHandleNetworkDeviceAttachment: SO_RCVBUF at
+// least twice SO_SNDBUF, four times recommended. We use four.
+inline constexpr int k_datagram_rcv_per_snd = 4;
+inline constexpr int k_datagram_rcvbuf = 4 * 1024 * 1024;
+// The buffer sizes the kernel granted (getsockopt; Linux reports twice what it was given).
+struct DatagramBuffers {
+  int sndbuf = 0;
+  int rcvbuf = 0;
+};
+// Sets SO_RCVBUF to WANT_RCVBUF (or the system's cap) and SO_SNDBUF to a quarter of what was
+// granted; fails if the result breaks RCVBUF >= 2 x SNDBUF or cannot hold one MTU-sized frame.
+util::Result<DatagramBuffers> set_datagram_buffers(int fd, int want_rcvbuf = k_datagram_rcvbuf);
 
 }  // namespace net

@@ -30,13 +30,6 @@ std::string escape(const std::string& value) {
   return out;
 }
 
-std::string last_line_with(const std::string& text, std::string_view needle) {
-  auto pos = text.rfind(needle);
-  if (pos == std::string::npos) return {};
-  auto end = text.find_first_of("\r\n", pos);
-  return text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-}
-
 }  // namespace
 
 const char* to_string(Accel accel) { return accel == Accel::Kvm ? "kvm" : "tcg"; }
@@ -81,7 +74,9 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
     a.insert(a.end(), {"-drive", drive, "-device", m.virtio("virtio-blk") + ",drive=" + id + ",serial=" + d.serial});
   }
   if (spec.net_fd >= 0) {
-    a.insert(a.end(), {"-netdev", "stream,id=net0,server=off,addr.type=fd,addr.str=" + std::to_string(spec.net_fd),
+    const std::string fd = std::to_string(spec.net_fd);
+    a.insert(a.end(), {"-netdev", spec.net_framing == NetFraming::Datagram ? "dgram,id=net0,local.type=fd,local.str=" + fd
+                                                                           : "stream,id=net0,server=off,addr.type=fd,addr.str=" + fd,
                        "-device", m.virtio("virtio-net") + ",netdev=net0,mac=" + spec.net_mac});
   }
   if (!spec.bench_9p_dir.empty()) {
@@ -193,10 +188,8 @@ void QemuVm::kill() {
 
 std::string QemuVm::diagnose() const {
   auto console = util::read_file(m_state_dir / k_console_log);
-  if (console) {
-    if (auto l = last_line_with(*console, "MATCHLOCK-AGENT-FATAL:"); !l.empty()) return l;
-    if (auto l = last_line_with(*console, "Kernel panic"); !l.empty()) return "guest " + l;
-  }
+  if (console)
+    if (auto why = console_diagnosis(*console); !why.empty()) return why;
   auto log = util::read_file(m_state_dir / k_qemu_log);
   if (log && !log->empty()) {
     std::string text = *log;

@@ -15,6 +15,7 @@
 #include "backends/qemu/console_log.hpp"
 #include "backends/qemu/machine.hpp"
 #include "backends/qemu/qemu_host.hpp"
+#include "backends/vm.hpp"
 #include "util/fd.hpp"
 #include "util/process.hpp"
 #include "util/result.hpp"
@@ -24,6 +25,10 @@ namespace backends::qemu {
 enum class Accel { Kvm, Tcg };
 enum class DiskAccess { ReadOnly, ReadWrite };
 enum class ControlPort { None, VirtioSerial };
+// How the NIC's frames cross net_fd: QEMU's `-netdev stream` (a 4-byte length before each
+// frame, the default) or `-netdev dgram` (one frame per datagram: what Virtualization.framework's
+// file-handle NIC speaks, so that path is exercised on Linux too).
+enum class NetFraming { Stream, Datagram };
 
 const char* to_string(Accel accel);
 
@@ -53,6 +58,7 @@ struct VmSpec {
   // The NIC: one end of a connected stream socket (borrowed; the caller keeps it
   // open until start() returns) carrying QEMU's `-netdev stream` framing. -1: no NIC.
   int net_fd = -1;
+  NetFraming net_framing = NetFraming::Stream;  // a SOCK_STREAM or SOCK_DGRAM socketpair end
   std::string net_mac = "52:54:00:6d:6c:02";
   std::filesystem::path state_dir;  // must exist; QEMU runs with it as cwd
   // The serial console: our end of a socket for `-chardev socket,fd=` (ConsoleLog, set by
@@ -93,31 +99,31 @@ inline constexpr const char* k_bench_9p_tag = "bench9p";
 // The full command line (the plan); paths inside the state dir are relative.
 std::vector<std::string> qemu_argv(const VmSpec& spec);
 
-class QemuVm {
+class QemuVm final : public Vm {
  public:
   static util::Result<QemuVm> start(const VmSpec& spec);
   QemuVm(QemuVm&&) noexcept = default;
   QemuVm& operator=(QemuVm&&) noexcept = default;
-  ~QemuVm() { kill(); }
+  ~QemuVm() override { kill(); }
 
   // Connects to the control socket, retrying until QEMU has created it.
-  util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout);
+  util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout) override;
   // The exit status once QEMU has exited (reaped), without blocking.
-  util::Result<std::optional<util::ExitStatus>> poll_exit();
+  util::Result<std::optional<util::ExitStatus>> poll_exit() override;
   // Waits up to TIMEOUT for QEMU to exit; kills it after that. Returns how it ended.
-  util::Result<util::ExitStatus> wait_exit(std::chrono::milliseconds timeout);
+  util::Result<util::ExitStatus> wait_exit(std::chrono::milliseconds timeout) override;
   // SIGKILL and reap (no-op when already gone).
-  void kill();
+  void kill() override;
   bool running() const { return m_child.running(); }
   pid_t pid() const { return m_child.pid(); }
 
   const std::filesystem::path& state_dir() const { return m_state_dir; }
   // The QEMU this VM runs on (binary, version, firmware).
   const QemuHost& host() const { return m_host; }
-  std::filesystem::path console_log() const { return m_state_dir / k_console_log; }
+  std::filesystem::path console_log() const override { return m_state_dir / k_console_log; }
   // A one-line reason from the console and QEMU logs: the agent's
   // MATCHLOCK-AGENT-FATAL line, a kernel panic, or QEMU's own error. "" if none.
-  std::string diagnose() const;
+  std::string diagnose() const override;
 
  private:
   QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host, std::unique_ptr<ConsoleLog> console)

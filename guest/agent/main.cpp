@@ -10,6 +10,8 @@
 
 #include "guest/agent/pid1.hpp"
 #include "guest/agent/vm_system.hpp"
+#include "guest/agent/vsock_control.hpp"
+#include "guest/protocol/control_transport.hpp"
 #include "guest/protocol/server.hpp"
 #include "guest/protocol/version.hpp"
 
@@ -22,6 +24,19 @@ constexpr int k_connect_timeout_ms = 60000;
 [[noreturn]] void fatal(const std::string& message) {
   agent::console("MATCHLOCK-AGENT-FATAL: " + message);
   agent::power_off();
+}
+
+// The control channel the kernel command line names: QEMU's virtio-serial port (the default)
+// or a vsock port the host connects to (Virtualization.framework).
+util::Result<util::Fd> open_control() {
+  auto transport = ML_TRY(protocol::parse_control_transport(agent::kernel_cmdline()));
+  if (transport.kind == protocol::ControlKind::Vsock) {
+    util::Fd listener = ML_TRY(agent::listen_vsock(transport.port));
+    return agent::accept_host(listener.get(), k_connect_timeout_ms);
+  }
+  util::Fd port = ML_TRY(agent::open_virtio_port(k_port_name, k_port_timeout_ms));
+  ML_TRY(agent::wait_host_connected(port.get(), k_connect_timeout_ms));
+  return port;
 }
 
 }  // namespace
@@ -49,9 +64,8 @@ int main(int argc, char** argv) {
   }
   if (auto r = agent::load_modules(); !r) fatal("loading modules: " + r.error().message());
   timings.emplace_back("modules", agent::boot_ms());
-  auto port = agent::open_virtio_port(k_port_name, k_port_timeout_ms);
+  auto port = open_control();
   if (!port) fatal(port.error().message());
-  if (auto r = agent::wait_host_connected(port->get(), k_connect_timeout_ms); !r) fatal(r.error().message());
   timings.emplace_back("host_connected", agent::boot_ms());
 
   agent::VmSystem system(std::move(timings));

@@ -106,8 +106,10 @@ util::Result<int> load_modules(const std::string& dir) {
   return loaded;
 }
 
+std::string kernel_cmdline() { return trim(read_text("/proc/cmdline")); }
+
 bool cmdline_has(std::string_view word) {
-  std::string cmdline = " " + trim(read_text("/proc/cmdline")) + " ";
+  std::string cmdline = " " + kernel_cmdline() + " ";
   return cmdline.find(" " + std::string(word) + " ") != std::string::npos;
 }
 

@@ -15,6 +15,8 @@ util::Result<void> early_mounts();
 // Loads /lib/modules/<file> for each line of /lib/modules/order (EEXIST ignored).
 // A missing order file means everything is built in.
 util::Result<int> load_modules(const std::string& dir = "/lib/modules");
+// The text of /proc/cmdline (trailing newline removed).
+std::string kernel_cmdline();
 // Contents of /proc/cmdline has the word `word` (e.g. "matchlock.probe=1").
 bool cmdline_has(std::string_view word);
 // Finds the virtio-serial port named `name` (waits up to timeout_ms for it to appear).

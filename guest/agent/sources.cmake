@@ -4,6 +4,7 @@ set(MATCHLOCK_PROTOCOL_SOURCES
   guest/protocol/client.cpp
   guest/protocol/client_channel.cpp
   guest/protocol/client_exec.cpp
+  guest/protocol/control_transport.cpp
   guest/protocol/exec_channel.cpp
   guest/protocol/file_channels.cpp
   guest/protocol/frame.cpp
@@ -24,6 +25,7 @@ set(MATCHLOCK_AGENT_SOURCES
   guest/agent/net_config.cpp
   guest/agent/pid1.cpp
   guest/agent/vm_system.cpp
+  guest/agent/vsock_control.cpp
 )
 # Fully static (no NSS, no getaddrinfo, no getpwnam), stripped outside Debug builds.
 set(MATCHLOCK_AGENT_LINK_OPTIONS -static -static-libstdc++ -static-libgcc $<$<NOT:$<CONFIG:Debug>>:-s>)

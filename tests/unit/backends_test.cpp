@@ -239,6 +239,16 @@ TEST_CASE("qemu plan: arm64 boots the virt machine with virtio-pci devices, a PL
   CHECK(after(backends::qemu::qemu_argv(spec), "-cpu") == "host");
 }
 
+TEST_CASE("qemu plan: the NIC is -netdev stream by default and -netdev dgram for VZ's framing") {
+  backends::qemu::VmSpec spec;
+  spec.kernel = "/k/vmlinuz";
+  spec.initramfs = "/k/initrd";
+  spec.net_fd = 9;
+  CHECK(after(backends::qemu::qemu_argv(spec), "-netdev") == "stream,id=net0,server=off,addr.type=fd,addr.str=9");
+  spec.net_framing = backends::qemu::NetFraming::Datagram;
+  CHECK(after(backends::qemu::qemu_argv(spec), "-netdev") == "dgram,id=net0,local.type=fd,local.str=9");
+}
+
 TEST_CASE("guest arch: Debian's and uname's spellings, nothing else") {
   using backends::GuestArch;
   CHECK(backends::parse_guest_arch("amd64") == GuestArch::Amd64);

@@ -234,6 +234,120 @@ TEST_CASE("stream link: QEMU length-prefixed frames, split reads reassembled") {
   CHECK_FALSE((*link)->read_frame(frame));  // oversized length: the link is broken
 }
 
+namespace {
+// An Ethernet-sized test frame: LEN bytes, each byte TAG (frames are told apart by their tag).
+std::vector<uint8_t> test_frame(size_t len, uint8_t tag) { return std::vector<uint8_t>(len, tag); }
+}  // namespace
+
+TEST_CASE("datagram link: buffers follow Apple's rule, RCVBUF at least twice SNDBUF") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+  util::Fd a(sv[0]), b(sv[1]);
+  for (int want : {k_datagram_rcvbuf, 64 * 1024}) {
+    auto got = set_datagram_buffers(a.get(), want);
+    REQUIRE(got);
+    CHECK(got->rcvbuf >= 2 * got->sndbuf);
+    CHECK(got->rcvbuf >= k_datagram_rcv_per_snd * got->sndbuf - 64);  // the kernel may round
+    CHECK(static_cast<size_t>(got->sndbuf) >= k_datagram_mtu);
+  }
+  // A receive buffer too small for one MTU-sized frame after the 4:1 split is refused.
+  CHECK_FALSE(set_datagram_buffers(b.get(), 1024));
+}
+
+TEST_CASE("datagram link: one frame per datagram both ways on a real socketpair") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+  util::Fd peer(sv[1]);
+  REQUIRE(set_datagram_buffers(sv[0]));
+  REQUIRE(set_datagram_buffers(peer.get()));
+  auto link = make_datagram_link(util::Fd(sv[0]));
+  REQUIRE(link);
+  std::vector<uint8_t> frame;
+  CHECK_FALSE(*(*link)->read_frame(frame));  // nothing yet: would block
+  // Guest -> stack: two frames back to back stay two frames (no stream coalescing).
+  auto f1 = test_frame(60, 1), f2 = test_frame(k_datagram_mtu + 14, 2);
+  REQUIRE(send(peer.get(), f1.data(), f1.size(), 0) == static_cast<ssize_t>(f1.size()));
+  REQUIRE(send(peer.get(), f2.data(), f2.size(), 0) == static_cast<ssize_t>(f2.size()));
+  REQUIRE(*(*link)->read_frame(frame));
+  CHECK(frame == f1);
+  REQUIRE(*(*link)->read_frame(frame));
+  CHECK(frame == f2);
+  CHECK_FALSE(*(*link)->read_frame(frame));
+  // Stack -> guest: each write is exactly one datagram, with no length prefix.
+  REQUIRE((*link)->write_frame(f1));
+  REQUIRE((*link)->write_frame(f2));
+  std::vector<uint8_t> got(k_max_frame);
+  REQUIRE(recv(peer.get(), got.data(), got.size(), 0) == static_cast<ssize_t>(f1.size()));
+  CHECK(std::vector<uint8_t>(got.begin(), got.begin() + 60) == f1);
+  REQUIRE(recv(peer.get(), got.data(), got.size(), 0) == static_cast<ssize_t>(f2.size()));
+  CHECK(got[0] == 2);
+}
+
+TEST_CASE("datagram link: a hostile guest's empty, runt and oversized datagrams are dropped whole") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+  util::Fd peer(sv[1]);
+  int big = 1 << 20;  // room for the oversized datagram below
+  REQUIRE(setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big) == 0);
+  REQUIRE(setsockopt(peer.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big) == 0);
+  auto link = make_datagram_link(util::Fd(sv[0]));
+  REQUIRE(link);
+  auto runt = test_frame(13, 7), huge = test_frame(k_max_frame + 1, 8), good = test_frame(64, 9);
+  REQUIRE(send(peer.get(), "", 0, 0) == 0);  // an empty datagram is not EOF
+  REQUIRE(send(peer.get(), runt.data(), runt.size(), 0) == 13);
+  REQUIRE(send(peer.get(), huge.data(), huge.size(), 0) == static_cast<ssize_t>(huge.size()));
+  REQUIRE(send(peer.get(), good.data(), good.size(), 0) == 64);
+  std::vector<uint8_t> frame;
+  auto r = (*link)->read_frame(frame);
+  REQUIRE(r);
+  REQUIRE(*r);
+  CHECK(frame == good);  // the first frame the stack sees is the good one, uncut
+  CHECK_FALSE(*(*link)->read_frame(frame));
+  // A flood of runts: one call drops a bounded number and returns, it does not spin on them.
+  for (int i = 0; i < 100; ++i) REQUIRE(send(peer.get(), runt.data(), runt.size(), 0) == 13);
+  REQUIRE(send(peer.get(), good.data(), good.size(), 0) == 64);
+  CHECK_FALSE(*(*link)->read_frame(frame));  // 64 runts dropped, the call returns
+  REQUIRE(*(*link)->read_frame(frame));      // the next call drops the other 36, then the frame
+  CHECK(frame == good);
+}
+
+TEST_CASE("datagram link: a full peer queues frames that flush in order, and a closed peer is an error") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0);
+  util::Fd peer(sv[1]);
+  REQUIRE(set_datagram_buffers(sv[0]));
+  auto link = make_datagram_link(util::Fd(sv[0]));
+  REQUIRE(link);
+  // Write until the peer (which reads nothing) stops taking datagrams.
+  int written = 0;
+  while (!(*link)->wants_write() && written < 100000) {
+    auto f = test_frame(1500, static_cast<uint8_t>(written));
+    REQUIRE((*link)->write_frame(f));
+    ++written;
+  }
+  REQUIRE((*link)->wants_write());
+  auto queued_tag = static_cast<uint8_t>(written - 1);
+  // Drain the peer; the queued frame follows the ones before it.
+  std::vector<uint8_t> got(k_max_frame);
+  int read_count = 0;
+  uint8_t last = 0;
+  for (;;) {
+    REQUIRE((*link)->flush());
+    ssize_t n = recv(peer.get(), got.data(), got.size(), MSG_DONTWAIT);
+    if (n < 0) break;
+    CHECK(n == 1500);
+    CHECK(got[0] == static_cast<uint8_t>(read_count));
+    last = got[0];
+    ++read_count;
+  }
+  CHECK(read_count == written);
+  CHECK(last == queued_tag);
+  CHECK_FALSE((*link)->wants_write());
+  peer.reset();
+  auto f = test_frame(64, 1);
+  CHECK_FALSE((*link)->write_frame(f));  // the VMM's end is gone: the link says so
+}
+
 TEST_CASE("block_private: private, loopback, link-local, CGNAT, metadata blocked") {
   for (const char* a : {"10.1.2.3", "127.0.0.1", "169.254.169.254", "100.64.0.1", "172.16.0.1", "192.168.1.1",
                         "0.0.0.0", "224.0.0.1", "255.255.255.255", "198.18.0.1"})

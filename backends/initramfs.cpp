@@ -1,4 +1,3 @@
-#include "backends/host_overrides.hpp"
 #include "backends/initramfs.hpp"
 
 #include <archive.h>
@@ -12,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "backends/host_overrides.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"

@@ -1,10 +1,10 @@
 // policy.toml: parsing (strict, every error with line:col) and finding the files.
-#include "engine/env_overrides.hpp"
 #include "engine/machine_policy.hpp"
 
 #include <cstdlib>
 
 #include "engine/config_reader.hpp"
+#include "engine/env_overrides.hpp"
 #include "util/fs.hpp"
 
 namespace engine {

@@ -1,4 +1,3 @@
-#include "engine/env_overrides.hpp"
 #include "engine/sandbox_net.hpp"
 
 #include <malloc.h>
@@ -6,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "engine/env_overrides.hpp"
 #include "net/frame_link.hpp"
 
 namespace engine {

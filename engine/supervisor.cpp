@@ -1,4 +1,3 @@
-#include "engine/sandbox_spec.hpp"
 #include "engine/supervisor.hpp"
 
 #include <poll.h>
@@ -22,6 +21,7 @@
 #include "engine/exec_relay.hpp"
 #include "engine/git_mounts.hpp"
 #include "engine/guest_platform.hpp"
+#include "engine/sandbox_spec.hpp"
 #include "engine/snapshot.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/machine_policy.hpp"

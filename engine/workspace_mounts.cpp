@@ -1,4 +1,3 @@
-#include "engine/env_overrides.hpp"
 #include "engine/workspace_mounts.hpp"
 
 #include <fcntl.h>
@@ -7,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "engine/env_overrides.hpp"
 #include "util/fd.hpp"
 #include "util/log.hpp"
 #include "workspace/fuse_wire.hpp"

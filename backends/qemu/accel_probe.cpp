@@ -1,4 +1,3 @@
-#include "backends/host_overrides.hpp"
 #include "backends/qemu/accel_probe.hpp"
 
 #include <unistd.h>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "backends/host_overrides.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"

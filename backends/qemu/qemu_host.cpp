@@ -1,9 +1,9 @@
-#include "backends/host_overrides.hpp"
 #include "backends/qemu/qemu_host.hpp"
 
 #include <cctype>
 #include <cstdlib>
 
+#include "backends/host_overrides.hpp"
 #include "backends/qemu/machine.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"

@@ -2,13 +2,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "guest/protocol/client_impl.hpp"
 #include "guest/protocol/messages.hpp"
+#include "util/signal_fd.hpp"
 
 namespace protocol {
 
@@ -140,14 +140,13 @@ util::Result<ExecResult> Client::exec(const ExecRequest& request, const ExecIo& 
       }
     }
     if (sig_idx >= 0 && p[sig_idx].revents) {
-      signalfd_siginfo si;
-      if (::read(io.signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        if (si.ssi_signo == SIGWINCH) {
+      if (int signo = util::read_signal(io.signal_fd)) {  // a util::SignalRecord
+        if (signo == SIGWINCH) {
           winsize ws{};
           if (io.winsize_fd >= 0 && ::ioctl(io.winsize_fd, TIOCGWINSZ, &ws) == 0)
             ch.send_control(json{{"op", "resize"}, {"rows", ws.ws_row}, {"cols", ws.ws_col}});
         } else {
-          ch.send_control(json{{"op", "signal"}, {"signal", si.ssi_signo}});
+          ch.send_control(json{{"op", "signal"}, {"signal", signo}});
         }
       }
     }

@@ -353,3 +353,53 @@ TEST_CASE("workspace random requests never crash the server") {
   CHECK(s.get(s.outside / "secret") == "host secret\n");
   CHECK(std::distance(fs::directory_iterator(s.outside), fs::directory_iterator()) == 1);
 }
+
+TEST_CASE("workspace setattr acts on the node itself and never follows a symlink") {
+  // util::NodeRef: an O_PATH fd on Linux, *at() calls with AT_SYMLINK_NOFOLLOW on POSIX.
+  Share s;
+  s.put(s.root / "f", "data");
+  s.put(s.outside / "target", "outside");
+  ::chmod((s.outside / "target").c_str(), 0644);
+  struct timespec old_times[2] = {{1000, 0}, {1000, 0}};
+  ::utimensat(AT_FDCWD, (s.outside / "target").c_str(), old_times, 0);
+  fs::create_symlink(s.outside / "target", s.root / "ln");
+  uint64_t f = s.k->node(k_root_node, "f"), ln = s.k->node(k_root_node, "ln");
+  REQUIRE(f != 0);
+  REQUIRE(ln != 0);
+  fuse_setattr_in in{};
+  in.valid = FATTR_MODE;
+  in.mode = 0600;
+  CHECK(s.k->setattr(ln, in).error == EOPNOTSUPP);
+  in.valid = FATTR_SIZE;
+  in.size = 0;
+  CHECK(s.k->setattr(ln, in).error == EINVAL);
+  in.valid = FATTR_MTIME;
+  in.mtime = 2000000000;
+  CHECK(s.k->setattr(ln, in).error == 0);  // the link's own time
+  struct stat st;
+  REQUIRE(::stat((s.outside / "target").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+  CHECK(st.st_size == 7);
+  CHECK(st.st_mtime == 1000);
+  REQUIRE(::lstat((s.root / "ln").c_str(), &st) == 0);
+  CHECK(st.st_mtime == 2000000000);
+  // A file the server cannot read or write any more can still be chmod-ed back, and truncated
+  // by path once it is writable again.
+  in.valid = FATTR_MODE;
+  in.mode = 0;
+  REQUIRE(s.k->setattr(f, in).error == 0);
+  in.mode = 0644;
+  REQUIRE(s.k->setattr(f, in).error == 0);
+  in.valid = FATTR_SIZE;
+  in.size = 2;
+  REQUIRE(s.k->setattr(f, in).error == 0);
+  CHECK(s.get(s.root / "f") == "da");
+  // The root node itself.
+  in.valid = FATTR_MODE | FATTR_MTIME;
+  in.mode = 0750;
+  in.mtime = 1500000000;
+  REQUIRE(s.k->setattr(k_root_node, in).error == 0);
+  REQUIRE(::stat(s.root.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0750);
+  CHECK(st.st_mtime == 1500000000);
+}

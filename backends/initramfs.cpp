@@ -14,6 +14,7 @@
 #include "backends/host_overrides.hpp"
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
+#include "util/process_info.hpp"
 #include "util/sha256.hpp"
 
 namespace backends {
@@ -90,8 +91,8 @@ util::Result<fs::path> locate_agent(GuestArch arch) {
     if (!util::path_exists(chosen)) return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + chosen + ": not found");
     return fs::path(chosen);
   }
-  std::error_code ec;
-  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  auto self = util::self_executable();  // the initramfs is built on macOS too (VZ boots it)
+  fs::path exe_dir = self ? fs::path(*self).parent_path() : fs::path();
   for (const fs::path& candidate : {exe_dir / name, exe_dir / ".." / "lib" / "matchlock" / name})
     if (util::path_exists(candidate)) return candidate;
   std::string hint = amd64 ? "" : " (built only when the cross compiler is installed: apt-get install g++-aarch64-linux-gnu, then rebuild)";

@@ -15,6 +15,7 @@
 #include "engine/backend_choice.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
+#include "util/process_info.hpp"
 
 namespace engine {
 
@@ -25,13 +26,6 @@ std::string first_line_of(const std::vector<std::string>& argv) {
   if (!out) return {};
   std::string text = out->out.empty() ? out->err : out->out;
   return text.substr(0, text.find('\n'));
-}
-
-std::string read_trimmed(const char* path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s);
-  return s;
 }
 
 Check check_program(const char* key, const char* program, std::vector<std::string> version_argv,
@@ -119,8 +113,8 @@ Check check_kvm(const util::Dirs& dirs, const util::Result<backends::qemu::QemuH
 
 Check check_userns() {
   Check c{"user_namespaces", CheckState::Warn, ""};
-  std::string max = read_trimmed("/proc/sys/user/max_user_namespaces");
-  std::string clone = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone");
+  std::string max = util::kernel_setting("user.max_user_namespaces");
+  std::string clone = util::kernel_setting("kernel.unprivileged_userns_clone");
   if (max == "0") {
     c.detail = "disabled (user.max_user_namespaces = 0)";
   } else if (clone == "0") {

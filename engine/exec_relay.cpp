@@ -2,19 +2,20 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/supervisor_wire.hpp"
+#include "util/descriptors.hpp"
+#include "util/signal_fd.hpp"
 
 namespace engine {
 
 util::Result<std::unique_ptr<ExecSignalRelay>> ExecSignalRelay::start(int conn) {
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0) return util::sys_error("pipe2");
+  if (util::pipe_cloexec(p) < 0) return util::sys_error("pipe");
   util::Fd read(p[0]), write(p[1]);
   ML_TRY(util::set_nonblocking(write.get()));  // a full pipe drops a signal rather than blocking the relay
   std::unique_ptr<ExecSignalRelay> relay(new ExecSignalRelay(conn, std::move(read), std::move(write)));
@@ -29,9 +30,7 @@ ExecSignalRelay::~ExecSignalRelay() {
 }
 
 void ExecSignalRelay::push(int signal) {
-  signalfd_siginfo si{};
-  si.ssi_signo = static_cast<uint32_t>(signal);
-  (void)!::write(m_write.get(), &si, sizeof si);
+  (void)util::write_signal(m_write.get(), signal);
 }
 
 void ExecSignalRelay::run() {

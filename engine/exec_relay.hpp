@@ -3,7 +3,7 @@
 //   {"op":"signal","signal":N}   forward signal N to the guest process group
 //   {"op":"resize"}              the terminal (the stdin fd it passed) changed size
 // The relay reads them on a thread and feeds them to protocol::Client::exec as
-// signalfd records (ExecIo::signal_fd). A CLI that disconnects before the exec
+// util::SignalRecord records (ExecIo::signal_fd). A CLI that disconnects before the exec
 // ends counts as a hangup (SIGHUP), like a closed terminal.
 #pragma once
 

@@ -1,8 +1,6 @@
 #include "engine/layer_store.hpp"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include "util/fd.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
+#include "util/sparse_copy.hpp"
 
 namespace engine {
 
@@ -35,31 +34,6 @@ fs::path meta_path(const util::Dirs& dirs, const std::string& key) { return laye
 uint64_t allocated(const fs::path& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
-}
-
-util::Result<void> copy_range(int src, int dst, off_t start, off_t end) {
-  off_t in = start, out = start;
-  while (in < end) {
-    ssize_t n = ::copy_file_range(src, &in, dst, &out, static_cast<size_t>(end - in), 0);
-    if (n > 0) continue;
-    if (n == 0) return util::make_error(util::ErrorCode::Io, "copy_file_range: unexpected end of file");
-    if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return util::sys_error("copy_file_range");
-    std::string buf(1 << 20, '\0');  // a filesystem without copy_file_range: plain reads and writes
-    while (in < end) {
-      ssize_t r = ::pread(src, buf.data(), std::min<size_t>(buf.size(), static_cast<size_t>(end - in)), in);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return r == 0 ? util::make_error(util::ErrorCode::Io, "read: unexpected end of file") : util::sys_error("pread");
-      for (ssize_t done = 0; done < r;) {
-        ssize_t w = ::pwrite(dst, buf.data() + done, static_cast<size_t>(r - done), in + done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return util::sys_error("pwrite");
-        done += w;
-      }
-      in += r;
-    }
-  }
-  return util::ok();
 }
 
 }  // namespace
@@ -100,25 +74,7 @@ std::vector<std::string> layer_stack(const util::Dirs& dirs, const std::string& 
   return stack;
 }
 
-util::Result<void> copy_sparse(int src, int dst) {
-  if (::ioctl(dst, FICLONE, src) == 0) return util::ok();
-  struct stat st {};
-  if (::fstat(src, &st) < 0) return util::sys_error("fstat");
-  off_t off = 0;
-  while (off < st.st_size) {
-    off_t data = ::lseek(src, off, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // only a hole is left
-      return util::sys_error("lseek SEEK_DATA");
-    }
-    off_t hole = ::lseek(src, data, SEEK_HOLE);
-    if (hole < 0) return util::sys_error("lseek SEEK_HOLE");
-    ML_TRY(copy_range(src, dst, data, hole));
-    off = hole;
-  }
-  if (::ftruncate(dst, st.st_size) < 0) return util::sys_error("ftruncate");
-  return util::ok();
-}
+util::Result<void> copy_sparse(int src, int dst) { return util::copy_sparse(src, dst); }
 
 util::Result<LayerMeta> publish_layer(const util::Dirs& dirs, const fs::path& src, LayerMeta meta) {
   if (!valid_key(meta.key)) return util::make_error(util::ErrorCode::Internal, "layer key '" + meta.key + "'");

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "engine/task_graph.hpp"
 #include "engine/volumes.hpp"
 #include "util/fs.hpp"
+#include "util/process_info.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/sha256.hpp"
@@ -72,10 +72,9 @@ util::Result<json> call_exec(const SandboxPaths& paths, const json& request, con
       if (errno == EINTR) continue;
       return util::sys_error("poll");
     }
-    signalfd_siginfo si;
-    while ((p[1].revents & POLLIN) && ::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-      if (si.ssi_signo == SIGWINCH && !tty) continue;
-      json m = si.ssi_signo == SIGWINCH ? json{{"op", "resize"}} : json{{"op", "signal"}, {"signal", si.ssi_signo}};
+    while (int signo = (p[1].revents & POLLIN) ? util::read_signal(signals.fd()) : 0) {
+      if (signo == SIGWINCH && !tty) continue;
+      json m = signo == SIGWINCH ? json{{"op", "resize"}} : json{{"op", "signal"}, {"signal", signo}};
       (void)send_message(sock.get(), m.dump());
     }
     if (p[0].revents) return read_reply(sock.get());
@@ -91,9 +90,7 @@ std::string log_tail(const SandboxPaths& paths) {
 }
 
 util::Result<util::Child> spawn_supervisor(const SandboxPaths& paths, const SandboxTarget& target) {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return util::sys_error_code(ec.value(), "readlink", "/proc/self/exe");
+  fs::path self = ML_TRY(util::self_executable());
   util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDONLY | O_CLOEXEC));
   util::Fd log = ML_TRY(util::open_fd(paths.log(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   util::SpawnOptions o;

@@ -83,10 +83,10 @@ void PortWatch::run() {
   std::unique_lock lock(m_mutex);
   while (!m_stop) {
     lock.unlock();
-    auto text = m_client.get_file("/proc/net/tcp", k_max_proc_bytes);
+    auto text = m_client.get_file("/proc/net/tcp", k_max_proc_bytes);  // linux-only-ok: the guest's file, read through the agent
     if (text) {
       // Dual-stack listeners (on ::) are in tcp6; a guest without IPv6 has none.
-      auto text6 = m_client.get_file("/proc/net/tcp6", k_max_proc_bytes);
+      auto text6 = m_client.get_file("/proc/net/tcp6", k_max_proc_bytes);  // linux-only-ok: the guest's file
       sync(auto_port_candidates(*text + (text6 ? "\n" + text6->substr(std::min(text6->find('\n'), text6->size())) : "")));
       m_failing = false;
     } else if (!m_failing) {  // once per failure streak: the log stays bounded

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 namespace engine {
@@ -42,8 +41,7 @@ util::Result<ForwardedSignals> ForwardedSignals::block() {
   sigset_t set = forwarded_set();
   if (int err = ::pthread_sigmask(SIG_BLOCK, &set, &f.m_old); err != 0) return util::sys_error_code(err, "pthread_sigmask");
   f.m_active = true;
-  f.m_fd = util::Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!f.m_fd) return util::sys_error("signalfd");
+  f.m_fd = ML_TRY(util::SignalFd::create(set));
   return f;
 }
 
@@ -58,10 +56,9 @@ ForwardedSignals::~ForwardedSignals() {
 }
 
 int ForwardedSignals::take_pending_stop() {
-  signalfd_siginfo info;
   int stop = 0;
-  while (util::retry_eintr([&] { return ::read(m_fd.get(), &info, sizeof info); }) == static_cast<ssize_t>(sizeof info)) {
-    if (info.ssi_signo != SIGWINCH && stop == 0) stop = static_cast<int>(info.ssi_signo);
+  while (int signo = util::read_signal(m_fd.fd())) {
+    if (signo != SIGWINCH && stop == 0) stop = signo;
   }
   return stop;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "util/fd.hpp"
+#include "util/signal_fd.hpp"
 #include "util/result.hpp"
 
 namespace engine {
@@ -42,12 +43,12 @@ class ForwardedSignals {
   ForwardedSignals& operator=(ForwardedSignals&&) = delete;
   ~ForwardedSignals();
 
-  int fd() const { return m_fd.get(); }
+  int fd() const { return m_fd.fd(); }
   // A pending SIGINT/SIGTERM/SIGHUP (consumed), or 0: lets a caller give up before exec.
   int take_pending_stop();
 
  private:
-  util::Fd m_fd;
+  util::SignalFd m_fd;
   sigset_t m_old{};
   bool m_active = false;
 };

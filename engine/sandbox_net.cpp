@@ -1,6 +1,7 @@
 #include "engine/sandbox_net.hpp"
+#include "util/allocator.hpp"
+#include "util/descriptors.hpp"
 
-#include <malloc.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -44,20 +45,18 @@ NicLink nic_link_for(Vmm vmm) {
 
 util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& dirs, const Config& config,
                                                             std::string_view sandbox_name, NicLink nic) {
-#ifdef __GLIBC__
   // One malloc arena for the process that owns the network: each proxy flow runs on its own
   // thread, and glibc's per-thread arenas keep their top chunk resident after the threads
   // exit (malloc_trim does not release it), ~0.5 MiB per arena: +6 MiB that stayed after a
   // flood (tests/security/memory_flood.sh), +0.4 MiB with one arena.
-  ::mallopt(M_ARENA_MAX, 1);
-#endif
+  util::limit_malloc_arenas();
   std::unique_ptr<SandboxNet> sn(new SandboxNet());
   sn->m_network = ML_TRY_CTX(start_sandbox_network(dirs, config, config.network.ca, sandbox_name), "network");
   sn->m_exec_env = network_exec_env(sn->m_network.guest_env);
 
   int pair[2];
   const int type = nic == NicLink::Datagram ? SOCK_DGRAM : SOCK_STREAM;
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) < 0) return util::sys_error("socketpair (NIC)");
+  if (util::socketpair_cloexec(AF_UNIX, type, pair) < 0) return util::sys_error("socketpair (NIC)");
   util::Fd ours(pair[0]);
   sn->m_vm_end = util::Fd(pair[1]);
   sn->m_link = nic;

@@ -7,6 +7,7 @@
 
 #include "util/atomic_file.hpp"
 #include "util/fs.hpp"
+#include "util/process_info.hpp"
 
 namespace engine {
 
@@ -96,25 +97,7 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
   }
 }
 
-uint64_t process_start_time(pid_t pid) {
-  if (pid <= 0) return 0;
-  auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return 0;
-  // The command name may hold spaces and ')': fields restart after the last ')'.
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::string rest = stat->substr(close + 2);  // field 3 onwards
-  std::vector<std::string> fields;
-  size_t pos = 0;
-  while (pos < rest.size() && fields.size() < 20) {
-    auto sp = rest.find(' ', pos);
-    fields.push_back(rest.substr(pos, sp - pos));
-    if (sp == std::string::npos) break;
-    pos = sp + 1;
-  }
-  if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X") return 0;
-  return std::strtoull(fields[19].c_str(), nullptr, 10);
-}
+uint64_t process_start_time(pid_t pid) { return util::process_start_time(pid); }
 
 bool supervisor_alive(const SandboxRecord& record) {
   return record.pid > 0 && record.pid_start != 0 && process_start_time(record.pid) == record.pid_start;

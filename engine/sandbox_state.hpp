@@ -42,7 +42,7 @@ struct SandboxRecord {
   std::string name;
   SandboxState state = SandboxState::Starting;
   pid_t pid = 0;              // the supervisor
-  uint64_t pid_start = 0;     // its start time (clock ticks since boot, /proc/PID/stat field 22)
+  uint64_t pid_start = 0;     // its start time (util::process_start_time)
   int64_t started_unix = 0;   // when it started
   int64_t ready_ms = 0;       // boot time to Ready
   std::string file;           // the Matchlockfile

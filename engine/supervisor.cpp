@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +34,8 @@
 #include "engine/task_layers.hpp"
 #include "engine/volumes.hpp"
 #include "util/atomic_file.hpp"
+#include "util/descriptors.hpp"
+#include "util/signal_fd.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"
 
@@ -132,7 +133,7 @@ class Supervisor {
         break;
       }
       if (n > 0 && (fds[0].revents & POLLIN)) {
-        util::Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        util::Fd conn(util::accept_cloexec(listener.get()));
         if (conn) {
           ++m_active;
           std::thread([this, c = std::move(conn)]() mutable {
@@ -383,16 +384,14 @@ class Supervisor {
   std::condition_variable m_cv;
 };
 
-util::Result<util::Fd> block_stop_signals() {
+util::Result<util::SignalFd> block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return util::sys_error("sigprocmask");
-  util::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) return util::sys_error("signalfd");
-  return fd;
+  return util::SignalFd::create(set);
 }
 
 }  // namespace
@@ -452,7 +451,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   auto listener = listen_unix(paths.socket());
   if (!listener) return fail(listener.error());
   ML_TRY(sup.set_state(SandboxState::Running));
-  auto served = sup.serve(std::move(*listener), signal_fd.get());
+  auto served = sup.serve(std::move(*listener), signal_fd.fd());
   ML_TRY(sup.set_state(SandboxState::Stopped, sup.guest_gone() ? "the guest exited" : ""));
   if (util::Fd conn = sup.take_shutdown_conn()) (void)send_message(conn.get(), json{{"ok", true}}.dump());
   if (!served) return served.error();

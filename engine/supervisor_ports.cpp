@@ -1,4 +1,5 @@
 #include "engine/supervisor_ports.hpp"
+#include "util/descriptors.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@ std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port)
 
 // Binds 127.0.0.1:PORT (0: a free port); never any other address.
 util::Result<util::Fd> listen_tcp_loopback(uint16_t port) {
-  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  util::Fd fd(util::socket_cloexec(AF_INET, SOCK_STREAM));
   if (!fd) return util::sys_error("socket");
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -66,7 +67,7 @@ void relay(util::Fd sock, protocol::Stream stream) {
 util::Result<std::unique_ptr<PortForwarder>> PortForwarder::bind(const std::vector<std::pair<uint16_t, uint16_t>>& ports) {
   std::unique_ptr<PortForwarder> f(new PortForwarder());
   int p[2];
-  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return util::sys_error("pipe2");
+  if (util::pipe_cloexec(p, util::Blocking::No) < 0) return util::sys_error("pipe");
   f->m_wake_read = util::Fd(p[0]);
   f->m_wake_write = util::Fd(p[1]);
   for (const auto& [host, guest] : ports) ML_TRY(f->add(host, guest, PortOrigin::Matchlockfile));
@@ -151,7 +152,7 @@ void PortForwarder::run(protocol::Client& client) {
     }
     for (size_t i = 0; i + 1 < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
-      util::Fd conn(::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
+      util::Fd conn(util::accept_cloexec(fds[i].fd));
       if (!conn) continue;
       uint16_t guest = polled[i]->forward.guest;
       auto stream = client.open_stream("tcp", guest);

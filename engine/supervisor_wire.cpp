@@ -9,6 +9,7 @@
 
 #include "engine/sandbox_state.hpp"
 #include "util/fs.hpp"
+#include "util/descriptors.hpp"
 
 namespace engine {
 
@@ -31,7 +32,7 @@ util::Result<sockaddr_un> make_address(const std::filesystem::path& path) {
 
 util::Result<util::Fd> listen_unix(const std::filesystem::path& path) {
   auto addr = ML_TRY(make_address(path));
-  util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  util::Fd fd(util::socket_cloexec(AF_UNIX, SOCK_STREAM));
   if (!fd) return util::sys_error("socket");
   ::unlink(path.c_str());
   mode_t old = ::umask(0177);
@@ -45,7 +46,7 @@ util::Result<util::Fd> listen_unix(const std::filesystem::path& path) {
 
 util::Result<util::Fd> connect_unix(const std::filesystem::path& path) {
   auto addr = ML_TRY(make_address(path));
-  util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  util::Fd fd(util::socket_cloexec(AF_UNIX, SOCK_STREAM));
   if (!fd) return util::sys_error("socket");
   if (util::retry_eintr([&] { return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) < 0)
     return util::sys_error("connect", path);
@@ -69,7 +70,7 @@ util::Result<void> send_message(int sock, const std::string& line, const std::ve
     c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
-  if (util::retry_eintr([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) < 0) return util::sys_error("sendmsg");
+  if (util::retry_eintr([&] { return util::sendmsg_nosignal(sock, &msg); }) < 0) return util::sys_error("sendmsg");
   return util::write_all(sock, std::string_view(data).substr(1));
 }
 

@@ -10,6 +10,7 @@
 #include "util/fd.hpp"
 #include "util/log.hpp"
 #include "workspace/fuse_wire.hpp"
+#include "util/descriptors.hpp"
 
 namespace engine {
 
@@ -41,7 +42,7 @@ util::Result<std::pair<uint32_t, uint32_t>> resolve_owner(protocol::Client& clie
   if (uid && (group.empty() || gid)) return std::make_pair(*uid, gid ? *gid : *uid);
   // Names: ask the guest's own tools (its /etc/passwd and /etc/group).
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return util::sys_error("pipe");
+  if (util::pipe_cloexec(fds) < 0) return util::sys_error("pipe");
   util::Fd rd(fds[0]), wr(fds[1]);
   protocol::ExecRequest req;
   std::string script = group.empty() ? "id -u \"$1\" && id -g \"$1\""

@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "net/frame_link.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 namespace {
@@ -25,12 +26,6 @@ namespace {
 constexpr size_t k_out_frames = 512;
 constexpr size_t k_min_frame = 14;  // destination, source, EtherType
 constexpr int k_drop_budget = 64;
-
-#ifdef MSG_NOSIGNAL
-constexpr int k_send_flags = MSG_NOSIGNAL;
-#else
-constexpr int k_send_flags = 0;  // SO_NOSIGPIPE is set on the socket instead (make_datagram_link)
-#endif
 
 class DatagramLink final : public FrameLink {
  public:
@@ -86,7 +81,7 @@ class DatagramLink final : public FrameLink {
   enum class Sent { Done, WouldBlock };
 
   util::Result<Sent> send_one(std::span<const uint8_t> frame) {
-    ssize_t n = util::retry_eintr([&] { return ::send(m_fd.get(), frame.data(), frame.size(), k_send_flags); });
+    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), frame.data(), frame.size());  // + SO_NOSIGPIPE where it exists });
     if (n >= 0) return Sent::Done;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Sent::WouldBlock;
     if (errno == ENOBUFS || errno == EMSGSIZE) return Sent::Done;  // dropped, like a full ring

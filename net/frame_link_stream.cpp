@@ -9,6 +9,7 @@
 
 #include "net/bytes.hpp"
 #include "net/frame_link.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 namespace {
@@ -68,7 +69,7 @@ class StreamLink final : public FrameLink {
   util::Result<void> flush() override {
     while (m_out_start < m_out.size()) {
       ssize_t n = util::retry_eintr([&] {
-        return ::send(m_fd.get(), m_out.data() + m_out_start, m_out.size() - m_out_start, MSG_NOSIGNAL);
+        return util::send_nosignal(m_fd.get(), m_out.data() + m_out_start, m_out.size() - m_out_start);
       });
       if (n < 0) {
         if (errno == EAGAIN) break;

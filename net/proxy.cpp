@@ -1,6 +1,5 @@
 #include "net/proxy.hpp"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -9,6 +8,7 @@
 #include <functional>
 
 #include "net/proxy_shared.hpp"
+#include "util/allocator.hpp"
 
 namespace net {
 
@@ -186,9 +186,7 @@ void Proxy::worker_finished() {
   if (live > 0 && (finished < k_trim_after_flows || now - m_last_trim_ms.load() < k_trim_interval_ms)) return;
   m_finished_since_trim = 0;
   m_last_trim_ms = now;
-#ifdef __GLIBC__
-  ::malloc_trim(0);
-#endif
+  util::release_free_memory();
 }
 
 size_t Proxy::active_flows() const { return m_live.load(); }

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "util/fd.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 
@@ -20,7 +21,7 @@ constexpr size_t k_chunk = 16 * 1024;
 
 // send() without SIGPIPE; falls back to write() for non-sockets.
 ssize_t send_some(int fd, const char* data, size_t len) {
-  ssize_t n = util::retry_eintr([&] { return ::send(fd, data, len, MSG_NOSIGNAL); });
+  ssize_t n = util::retry_eintr([&] { return util::send_nosignal(fd, data, len); });
   if (n < 0 && errno == ENOTSOCK) n = util::retry_eintr([&] { return ::write(fd, data, len); });
   return n;
 }

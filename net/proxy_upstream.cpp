@@ -13,6 +13,7 @@
 #include "net/hostname.hpp"
 #include "net/proxy_shared.hpp"
 #include "net/resolve_upstream.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 
@@ -37,7 +38,7 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const 
 }
 
 util::Result<util::Fd> connect_to(Ipv4 address, uint16_t port, std::chrono::milliseconds timeout) {
-  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  util::Fd fd(util::socket_cloexec(AF_INET, SOCK_STREAM, util::Blocking::No));
   if (!fd) return util::sys_error("socket");
   sockaddr_in sa{};
   sa.sin_family = AF_INET;

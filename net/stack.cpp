@@ -8,7 +8,7 @@
 namespace net {
 
 StackImpl::StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::shared_ptr<NameMap> names,
-                     FlowHandler on_flow, EventLoop loop)
+                     FlowHandler on_flow, util::EventLoop loop)
     : m_config(std::move(config)),
       m_link(std::move(link)),
       m_names(std::move(names)),
@@ -50,9 +50,9 @@ StackStats StackImpl::stats() const {
 }
 
 util::Result<void> StackImpl::run() {
-  ML_TRY_CTX(m_loop.add(m_link->fd(), EPOLLIN, k_link_token), "stack");
+  ML_TRY_CTX(m_loop.add(m_link->fd(), util::ev::k_in, k_link_token), "stack");
   m_link_registered = true;
-  std::vector<epoll_event> events(256);
+  std::vector<util::Event> events(256);
   constexpr int k_frame_budget = 512;
   while (!m_stop) {
     int timeout = -1;
@@ -63,13 +63,13 @@ util::Result<void> StackImpl::run() {
     }
     size_t n = ML_TRY_CTX(m_loop.wait(events, timeout), "stack");
     for (size_t i = 0; i < n; ++i) {
-      uint64_t token = events[i].data.u64;
+      uint64_t token = events[i].token;
       uint32_t ev = events[i].events;
-      if (token == EventLoop::k_wake_token) {
+      if (token == util::EventLoop::k_wake_token) {
         m_loop.drain_wake();
       } else if (token == k_link_token) {
-        if (ev & EPOLLOUT) ML_TRY_CTX(m_link->flush(), "stack");
-        if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        if (ev & util::ev::k_out) ML_TRY_CTX(m_link->flush(), "stack");
+        if (ev & (util::ev::k_in | util::ev::k_hup | util::ev::k_err)) {
           for (int k = 0; k < k_frame_budget; ++k) {
             bool got = ML_TRY_CTX(m_link->read_frame(m_in), "stack");
             if (!got) break;
@@ -104,7 +104,7 @@ util::Result<void> StackImpl::housekeeping(TimePoint now) {
   flush_acks();
   bool want = m_link_registered && m_link->wants_write();
   if (want != m_link_out_registered) {
-    ML_TRY_CTX(m_loop.modify(m_link->fd(), static_cast<uint32_t>(EPOLLIN) | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u), k_link_token), "stack");
+    ML_TRY_CTX(m_loop.modify(m_link->fd(), util::ev::k_in | (want ? util::ev::k_out : 0u), k_link_token), "stack");
     m_link_out_registered = want;
   }
   publish_stats();
@@ -112,11 +112,11 @@ util::Result<void> StackImpl::housekeeping(TimePoint now) {
 }
 
 util::Result<void> StackImpl::poll(TimePoint now) {
-  std::vector<epoll_event> events(64);
+  std::vector<util::Event> events(64);
   size_t n = ML_TRY_CTX(m_loop.wait(events, 0), "stack");
   for (size_t i = 0; i < n; ++i) {
-    uint64_t token = events[i].data.u64;
-    if (token == EventLoop::k_wake_token) m_loop.drain_wake();
+    uint64_t token = events[i].token;
+    if (token == util::EventLoop::k_wake_token) m_loop.drain_wake();
     else if (token != k_link_token) flow_event(token, events[i].events, now);
   }
   return housekeeping(now);
@@ -141,7 +141,7 @@ util::Result<std::unique_ptr<Stack>> Stack::create(StackConfig config, std::uniq
     return util::make_error(util::ErrorCode::Config, "stack: prefix /" + std::to_string(config.prefix) + " outside /8../30");
   if (config.flow_buffer < 65536) config.flow_buffer = 65536;
   if (!names) names = std::make_shared<NameMap>();
-  auto loop = ML_TRY_CTX(EventLoop::create(), "stack");
+  auto loop = ML_TRY_CTX(util::EventLoop::create(), "stack");
   std::unique_ptr<Stack> stack(new Stack());
   stack->m_impl = std::make_unique<StackImpl>(std::move(config), std::move(link), std::move(names),
                                               std::move(on_flow), std::move(loop));

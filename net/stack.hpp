@@ -3,7 +3,7 @@
 // Ethernet/ARP (answers for every address but the guest's own: the gateway and anything
 // off-link), IPv4 (no fragments, no IPv6: those frames are dropped), ICMP echo to the gateway
 // only, UDP to gateway:53 only (net::DnsResponder), TCP terminated here for any destination and
-// handed to a FlowHandler (net/flow.hpp). One thread, one epoll loop, owns the link and every
+// handed to a FlowHandler (net/flow.hpp). One thread, one event loop (util/event_loop.hpp), owns the link and every
 // flow's socketpair end. See docs/network.md.
 #pragma once
 

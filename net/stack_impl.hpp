@@ -12,7 +12,7 @@
 
 #include "net/dns_responder.hpp"
 #include "net/ethernet.hpp"
-#include "net/event_loop.hpp"
+#include "util/event_loop.hpp"
 #include "net/ipv4_packet.hpp"
 #include "net/stack.hpp"
 #include "net/syn_cookie.hpp"
@@ -30,7 +30,7 @@ struct AtomicStats {
 class StackImpl final : public TcpHost {
  public:
   StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::shared_ptr<NameMap> names,
-            FlowHandler on_flow, EventLoop loop);
+            FlowHandler on_flow, util::EventLoop loop);
   ~StackImpl() override;
 
   util::Result<void> run();
@@ -60,6 +60,7 @@ class StackImpl final : public TcpHost {
     Phase phase = Phase::HalfOpen;
     bool in_ack_list = false;
     bool in_starved_list = false;
+    int loop_fd = -1;  // the conn's fd as registered in m_loop (-1: none)
   };
 
   // stack.cpp
@@ -98,7 +99,7 @@ class StackImpl final : public TcpHost {
   std::unique_ptr<FrameLink> m_link;
   std::shared_ptr<NameMap> m_names;
   FlowHandler m_on_flow;
-  EventLoop m_loop;
+  util::EventLoop m_loop;
   DnsResponder m_dns;
   std::atomic<bool> m_stop{false};
   AtomicStats m_stats;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "net/stack_impl.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 
@@ -136,6 +137,12 @@ void StackImpl::after(uint64_t id) {
   if (it == m_flows.end()) return;
   Flow& flow = it->second;
   if (flow.conn->closed()) return erase_flow(id);
+  if (flow.loop_fd >= 0 && flow.conn->fd() != flow.loop_fd) {  // the conn closed its fd
+    m_loop.forget(flow.loop_fd, id);
+    flow.loop_fd = -1;
+  } else if (flow.loop_fd >= 0) {
+    m_loop.rearm(flow.loop_fd, flow.conn->fd_waiting());  // the poll loop's edges (a no-op on epoll)
+  }
   TcpState state = flow.conn->state();
   Phase phase = state == TcpState::SynReceived ? Phase::HalfOpen
                 : state == TcpState::TimeWait  ? Phase::TimeWait
@@ -172,7 +179,7 @@ void StackImpl::after(uint64_t id) {
 bool StackImpl::hand_over(uint64_t id, Flow& flow) {
   TcpConn& conn = *flow.conn;
   int pair[2];
-  bool ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) == 0;
+  bool ok = util::socketpair_cloexec(AF_UNIX, SOCK_STREAM, pair, util::Blocking::No) == 0;
   if (ok) {
     util::Fd ours(pair[0]);
     util::Fd theirs(pair[1]);
@@ -182,7 +189,8 @@ bool StackImpl::hand_over(uint64_t id, Flow& flow) {
     m_on_flow(flow_info(conn.tuple()), std::move(theirs));
     pollfd p{our_fd, POLLOUT, 0};
     bool closed = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);  // closed inside the handler
-    ok = !closed && m_loop.add(our_fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id).has_value();
+    ok = !closed && m_loop.add(our_fd, util::ev::k_in | util::ev::k_out | util::ev::k_rdhup | util::ev::k_edge, id).has_value();
+    if (ok) flow.loop_fd = our_fd;
   }
   if (!ok) {
     ++m_stats.flows_refused;
@@ -208,7 +216,8 @@ void StackImpl::erase_flow(uint64_t id) {
   set_phase(id, it->second, Phase::Open);
   if (it->second.scheduled != k_never) m_timers.erase({it->second.scheduled, id});
   if (auto k = m_by_key.find(it->second.key); k != m_by_key.end() && k->second == id) m_by_key.erase(k);
-  m_flows.erase(it);  // the conn's destructor closes its fd (and so leaves the epoll set)
+  if (it->second.loop_fd >= 0) m_loop.forget(it->second.loop_fd, id);
+  m_flows.erase(it);  // the conn's destructor closes its fd (and so leaves an epoll set)
   if (m_flows.empty()) m_pool.trim();  // idle: the spare blocks go back to the OS too
 }
 

@@ -1,5 +1,6 @@
 // TcpConn: segment processing (ACKs, data, FIN/RST) and output. Socket side: tcp_conn_io.cpp.
 #include "net/tcp_conn.hpp"
+#include "util/descriptors.hpp"
 
 #include <sys/socket.h>
 
@@ -369,7 +370,7 @@ bool TcpConn::accept_in_order(std::span<const uint8_t> data, TimePoint now) {
 size_t TcpConn::deliver(std::span<const uint8_t> data) {
   size_t direct = 0;
   if (m_recv.empty() && m_can_write && m_fd && !data.empty()) {
-    ssize_t n = util::retry_eintr([&] { return ::send(m_fd.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), data.data(), data.size(), MSG_DONTWAIT); });
     if (n > 0) direct = static_cast<size_t>(n);
     else if (n < 0 && errno == EAGAIN) m_can_write = false;
     // other errors: drain_recv() meets them again and resets the flow

@@ -69,6 +69,8 @@ class TcpConn {
   TcpState state() const { return m_state; }
   bool closed() const { return m_state == TcpState::Closed; }
   int fd() const { return m_fd.get(); }
+  // The util::ev bits (k_in, k_out) this conn drained to EAGAIN and waits for.
+  uint32_t fd_waiting() const;
   TimePoint deadline() const;
   bool ack_pending() const { return m_ack_pending; }
   // The pool refused this flow a block (it stalls): call resume() once blocks were released.
@@ -83,7 +85,7 @@ class TcpConn {
   // The SYN-ACK a connection built from SYN with ISS would send, for a stateless (cookie) reply.
   static TcpHeaderOut syn_ack_header(const TcpTuple& tuple, const TcpSegment& syn, uint32_t iss, uint32_t mtu);
   void on_segment(const TcpSegment& seg, TimePoint now);
-  void on_fd_event(uint32_t epoll_events, TimePoint now);
+  void on_fd_event(uint32_t events, TimePoint now);  // util::ev bits
   void on_timer(TimePoint now);
   void flush_ack();
   // Retries what the pool refused (reading the socketpair, reopening the window).

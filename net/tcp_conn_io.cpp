@@ -1,17 +1,18 @@
 // TcpConn: the socketpair side. Edge-triggered: readiness is remembered in m_can_read /
 // m_can_write and cleared on EAGAIN, so ring space freed by an ACK resumes reading at once.
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/tcp_conn.hpp"
+#include "util/event_loop.hpp"
+#include "util/descriptors.hpp"
 
 namespace net {
 
 void TcpConn::on_fd_event(uint32_t events, TimePoint now) {
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) m_can_read = true;
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) m_can_write = true;
+  if (events & (util::ev::k_in | util::ev::k_hup | util::ev::k_rdhup | util::ev::k_err)) m_can_read = true;
+  if (events & (util::ev::k_out | util::ev::k_hup | util::ev::k_err)) m_can_write = true;
   pump_fd(now);
   output(now);
 }
@@ -28,7 +29,7 @@ void TcpConn::drain_recv() {
   uint64_t before = m_recv.free();
   while (!m_recv.empty() && m_can_write) {
     auto chunk = m_recv.peek();
-    ssize_t n = util::retry_eintr([&] { return ::send(m_fd.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), chunk.data(), chunk.size(), MSG_DONTWAIT); });
     if (n < 0) {
       if (errno == EAGAIN) {
         m_can_write = false;
@@ -100,6 +101,10 @@ void TcpConn::reset_and_close(bool send_rst) {
   m_send.release();
   m_recv.release();
   drop_ooo();
+}
+
+uint32_t TcpConn::fd_waiting() const {
+  return (m_can_read ? 0u : util::ev::k_in) | (m_can_write ? 0u : util::ev::k_out);
 }
 
 void TcpConn::close_fd() {

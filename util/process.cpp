@@ -3,12 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "util/child_setup.hpp"
+#include "util/descriptors.hpp"
 #include "util/fd.hpp"
 
 namespace util {
@@ -54,7 +55,7 @@ std::vector<char*> to_cstrings(const std::vector<std::string>& v) {
   }
   if (o.new_session == NewSession::Yes && setsid() < 0) fail(1);
   if (o.die_with_parent == DieWithParent::Yes) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(2);
+    if (detail::kill_child_with_parent() < 0) fail(2);
   }
   int fds[3] = {o.stdin_fd, o.stdout_fd, o.stderr_fd};
   for (int i = 0; i < 3; ++i) {
@@ -72,7 +73,7 @@ std::vector<char*> to_cstrings(const std::vector<std::string>& v) {
   }
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) < 0) fail(5);
   if (envp)
-    execvpe(argv[0], argv, envp);
+    detail::exec_with_env(argv, envp);
   else
     execvp(argv[0], argv);
   fail_child(report_fd, 6);
@@ -83,7 +84,7 @@ std::vector<char*> to_cstrings(const std::vector<std::string>& v) {
 Result<Child> Child::spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return make_error(ErrorCode::Internal, "spawn: empty argv");
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return sys_error("pipe2");
+  if (pipe_cloexec(pipefd) < 0) return sys_error("pipe");
   Fd rd(pipefd[0]), wr(pipefd[1]);
   auto argv = to_cstrings(options.argv);
   std::vector<char*> envp;
@@ -97,7 +98,7 @@ Result<Child> Child::spawn(const SpawnOptions& options) {
   ssize_t n = retry_eintr([&] { return ::read(rd.get(), report, sizeof report); });
   if (n == static_cast<ssize_t>(sizeof report)) {
     (void)child.wait();
-    static const char* stages[] = {"", "setsid", "prctl", "dup2", "fcntl", "chdir", "exec"};
+    static const char* stages[] = {"", "setsid", "prctl", "dup2", "fcntl", "chdir", "exec"};  // linux-only-ok: names a failed stage
     int stage = report[0] >= 1 && report[0] <= 6 ? report[0] : 6;
     Error e = sys_error_code(report[1], stages[stage], options.argv[0]);
     return e;
@@ -154,11 +155,11 @@ pid_t Child::detach() {
 Result<CommandOutput> run_command(const std::vector<std::string>& argv, std::string_view input,
                                   const std::optional<std::vector<std::string>>& env) {
   int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) < 0) return sys_error("pipe2");
+  if (pipe_cloexec(in) < 0) return sys_error("pipe");
   Fd in_r(in[0]), in_w(in[1]);
-  if (pipe2(out, O_CLOEXEC) < 0) return sys_error("pipe2");
+  if (pipe_cloexec(out) < 0) return sys_error("pipe");
   Fd out_r(out[0]), out_w(out[1]);
-  if (pipe2(err, O_CLOEXEC) < 0) return sys_error("pipe2");
+  if (pipe_cloexec(err) < 0) return sys_error("pipe");
   Fd err_r(err[0]), err_w(err[1]);
   SpawnOptions o;
   o.argv = argv;

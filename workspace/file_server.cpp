@@ -9,7 +9,8 @@
 #include <cmath>
 
 #include "util/glob.hpp"
-#include "workspace/beneath.hpp"
+#include "util/node_ref.hpp"
+#include "util/beneath.hpp"
 
 namespace workspace {
 
@@ -32,8 +33,7 @@ FileServer::FileServer(ShareOptions options, util::Fd root)
 
 util::Result<std::unique_ptr<FileServer>> FileServer::create(ShareOptions options) {
   for (auto& g : options.exclude) g = ML_TRY_CTX(util::normalize_path_glob(g), "exclude '" + g + "'");
-  util::Fd root(::open(options.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return util::sys_error("open share", options.root);
+  auto root = ML_TRY_CTX(util::open_dir_ref(options.root), "share");
   auto srv = std::unique_ptr<FileServer>(new FileServer(options, std::move(root)));
   // Protected files are known by inode, so no rename or hard link reaches them
   // under another name; the directories above them may not be renamed away.
@@ -184,20 +184,19 @@ int FileServer::locate(uint64_t node, Located& out) {
   size_t slash = rel->rfind('/');
   std::string parent = slash == std::string::npos ? std::string() : rel->substr(0, slash);
   out.name = slash == std::string::npos ? *rel : rel->substr(slash + 1);
-  auto fd = open_beneath(m_root.get(), rel->empty() ? std::string_view() : std::string_view(parent),
-                         O_PATH | O_DIRECTORY);
+  auto fd = util::open_dir_beneath(m_root.get(), rel->empty() ? std::string_view() : std::string_view(parent));
   if (!fd) return gone_or(fd.error().sys_errno());
   out.parent = std::move(*fd);
   return 0;
 }
 
 int FileServer::locate_child(uint64_t parent, std::string_view name, Located& out, Purpose purpose) {
-  if (!valid_name(name)) return EINVAL;
+  if (!util::valid_name(name)) return EINVAL;
   auto dir = m_nodes.path(parent);
   if (!dir) return ENOENT;
   std::string rel = dir->empty() ? std::string(name) : *dir + "/" + std::string(name);
   if (hidden(rel)) return purpose == Purpose::Lookup ? ENOENT : EACCES;
-  auto fd = open_beneath(m_root.get(), *dir, O_PATH | O_DIRECTORY);
+  auto fd = util::open_dir_beneath(m_root.get(), *dir);
   if (!fd) return gone_or(fd.error().sys_errno());
   out.parent = std::move(*fd);
   out.name = std::string(name);
@@ -206,7 +205,7 @@ int FileServer::locate_child(uint64_t parent, std::string_view name, Located& ou
 }
 
 int FileServer::stat_located(const Located& at, struct stat& st) {
-  int r = at.name.empty() ? ::fstatat(at.parent.get(), "", &st, AT_EMPTY_PATH)
+  int r = at.name.empty() ? ::fstat(at.parent.get(), &st)
                           : ::fstatat(at.parent.get(), at.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
   return r < 0 ? errno : 0;
 }
@@ -329,10 +328,10 @@ std::string FileServer::op_setattr(const Request& req) {
   if (!in) return encode_error(h.unique, EINVAL);
   Located at;
   if (int e = locate(h.nodeid, at)) return encode_error(h.unique, e);
-  util::Fd path_fd;
-  if (int e = open_located(at, O_PATH, path_fd)) return encode_error(h.unique, e);
+  util::NodeRef node;  // exactly the inode resolved, no symlink followed (util/node_ref.hpp)
+  if (int e = util::NodeRef::open(at.parent.get(), at.name, node)) return encode_error(h.unique, e);
   struct stat st;
-  if (::fstat(path_fd.get(), &st) < 0) return encode_error(h.unique, errno);
+  if (int e = node.stat(st)) return encode_error(h.unique, e);
   uint32_t changes = in->valid & (FATTR_MODE | FATTR_SIZE | FATTR_ATIME | FATTR_MTIME | FATTR_UID | FATTR_GID);
   if (changes && is_read_only_inode(st)) return encode_error(h.unique, EACCES);
   // chown: the guest sees every host-user file as its own user; a change to
@@ -340,19 +339,16 @@ std::string FileServer::op_setattr(const Request& req) {
   // host user's ownership).
   if ((in->valid & FATTR_UID) && in->uid != m_options.uid) return encode_error(h.unique, EPERM);
   if ((in->valid & FATTR_GID) && in->gid != m_options.gid) return encode_error(h.unique, EPERM);
-  // The O_PATH fd names exactly the inode we resolved (no symlink followed);
-  // /proc/self/fd/N reaches that inode for the calls that take no fd.
-  std::string proc = "/proc/self/fd/" + std::to_string(path_fd.get());
   Handle* fh = (in->valid & FATTR_FH) ? handle_for(in->fh, false) : nullptr;
   if (in->valid & FATTR_MODE) {
     if (S_ISLNK(st.st_mode)) return encode_error(h.unique, EOPNOTSUPP);
-    if (::chmod(proc.c_str(), in->mode & 07777) < 0) return encode_error(h.unique, errno);
+    if (int e = node.chmod(in->mode & 07777)) return encode_error(h.unique, e);
   }
   if (in->valid & FATTR_SIZE) {
     if (!S_ISREG(st.st_mode)) return encode_error(h.unique, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
-    int r = fh && fh->writable ? ::ftruncate(fh->fd.get(), static_cast<off_t>(in->size))
-                               : ::truncate(proc.c_str(), static_cast<off_t>(in->size));
-    if (r < 0) return encode_error(h.unique, errno);
+    int e = fh && fh->writable ? (::ftruncate(fh->fd.get(), static_cast<off_t>(in->size)) < 0 ? errno : 0)
+                               : node.truncate(static_cast<off_t>(in->size));
+    if (e) return encode_error(h.unique, e);
   }
   if (in->valid & (FATTR_ATIME | FATTR_MTIME)) {
     timespec ts[2];
@@ -365,11 +361,9 @@ std::string FileServer::op_setattr(const Request& req) {
       ts[1].tv_sec = static_cast<time_t>(in->mtime);
       ts[1].tv_nsec = (in->valid & FATTR_MTIME_NOW) ? UTIME_NOW : static_cast<long>(in->mtimensec);
     }
-    int r = at.name.empty() ? ::utimensat(AT_FDCWD, proc.c_str(), ts, 0)
-                            : ::utimensat(at.parent.get(), at.name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-    if (r < 0) return encode_error(h.unique, errno);
+    if (int e = node.set_times(ts)) return encode_error(h.unique, e);
   }
-  if (::fstat(path_fd.get(), &st) < 0) return encode_error(h.unique, errno);
+  if (int e = node.stat(st)) return encode_error(h.unique, e);
   fuse_attr_out out{};
   split_timeout(m_options.attr_timeout_s, out.attr_valid, out.attr_valid_nsec);
   out.attr = make_attr(st);

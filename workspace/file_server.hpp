@@ -84,10 +84,10 @@ class FileServer {
     std::vector<DirEntry> entries;  // directories: snapshot taken at OPENDIR
   };
 
-  // Result of resolving a node: the parent dir (O_PATH) and the final name, or
+  // Result of resolving a node: the parent dir (a dir ref, util::dir_ref_flags) and the final name, or
   // the node's own dir fd for the root.
   struct Located {
-    util::Fd parent;    // O_PATH directory fd (the root's own fd for the root node)
+    util::Fd parent;    // directory ref (the root's own fd for the root node)
     std::string name;   // "" for the root
     std::string rel;    // path relative to the root ("" for the root)
   };

@@ -2,12 +2,12 @@
 // RMDIR, RENAME/RENAME2, LINK. All act on (parent dir fd, single name) with
 // *at() calls that never follow a final symlink.
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "workspace/beneath.hpp"
+#include "util/beneath.hpp"
+#include "util/file_calls.hpp"
 #include "workspace/file_server.hpp"
 
 namespace workspace {
@@ -102,7 +102,7 @@ std::string FileServer::op_rename(const Request& req, bool v2) {
   auto oldname = a.take_cstring();
   auto newname = a.take_cstring();
   if (!oldname || !newname) return encode_error(h.unique, EINVAL);
-  if (flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) return encode_error(h.unique, EINVAL);
+  if (flags & ~(util::k_rename_noreplace | util::k_rename_exchange)) return encode_error(h.unique, EINVAL);
   Located from, to;
   if (int e = locate_child(h.nodeid, *oldname, from, Purpose::Change)) return encode_error(h.unique, e);
   if (int e = locate_child(newdir, *newname, to, Purpose::Change)) return encode_error(h.unique, e);
@@ -114,14 +114,14 @@ std::string FileServer::op_rename(const Request& req, bool v2) {
     struct stat st;
     if (stat_located(from, st) == 0 && S_ISDIR(st.st_mode))
       if (int e = check_subtree(from.rel, to.rel)) return encode_error(h.unique, e);
-    if ((flags & RENAME_EXCHANGE) && stat_located(to, st) == 0 && S_ISDIR(st.st_mode))
+    if ((flags & util::k_rename_exchange) && stat_located(to, st) == 0 && S_ISDIR(st.st_mode))
       if (int e = check_subtree(to.rel, from.rel)) return encode_error(h.unique, e);
   }
   // Both ends are (directory fd beneath the root, single name): the entry can
   // only move inside the share, whatever the names contain.
-  if (::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags) < 0)
-    return encode_error(h.unique, errno);
-  m_nodes.renamed(h.nodeid, from.name, newdir, to.name, (flags & RENAME_EXCHANGE) != 0);
+  if (int e = util::rename_at(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags))
+    return encode_error(h.unique, e);
+  m_nodes.renamed(h.nodeid, from.name, newdir, to.name, (flags & util::k_rename_exchange) != 0);
   return encode_reply(h.unique, {});
 }
 

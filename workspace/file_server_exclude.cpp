@@ -15,7 +15,7 @@
 
 #include "util/dir.hpp"
 #include "util/glob.hpp"
-#include "workspace/beneath.hpp"
+#include "util/beneath.hpp"
 #include "workspace/file_server.hpp"
 
 namespace workspace {
@@ -58,7 +58,7 @@ int FileServer::check_subtree(const std::string& from, const std::string& to) {
     todo.pop_back();
     std::string from_dir = join(from, sub), to_dir = join(to, sub);
     if (!may_hide_beneath(from_dir) && !may_hide_beneath(to_dir)) continue;  // no pattern reaches below
-    auto fd = open_beneath(m_root.get(), from_dir, O_RDONLY | O_DIRECTORY);
+    auto fd = util::open_beneath(m_root.get(), from_dir, O_RDONLY | O_DIRECTORY);
     if (!fd) return EACCES;  // cannot look inside: do not move it blind
     util::Dir d = util::Dir::adopt(fd->release());
     if (!d) return EACCES;

@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include "util/dir.hpp"
-#include "workspace/beneath.hpp"
+#include "util/beneath.hpp"
+#include "util/file_calls.hpp"
 #include "workspace/file_server.hpp"
 
 namespace workspace {
@@ -179,9 +180,9 @@ std::string FileServer::op_fallocate(const Request& req) {
   if (!in) return encode_error(h.unique, EINVAL);
   Handle* hd = handle_for(in->fh, false);
   if (!hd || !hd->writable) return encode_error(h.unique, EBADF);
-  if (::fallocate(hd->fd.get(), static_cast<int>(in->mode), static_cast<off_t>(in->offset),
-                  static_cast<off_t>(in->length)) < 0)
-    return encode_error(h.unique, errno);
+  if (int e = util::allocate_space(hd->fd.get(), in->mode, static_cast<off_t>(in->offset),
+                                   static_cast<off_t>(in->length)))
+    return encode_error(h.unique, e);
   return encode_reply(h.unique, {});
 }
 

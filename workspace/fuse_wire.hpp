@@ -4,7 +4,7 @@
 // guest, so every read is checked against the message size.
 #pragma once
 
-#include <linux/fuse.h>
+#include <linux/fuse.h>  // linux-only-ok: the guest kernel's FUSE wire ABI (a header, no call)
 
 #include <cstdint>
 #include <cstring>

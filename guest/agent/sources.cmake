@@ -16,8 +16,8 @@ set(MATCHLOCK_PROTOCOL_SOURCES
   guest/protocol/spawn.cpp
   guest/protocol/users.cpp
 )
-# Only util's fd and fs helpers: util as a whole pulls in OpenSSL, which a static init has no use for.
-set(MATCHLOCK_AGENT_UTIL_SOURCES util/fd.cpp util/fs.cpp)
+# Only util's fd, fs and signal-record helpers: util as a whole pulls in OpenSSL, which a static init has no use for.
+set(MATCHLOCK_AGENT_UTIL_SOURCES util/fd.cpp util/fs.cpp util/signal_fd.cpp)
 set(MATCHLOCK_AGENT_SOURCES
   guest/agent/fuse_mount.cpp
   guest/agent/layer_disks.cpp

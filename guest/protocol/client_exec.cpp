@@ -2,13 +2,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "guest/protocol/client_impl.hpp"
 #include "guest/protocol/messages.hpp"
+#include "util/signal_fd.hpp"
 
 namespace protocol {
 
@@ -163,14 +163,14 @@ class ExecPump {
 
   // A signal the caller forwards: SIGWINCH becomes a resize, anything else a signal.
   void forward_signal() {
-    signalfd_siginfo si;
-    if (::read(m_io.signal_fd, &si, sizeof si) != static_cast<ssize_t>(sizeof si)) return;
-    if (si.ssi_signo == SIGWINCH) {
+    int signo = util::read_signal(m_io.signal_fd);  // a util::SignalRecord
+    if (!signo) return;
+    if (signo == SIGWINCH) {
       winsize ws{};
       if (m_io.winsize_fd >= 0 && ::ioctl(m_io.winsize_fd, TIOCGWINSZ, &ws) == 0)
         m_ch.send_control(json{{"op", "resize"}, {"rows", ws.ws_row}, {"cols", ws.ws_col}});
     } else {
-      m_ch.send_control(json{{"op", "signal"}, {"signal", si.ssi_signo}});
+      m_ch.send_control(json{{"op", "signal"}, {"signal", signo}});
     }
   }
 

@@ -3,7 +3,7 @@
 
     util  <-  oci, net, workspace, backends  <-  engine  <-  cmd
     util  <-  guest/protocol  <-  engine (host end of the channel)
-    util (fd, fs, result, dir only)  <-  guest/protocol  <-  guest/agent
+    util (fd, fs, result, dir, signal_fd only)  <-  guest/protocol  <-  guest/agent
 
 check_includes.py ROOT      exits 1 and lists every include that crosses the rule.
 check_includes.py --self-test   proves the check fails on a planted violation.
@@ -21,8 +21,9 @@ ALLOWED = {
     "net": ["util"],
     "workspace": ["util"],
     "backends": ["util"],
-    "guest/protocol": ["util/dir.hpp", "util/fd.hpp", "util/fs.hpp", "util/result.hpp"],
-    "guest/agent": ["guest/protocol", "util/dir.hpp", "util/fd.hpp", "util/fs.hpp", "util/result.hpp"],
+    "guest/protocol": ["util/dir.hpp", "util/fd.hpp", "util/fs.hpp", "util/result.hpp", "util/signal_fd.hpp"],
+    "guest/agent": ["guest/protocol", "util/dir.hpp", "util/fd.hpp", "util/fs.hpp", "util/result.hpp",
+                    "util/signal_fd.hpp"],
     "engine": ["util", "oci", "net", "workspace", "backends", "guest/protocol"],
     "cmd": ["util", "oci", "net", "workspace", "backends", "guest/protocol", "engine"],
 }

@@ -302,7 +302,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto link = std::make_unique<CaptureLink>();
   h->link = link.get();
   Harness* hp = h.get();
-  auto loop = net::EventLoop::create();
+  auto loop = util::EventLoop::create();
   FUZZ_CHECK(loop.has_value());
   h->stack = std::make_unique<net::StackImpl>(
       std::move(config), std::move(link), names,

@@ -12,3 +12,15 @@ foreach(_t dns icmp http close zero_window parallel loss large)
   # The rig runs its own namespaces; run them one at a time so throughput tests don't share cores.
   set_property(TEST net.${_t} PROPERTY RESOURCE_LOCK net_rig)
 endforeach()
+
+# The same rig on the POSIX platform layer (net_posix: the poll(2) loop with emulated edges):
+# backpressure both ways, many parallel flows, large transfers, closes (label posix).
+if(MATCHLOCK_POSIX_TWIN)
+  add_executable(net_rig_posix net/net_rig.cpp net/splice.cpp)
+  target_link_libraries(net_rig_posix PRIVATE net_posix util_posix)
+  foreach(_t close zero_window parallel large)
+    matchlock_shell_test(net.posix_${_t} net/${_t}.sh LABELS "net;posix" TIMEOUT 600)
+    set_property(TEST net.posix_${_t} APPEND PROPERTY ENVIRONMENT "NET_RIG=$<TARGET_FILE:net_rig_posix>")
+    set_property(TEST net.posix_${_t} PROPERTY RESOURCE_LOCK net_rig)
+  endforeach()
+endif()

@@ -213,7 +213,12 @@ TEST_CASE("workspace exclude: a directory rename checks what is on the host bene
   // Exchanging two directories checks both subtrees.
   REQUIRE(s.k->mkdir(k_root_node, "clean").error == 0);
   CHECK(s.k->rename(k_root_node, "clean", k_root_node, "tree2", RENAME_EXCHANGE).error == EACCES);
+#if defined(MATCHLOCK_TEST_POSIX) && !defined(__APPLE__)
+  // Past the barrier, the POSIX layer without renameatx_np refuses the flag itself.
+  CHECK(s.k->rename(k_root_node, "clean", k_root_node, "empty", RENAME_EXCHANGE).error == EINVAL);
+#else
   CHECK(s.k->rename(k_root_node, "clean", k_root_node, "empty", RENAME_EXCHANGE).error == 0);
+#endif
   // A directory the server cannot read beneath is not moved blind.
   if (::geteuid() != 0) {  // root reads any mode-000 directory; the check is then about content
     fs::create_directories(s.root / "locked/inner");

@@ -81,7 +81,8 @@ class DatagramLink final : public FrameLink {
   enum class Sent { Done, WouldBlock };
 
   util::Result<Sent> send_one(std::span<const uint8_t> frame) {
-    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), frame.data(), frame.size());  // + SO_NOSIGPIPE where it exists });
+    // util::send_nosignal: MSG_NOSIGNAL where it exists (SO_NOSIGPIPE is set on the socket too).
+    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), frame.data(), frame.size()); });
     if (n >= 0) return Sent::Done;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Sent::WouldBlock;
     if (errno == ENOBUFS || errno == EMSGSIZE) return Sent::Done;  // dropped, like a full ring

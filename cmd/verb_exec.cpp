@@ -69,8 +69,7 @@ void register_exec(CLI::App& app, Context& ctx) {
     if (!e) return e.error();
     spec->env = *e;
     spec->tty = *tty;
-    auto r = exec_in_sandbox(ctx, name, *spec);
-    return r;
+    return exec_in_sandbox(ctx, name, *spec);
   }));
 }
 

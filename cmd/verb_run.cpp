@@ -49,13 +49,9 @@ void register_run(CLI::App& app, Context& ctx) {
     if (ctx.after_dashdash) o->command.insert(o->command.end(), ctx.after_dashdash->begin(), ctx.after_dashdash->end());
     // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
     if (o->image.empty() && !command_only) {
-      if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust, *frozen})) {
-        return *code;
-      }
+      if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust, *frozen})) return *code;
     }
-    if (*dry_run) {
-      return util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`");
-    }
+    if (*dry_run) return util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`");
     if (*frozen) {
       if (!o->image.empty()) {
         return util::make_error(util::ErrorCode::Usage, "--frozen pins the Matchlockfile's image; it does not apply to --image");
@@ -64,8 +60,7 @@ void register_run(CLI::App& app, Context& ctx) {
       if (!pin) return pin.error();
       o->frozen_manifest = pin->manifest_digest;
     }
-    auto r = engine::run_in_sandbox(ctx.dirs, *o);
-    return r;
+    return engine::run_in_sandbox(ctx.dirs, *o);
   }));
 }
 

@@ -19,8 +19,7 @@ void register_shell(CLI::App& app, Context& ctx) {
   sub->callback(verb_callback(ctx.exit_code, [&ctx, name, spec]() -> util::Result<int> {
     spec->argv = {"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"};
     spec->tty = ::isatty(STDIN_FILENO) != 0;
-    auto r = exec_in_sandbox(ctx, *name, *spec);
-    return r;
+    return exec_in_sandbox(ctx, *name, *spec);
   }));
 }
 

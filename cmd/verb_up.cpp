@@ -81,9 +81,7 @@ void register_up(CLI::App& app, Context& ctx) {
     if (!target) return target.error();
     if (*trust) target->trust = engine::TrustFlag::Granted;
     // The machine's policy.toml, before anything is pulled (exit 2 with every violation).
-    if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) {
-      return bounded.error();
-    }
+    if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) return bounded.error();
     auto policy = oci::parse_pull_policy(*pull);
     if (!policy) return policy.error();
     if (*dry_run) {

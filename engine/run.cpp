@@ -104,6 +104,8 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
     spec.disk_bytes = k_default_disk;
   }
   if (const char* disk = std::getenv("MATCHLOCK_DISK_MIB"); disk && *disk) spec.disk_bytes = std::strtoull(disk, nullptr, 10) << 20;
+  spec.snapshot = o.no_snapshot || (config && !config->sandbox.snapshot) ? SnapshotUse::Off : SnapshotUse::Auto;
+  spec.snapshot_origin = config ? config->file.string() : ref.to_string();
   if (const char* dir = std::getenv("MATCHLOCK_BENCH_9P"); dir && *dir) spec.bench_9p_dir = dir;  // bench/workspace baseline
 
   // Signals are blocked before any thread starts; they are forwarded to the guest process.

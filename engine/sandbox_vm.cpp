@@ -57,6 +57,14 @@ std::string snapshot_blocker(const SandboxSpec& spec, const backends::qemu::Qemu
     return "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs: QEMU cannot save a vhost-user-fs device";
   if (auto nested = nested_mount(spec.mounts))
     return "mount " + nested->first + " inside " + nested->second + " needs virtio-fs, which QEMU cannot save";
+  // The agent writes a secret file itself; into a share it serves over the channel it
+  // would wait on its own FUSE requests. "~/" is resolved in the guest: any mount may hold it.
+  if (spec.network)
+    for (const auto& f : spec.network->secret_files())
+      for (const auto& m : spec.mounts)
+        if (f.path.rfind("~", 0) == 0 || f.path == m.target || f.path.rfind(m.target + "/", 0) == 0)
+          return "secret file " + f.path + " may lie in mount " + m.target +
+                 ", which needs virtio-fs (QEMU cannot save it) to be written at start";
   return snapshot_unsupported_reason(host);
 }
 

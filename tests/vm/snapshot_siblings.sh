@@ -50,6 +50,15 @@ done
   fail "/dev/urandom repeats between siblings: ${rand[*]}"
 [ "${ca[one]}" != "${ca[two]}" ] && [ "${ca[one]}" != "${ca[saver]}" ] || fail "siblings share a CA: ${ca[*]}"
 [ "${token[one]}" != "${token[two]}" ] && [ "${token[one]}" != "${token[saver]}" ] || fail "siblings share a placeholder: ${token[*]}"
+# The snapshot's RAM is mapped private: a resumed guest that writes all over its memory
+# never changes the file its siblings resume from.
+ram=$(for d in "$XDG_CACHE_HOME"/matchlock/snapshots/*/; do grep -q "\"memory_mib=$MEM\"" "$d/meta.json" 2>/dev/null && echo "$d/ram"; done | head -1)
+[ -f "$ram" ] || fail "no snapshot ram file for memory_mib=$MEM"
+before=$(sha256sum <"$ram")
+run_ml exec sib-one -- sh -c 'mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm 2>/dev/null; dd if=/dev/urandom of=/dev/shm/fill bs=1M count=96 2>/dev/null; echo filled'
+expect_rc 0
+expect_contains "$OUT" filled
+[ "$(sha256sum <"$ram")" = "$before" ] || fail "a resumed guest's writes reached the snapshot's ram file"
 for s in one two; do run_ml down "sib-$s"; expect_rc 0; done
 no_qemu_left
 snap_forget $MEM

@@ -52,7 +52,7 @@ done
 [ "${token[one]}" != "${token[two]}" ] && [ "${token[one]}" != "${token[saver]}" ] || fail "siblings share a placeholder: ${token[*]}"
 # The snapshot's RAM is mapped private: a resumed guest that writes all over its memory
 # never changes the file its siblings resume from.
-ram=$(for d in "$XDG_CACHE_HOME"/matchlock/snapshots/*/; do grep -q "\"memory_mib=$MEM\"" "$d/meta.json" 2>/dev/null && echo "$d/ram"; done | head -1)
+ram=$(for d in "$XDG_CACHE_HOME"/matchlock/snapshots/*/; do grep -q "\"memory_mib=$MEM\"" "$d/meta.json" 2>/dev/null && echo "$d/ram"; done | head -1 || true)
 [ -f "$ram" ] || fail "no snapshot ram file for memory_mib=$MEM"
 before=$(sha256sum <"$ram")
 run_ml exec sib-one -- sh -c 'mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm 2>/dev/null; dd if=/dev/urandom of=/dev/shm/fill bs=1M count=96 2>/dev/null; echo filled'

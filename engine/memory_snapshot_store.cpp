@@ -169,7 +169,9 @@ util::Result<MemorySnapshotGcReport> collect_memory_snapshots(const util::Dirs& 
     bool keep = false;
     if (valid_key(name)) {
       auto m = read_meta(e.path());
-      keep = m && m->key == name && newest[m->origin] == name;
+      // A Matchlockfile that is gone saves no more: its snapshots go too.
+      bool origin_gone = m && !m->origin.empty() && m->origin[0] == '/' && !util::path_exists(m->origin);
+      keep = m && m->key == name && newest[m->origin] == name && !origin_gone;
     }
     if (!keep) doomed.push_back(e.path());
   }

@@ -72,8 +72,8 @@ struct MemorySnapshotGcReport {
   uint64_t bytes_reclaimed = 0;
   std::vector<std::string> paths;
 };
-// Keeps the newest snapshot per origin; removes older ones, unreadable ones and
-// leftover temp dirs. Resumed sandboxes keep running: their ram stays mapped.
+// Keeps the newest snapshot per origin; removes older ones, those whose origin
+// Matchlockfile no longer exists, unreadable ones and leftover temp dirs. Resumed sandboxes keep running: their ram stays mapped.
 util::Result<MemorySnapshotGcReport> collect_memory_snapshots(const util::Dirs& dirs, oci::DryRun dry_run);
 
 }  // namespace engine

@@ -60,7 +60,9 @@ std::string publish(const util::Dirs& dirs, const engine::MemorySnapshotInputs& 
   write(w->dir() / "state", "QEVM state");
   engine::MemorySnapshot meta;
   meta.inputs = engine::describe(inputs);
-  meta.origin = "/p/Matchlockfile";
+  fs::create_directories(dirs.config);
+  write(dirs.config / "Matchlockfile", "version = 1\n");  // gc drops the snapshots of a Matchlockfile that is gone
+  meta.origin = (dirs.config / "Matchlockfile").string();
   meta.ram_bytes = k_ram;
   meta.disk_bytes = k_disk;
   auto published = w->commit(meta);
@@ -134,7 +136,7 @@ TEST_CASE("memory snapshot store: publish is atomic and finds what it published"
   CHECK(publish(dirs, in) == key);
   auto found = engine::find_memory_snapshot(dirs, key, engine::describe(in), k_ram, k_disk);
   REQUIRE(found);
-  CHECK(found->origin == "/p/Matchlockfile");
+  CHECK(found->origin == (dirs.config / "Matchlockfile").string());
   CHECK(engine::list_memory_snapshots(dirs).size() == 1);
   // A second publish of the same key (a concurrent save) keeps the first.
   CHECK(publish(dirs, in) == key);
@@ -216,6 +218,28 @@ TEST_CASE("memory snapshot gc keeps the newest per origin and removes leftovers"
   CHECK(!fs::exists(engine::memory_snapshots_dir(dirs) / old_key));
   CHECK(fs::exists(engine::memory_snapshots_dir(dirs) / new_key));
   CHECK(!fs::exists(engine::memory_snapshots_dir(dirs) / ".tmp-leftover"));
+}
+
+TEST_CASE("memory snapshot gc removes the snapshots of a Matchlockfile that is gone") {
+  auto tmp = util::TempDir::create(fs::temp_directory_path(), "ml-snap-");
+  REQUIRE(tmp);
+  util::Dirs dirs{tmp->path() / "cache", tmp->path() / "state", tmp->path() / "config"};
+  std::string key = engine::memory_snapshot_key(base_inputs());
+  auto w = engine::MemorySnapshotWriter::create(dirs, key);
+  REQUIRE(w);
+  sized(w->dir() / "ram", k_ram);
+  sized(w->dir() / "upper.ext4", k_disk);
+  write(w->dir() / "state", "QEVM");
+  engine::MemorySnapshot meta;
+  meta.inputs = engine::describe(base_inputs());
+  meta.origin = (tmp->path() / "proj" / "Matchlockfile").string();  // never created
+  meta.ram_bytes = k_ram;
+  meta.disk_bytes = k_disk;
+  REQUIRE(w->commit(meta));
+  auto report = engine::collect_memory_snapshots(dirs, oci::DryRun::No);
+  REQUIRE(report);
+  CHECK(report->removed == 1);
+  CHECK(engine::list_memory_snapshots(dirs).empty());
 }
 
 TEST_CASE("[sandbox] snapshot = false is parsed, a non-boolean is an error") {

@@ -104,6 +104,8 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
   return util::make_error(util::ErrorCode::Unsupported,
                           "sandbox.backend \"vz\": Virtualization.framework exists only on macOS, and this build is for another host");
 #endif
+}
+
 namespace {
 
 // Why this boot cannot use a memory snapshot, or "" when it can.

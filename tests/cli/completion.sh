@@ -49,7 +49,7 @@ got
 $got"
 }
 has_word() {  # has_word WORD LIST
-  printf '%s\n' "$2" | grep -qx -- "$1"
+  grep -qx -- "$1" <<<"$2"
 }
 
 verbs=$(complete_bash "")

@@ -24,8 +24,8 @@ if command -v zsh >/dev/null; then
       _matchlock' _ "$TEST_TMP/_matchlock" "$MATCHLOCK" "$@" | sort
   }
   got=$(zsh_complete "")
-  printf '%s\n' "$got" | grep -qx up || fail "zsh: no verbs: $got"
-  printf '%s\n' "$got" | grep -qx __supervise && fail "zsh: hidden verb offered"
+  grep -qx up <<<"$got" || fail "zsh: no verbs: $got"
+  grep -qx __supervise <<<"$got" && fail "zsh: hidden verb offered"
   [ "$(zsh_complete run "")" = "$(printf 'build\ntest')" ] || fail "zsh: tasks: $(zsh_complete run "")"
   [ "$(zsh_complete down "")" = alpha ] || fail "zsh: sandboxes: $(zsh_complete down "")"
   [ "$(zsh_complete validate "")" = ":files" ] || fail "zsh: files: $(zsh_complete validate "")"
@@ -40,8 +40,8 @@ if command -v fish >/dev/null; then
     fish --no-config -c "source $TEST_TMP/matchlock.fish; function matchlock; $MATCHLOCK \$argv; end; complete -C '$1'" | cut -f1 | sort
   }
   got=$(fish_complete "matchlock ")
-  printf '%s\n' "$got" | grep -qx up || fail "fish: no verbs: $got"
-  printf '%s\n' "$got" | grep -qx __supervise && fail "fish: hidden verb offered"
+  grep -qx up <<<"$got" || fail "fish: no verbs: $got"
+  grep -qx __supervise <<<"$got" && fail "fish: hidden verb offered"
   [ "$(fish_complete "matchlock run ")" = "$(printf 'build\ntest')" ] || fail "fish: tasks: $(fish_complete "matchlock run ")"
   [ "$(fish_complete "matchlock down ")" = alpha ] || fail "fish: sandboxes: $(fish_complete "matchlock down ")"
   tested=$((tested + 1))

@@ -61,5 +61,5 @@ net_stop_servers() {
 
 # expect_line KEY VALUE: the guest printed KEY=VALUE on a line of $OUT.
 expect_line() {
-  printf '%s\n' "$OUT" | grep -qxF -- "$1=$2" || fail "expected guest line '$1=$2'; guest said: $(printf '%s\n' "$OUT" | grep -- "^$1=" || echo '(nothing)'); stdout: $OUT; stderr: $ERR"
+  grep -qxF -- "$1=$2" <<<"$OUT" || fail "expected guest line '$1=$2'; guest said: $(printf '%s\n' "$OUT" | grep -- "^$1=" || echo '(nothing)'); stdout: $OUT; stderr: $ERR"
 }

@@ -114,7 +114,7 @@ expect_contains "$OUT" "secrets=TOKEN"
 expect_contains "$OUT" "203.0.113.7"
 run_ml net log --json
 printf '%s\n' "$OUT" | grep '"decision":"deny"' | grep -q '"rule"' || fail "no denied entry with a rule: $OUT"
-printf '%s\n' "$OUT" | grep -q '"kind":"tls".*"name":"allowed.test"' || fail "no allowed TLS entry for allowed.test: $OUT"
+grep -q '"kind":"tls".*"name":"allowed.test"' <<<"$OUT" || fail "no allowed TLS entry for allowed.test: $OUT"
 
 # The supervisor path (`up` + `exec`) gets the same network and environment.
 run_ml up          # (tests/lifecycle/lib.sh adds --trust)

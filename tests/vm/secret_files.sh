@@ -168,10 +168,10 @@ echo scan-done
 EOS
 run_ml exec -u root -e CONTROL=npm_QcontrolInEnv0123456789 -- bash -c "$SCAN"
 expect_contains "$OUT" "scan-done"
-printf '%s\n' "$OUT" | grep -qxF sk-ant-oat01-QcontrolOnDisk0123456789 || fail "the scan does not see files: $OUT"
+grep -qxF sk-ant-oat01-QcontrolOnDisk0123456789 <<<"$OUT" || fail "the scan does not see files: $OUT"
 [ "$(printf '%s\n' "$OUT" | grep -cxF npm_QcontrolInEnv0123456789)" -ge 2 ] || fail "the scan does not see environments: $OUT"
 for v in "$ACCESS" "$REFRESH" "$NEW_ACCESS" "$NEW_REFRESH" "$NPM"; do
-  printf '%s\n' "$OUT" | grep -qxF -- "$v" && fail "a real value is in the guest: ${v:0:16}..."
+  grep -qxF -- "$v" <<<"$OUT" && fail "a real value is in the guest: ${v:0:16}..."
   case "$OUT$ERR" in *"$v"*) fail "a real value reached the guest's output: ${v:0:16}..." ;; esac
 done
 vol="$XDG_STATE_HOME/matchlock/volumes/secfiles/claude/data/.credentials.json"

@@ -76,9 +76,9 @@ esac
 run_ml exec -- sh -c 'grep -E " /(workspace|data|direct) " /proc/mounts'
 expect_rc 0
 for t in /workspace /data /direct; do
-  printf '%s\n' "$OUT" | grep -q " $t $fstype " || fail "$t is not a $fstype mount: $OUT"
+  grep -q " $t $fstype " <<<"$OUT" || fail "$t is not a $fstype mount: $OUT"
 done
-printf '%s\n' "$OUT" | grep -q " /data $fstype ro," || fail "/data is not mounted read-only: $OUT"
+grep -q " /data $fstype ro," <<<"$OUT" || fail "/data is not mounted read-only: $OUT"
 
 # 1. Reads, owner mapping, symlinks served as links (resolved in the guest, never on the host).
 run_ml exec -- sh -c '

@@ -230,6 +230,8 @@ util::Result<void> VmSystem::resume(const protocol::ResumeConfig& config) {
     ML_TRY_CTX(replace_ca(m_ca_pem, config.ca_pem, k_trust_bundles, k_sandbox_ca_path, k_sandbox_bundle_path), "resume");
     m_ca_pem = config.ca_pem;
   }
+  // This sandbox's console starts here: the kernel's boot messages went to the saver's.
+  console("matchlock-agent: resumed from a memory snapshot as " + config.hostname);
   return util::ok();
 }
 

@@ -92,6 +92,7 @@ json config_to_json(const engine::Config& c) {
                   {"user", opt(s.user)},
                   {"workdir", opt(s.workdir)},
                   {"hostname", s.hostname},
+                  {"snapshot", s.snapshot},
                   {"env", s.env}};
   j["mounts"] = json::array();
   for (const auto& m : c.mounts) {
@@ -160,6 +161,7 @@ std::string config_to_text(const engine::Config& c) {
   o += s.user.empty() ? "# user: the image's\n" : "user = " + q(s.user) + "\n";
   o += s.workdir.empty() ? "# workdir: the image's\n" : "workdir = " + q(s.workdir) + "\n";
   o += "hostname = " + q(s.hostname) + "\n";
+  o += std::string("snapshot = ") + (s.snapshot ? "true" : "false") + "\n";
   if (!s.env.empty()) {
     o += "\n[sandbox.env]\n";
     for (const auto& [k, v] : s.env) o += k + " = " + q(v) + "\n";

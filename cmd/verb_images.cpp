@@ -6,6 +6,7 @@
 
 #include "cmd/exit_code.hpp"
 #include "cmd/verbs.hpp"
+#include "engine/memory_snapshot_store.hpp"
 #include "oci/image_records.hpp"
 
 namespace cmd {
@@ -38,6 +39,13 @@ util::Result<void> run_images(Context& ctx, bool json) {
   for (const auto& r : records)
     std::printf("%-50s %-14s %-12s %10s  %s\n", r.reference.c_str(), r.platform.c_str(), short_hex(r.manifest_digest).c_str(),
                 mb(r.size).c_str(), r.source.c_str());
+  // Memory snapshots (the booted state of an image and its cached task layers), when there are any.
+  auto snapshots = engine::list_memory_snapshots(ctx.dirs);
+  if (!snapshots.empty()) {
+    std::printf("\n%-14s %10s  %s\n", "MEMORY SNAPSHOT", "SIZE", "SAVED BY");
+    for (const auto& s : snapshots)
+      std::printf("%-15s %10s  %s\n", s.key.substr(0, 12).c_str(), mb(s.bytes).c_str(), s.origin.c_str());
+  }
   return util::ok();
 }
 

@@ -29,6 +29,7 @@ void register_run(CLI::App& app, Context& ctx) {
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
   auto frozen = std::make_shared<bool>(false);
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
+  sub->add_flag("--no-snapshot", o->no_snapshot, "Boot cold: neither resume nor save a memory snapshot");
   auto dry_run = std::make_shared<bool>(false);
   sub->add_flag("--dry-run", *dry_run, "run TASK: print the order the tasks would run in");
   sub->add_option("command", o->command, "A task of the Matchlockfile with its arguments, or a command (after --)")->type_name(k_type_task);

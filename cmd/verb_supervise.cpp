@@ -16,6 +16,7 @@ void register_supervise(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<engine::SuperviseOptions>();
   sub->add_option("--name", o->name)->required();
   sub->add_option("--file", o->file)->required();
+  sub->add_flag("--no-snapshot", o->no_snapshot);
   sub->callback(verb_callback(ctx.exit_code, [&ctx, o]() -> util::Result<int> {
     auto r = engine::run_supervisor(ctx.dirs, *o);
     int code = r ? *r : report(r.error());

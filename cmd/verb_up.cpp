@@ -76,10 +76,13 @@ void register_up(CLI::App& app, Context& ctx) {
   sub->add_flag("--frozen", *frozen, "Boot exactly the image Matchlockfile.lock pins; fail (exit 3) if it is missing or stale");
   auto trust = std::make_shared<bool>(false);
   sub->add_flag("--trust", *trust, "Approve the Matchlockfile's network/secret/mount policy without asking (CI)");
-  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, json, recreate, dry_run, trust, pull, frozen]() -> util::Result<int> {
+  auto no_snapshot = std::make_shared<bool>(false);
+  sub->add_flag("--no-snapshot", *no_snapshot, "Boot cold: neither resume nor save a memory snapshot");
+  sub->callback(verb_callback(ctx.exit_code, [&ctx, name, json, recreate, dry_run, trust, pull, frozen, no_snapshot]() -> util::Result<int> {
     auto target = engine::resolve_target(ctx.file, *name);
     if (!target) return target.error();
     if (*trust) target->trust = engine::TrustFlag::Granted;
+    target->no_snapshot = *no_snapshot;
     // The machine's policy.toml, before anything is pulled (exit 2 with every violation).
     if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, target->config); !bounded) return bounded.error();
     auto policy = oci::parse_pull_policy(*pull);

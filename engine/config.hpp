@@ -63,6 +63,7 @@ struct Sandbox {
   std::string workdir;          // empty = the image's working dir (absolute guest path otherwise)
   std::string hostname;         // defaults to Config::name
   std::map<std::string, std::string> env;
+  bool snapshot = true;         // memory snapshots (docs/matchlockfile.md): false always boots cold
 };
 
 struct Mount {

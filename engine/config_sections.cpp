@@ -95,7 +95,8 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     return;
   }
   r.check_keys(*t, "[sandbox]", {"image", "platform", "cpus", "memory", "disk", "backend", "kernel", "user",
-                                 "workdir", "hostname", "env"});
+                                 "workdir", "hostname", "env", "snapshot"});
+  if (auto b = r.get_bool(*t, "snapshot", "sandbox.snapshot")) s.snapshot = b->value;
   if (auto img = r.get_string(*t, "image", "sandbox.image")) {
     s.image_text = img->value;
     auto ref = oci::parse_reference(img->value);

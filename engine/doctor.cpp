@@ -13,6 +13,8 @@
 #include "backends/vz/vz_host.hpp"
 #endif
 #include "engine/backend_choice.hpp"
+#include "engine/memory_snapshot_store.hpp"
+#include "engine/sandbox_snapshot.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/process_info.hpp"
@@ -216,6 +218,25 @@ std::vector<Enforcement> enforced_by_this_build(const util::Dirs& dirs) {
   };
 }
 
+// Memory snapshots (engine/sandbox_snapshot.hpp): can this QEMU save and resume a
+// microvm, and what the store holds.
+Check check_snapshots(const util::Dirs& dirs, const util::Result<backends::qemu::QemuHost>& host) {
+  Check c{"memory_snapshots", CheckState::Warn, "unknown: no usable QEMU"};
+  if (!host) return c;
+  if (std::string why = snapshot_unsupported_reason(*host); !why.empty()) {
+    c.detail = "off: " + why + "; every sandbox boots cold";
+    return c;
+  }
+  uint64_t bytes = 0;
+  auto saved = list_memory_snapshots(dirs);
+  for (const auto& s : saved) bytes += s.bytes;
+  c.state = CheckState::Ok;
+  c.detail = "QEMU " + host->version + " saves and resumes (x-ignore-shared, RAM mapped copy-on-write); shares of a snapshotted "
+             "sandbox use the channel transport (QEMU cannot migrate vhost-user-fs); " + std::to_string(saved.size()) +
+             " saved in " + memory_snapshots_dir(dirs).string() + " (" + std::to_string(bytes >> 20) + " MiB)";
+  return c;
+}
+
 std::vector<Check> run_doctor(const util::Dirs& dirs) {
   std::vector<Check> checks;
 #ifdef __APPLE__
@@ -232,6 +253,7 @@ std::vector<Check> run_doctor(const util::Dirs& dirs) {
                                  "runsc not found (not used yet: the gVisor backend is not implemented)"));
   checks.push_back(check_kernel_bundle(dirs));
   checks.push_back(check_arm64_guests(dirs));
+  checks.push_back(check_snapshots(dirs, qemu));
   return checks;
 }
 

@@ -95,6 +95,7 @@ util::Result<util::Child> spawn_supervisor(const SandboxPaths& paths, const Sand
   util::Fd log = ML_TRY(util::open_fd(paths.log(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   util::SpawnOptions o;
   o.argv = {self.string(), "__supervise", "--name", target.name, "--file", target.config.file.string()};
+  if (target.no_snapshot) o.argv.push_back("--no-snapshot");
   o.stdin_fd = null.get();
   o.stdout_fd = log.get();
   o.stderr_fd = log.get();

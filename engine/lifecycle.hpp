@@ -24,6 +24,7 @@ struct SandboxTarget {
   Config config;
   std::string name;
   TrustFlag trust = TrustFlag::Ask;  // --trust: approve the policy without asking (engine/trust.hpp)
+  bool no_snapshot = false;          // --no-snapshot: boot cold, save no memory snapshot
 };
 // FILE: the -f value (may be empty: discover from the current directory). NAME: --name (empty: config.name).
 util::Result<SandboxTarget> resolve_target(const std::string& file, const std::string& name);

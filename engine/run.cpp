@@ -83,6 +83,8 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
 
   GuestPlatform platform = ML_TRY(guest_platform(o.platform, config ? &*config : nullptr));
   SandboxSpec spec = ML_TRY(machine_spec(dirs, config ? &*config : nullptr, platform));
+  spec.snapshot = o.no_snapshot || (config && !config->sandbox.snapshot) ? SnapshotUse::Off : SnapshotUse::Auto;
+  spec.snapshot_origin = config ? config->file.string() : ref.to_string();
 
   // Signals are blocked before any thread starts; they are forwarded to the guest process.
   auto signals = ML_TRY(ForwardedSignals::block());

@@ -46,7 +46,7 @@ std::string record_to_json(const SandboxRecord& r, int indent) {
   json j = {{"name", r.name},         {"state", to_string(r.state)},       {"pid", r.pid},
             {"pid_start", r.pid_start}, {"started_unix", r.started_unix}, {"ready_ms", r.ready_ms},
             {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
-            {"image_digest", r.image_digest}, {"backend", r.backend}, {"platform", r.platform}, {"accel", r.accel},
+            {"image_digest", r.image_digest}, {"backend", r.backend}, {"platform", r.platform}, {"accel", r.accel}, {"snapshot", r.snapshot},
             {"cpus", r.cpus},         {"memory_bytes", r.memory_bytes}, {"ports", ports},
             {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error}, {"error_kind", r.error_kind},
             {"layers", r.layers}, {"cached_tasks", r.cached_tasks}, {"capture_tasks", r.capture_tasks}};
@@ -79,6 +79,7 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     r.backend = j.value("backend", "qemu");
     r.platform = j.value("platform", "");
     r.accel = j.value("accel", "");
+    r.snapshot = j.value("snapshot", "");
     r.cpus = j.value("cpus", 0);
     r.memory_bytes = j.value("memory_bytes", uint64_t{0});
     for (const auto& p : j.value("ports", json::array()))

@@ -52,6 +52,7 @@ struct SandboxRecord {
   std::string backend = "qemu";
   std::string platform;       // the guest's, "linux/arm64" (engine/guest_platform.hpp)
   std::string accel;
+  std::string snapshot;       // "resumed from memory snapshot …", "booted cold, saved …", "booted cold (…)"
   int cpus = 0;
   uint64_t memory_bytes = 0;
   std::vector<PortForward> ports;

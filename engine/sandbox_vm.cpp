@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "backends/initramfs.hpp"
+#include "backends/qemu/ram_file.hpp"
 #include "backends/vz/vz_spec.hpp"
 #ifdef __APPLE__
 #include "backends/vz/vz_vm.hpp"
 #endif
 #include "guest/protocol/control_transport.hpp"
+#include "engine/env_overrides.hpp"
+#include "engine/layer_store.hpp"
 #include "engine/sandbox_net.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -49,8 +53,9 @@ util::Result<void> create_upper_disk(const fs::path& path, uint64_t size) {
   return util::ok();
 }
 
-util::Result<void> SandboxVm::start_qemu(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& initramfs,
-                                         backends::qemu::VmSpec vm) {
+// The accelerator (a real probe, cached) and the QEMU for SPEC's guest.
+util::Result<backends::qemu::QemuHost> SandboxVm::prepare_qemu(const util::Dirs& dirs, const SandboxSpec& spec,
+                                                              const fs::path& initramfs) {
   m_accel = ML_TRY(backends::qemu::choose_accel(dirs, m_kernel.vmlinuz, initramfs, spec.arch));
   // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
   // about it (`matchlock doctor` and -v still say it). Never for another architecture's
@@ -59,8 +64,14 @@ util::Result<void> SandboxVm::start_qemu(const util::Dirs& dirs, const SandboxSp
       !m_accel.from_cache)
     util::log::warn("KVM unusable (" + m_accel.reason + "); using TCG software emulation (slower)");
   util::log::debug("accel " + std::string(to_string(m_accel.accel)) + ": " + m_accel.reason);
+  return backends::qemu::probe_qemu_host(spec.arch);
+}
+
+util::Result<void> SandboxVm::start_qemu(backends::qemu::VmSpec vm) {
   vm.accel = m_accel.accel;
-  m_vm = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  auto qemu = std::make_unique<backends::qemu::QemuVm>(ML_TRY(backends::qemu::QemuVm::start(vm)));
+  m_qemu = qemu.get();
+  m_vm = std::move(qemu);
   return util::ok();
 }
 
@@ -95,6 +106,51 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
 #endif
 }
 
+namespace {
+
+// Why this boot cannot use a memory snapshot, or "" when it can.
+std::string snapshot_blocker(const SandboxSpec& spec, const backends::qemu::QemuHost& host) {
+  if (spec.arch != backends::GuestArch::Amd64) return "memory snapshots are implemented for amd64 guests only";
+  if (!spec.bench_9p_dir.empty()) return "MATCHLOCK_BENCH_9P: a virtio-9p share cannot be saved";
+  if (spec.vmm != Vmm::Qemu) return "the vz backend has no memory snapshots yet";
+  if (spec.network && spec.network->link() == NicLink::Datagram) return "MATCHLOCK_NIC_LINK=datagram: not tried with snapshots";
+  const auto& env = env_overrides();
+  if (!spec.mounts.empty() && env && env->workspace_transport == "virtiofs")
+    return "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs: QEMU cannot save a vhost-user-fs device";
+  if (auto nested = nested_mount(spec.mounts))
+    return "mount " + nested->first + " inside " + nested->second + " needs virtio-fs, which QEMU cannot save";
+  // The agent writes a secret file itself; into a share it serves over the channel it
+  // would wait on its own FUSE requests. "~/" is resolved in the guest: any mount may hold it.
+  if (spec.network)
+    for (const auto& f : spec.network->secret_files())
+      for (const auto& m : spec.mounts)
+        if (f.path.rfind("~", 0) == 0 || f.path == m.target || f.path.rfind(m.target + "/", 0) == 0)
+          return "secret file " + f.path + " may lie in mount " + m.target +
+                 ", which needs virtio-fs (QEMU cannot save it) to be written at start";
+  return snapshot_unsupported_reason(host);
+}
+
+protocol::ResumeConfig resume_config(const SandboxSpec& spec, const std::vector<protocol::MountSpec>& mounts) {
+  protocol::ResumeConfig r;
+  r.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  r.hostname = spec.hostname;
+  r.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
+  if (spec.network) r.ca_pem = spec.network->guest_config().ca_pem;
+  r.mounts = mounts;
+  return r;
+}
+
+}  // namespace
+
+std::string SnapshotOutcome::describe() const {
+  switch (kind) {
+    case Kind::Resumed: return "resumed from memory snapshot " + key.substr(0, 12);
+    case Kind::Saved: return "booted cold, saved memory snapshot " + key.substr(0, 12) + (note.empty() ? "" : " (" + note + ")");
+    case Kind::Cold: break;
+  }
+  return note.empty() ? "booted cold" : "booted cold (" + note + ")";
+}
+
 util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& state_dir) {
   auto t0 = std::chrono::steady_clock::now();
   if (!state_dir.is_absolute() || !util::path_exists(state_dir))
@@ -108,23 +164,25 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   fs::path agent = ML_TRY(backends::locate_agent(spec.arch));
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
   sb.m_vmm = spec.vmm;
+  backends::qemu::QemuHost host;  // QEMU only
+  if (spec.vmm == Vmm::Qemu) host = ML_TRY(sb.prepare_qemu(dirs, spec, initramfs));
 
   fs::path upper = state_dir / "upper.ext4";
-  ML_TRY_CTX(create_upper_disk(upper, spec.disk_bytes), "writable disk");
-
   backends::qemu::VmSpec vm;
   vm.arch = spec.arch;
+  vm.host = host;
   vm.kernel = sb.m_kernel.vmlinuz;
   vm.initramfs = initramfs;
   vm.cpus = spec.cpus;
   vm.memory_mib = spec.memory_bytes >> 20;
   vm.disks = {{spec.image, "ml-image", backends::qemu::DiskAccess::ReadOnly},
               {upper, "ml-upper", backends::qemu::DiskAccess::ReadWrite}};
-  std::vector<std::string> lowers;
+  std::vector<std::string> lowers, layer_keys;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     std::string serial = "ml-layer" + std::to_string(i);
     vm.disks.push_back({spec.layers[i], serial, backends::qemu::DiskAccess::ReadOnly});
     lowers.push_back(serial + ":upper");  // the captured disk's overlay upper dir
+    layer_keys.push_back(spec.layers[i].stem().string());
   }
   lowers.push_back("ml-image");
   vm.state_dir = state_dir;
@@ -133,11 +191,35 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
     vm.net_fd = spec.network->vm_fd();
     if (spec.network->link() == NicLink::Datagram) vm.net_framing = backends::qemu::NetFraming::Datagram;
   }
+
+  // Memory snapshots: the VM to save or resume has no vhost-user-fs device (QEMU cannot
+  // migrate one), so its shares go over the channel transport, attached after resume.
+  SnapshotChoice snap;
+  if (spec.snapshot == SnapshotUse::Off) {
+    snap.reason = "";
+  } else if (std::string why = snapshot_blocker(spec, host); !why.empty()) {
+    snap.reason = why;
+    // QEMU's limits are said once per boot (doctor says it too); the user's own choices quietly.
+    if (why == snapshot_unsupported_reason(host)) util::log::warn("memory snapshot: " + why + "; booting cold");
+    else util::log::debug("memory snapshot: off: " + why);
+  } else {
+    uint64_t ram_mib = backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind);
+    auto inputs = snapshot_inputs(vm, sb.m_kernel, agent, host, layer_keys, spec.disk_bytes);
+    if (!inputs) {
+      snap.reason = inputs.error().message();
+      util::log::warn("memory snapshot: " + snap.reason + "; booting cold");
+    } else {
+      snap = choose_snapshot(dirs, *inputs, ram_mib << 20);
+    }
+  }
+  sb.m_snapshot.key = snap.key;
+  sb.m_snapshot.note = snap.reason;
   sb.m_mounts = std::make_unique<WorkspaceMounts>();
   // Virtualization.framework: the workspace always goes through our FUSE file server over the
   // control channel (its own virtio-fs share would bypass exclude and the escape checks).
-  ShareTransport transport = spec.mounts.empty() || spec.vmm == Vmm::Vz ? ShareTransport::Channel
-                                                                       : ML_TRY(choose_transport(sb.m_kernel));
+  ShareTransport transport = spec.mounts.empty() || spec.vmm == Vmm::Vz || snap.action != SnapshotChoice::Action::Cold
+                                 ? ShareTransport::Channel
+                                 : ML_TRY(choose_transport(sb.m_kernel));
   if (auto nested = nested_mount(spec.mounts); nested && transport == ShareTransport::Channel)
     return util::make_error(util::ErrorCode::Unsupported,
                             "mount " + nested->first + " lies inside the mount at " + nested->second +
@@ -147,31 +229,60 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
                                                            (sb.m_kernel.has_module("virtiofs")
                                                                 ? " is used with MATCHLOCK_WORKSPACE_TRANSPORT=channel"
                                                                 : " has no virtiofs module")));
-  if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
   if (!spec.mounts.empty()) util::log::debug(std::string("workspace transport: ") + to_string(transport));
-  if (spec.vmm == Vmm::Vz) ML_TRY(sb.start_vz(spec, initramfs, state_dir, vm));
-  else ML_TRY(sb.start_qemu(dirs, spec, initramfs, std::move(vm)));
-  if (spec.network) spec.network->vm_started();
-  sb.m_mounts->vm_started();
-  sb.m_times.vmm_started = ms_since(t0);
+  std::vector<protocol::MountSpec> mounts = boot_mounts(spec.mounts, transport);
 
-  auto stream = sb.m_vm->connect_control(k_connect_timeout);
-  if (!stream) return sb.explain(std::move(stream).error());
-  auto client = protocol::Client::handshake(std::move(*stream), k_handshake_timeout);
-  if (!client) return sb.explain(std::move(client).error().context("agent handshake"));
-  sb.m_client = std::make_unique<protocol::Client>(std::move(*client));
-  sb.m_times.connected = ms_since(t0);
+  bool resumed = false;
+  if (snap.action == SnapshotChoice::Action::Resume) {
+    auto r = sb.resume_from(*snap.snapshot, vm, spec, mounts, t0);
+    if (r) {
+      resumed = true;
+    } else {
+      // The VM never ran a task: boot cold instead (the NIC's fd is still ours).
+      util::log::warn("memory snapshot " + snap.key.substr(0, 12) + ": resume failed (" + r.error().message() +
+                      "); removed it, booting cold");
+      (void)remove_memory_snapshot(dirs, snap.key);
+      sb.m_client.reset();
+      sb.m_vm.reset();
+      sb.m_qemu = nullptr;
+      snap.action = SnapshotChoice::Action::Cold;
+      sb.m_snapshot.note = "resume failed";
+    }
+  }
+  if (!resumed) {
+    ML_TRY_CTX(create_upper_disk(upper, spec.disk_bytes), "writable disk");
+    if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
+    const bool save = snap.action == SnapshotChoice::Action::Save;
+    if (save) {
+      sb.m_ram = ML_TRY(backends::qemu::create_ram_file(backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind) << 20));
+      vm.ram_fd = sb.m_ram.get();
+      vm.qmp = true;
+    }
+    if (spec.vmm == Vmm::Vz) ML_TRY(sb.start_vz(spec, initramfs, state_dir, vm));
+    else ML_TRY(sb.start_qemu(std::move(vm)));
+    if (spec.network) spec.network->vm_started();
+    sb.m_mounts->vm_started();
+    sb.m_times.vmm_started = ms_since(t0);
 
-  protocol::BootConfig boot;
-  boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  boot.hostname = spec.hostname;
-  boot.lower_disks = lowers;
-  boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
-  if (spec.network) boot.net = spec.network->guest_config();
-  boot.mounts = boot_mounts(spec.mounts, transport);
-  auto info = sb.m_client->boot(boot, k_boot_timeout);
-  if (!info) return sb.explain(std::move(info).error().context("guest boot"));
-  sb.m_boot_info = std::move(*info);
+    auto stream = sb.m_vm->connect_control(k_connect_timeout);
+    if (!stream) return sb.explain(std::move(stream).error());
+    auto client = protocol::Client::handshake(std::move(*stream), k_handshake_timeout);
+    if (!client) return sb.explain(std::move(client).error().context("agent handshake"));
+    sb.m_client = std::make_unique<protocol::Client>(std::move(*client));
+    sb.m_times.connected = ms_since(t0);
+
+    protocol::BootConfig boot;
+    boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    boot.hostname = spec.hostname;
+    boot.lower_disks = lowers;
+    boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
+    if (spec.network) boot.net = spec.network->guest_config();
+    if (!save) boot.mounts = mounts;  // a saved VM gets them with "resume" (they differ between siblings)
+    auto info = sb.m_client->boot(boot, k_boot_timeout);
+    if (!info) return sb.explain(std::move(info).error().context("guest boot"));
+    sb.m_boot_info = std::move(*info);
+    if (save) ML_TRY(sb.save_and_resume(dirs, snap, spec, upper, mounts));
+  }
   if (auto r = sb.m_mounts->attach(*sb.m_client, spec.mounts, spec.mount_owner); !r)
     return sb.explain(std::move(r).error().context("workspace"));
   // Secret files (placeholders only), owned by the sandbox's user, before any task runs;
@@ -183,6 +294,7 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
         return sb.explain(std::move(r).error().context("secrets." + f.secret + ".file"));
   }
   sb.m_times.ready = ms_since(t0);
+  util::log::debug(sb.m_snapshot.describe());
   sb.m_clock = std::make_unique<ClockSync>(*sb.m_client);
   return sb;
 }
@@ -190,6 +302,68 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
 std::string SandboxVm::accel_name() const {
   if (m_vmm == Vmm::Vz) return "vz";
   return to_string(m_accel.accel);
+}
+
+util::Result<void> SandboxVm::save_and_resume(const util::Dirs& dirs, const SnapshotChoice& snap, const SandboxSpec& spec,
+                                              const fs::path& upper, const std::vector<protocol::MountSpec>& mounts) {
+  if (auto r = m_client->suspend(k_boot_timeout); !r) return explain(std::move(r).error().context("memory snapshot"));
+  MemorySnapshot meta;
+  meta.origin = spec.snapshot_origin;
+  meta.uname = m_boot_info.uname;
+  auto saved = save_snapshot(dirs, snap, *m_qemu, m_ram.get(), upper, std::move(meta));
+  if (saved) {
+    m_snapshot.kind = SnapshotOutcome::Kind::Saved;
+    m_snapshot.note = std::to_string(saved->bytes >> 20) + " MiB";
+  } else {
+    m_snapshot.note = saved.error().message();
+    util::log::warn("memory snapshot not saved: " + saved.error().message());
+  }
+  // The agent waits for a new connection, exactly as in a VM resumed from the snapshot.
+  m_client.reset();
+  auto stream = m_vm->connect_control(k_connect_timeout);
+  if (!stream) return explain(std::move(stream).error());
+  auto client = protocol::Client::handshake(std::move(*stream), k_handshake_timeout);
+  if (!client) return explain(std::move(client).error().context("agent handshake after the memory snapshot"));
+  m_client = std::make_unique<protocol::Client>(std::move(*client));
+  protocol::ResumeConfig config = resume_config(spec, mounts);
+  config.entropy = ML_TRY(resume_entropy());
+  if (auto r = m_client->resume(config, k_boot_timeout); !r) return explain(std::move(r).error());
+  return util::ok();
+}
+
+util::Result<void> SandboxVm::resume_from(const MemorySnapshot& snapshot, backends::qemu::VmSpec vm, const SandboxSpec& spec,
+                                          const std::vector<protocol::MountSpec>& mounts, std::chrono::steady_clock::time_point t0) {
+  fs::path upper = vm.state_dir / "upper.ext4";
+  {
+    util::Fd in = ML_TRY(util::open_fd(snapshot.upper(), O_RDONLY | O_CLOEXEC));
+    util::Fd out = ML_TRY(util::open_fd(upper, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ML_TRY_CTX(copy_sparse(in.get(), out.get()), "copy the snapshot's writable disk");
+  }
+  util::Fd state = ML_TRY(util::open_fd(snapshot.state(), O_RDONLY | O_CLOEXEC));
+  vm.ram_snapshot = snapshot.ram();
+  vm.incoming_fd = state.get();
+  vm.qmp = true;
+  ML_TRY(start_qemu(std::move(vm)));
+  m_times.vmm_started = ms_since(t0);
+  // Connected before the guest runs: the agent's port sees the host there at once.
+  auto stream = m_vm->connect_control(k_connect_timeout);
+  if (!stream) return explain(std::move(stream).error());
+  auto qmp = m_qemu->connect_qmp(k_connect_timeout);
+  if (!qmp) return std::move(qmp).error();
+  if (auto r = qmp->restore_from(state.get(), k_boot_timeout); !r) return explain(std::move(r).error());
+  auto client = protocol::Client::handshake(std::move(*stream), k_handshake_timeout);
+  if (!client) return explain(std::move(client).error().context("agent handshake after resume"));
+  m_client = std::make_unique<protocol::Client>(std::move(*client));
+  m_times.connected = ms_since(t0);
+  protocol::ResumeConfig config = resume_config(spec, mounts);
+  config.entropy = ML_TRY(resume_entropy());
+  if (auto r = m_client->resume(config, k_boot_timeout); !r) return explain(std::move(r).error());
+  // Only now is the NIC's fd QEMU's alone (until here a failure could still boot cold on it).
+  if (spec.network) spec.network->vm_started();
+  m_boot_info.uname = snapshot.uname;
+  m_boot_info.agent_version = m_client->agent_version();
+  m_snapshot.kind = SnapshotOutcome::Kind::Resumed;
+  return util::ok();
 }
 
 SandboxVm::~SandboxVm() {

@@ -17,6 +17,7 @@
 #include "backends/vm.hpp"
 #include "engine/backend_choice.hpp"
 #include "engine/clock_sync.hpp"
+#include "engine/sandbox_snapshot.hpp"
 #include "engine/workspace_mounts.hpp"
 #include "guest/protocol/client.hpp"
 #include "util/result.hpp"
@@ -42,6 +43,10 @@ struct SandboxSpec {
   SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
   std::vector<WorkspaceMount> mounts; // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
   std::string mount_owner;           // guest user that owns the shares' files ("" = root)
+  // Memory snapshots (engine/sandbox_snapshot.hpp): Auto resumes a saved VM of the same
+  // key, or boots cold and saves one right after the agent's boot; Off always boots cold.
+  SnapshotUse snapshot = SnapshotUse::Auto;
+  std::string snapshot_origin;       // the Matchlockfile (or image) saving it: gc keeps the newest per origin
 };
 
 // Timing of the boot in milliseconds since SandboxVm::boot was called.
@@ -49,6 +54,14 @@ struct BootTimes {
   int64_t vmm_started = 0;
   int64_t connected = 0;   // agent said hello
   int64_t ready = 0;       // root mounted, Ready received
+};
+
+// What happened about memory snapshots on this boot.
+struct SnapshotOutcome {
+  enum class Kind { Cold, Saved, Resumed } kind = Kind::Cold;
+  std::string key;
+  std::string note;  // Cold: why not saved/resumed ("" when off); Saved: size; Resumed: key
+  std::string describe() const;  // "resumed from memory snapshot 1a2b3c4d5e6f", ...
 };
 
 class SandboxVm {
@@ -69,6 +82,7 @@ class SandboxVm {
   // "kvm" or "tcg" (QEMU), "vz" (Virtualization.framework: the Mac's hypervisor, always).
   std::string accel_name() const;
   const BootTimes& times() const { return m_times; }
+  const SnapshotOutcome& snapshot() const { return m_snapshot; }
   const backends::KernelBundle& kernel() const { return m_kernel; }
   // Non-empty once the VMM says the guest has ended (QEMU exited; VZ: guest stop, error,
   // network attachment lost): its exit status and diagnosis. Never blocks.
@@ -78,14 +92,20 @@ class SandboxVm {
 
  private:
   SandboxVm() = default;
+  util::Result<void> save_and_resume(const util::Dirs& dirs, const SnapshotChoice& snap, const SandboxSpec& spec,
+                                     const std::filesystem::path& upper, const std::vector<protocol::MountSpec>& mounts);
+  util::Result<void> resume_from(const MemorySnapshot& snapshot, backends::qemu::VmSpec vm, const SandboxSpec& spec,
+                                 const std::vector<protocol::MountSpec>& mounts, std::chrono::steady_clock::time_point t0);
   backends::KernelBundle m_kernel;
-  util::Result<void> start_qemu(const util::Dirs& dirs, const SandboxSpec& spec, const std::filesystem::path& initramfs,
-                                backends::qemu::VmSpec vm);
+  util::Result<backends::qemu::QemuHost> prepare_qemu(const util::Dirs& dirs, const SandboxSpec& spec,
+                                                      const std::filesystem::path& initramfs);
+  util::Result<void> start_qemu(backends::qemu::VmSpec vm);
   util::Result<void> start_vz(const SandboxSpec& spec, const std::filesystem::path& initramfs,
                               const std::filesystem::path& state_dir, const backends::qemu::VmSpec& vm);
   Vmm m_vmm = Vmm::Qemu;
   backends::qemu::AccelChoice m_accel;
   std::unique_ptr<backends::Vm> m_vm;
+  backends::qemu::QemuVm* m_qemu = nullptr;  // m_vm when the VMM is QEMU (memory snapshots need QMP)
   // poll_exit from the supervisor's loop (vmm_ended) and from exec threads (explain).
   std::unique_ptr<std::mutex> m_vm_mutex = std::make_unique<std::mutex>();
   std::unique_ptr<protocol::Client> m_client;
@@ -93,6 +113,8 @@ class SandboxVm {
   std::unique_ptr<WorkspaceMounts> m_mounts;  // threads end once m_client is closed (~SandboxVm, shutdown)
   protocol::BootInfo m_boot_info;
   BootTimes m_times;
+  SnapshotOutcome m_snapshot;
+  util::Fd m_ram;  // guest RAM of a VM that saves a snapshot (VmSpec::ram_fd)
 };
 
 // Creates the sparse writable ext4 disk of SIZE bytes at PATH (mke2fs).

@@ -76,6 +76,8 @@ class Supervisor {
     SandboxSpec spec = ML_TRY(machine_spec(dirs, &m_config, m_platform));
     m_record.backend = to_string(spec.vmm);
     spec.image = m_image.ext4;
+    spec.snapshot = m_config.sandbox.snapshot ? SnapshotUse::Auto : SnapshotUse::Off;
+    spec.snapshot_origin = m_config.file.string();
     m_dirs = dirs;
     {
       // gc keeps the layers a sandbox record names; hold it off until ours does.
@@ -103,7 +105,9 @@ class Supervisor {
     m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = m_vm->accel_name();
     m_record.ready_ms = m_vm->times().ready;
-    log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + "): " + m_vm->boot_info().uname);
+    m_record.snapshot = m_vm->snapshot().describe();
+    log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + ", " + m_record.snapshot + "): " +
+             m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
     if (m_config.ports_auto)
       m_port_watch = std::make_unique<PortWatch>(m_vm->client(), *m_ports, [this](const std::string& line) {
@@ -446,6 +450,7 @@ util::Result<int> run_supervisor(const util::Dirs& dirs, const SuperviseOptions&
   for (const auto& r : config->allowed_rules()) record.allowed_hosts.push_back(r.to_string());
   for (const auto& m : config->mounts) record.mounts.push_back(mount_source_label(m) + " -> " + m.target);
 
+  if (o.no_snapshot) config->sandbox.snapshot = false;
   Supervisor sup(std::move(*config), std::move(*platform), std::move(*image), paths, record);
   if (auto r = sup.boot(dirs); !r) return fail(r.error());
   auto listener = listen_unix(paths.socket());

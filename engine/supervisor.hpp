@@ -15,6 +15,7 @@ namespace engine {
 struct SuperviseOptions {
   std::string name;  // sandbox name (state dir)
   std::string file;  // the Matchlockfile, absolute
+  bool no_snapshot = false;  // up --no-snapshot
 };
 
 // Boots the sandbox, writes sandbox.json, serves until a `shutdown` request,

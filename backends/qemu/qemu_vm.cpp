@@ -44,7 +44,7 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
                                            : spec.memory_mib;
   std::vector<std::string> a = {
       qemu_binary(spec.arch).string(),
-      "-M", std::string(m.machine) + (spec.vhost_fs.empty() ? "" : ",memory-backend=ram"),
+      "-M", std::string(m.machine) + (spec.vhost_fs.empty() && spec.ram_fd < 0 && spec.ram_snapshot.empty() ? "" : ",memory-backend=ram"),
       "-accel", to_string(spec.accel),
       "-cpu", spec.accel == Accel::Kvm ? "host" : m.tcg_cpu,
       "-smp", std::to_string(spec.cpus),
@@ -58,8 +58,15 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-serial", "chardev:console",
   };
   if (m.microvm_firmware && spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
-  if (!spec.vhost_fs.empty())
-    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(memory_mib) + "M"});
+  std::string ram_size = "size=" + std::to_string(memory_mib) + "M";
+  if (spec.ram_fd >= 0)
+    a.insert(a.end(), {"-object", "memory-backend-file,id=ram,share=on," + ram_size + ",mem-path=/proc/self/fd/" + std::to_string(spec.ram_fd)});
+  else if (!spec.ram_snapshot.empty())
+    a.insert(a.end(), {"-object", "memory-backend-file,id=ram,share=off," + ram_size + ",mem-path=" + escape(spec.ram_snapshot.string()),
+                       "-incoming", "defer"});
+  else if (!spec.vhost_fs.empty())
+    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on," + ram_size});
+  if (spec.qmp) a.insert(a.end(), {"-qmp", std::string("unix:") + k_qmp_socket + ",server=on,wait=off"});
   for (size_t i = 0; i < spec.vhost_fs.size(); ++i) {
     std::string id = "vfs" + std::to_string(i);
     a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd),
@@ -92,7 +99,7 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
 }
 
 util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
-  QemuHost host = ML_TRY(probe_qemu_host(spec_in.arch));
+  QemuHost host = spec_in.host ? *spec_in.host : ML_TRY(probe_qemu_host(spec_in.arch));
   VmSpec spec = spec_in;
   if (spec.firmware) host.firmware = *spec.firmware;
   spec.firmware = host.firmware;
@@ -100,6 +107,7 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
   util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " + host.firmware.describe() +
                    "; guest " + to_string(spec.arch) + ", RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
   ::unlink((spec.state_dir / k_control_socket).c_str());
+  ::unlink((spec.state_dir / k_qmp_socket).c_str());
   util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   util::Fd null = ML_TRY(util::open_fd("/dev/null", O_RDWR));
   auto console = ML_TRY(ConsoleLog::start(spec.state_dir / k_console_log));
@@ -112,6 +120,8 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
   o.stderr_fd = log.get();
   o.keep_fds.push_back(spec.console_fd);
   if (spec.net_fd >= 0) o.keep_fds.push_back(spec.net_fd);
+  if (spec.ram_fd >= 0) o.keep_fds.push_back(spec.ram_fd);
+  if (spec.incoming_fd >= 0) o.keep_fds.push_back(spec.incoming_fd);
   for (const auto& v : spec.vhost_fs) o.keep_fds.push_back(v.fd);
   o.die_with_parent = util::DieWithParent::Yes;
   o.new_session = util::NewSession::Yes;  // a terminal's Ctrl-C goes to us, not to QEMU
@@ -123,6 +133,15 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
 void QemuVm::exited(util::ExitStatus status) {
   m_exit = status;
   if (m_console) m_console->finish();  // QEMU's end is closed: the file is complete
+}
+
+util::Result<Qmp> QemuVm::connect_qmp(std::chrono::milliseconds timeout) {
+  auto q = Qmp::connect(m_state_dir / k_qmp_socket, timeout);
+  if (!q) {
+    std::string why = diagnose();
+    return std::move(q).error().context(why.empty() ? "qemu monitor" : "qemu monitor (" + why + ")");
+  }
+  return q;
 }
 
 util::Result<util::Fd> QemuVm::connect_control(std::chrono::milliseconds timeout) {

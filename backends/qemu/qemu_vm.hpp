@@ -14,6 +14,7 @@
 #include "backends/guest_arch.hpp"
 #include "backends/qemu/console_log.hpp"
 #include "backends/qemu/machine.hpp"
+#include "backends/qemu/qmp.hpp"
 #include "backends/qemu/qemu_host.hpp"
 #include "backends/vm.hpp"
 #include "util/fd.hpp"
@@ -73,9 +74,20 @@ struct VmSpec {
   // The microvm firmware (qemu_host.hpp). Unset: QemuVm::start asks the QEMU it runs.
   // The RAM given to QEMU is guest_memory_mib(memory_mib, firmware kind).
   std::optional<Firmware> firmware;
+  // The QEMU, when the caller probed it already (probe_qemu_host); unset: start() probes.
+  std::optional<QemuHost> host;
   // TCG only: the guest TSC's rate in kHz (tsc_early_khz=). 0: QemuVm::start measures
   // it (tcg_guest_tsc_khz); qemu_argv then falls back to 2,000,000.
   uint64_t tsc_khz = 0;
+  // Memory snapshots (docs/ARCHITECTURE.md, "Memory snapshots"). ram_fd >= 0: guest RAM
+  // is this file (a memfd, borrowed, kept open until start() returns), mapped shared,
+  // so the host can copy it while the VM is paused (Qmp::save_to with x-ignore-shared).
+  // ram_snapshot set: RAM is that file mapped private (copy-on-write: the file is never
+  // written) and QEMU waits for its device state (-incoming defer; Qmp::restore_from).
+  int ram_fd = -1;
+  std::filesystem::path ram_snapshot;
+  int incoming_fd = -1;  // with ram_snapshot: the saved device state (borrowed), for restore_from
+  bool qmp = false;  // a QMP socket (k_qmp_socket) in the state dir
 };
 
 // virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
@@ -106,6 +118,8 @@ class QemuVm final : public Vm {
   QemuVm& operator=(QemuVm&&) noexcept = default;
   ~QemuVm() override { kill(); }
 
+  // Connects to the QMP socket (VmSpec::qmp), retrying until QEMU has created it.
+  util::Result<Qmp> connect_qmp(std::chrono::milliseconds timeout);
   // Connects to the control socket, retrying until QEMU has created it.
   util::Result<util::Fd> connect_control(std::chrono::milliseconds timeout) override;
   // The exit status once QEMU has exited (reaped), without blocking.

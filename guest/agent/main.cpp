@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
       fatal(why);
     case protocol::ServeEnd::Shutdown:
     case protocol::ServeEnd::Disconnected:
+    case protocol::ServeEnd::Suspended:  // run() never returns it
       break;
   }
   agent::power_off();

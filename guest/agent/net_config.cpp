@@ -128,6 +128,33 @@ util::Result<void> install_ca(const std::string& pem, const std::vector<std::str
   return replace_file(bundle_path, combined.empty() ? block : combined);
 }
 
+util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem, const std::vector<std::string>& bundles,
+                              const std::string& ca_path, const std::string& bundle_path) {
+  auto block_of = [](std::string pem) {
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    return pem;
+  };
+  const std::string old_block = block_of(old_pem), new_block = block_of(new_pem);
+  std::string combined;
+  for (const auto& bundle : bundles) {
+    struct stat st;
+    if (::stat(bundle.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    util::Fd in = ML_TRY(util::open_fd(bundle, O_RDONLY));
+    std::string text = ML_TRY(util::read_all(in.get()));
+    auto at = old_block.empty() ? std::string::npos : text.rfind(old_block);
+    if (at != std::string::npos) {
+      text.replace(at, old_block.size(), new_block);
+    } else {
+      if (!text.empty() && text.back() != '\n') text += '\n';
+      text += new_block;
+    }
+    ML_TRY_CTX(replace_file(bundle, text), "replace the sandbox CA in " + bundle);
+    if (combined.empty()) combined = text;
+  }
+  ML_TRY(replace_file(ca_path, new_block));
+  return replace_file(bundle_path, combined.empty() ? new_block : combined);
+}
+
 util::Result<void> configure_network(const protocol::NetConfig& net) {
   in_addr address = ML_TRY(parse_ipv4(net.address));
   in_addr gateway = ML_TRY(parse_ipv4(net.gateway));

@@ -34,4 +34,10 @@ util::Result<void> configure_network(const protocol::NetConfig& net);
 util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path,
                               const std::string& bundle_path);
 
+// After a resume from a memory snapshot: replaces the snapshot's CA (OLD_PEM, as
+// install_ca appended it) by NEW_PEM in each existing bundle of BUNDLES, then
+// rewrites CA_PATH and BUNDLE_PATH. A bundle without OLD_PEM gets NEW_PEM appended.
+util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem, const std::vector<std::string>& bundles,
+                              const std::string& ca_path, const std::string& bundle_path);
+
 }  // namespace agent

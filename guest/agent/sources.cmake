@@ -19,6 +19,7 @@ set(MATCHLOCK_PROTOCOL_SOURCES
 # Only util's fd, fs and signal-record helpers: util as a whole pulls in OpenSSL, which a static init has no use for.
 set(MATCHLOCK_AGENT_UTIL_SOURCES util/fd.cpp util/fs.cpp util/signal_fd.cpp)
 set(MATCHLOCK_AGENT_SOURCES
+  guest/agent/entropy.cpp
   guest/agent/fuse_mount.cpp
   guest/agent/layer_disks.cpp
   guest/agent/main.cpp

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "guest/agent/entropy.hpp"
 #include "guest/agent/layer_disks.hpp"
 #include "guest/agent/net_config.hpp"
 #include "guest/agent/fuse_mount.hpp"
@@ -201,6 +202,7 @@ util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& conf
   // Network: lo always; eth0, resolv.conf and the sandbox CA when the host gave a NIC.
   ML_TRY_CTX(bring_up_loopback(), "network");
   if (config.net.enabled) ML_TRY_CTX(configure_network(config.net), "network");
+  m_ca_pem = config.net.ca_pem;
   info.timings_ms.emplace_back("network", boot_ms());
   utsname u{};
   ::uname(&u);
@@ -208,6 +210,29 @@ util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& conf
   info.timings_ms.emplace_back("ready", boot_ms());
   m_booted = true;
   return info;
+}
+
+util::Result<void> VmSystem::resume(const protocol::ResumeConfig& config) {
+  if (!m_booted) return util::make_error(util::ErrorCode::Guest, "resume: not booted");
+  // Entropy first: nothing below (nor any process after) may draw from the snapshot's CRNG state.
+  ML_TRY_CTX(reseed_entropy(config.entropy), "resume");
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(config.time_unix_ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(config.time_unix_ns % 1000000000);
+  if (config.time_unix_ns > 0 && ::clock_settime(CLOCK_REALTIME, &ts) < 0) return util::sys_error("clock_settime");
+  if (!config.hostname.empty() && ::sethostname(config.hostname.data(), config.hostname.size()) < 0)
+    return util::sys_error("sethostname");
+  std::string hosts;
+  for (const auto& line : config.hosts) hosts += line + "\n";
+  if (!config.hosts.empty()) ML_TRY(write_file("/etc/hosts", hosts, 0644));
+  if (!config.hostname.empty()) ML_TRY(write_file("/etc/hostname", config.hostname + "\n", 0644));
+  if (!config.ca_pem.empty() || !m_ca_pem.empty()) {
+    ML_TRY_CTX(replace_ca(m_ca_pem, config.ca_pem, k_trust_bundles, k_sandbox_ca_path, k_sandbox_bundle_path), "resume");
+    m_ca_pem = config.ca_pem;
+  }
+  // This sandbox's console starts here: the kernel's boot messages went to the saver's.
+  console("matchlock-agent: resumed from a memory snapshot as " + config.hostname);
+  return util::ok();
 }
 
 util::Result<util::Fd> VmSystem::open_fuse(const protocol::MountSpec& mount) {

@@ -20,11 +20,13 @@ class VmSystem : public protocol::System {
   void prepare_shutdown() override;
   util::Result<void> freeze_writable(protocol::Freeze op) override;  // guest/agent/layer_disks.cpp
   void set_clock(int64_t unix_ns) override;
+  util::Result<void> resume(const protocol::ResumeConfig& config) override;
   util::Result<util::Fd> open_fuse(const protocol::MountSpec& mount) override;  // guest/agent/fuse_mount.cpp
 
  private:
   std::vector<std::pair<std::string, int64_t>> m_early;
   bool m_booted = false;
+  std::string m_ca_pem;  // the sandbox CA installed in the trust bundles (replaced on resume)
   std::set<uint32_t> m_fuse_mounted;  // mount ids served already (one channel each)
 };
 

@@ -292,6 +292,14 @@ util::Result<void> session_op(Client::Impl& impl, const char* op, const char* an
 util::Result<void> Client::freeze_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "freeze", "frozen", timeout); }
 util::Result<void> Client::thaw_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "thaw", "thawed", timeout); }
 
+util::Result<void> Client::suspend(std::chrono::milliseconds timeout) { return session_op(*m_impl, "suspend", "suspended", timeout); }
+
+util::Result<void> Client::resume(const ResumeConfig& config, std::chrono::milliseconds timeout) {
+  m_impl->send(encode_frame(k_session_channel, FrameType::Control, resume_to_json(config).dump()));
+  json j = ML_TRY_CTX(m_impl->wait_session("resumed", timeout), "resume");
+  return session_reply_from_json(j, "resume", "resumed");
+}
+
 void Client::sync_clock() {
   {
     // A time stamp queued behind other frames would arrive stale: skip this round.

@@ -78,6 +78,14 @@ class Client {
   util::Result<void> freeze_writable(std::chrono::milliseconds timeout);
   util::Result<void> thaw_writable(std::chrono::milliseconds timeout);
 
+  // Memory snapshots (docs/protocol.md, "suspend"/"resume"). suspend: the agent closes
+  // every channel, answers, and from then on treats EOF as "wait for the next connection";
+  // the caller then closes this client. resume (on that next connection, after the
+  // handshake): the agent reseeds its CRNG with config.entropy, sets clock, hostname,
+  // hosts and CA, and serves config.mounts.
+  util::Result<void> suspend(std::chrono::milliseconds timeout);
+  util::Result<void> resume(const ResumeConfig& config, std::chrono::milliseconds timeout);
+
   // Tells the agent the host's CLOCK_REALTIME now; it slews or steps the guest clock
   // (k_clock_slew_ns, k_clock_step_ns). Fire and forget (no answer): safe to call
   // from any thread while other session ops wait. engine/clock_sync calls it periodically.

@@ -270,6 +270,61 @@ util::Result<BootConfig> boot_from_json(const json& j) {
   return c;
 }
 
+namespace {
+
+json mounts_to_json(const std::vector<MountSpec>& mounts) {
+  json m = json::array();
+  for (const auto& s : mounts) {
+    json e = {{"id", s.id}, {"target", s.target}, {"mode", s.mode}};
+    if (!s.tag.empty()) e["tag"] = s.tag;
+    m.push_back(std::move(e));
+  }
+  return m;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+util::Result<std::string> from_hex(const std::string& text, const char* field) {
+  if (text.size() % 2) return protocol_error(std::string("resume: ") + field + " is not hex");
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return protocol_error(std::string("resume: ") + field + " is not hex");
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
+
+json resume_to_json(const ResumeConfig& c) {
+  return {{"op", "resume"}, {"entropy", to_hex(c.entropy)}, {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
+          {"hosts", c.hosts}, {"ca_pem", c.ca_pem}, {"mounts", mounts_to_json(c.mounts)}};
+}
+
+util::Result<ResumeConfig> resume_from_json(const json& j) {
+  ResumeConfig c;
+  std::string hex = ML_TRY(get_string(j, "entropy"));
+  c.entropy = ML_TRY(from_hex(hex, "entropy"));
+  if (c.entropy.size() != k_resume_entropy_bytes)
+    return protocol_error("resume: entropy must be " + std::to_string(k_resume_entropy_bytes) + " bytes");
+  c.time_unix_ns = ML_TRY(get_int(j, "time_unix_ns"));
+  c.hostname = ML_TRY(get_string(j, "hostname"));
+  c.hosts = ML_TRY(get_strings(j, "hosts"));
+  c.ca_pem = ML_TRY(get_string_or(j, "ca_pem", ""));
+  c.mounts = ML_TRY(mounts_from_json(j));
+  return c;
+}
+
 json boot_info_to_json(const BootInfo& i) {
   json t = json::array();
   for (const auto& [name, ms] : i.timings_ms) t.push_back(json::array({name, ms}));

@@ -29,6 +29,9 @@ util::Result<Hello> decode_hello(std::string_view payload);
 
 nlohmann::json boot_to_json(const BootConfig& c);
 util::Result<BootConfig> boot_from_json(const nlohmann::json& j);
+nlohmann::json resume_to_json(const ResumeConfig& c);
+// Refuses entropy that is not exactly k_resume_entropy_bytes (hex) and non-absolute mounts.
+util::Result<ResumeConfig> resume_from_json(const nlohmann::json& j);
 nlohmann::json boot_info_to_json(const BootInfo& i);
 util::Result<BootInfo> boot_info_from_json(const nlohmann::json& j);
 nlohmann::json exec_to_json(const ExecRequest& r);  // includes "kind":"exec"

@@ -103,6 +103,25 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
       auto r = m_system->freeze_writable(op == "freeze" ? Freeze::Freeze : Freeze::Thaw);
       json reply = r ? json{{"op", op == "freeze" ? "frozen" : "thawed"}} : json{{"op", "error"}, {"message", r.error().message()}};
       m_outbox += encode_frame(k_session_channel, FrameType::Control, reply.dump());
+    } else if (op == "suspend") {
+      // A memory snapshot follows (docs/protocol.md): no channel survives it.
+      m_channels.clear();
+      m_outbox += encode_frame(k_session_channel, FrameType::Control, json{{"op", "suspended"}}.dump());
+      m_suspended = true;
+      m_resume_expected = true;
+      stop = true;  // stop reading this connection: run() flushes the answer and waits
+    } else if (op == "resume") {
+      if (!m_resume_expected) return protocol_error("resume without a suspend");
+      ResumeConfig config = ML_TRY(resume_from_json(j));
+      auto r = m_system->resume(config);
+      if (!r) {
+        m_outbox += encode_frame(k_session_channel, FrameType::Control,
+                                 json{{"op", "error"}, {"message", r.error().message()}}.dump());
+        return util::ok();
+      }
+      m_resume_expected = false;
+      m_context.mounts = config.mounts;
+      m_outbox += encode_frame(k_session_channel, FrameType::Control, json{{"op", "resumed"}}.dump());
     } else if (op == "clock") {
       auto t = j.find("time_unix_ns");
       if (t == j.end() || !t->is_number_integer()) return protocol_error("clock: time_unix_ns must be an integer");
@@ -160,6 +179,38 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
 
 ServeEnd Server::run(std::string& why) {
   FrameDecoder decoder;
+  for (;;) {
+    ServeEnd end = serve_connection(decoder, why);
+    if (end != ServeEnd::Suspended) return end;
+    // Wait for the next connection: its first bytes (the host's Hello) end the wait.
+    // Until then the port reads EOF or hangs up; poll it at a gentle pace.
+    for (;;) {
+      pollfd p{m_stream.get(), POLLIN, 0};
+      ::poll(&p, 1, 20);
+      char byte;
+      ssize_t n = ::read(m_stream.get(), &byte, 1);
+      if (n == 1) {
+        decoder = FrameDecoder();
+        m_suspended = false;
+        m_hello_seen = false;
+        m_outbox = encode_frame(k_session_channel, FrameType::Hello, encode_hello({k_version, k_agent_version, Role::Agent}));
+        if (auto fed = decoder.feed(std::string_view(&byte, 1)); !fed) {
+          why = fed.error().message();
+          return ServeEnd::ProtocolError;
+        }
+        break;
+      }
+      if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+        if (n == 0) ::poll(nullptr, 0, 20);  // the host end is closed: reads return EOF at once
+        continue;
+      }
+      why = std::string("read: ") + std::strerror(errno);
+      return ServeEnd::Disconnected;
+    }
+  }
+}
+
+ServeEnd Server::serve_connection(FrameDecoder& decoder, std::string& why) {
   std::string buf(64 << 10, '\0');
   std::vector<pollfd> fds;
   std::vector<std::pair<GuestChannel*, size_t>> slices;
@@ -218,7 +269,7 @@ ServeEnd Server::run(std::string& why) {
     }
     if (stop) {
       flush_blocking(5000);
-      return end;
+      return m_suspended ? ServeEnd::Suspended : end;
     }
     for (auto it = m_channels.begin(); it != m_channels.end();) {
       if (it->second->link().closed())

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "guest/protocol/frame.hpp"
 #include "guest/protocol/guest_channel.hpp"
 #include "guest/protocol/types.hpp"
 #include "util/fd.hpp"
@@ -33,6 +34,12 @@ class System {
   // Session op "clock": the host's CLOCK_REALTIME as it sent the op; the agent slews
   // or steps its clock (k_clock_slew_ns, k_clock_step_ns in types.hpp). No answer.
   virtual void set_clock(int64_t unix_ns) { (void)unix_ns; }
+  // Session op "resume" (after "suspend" and a new connection): apply what a VM
+  // resumed from a memory snapshot must not share with its siblings (ResumeConfig).
+  virtual util::Result<void> resume(const ResumeConfig& config) {
+    (void)config;
+    return util::make_error(util::ErrorCode::Unsupported, "this agent cannot resume");
+  }
   // Before the shutdown acknowledgement: stop processes and sync disks.
   virtual void prepare_shutdown() = 0;
   // Mounts FUSE at MOUNT.target and returns the /dev/fuse fd (a "fuse" channel
@@ -48,7 +55,8 @@ struct ServerOptions {
   size_t outbox_limit = size_t{1} << 20;  // stop reading processes beyond this
 };
 
-enum class ServeEnd { Shutdown, Disconnected, BootFailed, ProtocolError };
+// Suspended is internal to run(): it then waits for the next connection.
+enum class ServeEnd { Shutdown, Disconnected, BootFailed, ProtocolError, Suspended };
 
 class Server {
  public:
@@ -65,6 +73,7 @@ class Server {
 
  private:
   Server(util::Fd stream, util::Fd sigchld, System& system, ServerOptions options);
+  ServeEnd serve_connection(FrameDecoder& decoder, std::string& why);
   util::Result<void> handle_frame(Frame& f, bool& stop, ServeEnd& end, std::string& why);
   void reap_all();
   void flush_blocking(int timeout_ms);
@@ -76,6 +85,10 @@ class Server {
   std::string m_outbox;
   std::map<uint32_t, std::unique_ptr<GuestChannel>> m_channels;
   bool m_hello_seen = false;
+  // After "suspend": the host's end goes away (the VM is saved, maybe resumed elsewhere);
+  // EOF is not the end, the next bytes are a new connection's Hello, then "resume".
+  bool m_suspended = false;
+  bool m_resume_expected = false;
   GuestContext m_context;
 };
 

@@ -45,6 +45,21 @@ struct BootConfig {
   NetConfig net;                        // JSON key "net", optional
 };
 
+// Session op "resume" (docs/protocol.md): sent on a fresh connection after the agent
+// answered "suspend" — to the VM that was snapshotted and to every VM resumed from that
+// snapshot. What must differ between siblings is applied before the agent answers, in
+// this order: entropy (written to the CRNG, credited, reseeded), clock, hostname and
+// /etc/hosts, the sandbox CA (the snapshot's one is removed from the trust bundles).
+struct ResumeConfig {
+  std::string entropy;  // k_resume_entropy_bytes random bytes from the host (JSON: hex)
+  int64_t time_unix_ns = 0;
+  std::string hostname;
+  std::vector<std::string> hosts;
+  std::string ca_pem;                   // "" when the sandbox has no NIC
+  std::vector<MountSpec> mounts;        // the shares of this sandbox (they differ between siblings)
+};
+inline constexpr size_t k_resume_entropy_bytes = 64;
+
 // Clock discipline of the session op "clock" (docs/protocol.md): the agent leaves an
 // offset below k_clock_slew_ns alone, slews one up to k_clock_step_ns (adjtime: time
 // never goes backwards for small errors) and steps anything larger.

@@ -90,3 +90,30 @@ TEST_CASE("install_ca on an image without trust bundles: the bundle is the CA al
   CHECK(slurp(ca) == no_newline + "\n");
   CHECK(slurp(combined) == no_newline + "\n");
 }
+
+TEST_CASE("replace_ca after a resume: the snapshot's CA leaves every bundle, this sandbox's takes its place") {
+  auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-agent-net-");
+  REQUIRE(tmp);
+  auto root = tmp->path();
+  auto debian = root / "etc/ssl/certs/ca-certificates.crt";
+  auto alpine = root / "etc/ssl/cert.pem";
+  spit(debian, "PUBLIC-ROOTS\n");
+  spit(alpine, "ALPINE-ROOTS\n");
+  std::vector<std::string> bundles = {debian.string(), alpine.string()};
+  auto ca = root / "etc/matchlock/ca.pem";
+  auto combined = root / "etc/matchlock/ca-bundle.pem";
+  const std::string old_ca = "-----BEGIN CERTIFICATE-----\nOLD\n-----END CERTIFICATE-----\n";
+  const std::string new_ca = "-----BEGIN CERTIFICATE-----\nNEW\n-----END CERTIFICATE-----\n";
+  REQUIRE(agent::install_ca(old_ca, bundles, ca.string(), combined.string()));
+  REQUIRE(agent::replace_ca(old_ca, new_ca, bundles, ca.string(), combined.string()));
+  CHECK(slurp(debian) == "PUBLIC-ROOTS\n" + new_ca);
+  CHECK(slurp(alpine) == "ALPINE-ROOTS\n" + new_ca);
+  CHECK(slurp(ca) == new_ca);
+  CHECK(slurp(combined) == "PUBLIC-ROOTS\n" + new_ca);
+  // A bundle the guest rewrote without the old CA (update-ca-certificates) gets the new one appended.
+  spit(alpine, "REGENERATED\n");
+  const std::string third = "-----BEGIN CERTIFICATE-----\nTHIRD\n-----END CERTIFICATE-----\n";
+  REQUIRE(agent::replace_ca(new_ca, third, bundles, ca.string(), combined.string()));
+  CHECK(slurp(alpine) == "REGENERATED\n" + third);
+  CHECK(slurp(debian).find("NEW") == std::string::npos);
+}

@@ -100,6 +100,43 @@ TEST_CASE("clock sync carries the host time and needs no answer, even while anot
   CHECK(run(*h.client, req).out == "still here\n");
 }
 
+TEST_CASE("resume is refused without a suspend: a host (or a replayed stream) cannot re-seed a live session") {
+  Harness h;
+  protocol::ResumeConfig config;
+  config.entropy = std::string(protocol::k_resume_entropy_bytes, 'x');
+  config.hostname = "other";
+  auto r = h.client->resume(config, std::chrono::seconds(5));
+  REQUIRE(!r);
+  CHECK_THAT(r.error().message(), Catch::Contains("resume without a suspend"));
+  h.stop_client();
+  CHECK(h.end == protocol::ServeEnd::ProtocolError);
+}
+
+TEST_CASE("resume messages: entropy must be exactly 64 hex-encoded bytes, mounts absolute") {
+  protocol::ResumeConfig config;
+  config.entropy = std::string(protocol::k_resume_entropy_bytes, '\x9c');
+  config.time_unix_ns = 42;
+  config.hostname = "h";
+  config.hosts = {"127.0.0.1 localhost"};
+  config.ca_pem = "PEM";
+  config.mounts = {{1, "/workspace", "rw", ""}};
+  auto j = protocol::resume_to_json(config);
+  auto back = protocol::resume_from_json(j);
+  REQUIRE(back);
+  CHECK(back->entropy == config.entropy);
+  CHECK(back->mounts.size() == 1);
+  CHECK(back->ca_pem == "PEM");
+  auto short_seed = j;
+  short_seed["entropy"] = "abcd";
+  CHECK(!protocol::resume_from_json(short_seed));
+  auto not_hex = j;
+  not_hex["entropy"] = std::string(2 * protocol::k_resume_entropy_bytes, 'z');
+  CHECK(!protocol::resume_from_json(not_hex));
+  auto relative = j;
+  relative["mounts"][0]["target"] = "workspace";
+  CHECK(!protocol::resume_from_json(relative));
+}
+
 TEST_CASE("exec echo streams stdout and exits 0") {
   Harness h;
   ExecRequest req;

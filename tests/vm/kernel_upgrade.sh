@@ -44,8 +44,9 @@ expect_contains "$ERR" "keeping $old"
 [ "$(cat written)" = ok ] || fail "the channel share did not write"
 rm written
 
-# 2. Online: a new bundle (with virtiofs) is installed beside the old one and used.
-run_ml run --trust -- sh -c "$show_mount"
+# 2. Online: a new bundle (with virtiofs) is installed beside the old one and used
+#    (asked for explicitly: by default a sandbox that saves a memory snapshot shares over the channel).
+MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs run_ml run --trust -- sh -c "$show_mount"
 expect_rc 0
 expect_contains "$ERR" "lacks virtiofs"
 expect_contains "$OUT" " /workspace virtiofs"

@@ -120,4 +120,26 @@ qlog="$XDG_STATE_HOME/matchlock/sandboxes/smoke/qemu.log"
 run_ml down
 expect_rc 0
 expect_contains "$OUT" "smoke stopped"
+
+# 3. A memory snapshot on this QEMU (docs/ARCHITECTURE.md, "Memory snapshots"): the first
+# run saves the VM, the second resumes it and its workspace (channel transport) works.
+# A RAM size per variant: the variants may run in parallel and each forgets its own key.
+. "$(dirname "$0")/snapshot_lib.sh"
+unset MATCHLOCK_WORKSPACE_TRANSPORT
+case "$ML_SMOKE_QEMU${ML_SMOKE_FIRMWARE:+-seabios}" in
+  system) MEM=592 ;; system-seabios) MEM=608 ;; backports) MEM=624 ;; *) MEM=640 ;;
+esac
+snap_forget "$MEM"
+sed -i "s/^memory = .*/memory = \"${MEM}MiB\"/" "$PROJ/Matchlockfile"
+snap_run -- cat /workspace/host.txt
+expect_rc 0
+expect_boot saved
+start=$(date +%s%N)
+snap_run -- cat /workspace/host.txt
+resume_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0
+expect_boot resumed
+[ "$OUT" = changed-on-host ] || fail "workspace after resume: $OUT"
+echo "QEMU $version${ML_SMOKE_FIRMWARE:+ ($ML_SMOKE_FIRMWARE)}: run resumed from a memory snapshot $resume_ms ms" >&2
+snap_forget "$MEM"
 no_qemu_left

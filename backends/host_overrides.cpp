@@ -20,7 +20,8 @@ HostOverrides parse_host_overrides(const char* (*getenv)(const char*)) {
 }
 
 const HostOverrides& host_overrides() {
-  static const HostOverrides parsed = parse_host_overrides([](const char* name) -> const char* { return std::getenv(name); });
+  static const HostOverrides parsed =
+      parse_host_overrides([](const char* name) -> const char* { return std::getenv(name); });
   return parsed;
 }
 

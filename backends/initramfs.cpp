@@ -57,7 +57,8 @@ class CpioWriter {
     if (rdev) archive_entry_set_rdev(e.get(), rdev);
     archive_entry_set_size(e.get(), type == AE_IFREG ? static_cast<la_int64_t>(data.size()) : 0);
     if (archive_write_header(m_a.get(), e.get()) != ARCHIVE_OK) return archive_error(m_a.get(), path);
-    if (!data.empty() && archive_write_data(m_a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))
+    if (!data.empty() &&
+        archive_write_data(m_a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))
       return archive_error(m_a.get(), path);
     return util::ok();
   }
@@ -74,7 +75,10 @@ class CpioWriter {
 
 // The ELF machine of an agent binary (EM_X86_64 62, EM_AARCH64 183); nullopt if neither.
 std::optional<GuestArch> agent_arch(std::string_view elf) {
-  if (elf.size() < 20 || elf.substr(0, 4) != "\x7f" "ELF") return std::nullopt;
+  if (elf.size() < 20 || elf.substr(0, 4) !=
+                             "\x7f"
+                             "ELF")
+    return std::nullopt;
   unsigned machine = static_cast<unsigned char>(elf[18]) | static_cast<unsigned char>(elf[19]) << 8;
   if (machine == 62) return GuestArch::Amd64;
   if (machine == 183) return GuestArch::Arm64;
@@ -88,23 +92,28 @@ util::Result<fs::path> locate_agent(GuestArch arch) {
   const char* variable = amd64 ? "MATCHLOCK_AGENT" : "MATCHLOCK_AGENT_ARM64";
   const std::string name = amd64 ? "matchlock-agent" : std::string("matchlock-agent-") + to_string(arch);
   if (const std::string& chosen = host_overrides().agent(arch); !chosen.empty()) {
-    if (!util::path_exists(chosen)) return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + chosen + ": not found");
+    if (!util::path_exists(chosen))
+      return util::make_error(util::ErrorCode::NotFound, std::string(variable) + "=" + chosen + ": not found");
     return fs::path(chosen);
   }
   auto self = util::self_executable();  // the initramfs is built on macOS too (VZ boots it)
   fs::path exe_dir = self ? fs::path(*self).parent_path() : fs::path();
   for (const fs::path& candidate : {exe_dir / name, exe_dir / ".." / "lib" / "matchlock" / name})
     if (util::path_exists(candidate)) return candidate;
-  std::string hint = amd64 ? "" : " (built only when the cross compiler is installed: apt-get install g++-aarch64-linux-gnu, then rebuild)";
+  std::string hint =
+      amd64 ? ""
+            : " (built only when the cross compiler is installed: apt-get install g++-aarch64-linux-gnu, then rebuild)";
   return util::make_error(util::ErrorCode::NotFound, std::string("guest agent ") + name + " for " + to_string(arch) +
-                                                         " guests not found next to " + exe_dir.string() + hint + " (set " + variable + ")");
+                                                         " guests not found next to " + exe_dir.string() + hint +
+                                                         " (set " + variable + ")");
 }
 
 util::Result<void> write_initramfs(const KernelBundle& kernel, const fs::path& agent, const fs::path& out) {
   std::string agent_bytes = ML_TRY_CTX(util::read_file(agent), "guest agent");
   if (agent_arch(agent_bytes) != kernel.arch)
-    return util::make_error(util::ErrorCode::Usage, "guest agent " + agent.string() + " is not an " + to_string(kernel.arch) +
-                                                        " binary, but the kernel " + kernel.vmlinuz.string() + " is");
+    return util::make_error(util::ErrorCode::Usage, "guest agent " + agent.string() + " is not an " +
+                                                        to_string(kernel.arch) + " binary, but the kernel " +
+                                                        kernel.vmlinuz.string() + " is");
   util::AtomicFile file = ML_TRY(util::AtomicFile::create(out, 0644));
   {
     CpioWriter w(file.fd());

@@ -53,7 +53,8 @@ util::Result<std::string> tar_modules(const KernelBundle& b) {
         archive_write_data(a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))
       return make_error(ErrorCode::Internal, "tar " + m.file + ": " + archive_error_string(a.get()));
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return make_error(ErrorCode::Internal, std::string("tar: ") + archive_error_string(a.get()));
+  if (archive_write_close(a.get()) != ARCHIVE_OK)
+    return make_error(ErrorCode::Internal, std::string("tar: ") + archive_error_string(a.get()));
   return out;
 }
 
@@ -69,8 +70,9 @@ util::Result<KernelPayload> pack_kernel_bundle(const KernelBundle& b) {
   return p;
 }
 
-util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const std::string& name, const fs::path& vmlinuz,
-                                                  const fs::path& modules_tar, const fs::path& bundle_json) {
+util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const std::string& name,
+                                                  const fs::path& vmlinuz, const fs::path& modules_tar,
+                                                  const fs::path& bundle_json) {
   fs::path final_dir = kernels_dir(dirs) / name;
   if (util::path_exists(final_dir / "bundle.json")) return load_kernel_bundle(final_dir);
   std::string meta = ML_TRY(util::read_file(bundle_json));
@@ -88,8 +90,10 @@ util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const 
   ML_TRY(util::make_dirs(staging.path() / "modules"));
   auto place = [&](const std::string& rel, std::string_view data) -> util::Result<void> {
     auto it = want.find(rel);
-    if (it == want.end()) return make_error(ErrorCode::Integrity, "kernel artifact: " + rel + " is not listed in bundle.json");
-    if (util::sha256_hex(data) != it->second) return make_error(ErrorCode::Integrity, "kernel artifact: " + rel + " does not match its sha256 in bundle.json");
+    if (it == want.end())
+      return make_error(ErrorCode::Integrity, "kernel artifact: " + rel + " is not listed in bundle.json");
+    if (util::sha256_hex(data) != it->second)
+      return make_error(ErrorCode::Integrity, "kernel artifact: " + rel + " does not match its sha256 in bundle.json");
     want.erase(it);
     return util::write_file_atomic(staging.path() / rel, data, 0644);
   };
@@ -107,15 +111,16 @@ util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const 
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     std::string path = archive_entry_pathname(e);
     std::string file = path.substr(path.find('/') + 1);
-    if (!path.starts_with("modules/") || file.empty() || file.find('/') != std::string::npos || !file.ends_with(".ko") ||
-        archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) > (64 << 20))
+    if (!path.starts_with("modules/") || file.empty() || file.find('/') != std::string::npos ||
+        !file.ends_with(".ko") || archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) > (64 << 20))
       return make_error(ErrorCode::Integrity, "kernel artifact modules: unexpected entry \"" + path + "\"");
     std::string data(static_cast<size_t>(archive_entry_size(e)), '\0');
     if (archive_read_data(a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))
       return make_error(ErrorCode::Integrity, "kernel artifact modules: short read of " + path);
     ML_TRY(place(path, data));
   }
-  if (rc != ARCHIVE_EOF) return make_error(ErrorCode::Integrity, "kernel artifact modules: " + std::string(archive_error_string(a.get())));
+  if (rc != ARCHIVE_EOF)
+    return make_error(ErrorCode::Integrity, "kernel artifact modules: " + std::string(archive_error_string(a.get())));
   if (!want.empty()) return make_error(ErrorCode::Integrity, "kernel artifact lacks " + want.begin()->first);
   ML_TRY(util::write_file_atomic(staging.path() / "bundle.json", meta, 0644));
   ::chmod(staging.path().c_str(), 0755);

@@ -30,7 +30,9 @@ util::Result<KernelPayload> pack_kernel_bundle(const KernelBundle& bundle);
 // Files from a pulled artifact -> kernels/<name>/ (published by rename; kept if
 // already there). Every file is checked against bundle.json's sha256 list;
 // tar entries other than plain modules/*.ko files are refused.
-util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const std::string& name, const std::filesystem::path& vmlinuz,
-                                                  const std::filesystem::path& modules_tar, const std::filesystem::path& bundle_json);
+util::Result<KernelBundle> install_kernel_payload(const util::Dirs& dirs, const std::string& name,
+                                                  const std::filesystem::path& vmlinuz,
+                                                  const std::filesystem::path& modules_tar,
+                                                  const std::filesystem::path& bundle_json);
 
 }  // namespace backends

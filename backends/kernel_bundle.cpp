@@ -46,7 +46,9 @@ const char* image_file(GuestArch arch) { return arch == GuestArch::Arm64 ? "Imag
 util::Result<fs::path> apt_download(const fs::path& dir, const std::string& package_name, GuestArch arch) {
   const std::string package = package_name + ":" + to_string(arch);
   auto apt = util::find_program("apt-get");
-  if (apt.empty()) return util::make_error(util::ErrorCode::NotFound, "apt-get not found (a Debian host is needed to fetch the kernel; or pass --deb FILE)");
+  if (apt.empty())
+    return util::make_error(util::ErrorCode::NotFound,
+                            "apt-get not found (a Debian host is needed to fetch the kernel; or pass --deb FILE)");
   std::error_code ec;
   std::set<fs::path> before;
   for (const auto& e : fs::directory_iterator(dir, ec)) before.insert(e.path());
@@ -63,10 +65,12 @@ util::Result<fs::path> apt_download(const fs::path& dir, const std::string& pack
   auto status = ML_TRY(child.wait());
   if (status.code != 0 || status.signal != 0) {
     std::string text = util::read_file(log_path).has_value() ? *util::read_file(log_path) : "";
-    std::string hint = arch == host_arch() ? ""
-                       : std::string(" (a foreign architecture needs `dpkg --add-architecture ") + to_string(arch) +
-                             " && apt-get update` once; scripts/install-deps does it)";
-    return util::make_error(util::ErrorCode::Network, "apt-get download " + package + " " + status.describe() + ": " + text + hint);
+    std::string hint = arch == host_arch()
+                           ? ""
+                           : std::string(" (a foreign architecture needs `dpkg --add-architecture ") + to_string(arch) +
+                                 " && apt-get update` once; scripts/install-deps does it)";
+    return util::make_error(util::ErrorCode::Network,
+                            "apt-get download " + package + " " + status.describe() + ": " + text + hint);
   }
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (!before.count(e.path()) && e.path().extension() == ".deb") return e.path();
@@ -130,13 +134,15 @@ util::Result<void> extract_files(const fs::path& deb, GuestArch arch, const fs::
       return util::ok();
     }
     std::string data = ML_TRY(contents());
-    if (kernel && arch == GuestArch::Arm64) data = ML_TRY(arm64_image(std::move(data), deb.filename().string() + ":" + e.path));
+    if (kernel && arch == GuestArch::Arm64)
+      data = ML_TRY(arm64_image(std::move(data), deb.filename().string() + ":" + e.path));
     ML_TRY(util::write_file_atomic(target, data, 0644));
     manifest["files"][fs::relative(target, dir).string()] = util::sha256_hex(data);
     return util::ok();
   };
   ML_TRY(for_each_deb_entry(deb, DebMember::Data, visit));
-  if (!have_kernel) return util::make_error(util::ErrorCode::NotFound, deb.string() + ": no boot/vmlinuz-* in the package");
+  if (!have_kernel)
+    return util::make_error(util::ErrorCode::NotFound, deb.string() + ": no boot/vmlinuz-* in the package");
   return util::ok();
 }
 
@@ -158,7 +164,8 @@ util::Result<KernelBundle> install_from_deb(const util::Dirs& dirs, const fs::pa
   std::string version = ML_TRY(deb_control_field(deb, "Version"));
   std::string deb_arch = ML_TRY(deb_control_field(deb, "Architecture"));
   if (parse_guest_arch(deb_arch) != arch)
-    return util::make_error(util::ErrorCode::Usage, deb.string() + " is a kernel for " + deb_arch + ", not " + to_string(arch));
+    return util::make_error(util::ErrorCode::Usage,
+                            deb.string() + " is a kernel for " + deb_arch + ", not " + to_string(arch));
   std::string deb_sha = ML_TRY(util::sha256_file(deb));
   util::log::info("kernel: reading modules of " + package + " " + version);
   Extracted x = ML_TRY(scan_modules(deb));
@@ -171,9 +178,10 @@ util::Result<KernelBundle> install_from_deb(const util::Dirs& dirs, const fs::pa
     files[order[i]] = prefix + order[i] + ".ko";
     modules.push_back({{"name", order[i]}, {"file", files[order[i]]}});
   }
-  nlohmann::json manifest = {{"format", k_bundle_format}, {"package", package},        {"version", version},
-                             {"release", x.release},      {"deb_sha256", deb_sha},     {"modules", modules},
-                             {"arch", to_string(arch)},   {"kernel", image_file(arch)}, {"files", nlohmann::json::object()}};
+  nlohmann::json manifest = {
+      {"format", k_bundle_format}, {"package", package},         {"version", version},
+      {"release", x.release},      {"deb_sha256", deb_sha},      {"modules", modules},
+      {"arch", to_string(arch)},   {"kernel", image_file(arch)}, {"files", nlohmann::json::object()}};
   util::TempDir staging = ML_TRY(util::TempDir::create(kernels_dir(dirs), ".bundle-"));
   ML_TRY(extract_files(deb, arch, staging.path(), files, manifest));
   ML_TRY(util::write_file_atomic(staging.path() / "bundle.json", manifest.dump(2) + "\n"));
@@ -205,7 +213,9 @@ std::string default_kernel_package(GuestArch arch) {
   return arch == GuestArch::Arm64 ? "linux-image-cloud-arm64" : k_default_kernel_package;
 }
 
-std::string current_link_name(GuestArch arch) { return arch == GuestArch::Amd64 ? "current" : std::string("current-") + to_string(arch); }
+std::string current_link_name(GuestArch arch) {
+  return arch == GuestArch::Amd64 ? "current" : std::string("current-") + to_string(arch);
+}
 
 util::Result<KernelBundle> load_kernel_bundle(const fs::path& dir) {
   std::string text = ML_TRY_CTX(util::read_file(dir / "bundle.json"), "kernel bundle");
@@ -225,7 +235,8 @@ util::Result<KernelBundle> load_kernel_bundle(const fs::path& dir) {
     b.package = j.value("package", "");
     b.version = j.value("version", "");
     b.release = j.value("release", "");
-    for (const auto& m : j.at("modules")) b.modules.push_back({m.at("name").get<std::string>(), m.at("file").get<std::string>()});
+    for (const auto& m : j.at("modules"))
+      b.modules.push_back({m.at("name").get<std::string>(), m.at("file").get<std::string>()});
   } catch (const nlohmann::json::exception& e) {
     return bundle_error(dir, std::string("bundle.json: ") + e.what());
   }
@@ -244,7 +255,9 @@ util::Result<std::optional<KernelBundle>> installed_kernel_bundle(const util::Di
   fs::path target = fs::canonical(current, ec);
   if (ec) return std::optional<KernelBundle>{};
   KernelBundle b = ML_TRY(load_kernel_bundle(target));
-  if (b.arch != arch) return bundle_error(target, std::string("is ") + to_string(b.arch) + ", but " + current.string() + " names the " + to_string(arch) + " bundle");
+  if (b.arch != arch)
+    return bundle_error(target, std::string("is ") + to_string(b.arch) + ", but " + current.string() + " names the " +
+                                    to_string(arch) + " bundle");
   return std::optional<KernelBundle>(std::move(b));
 }
 
@@ -260,13 +273,15 @@ util::Result<KernelBundle> install_kernel_bundle(const util::Dirs& dirs, const K
   std::string target = ML_TRY(meta_target(deb));
   if (!target.empty()) {
     if (!options.deb.empty())
-      return util::make_error(util::ErrorCode::Usage, deb.string() + " is a meta package (depends on " + target + "); pass the kernel's own .deb");
+      return util::make_error(util::ErrorCode::Usage, deb.string() + " is a meta package (depends on " + target +
+                                                          "); pass the kernel's own .deb");
     util::log::info("kernel: downloading " + target);
     deb = ML_TRY(apt_download(work.path(), target, options.arch));
   }
   auto bundle = ML_TRY_CTX(install_from_deb(dirs, deb, options.arch), "kernel install");
   util::log::info("kernel: installed " + bundle.package + " " + bundle.version + " (" + bundle.release + ", " +
-                  to_string(bundle.arch) + ", " + std::to_string(bundle.modules.size()) + " modules) in " + bundle.dir.string());
+                  to_string(bundle.arch) + ", " + std::to_string(bundle.modules.size()) + " modules) in " +
+                  bundle.dir.string());
   return bundle;
 }
 
@@ -294,7 +309,8 @@ util::Result<KernelBundle> ensure_kernel_bundle(const util::Dirs& dirs, GuestArc
 util::Result<KernelBundle> kernel_bundle_from_path(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return load_kernel_bundle(path);
-  if (!fs::is_regular_file(path, ec)) return util::make_error(util::ErrorCode::NotFound, "kernel " + path.string() + ": not found");
+  if (!fs::is_regular_file(path, ec))
+    return util::make_error(util::ErrorCode::NotFound, "kernel " + path.string() + ": not found");
   KernelBundle b;
   b.dir = path.parent_path();
   b.vmlinuz = path;

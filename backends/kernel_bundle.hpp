@@ -23,14 +23,13 @@
 namespace backends {
 
 // Modules the agent needs, in no particular order; their dependencies are added.
-inline const std::vector<std::string> k_bundle_modules = {"virtio_mmio", "virtio_blk", "virtio_console",
-                                                          "virtio_net",  "overlay",    "fuse",
-                                                          "virtiofs"};
+inline const std::vector<std::string> k_bundle_modules = {"virtio_mmio", "virtio_blk", "virtio_console", "virtio_net",
+                                                          "overlay",     "fuse",       "virtiofs"};
 // arm64: virtio-pci is the transport Virtualization.framework offers (QEMU's virt machine
 // uses it too); vsock is VZ's host<->guest channel (backends/vz, later).
 inline const std::vector<std::string> k_bundle_modules_arm64 = {
-    "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "overlay",
-    "fuse",        "virtiofs",   "vsock",      "vmw_vsock_virtio_transport"};
+    "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_console", "virtio_net",
+    "overlay",     "fuse",       "virtiofs",   "vsock",          "vmw_vsock_virtio_transport"};
 inline constexpr const char* k_default_kernel_package = "linux-image-cloud-amd64";
 
 const std::vector<std::string>& bundle_modules(GuestArch arch);
@@ -46,7 +45,7 @@ struct KernelModule {
 
 struct KernelBundle {
   std::filesystem::path dir;
-  std::filesystem::path vmlinuz;       // the kernel image: <dir>/vmlinuz (amd64) or <dir>/Image (arm64)
+  std::filesystem::path vmlinuz;      // the kernel image: <dir>/vmlinuz (amd64) or <dir>/Image (arm64)
   GuestArch arch = GuestArch::Amd64;  // bundle.json "arch" (absent: amd64, as written before arm64)
   std::vector<KernelModule> modules;  // load order: dependencies first
   std::string package;                // Debian package the files came from ("" for a bare kernel)

@@ -16,7 +16,9 @@ struct InflateEnd {
 
 // One gzip member, inflated completely: a truncated or corrupt stream is an error.
 util::Result<std::string> gunzip(std::string_view data, const std::string& what) {
-  auto bad = [&](const std::string& why) { return util::make_error(util::ErrorCode::Integrity, what + ": gunzip: " + why); };
+  auto bad = [&](const std::string& why) {
+    return util::make_error(util::ErrorCode::Integrity, what + ": gunzip: " + why);
+  };
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return bad("inflateInit2 failed");
   std::unique_ptr<z_stream, InflateEnd> owner(&z);
@@ -49,9 +51,11 @@ util::Result<std::string> arm64_image(std::string vmlinuz, const std::string& wh
   auto arch = sniff_kernel_image(vmlinuz);
   if (arch == GuestArch::Arm64) return vmlinuz;
   if (vmlinuz.size() >= 8 && vmlinuz.substr(0, 2) == "MZ" && vmlinuz.substr(4, 4) == "zimg")
-    return util::make_error(util::ErrorCode::Unsupported, what + ": an EFI zboot image (compressed inside a PE file); not supported yet");
-  return util::make_error(util::ErrorCode::Integrity,
-                          what + ": not an arm64 kernel Image" + (arch ? std::string(" (it is ") + to_string(*arch) + ")" : std::string()));
+    return util::make_error(util::ErrorCode::Unsupported,
+                            what + ": an EFI zboot image (compressed inside a PE file); not supported yet");
+  return util::make_error(
+      util::ErrorCode::Integrity,
+      what + ": not an arm64 kernel Image" + (arch ? std::string(" (it is ") + to_string(*arch) + ")" : std::string()));
 }
 
 }  // namespace backends

@@ -16,12 +16,17 @@ bool read_at(std::string_view data, uint64_t offset, T& out) {
   return true;
 }
 
-util::Error bad_elf(std::string_view why) { return util::make_error(util::ErrorCode::Integrity, "bad module ELF: " + std::string(why)); }
+util::Error bad_elf(std::string_view why) {
+  return util::make_error(util::ErrorCode::Integrity, "bad module ELF: " + std::string(why));
+}
 
 }  // namespace
 
 util::Result<ModuleInfo> parse_module_info(std::string_view elf) {
-  if (elf.size() < 64 || elf.substr(0, 4) != "\x7f" "ELF") return bad_elf("no ELF magic");
+  if (elf.size() < 64 || elf.substr(0, 4) !=
+                             "\x7f"
+                             "ELF")
+    return bad_elf("no ELF magic");
   if (elf[4] != 2 || elf[5] != 1) return bad_elf("not ELF64 little-endian");
   uint64_t shoff = 0;
   uint16_t shentsize = 0, shnum = 0, shstrndx = 0;
@@ -71,19 +76,19 @@ util::Result<ModuleInfo> parse_module_info(std::string_view elf) {
   return bad_elf("no .modinfo section");
 }
 
-util::Result<std::vector<std::string>> module_load_order(
-    const std::vector<std::string>& wanted, const std::map<std::string, std::vector<std::string>>& known) {
+util::Result<std::vector<std::string>> module_load_order(const std::vector<std::string>& wanted,
+                                                         const std::map<std::string, std::vector<std::string>>& known) {
   std::vector<std::string> order;
   std::set<std::string> done, visiting;
   std::function<util::Result<void>(const std::string&, const std::string&)> visit =
       [&](const std::string& name, const std::string& needed_by) -> util::Result<void> {
     if (done.count(name)) return util::ok();
-    if (visiting.count(name))
-      return util::make_error(util::ErrorCode::Integrity, "module dependency cycle at " + name);
+    if (visiting.count(name)) return util::make_error(util::ErrorCode::Integrity, "module dependency cycle at " + name);
     auto it = known.find(name);
     if (it == known.end())
-      return util::make_error(util::ErrorCode::NotFound,
-                              "kernel module " + name + " not found" + (needed_by.empty() ? "" : " (needed by " + needed_by + ")"));
+      return util::make_error(
+          util::ErrorCode::NotFound,
+          "kernel module " + name + " not found" + (needed_by.empty() ? "" : " (needed by " + needed_by + ")"));
     visiting.insert(name);
     for (const auto& dep : it->second) ML_TRY(visit(dep, name));
     visiting.erase(name);

@@ -22,7 +22,7 @@ util::Result<ModuleInfo> parse_module_info(std::string_view elf);
 
 // Orders `wanted` and everything they depend on so that dependencies come first.
 // `known` maps module name -> its depends. Fails when a dependency is unknown or cyclic.
-util::Result<std::vector<std::string>> module_load_order(
-    const std::vector<std::string>& wanted, const std::map<std::string, std::vector<std::string>>& known);
+util::Result<std::vector<std::string>> module_load_order(const std::vector<std::string>& wanted,
+                                                         const std::map<std::string, std::vector<std::string>>& known);
 
 }  // namespace backends

@@ -14,11 +14,11 @@ namespace {
 
 // The command line as walked so far.
 struct Walk {
-  std::vector<const CLI::App*> chain;  // root, verb, sub-verb...
+  std::vector<const CLI::App*> chain;    // root, verb, sub-verb...
   const CLI::Option* pending = nullptr;  // an option whose value is the next word
-  size_t positionals = 0;               // positional words given to the innermost app
-  bool rest_is_command = false;         // after `--`, or in the command words of `run`/`exec`
-  std::string file;                     // -f/--file, for TASK values
+  size_t positionals = 0;                // positional words given to the innermost app
+  bool rest_is_command = false;          // after `--`, or in the command words of `run`/`exec`
+  std::string file;                      // -f/--file, for TASK values
 };
 
 const CLI::App* find_subcommand(const CLI::App& app, std::string_view name) {

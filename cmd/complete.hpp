@@ -35,7 +35,7 @@ struct Candidate {
 enum class PathCompletion { None, Files, Dirs };
 
 struct Completion {
-  std::vector<Candidate> items;      // already filtered by the word's prefix
+  std::vector<Candidate> items;  // already filtered by the word's prefix
   PathCompletion paths = PathCompletion::None;
 };
 

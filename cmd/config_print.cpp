@@ -11,10 +11,14 @@ using nlohmann::json;
 
 const char* kind_name(oci::ReferenceKind k) {
   switch (k) {
-    case oci::ReferenceKind::Registry: return "registry";
-    case oci::ReferenceKind::OciLayout: return "oci-layout";
-    case oci::ReferenceKind::DockerArchive: return "docker-archive";
-    case oci::ReferenceKind::OciArchive: return "oci-archive";
+    case oci::ReferenceKind::Registry:
+      return "registry";
+    case oci::ReferenceKind::OciLayout:
+      return "oci-layout";
+    case oci::ReferenceKind::DockerArchive:
+      return "docker-archive";
+    case oci::ReferenceKind::OciArchive:
+      return "oci-archive";
   }
   return "?";
 }
@@ -96,10 +100,14 @@ json config_to_json(const engine::Config& c) {
                   {"env", s.env}};
   j["mounts"] = json::array();
   for (const auto& m : c.mounts) {
-    json mount = {{"target", m.target}, {"mode", engine::to_string(m.mode)}, {"exclude", m.exclude},
+    json mount = {{"target", m.target},
+                  {"mode", engine::to_string(m.mode)},
+                  {"exclude", m.exclude},
                   {"cache", m.cache == engine::MountCache::None ? "none" : "auto"}};
-    if (m.volume.empty()) mount["source"] = m.source.string();
-    else mount["volume"] = m.volume;
+    if (m.volume.empty())
+      mount["source"] = m.source.string();
+    else
+      mount["volume"] = m.volume;
     j["mounts"].push_back(mount);
   }
   j["network"] = {{"allow", rules_json(c.network.allow)},
@@ -110,13 +118,13 @@ json config_to_json(const engine::Config& c) {
   j["network"]["services"] = json::object();
   for (const auto& sv : c.network.services)
     j["network"]["services"][sv.name] = {{"guest", sv.endpoint().guest_name() + ":" + std::to_string(sv.port)},
-                                         {"to", sv.endpoint().target()}, {"port", sv.port}};
+                                         {"to", sv.endpoint().target()},
+                                         {"port", sv.port}};
   j["secrets"] = json::object();
-  for (const auto& sec : c.secrets)
-  {
-    j["secrets"][sec.name] = {{"from", sec.from_text}, {"source", engine::to_string(sec.source)},
+  for (const auto& sec : c.secrets) {
+    j["secrets"][sec.name] = {{"from", sec.from_text},          {"source", engine::to_string(sec.source)},
                               {"hosts", rules_json(sec.hosts)}, {"inject", inject_json(sec.inject)},
-                              {"file", opt(sec.file)}, {"json", sec.json}};
+                              {"file", opt(sec.file)},          {"json", sec.json}};
     if (sec.file_template) j["secrets"][sec.name]["template"] = *sec.file_template;
   }
   j["tasks"] = json::object();
@@ -140,8 +148,11 @@ json config_to_json(const engine::Config& c) {
   j["ports_auto"] = c.ports_auto;
   json files = json::array();
   for (const auto& f : c.policy.files) files.push_back(f.string());
-  j["policy"] = {{"files", files}, {"allow", rules_json(c.policy.allow)}, {"deny", rules_json(c.policy.deny)},
-                 {"allowed", c.policy.allowed}, {"cut", c.policy.cut}};
+  j["policy"] = {{"files", files},
+                 {"allow", rules_json(c.policy.allow)},
+                 {"deny", rules_json(c.policy.deny)},
+                 {"allowed", c.policy.allowed},
+                 {"cut", c.policy.cut}};
   return j;
 }
 
@@ -155,9 +166,11 @@ std::string config_to_text(const engine::Config& c) {
   o += "platform = " + q(or_default(s.platform, "host")) + "\n";
   o += "cpus = " + std::to_string(s.cpus) + "\nmemory = " + q(util::format_size(s.memory_bytes)) +
        "\ndisk = " + q(util::format_size(s.disk_bytes)) + "\nbackend = " + q(engine::to_string(s.backend)) + "\n";
-  o += "kernel = " + q(s.kernel.kind == engine::KernelKind::Path ? s.kernel.path.string()
-                       : s.kernel.kind == engine::KernelKind::Reference ? s.kernel.reference.to_string()
-                                                                        : "default") + "\n";
+  o += "kernel = " +
+       q(s.kernel.kind == engine::KernelKind::Path        ? s.kernel.path.string()
+         : s.kernel.kind == engine::KernelKind::Reference ? s.kernel.reference.to_string()
+                                                          : "default") +
+       "\n";
   o += s.user.empty() ? "# user: the image's\n" : "user = " + q(s.user) + "\n";
   o += s.workdir.empty() ? "# workdir: the image's\n" : "workdir = " + q(s.workdir) + "\n";
   o += "hostname = " + q(s.hostname) + "\n";
@@ -173,16 +186,18 @@ std::string config_to_text(const engine::Config& c) {
     if (m.cache == engine::MountCache::None) o += "cache = \"none\"\n";
   }
   o += "\n[network]  # everything not allowed is denied\nallow = " + list(rule_texts(c.network.allow)) + "\n";
-  o += "deny = " + list(rule_texts(c.network.deny)) + "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
+  o += "deny = " + list(rule_texts(c.network.deny)) +
+       "\nblock_private = " + (c.network.block_private ? "true" : "false") + "\n";
   if (!c.network.ca.empty()) o += "ca = " + q(c.network.ca.string()) + "  # also trusted for upstream TLS\n";
   o += "# effective allow (with secret hosts) = " + list(rule_texts(c.allowed_rules())) + "\n";
-  if (!c.network.services.empty()) o += "\n[network.services]  # NAME.host.internal:PORT in the sandbox -> this host endpoint\n";
+  if (!c.network.services.empty())
+    o += "\n[network.services]  # NAME.host.internal:PORT in the sandbox -> this host endpoint\n";
   for (const auto& sv : c.network.services)
     o += sv.name + " = { to = " + q(sv.endpoint().target()) + ", port = " + std::to_string(sv.port) + " }  # " +
          sv.endpoint().guest_name() + ":" + std::to_string(sv.port) + "\n";
   for (const auto& sec : c.secrets) {
-    o += "\n[secrets." + sec.name + "]  # value not read\nfrom = " + q(sec.from_text) + "\nhosts = " +
-         list(rule_texts(sec.hosts)) + "\ninject = " + list(inject_texts(sec.inject)) + "\n";
+    o += "\n[secrets." + sec.name + "]  # value not read\nfrom = " + q(sec.from_text) +
+         "\nhosts = " + list(rule_texts(sec.hosts)) + "\ninject = " + list(inject_texts(sec.inject)) + "\n";
     if (!sec.file.empty()) o += "file = " + q(sec.file) + "  # placeholders only\n";
     if (sec.file_template) o += "template = " + q(*sec.file_template) + "\n";
     if (!sec.json.empty()) o += "json = " + list(sec.json) + "  # each field: its own placeholder\n";
@@ -201,7 +216,8 @@ std::string config_to_text(const engine::Config& c) {
     for (const auto& [k, v] : t.env) o += "env." + k + " = " + q(v) + "\n";
   }
   for (const auto& p : c.ports)
-    o += "\n[[ports]]\nhost = " + std::to_string(p.host) + "\nguest = " + std::to_string(p.guest) + "\nprotocol = \"tcp\"\n";
+    o += "\n[[ports]]\nhost = " + std::to_string(p.host) + "\nguest = " + std::to_string(p.guest) +
+         "\nprotocol = \"tcp\"\n";
   for (const auto& f : c.policy.files) o += "\n# bounded by the machine policy " + f.string() + "\n";
   for (const auto& r : c.policy.deny) o += "# policy: never allows " + r.to_string() + "\n";
   for (const auto& a : c.policy.allowed) o += "# policy: allows everywhere " + a + "\n";

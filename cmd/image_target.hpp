@@ -23,7 +23,7 @@ struct ImageTarget {
   std::filesystem::path lock_path;
 };
 
-util::Result<ImageTarget> resolve_image_target(const Context& ctx, const std::string& reference, const std::string& platform,
-                                               NeedConfig need_config);
+util::Result<ImageTarget> resolve_image_target(const Context& ctx, const std::string& reference,
+                                               const std::string& platform, NeedConfig need_config);
 
 }  // namespace cmd

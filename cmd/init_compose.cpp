@@ -21,35 +21,62 @@ struct AgentSpec {
   const char* name;
   const char* title;
   Runtime runtime;
-  const char* install;                // the cached `setup` task
-  std::vector<const char*> hosts;     // besides the secret's hosts
+  const char* install;             // the cached `setup` task
+  std::vector<const char*> hosts;  // besides the secret's hosts
   const char* secret;
   const char* secret_host;
   std::vector<std::pair<const char*, const char*>> env;
-  const char* run;                    // the interactive task's argv[0] (and its name)
+  const char* run;  // the interactive task's argv[0] (and its name)
   std::vector<const char*> args;
 };
 
 ProjectSpec project_spec(ProjectKind k) {
   switch (k) {
-    case ProjectKind::Node: return {Runtime::Node, "node:20-bookworm-slim", "node", {"registry.npmjs.org"}};
-    case ProjectKind::Python: return {Runtime::Python, "python:3.12-slim-bookworm", "", {"pypi.org", "files.pythonhosted.org"}};
-    case ProjectKind::Go: return {Runtime::Go, "golang:1.22-bookworm", "", {"proxy.golang.org", "sum.golang.org"}};
-    case ProjectKind::Generic: break;
+    case ProjectKind::Node:
+      return {Runtime::Node, "node:20-bookworm-slim", "node", {"registry.npmjs.org"}};
+    case ProjectKind::Python:
+      return {Runtime::Python, "python:3.12-slim-bookworm", "", {"pypi.org", "files.pythonhosted.org"}};
+    case ProjectKind::Go:
+      return {Runtime::Go, "golang:1.22-bookworm", "", {"proxy.golang.org", "sum.golang.org"}};
+    case ProjectKind::Generic:
+      break;
   }
   return {Runtime::None, "debian:bookworm-slim", "", {}};
 }
 
 const std::vector<AgentSpec>& agents() {
   static const std::vector<AgentSpec> k_agents_list = {
-      {"claude-code", "Claude Code", Runtime::Node, "npm install -g @anthropic-ai/claude-code",
+      {"claude-code",
+       "Claude Code",
+       Runtime::Node,
+       "npm install -g @anthropic-ai/claude-code",
        // The hosts Claude Code itself calls besides the API (its devcontainer firewall).
-       {"registry.npmjs.org", "statsig.anthropic.com", "statsig.com", "sentry.io"}, "ANTHROPIC_API_KEY", "api.anthropic.com",
-       {{"DISABLE_AUTOUPDATER", "1"}}, "claude", {}},
-      {"codex", "the Codex CLI", Runtime::Node, "npm install -g @openai/codex", {"registry.npmjs.org"}, "OPENAI_API_KEY",
-       "api.openai.com", {}, "codex", {}},
-      {"aider", "aider", Runtime::Python, "", {"pypi.org", "files.pythonhosted.org"}, "ANTHROPIC_API_KEY", "api.anthropic.com",
-       {{"AIDER_CHECK_UPDATE", "false"}}, "aider", {"--model", "sonnet"}},
+       {"registry.npmjs.org", "statsig.anthropic.com", "statsig.com", "sentry.io"},
+       "ANTHROPIC_API_KEY",
+       "api.anthropic.com",
+       {{"DISABLE_AUTOUPDATER", "1"}},
+       "claude",
+       {}},
+      {"codex",
+       "the Codex CLI",
+       Runtime::Node,
+       "npm install -g @openai/codex",
+       {"registry.npmjs.org"},
+       "OPENAI_API_KEY",
+       "api.openai.com",
+       {},
+       "codex",
+       {}},
+      {"aider",
+       "aider",
+       Runtime::Python,
+       "",
+       {"pypi.org", "files.pythonhosted.org"},
+       "ANTHROPIC_API_KEY",
+       "api.anthropic.com",
+       {{"AIDER_CHECK_UPDATE", "false"}},
+       "aider",
+       {"--model", "sonnet"}},
   };
   return k_agents_list;
 }
@@ -102,27 +129,47 @@ void project_tasks(const Project& p, std::vector<TaskText>& tasks) {
   switch (p.kind) {
     case ProjectKind::Node:
       // node_modules is written into the workspace share, not the sandbox's disk: not a cached layer.
-      tasks.push_back({"deps", p.node_lockfile ? "npm ci" : "npm install", p.node_lockfile ? "[\"npm\", \"ci\"]" : "[\"npm\", \"install\"]"});
+      tasks.push_back({"deps", p.node_lockfile ? "npm ci" : "npm install",
+                       p.node_lockfile ? "[\"npm\", \"ci\"]" : "[\"npm\", \"install\"]"});
       tasks.push_back({"test", "Unit tests", "[\"npm\", \"test\"]", false, false, false, {"deps"}, {}});
       break;
     case ProjectKind::Python:
       if (p.requirements) {
-        tasks.push_back({"deps", "Install requirements.txt (cached until it changes)",
-                         "[\"pip\", \"install\", \"--no-cache-dir\", \"-r\", \"requirements.txt\"]", true, true, false, {},
+        tasks.push_back({"deps",
+                         "Install requirements.txt (cached until it changes)",
+                         "[\"pip\", \"install\", \"--no-cache-dir\", \"-r\", \"requirements.txt\"]",
+                         true,
+                         true,
+                         false,
+                         {},
                          {"requirements*.txt"}});
       } else if (p.pyproject) {
         // An editable install points into the workspace share: not a cached layer.
-        tasks.push_back({"deps", "Install the project (editable)", "[\"pip\", \"install\", \"--no-cache-dir\", \"-e\", \".\"]", true});
+        tasks.push_back({"deps", "Install the project (editable)",
+                         "[\"pip\", \"install\", \"--no-cache-dir\", \"-e\", \".\"]", true});
       }
-      tasks.push_back({"test", "Tests", "[\"python\", \"-m\", \"pytest\", \"-q\"]", false, false, false,
-                       p.requirements || p.pyproject ? std::vector<std::string>{"deps"} : std::vector<std::string>{}, {}});
+      tasks.push_back({"test",
+                       "Tests",
+                       "[\"python\", \"-m\", \"pytest\", \"-q\"]",
+                       false,
+                       false,
+                       false,
+                       p.requirements || p.pyproject ? std::vector<std::string>{"deps"} : std::vector<std::string>{},
+                       {}});
       break;
     case ProjectKind::Go:
-      tasks.push_back({"deps", "go mod download (cached until go.mod or go.sum change)", "[\"go\", \"mod\", \"download\"]", false, true,
-                       false, {}, {"go.mod", "go.sum"}});
+      tasks.push_back({"deps",
+                       "go mod download (cached until go.mod or go.sum change)",
+                       "[\"go\", \"mod\", \"download\"]",
+                       false,
+                       true,
+                       false,
+                       {},
+                       {"go.mod", "go.sum"}});
       tasks.push_back({"test", "Tests", "[\"go\", \"test\", \"./...\"]", false, false, false, {"deps"}, {}});
       break;
-    case ProjectKind::Generic: break;
+    case ProjectKind::Generic:
+      break;
   }
 }
 
@@ -130,10 +177,14 @@ void project_tasks(const Project& p, std::vector<TaskText>& tasks) {
 
 const char* to_string(ProjectKind k) {
   switch (k) {
-    case ProjectKind::Node: return "node";
-    case ProjectKind::Python: return "python";
-    case ProjectKind::Go: return "go";
-    case ProjectKind::Generic: break;
+    case ProjectKind::Node:
+      return "node";
+    case ProjectKind::Python:
+      return "python";
+    case ProjectKind::Go:
+      return "go";
+    case ProjectKind::Generic:
+      break;
   }
   return "none";
 }
@@ -179,10 +230,13 @@ std::string compose_matchlockfile(const Project& project, std::string_view agent
     std::vector<std::string> setup_needs;
     if (agent->runtime != spec.runtime) {
       bool node = agent->runtime == Runtime::Node;
-      tasks.push_back({"runtime", node ? "Install Node.js and npm from Debian (cached)" : "Install Python's pip from Debian (cached)",
-                       node ? "\"apt-get update && apt-get install -y --no-install-recommends nodejs npm ca-certificates\""
-                            : "\"apt-get update && apt-get install -y --no-install-recommends python3-pip python3-venv ca-certificates\"",
-                       true, true});
+      tasks.push_back(
+          {"runtime",
+           node ? "Install Node.js and npm from Debian (cached)" : "Install Python's pip from Debian (cached)",
+           node
+               ? "\"apt-get update && apt-get install -y --no-install-recommends nodejs npm ca-certificates\""
+               : "\"apt-get update && apt-get install -y --no-install-recommends python3-pip python3-venv ca-certificates\"",
+           true, true});
       setup_needs.push_back("runtime");
       add_unique(hosts, "deb.debian.org");
     }
@@ -190,19 +244,28 @@ std::string compose_matchlockfile(const Project& project, std::string_view agent
     if (install.empty())  // a pip-installed agent: Debian's python needs --break-system-packages
       install = agent->runtime == spec.runtime ? "pip install --no-cache-dir aider-chat"
                                                : "pip3 install --no-cache-dir --break-system-packages aider-chat";
-    tasks.push_back({"setup", std::string("Install ") + agent->title + " (cached)", toml_string(install), true, true, false, setup_needs});
+    tasks.push_back({"setup", std::string("Install ") + agent->title + " (cached)", toml_string(install), true, true,
+                     false, setup_needs});
     for (const char* h : agent->hosts) add_unique(hosts, h);
   }
   project_tasks(project, tasks);
   if (agent) {
     std::vector<std::string> argv{agent->run};
     argv.insert(argv.end(), agent->args.begin(), agent->args.end());
-    tasks.push_back({agent->run, std::string("Start ") + agent->title + " in /workspace", array(argv, false), false, false, true, {"setup"}});
+    tasks.push_back({agent->run,
+                     std::string("Start ") + agent->title + " in /workspace",
+                     array(argv, false),
+                     false,
+                     false,
+                     true,
+                     {"setup"}});
   }
 
-  std::string what = project.kind == ProjectKind::Generic ? std::string("a Debian sandbox")
-                                                          : std::string("a ") + to_string(project.kind) + " project (" + project.marker + ")";
-  std::string out = "# Generated by `matchlock init`: " + what + (agent ? std::string(" with ") + agent->title : std::string()) + ".\n";
+  std::string what = project.kind == ProjectKind::Generic
+                         ? std::string("a Debian sandbox")
+                         : std::string("a ") + to_string(project.kind) + " project (" + project.marker + ")";
+  std::string out = "# Generated by `matchlock init`: " + what +
+                    (agent ? std::string(" with ") + agent->title : std::string()) + ".\n";
   out += "# Reference: docs/matchlockfile.md. Check it with: matchlock validate\n";
   out += "version = 1\n";
   std::vector<std::string> up;
@@ -232,11 +295,13 @@ std::string compose_matchlockfile(const Project& project, std::string_view agent
   }
   out += "exclude = [\".env\", \".env.*\"]  # never visible in the guest\n";
 
-  out += "\n[network]\n# Deny-all otherwise; a secret's hosts are added to these.\nallow = " + array(hosts, hosts.size() > 2) + "\n";
+  out += "\n[network]\n# Deny-all otherwise; a secret's hosts are added to these.\nallow = " +
+         array(hosts, hosts.size() > 2) + "\n";
   if (agent) {
     out += "\n[secrets." + std::string(agent->secret) + "]\n";
     out += "from = \"env:" + std::string(agent->secret) + "\"\n";
-    out += "hosts = [" + toml_string(agent->secret_host) + "]  # the guest sees a placeholder; the host sends the key only here\n";
+    out += "hosts = [" + toml_string(agent->secret_host) +
+           "]  # the guest sees a placeholder; the host sends the key only here\n";
     out += "inject = [\"header\"]\n";
   }
   for (const auto& t : tasks) out += task_toml(t);

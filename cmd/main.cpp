@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   CLI::App app{"matchlock: run AI coding agents in microVMs, as declared by a Matchlockfile", "matchlock"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("-f,--file", ctx.file, "Matchlockfile to use (default: nearest Matchlockfile)")->type_name(cmd::k_type_file);
+  app.add_option("-f,--file", ctx.file, "Matchlockfile to use (default: nearest Matchlockfile)")
+      ->type_name(cmd::k_type_file);
   app.add_flag("-v,--verbose", ctx.verbose, "More diagnostics on stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Only errors on stderr");
   // Runs after the options are parsed, before any verb's callback: -q silences

@@ -27,8 +27,10 @@ std::string roff(std::string_view text) {
 
 std::string option_names(const CLI::Option& opt) {
   std::string out;
-  for (const auto& s : opt.get_snames()) out += (out.empty() ? "" : ", ") + std::string("\\fB") + roff("-" + s) + "\\fR";
-  for (const auto& l : opt.get_lnames()) out += (out.empty() ? "" : ", ") + std::string("\\fB") + roff("--" + l) + "\\fR";
+  for (const auto& s : opt.get_snames())
+    out += (out.empty() ? "" : ", ") + std::string("\\fB") + roff("-" + s) + "\\fR";
+  for (const auto& l : opt.get_lnames())
+    out += (out.empty() ? "" : ", ") + std::string("\\fB") + roff("--" + l) + "\\fR";
   if (opt.get_type_size_max() > 0) out += " \\fI" + roff(opt.get_type_name()) + "\\fR";
   return out;
 }
@@ -36,11 +38,13 @@ std::string option_names(const CLI::Option& opt) {
 // APP's options; the per-command --help only under GLOBAL OPTIONS.
 void options_of(std::string& out, const CLI::App& app) {
   bool root = app.get_parent() == nullptr;
-  for (const auto* opt : app.get_options([root](const CLI::Option* o) { return o->nonpositional() && (root || !o->check_lname("help")); })) {
+  for (const auto* opt : app.get_options(
+           [root](const CLI::Option* o) { return o->nonpositional() && (root || !o->check_lname("help")); })) {
     out += ".TP\n" + option_names(*opt) + "\n" + roff(opt->get_description()) + "\n";
   }
   for (const auto* opt : app.get_options([](const CLI::Option* o) { return !o->nonpositional(); })) {
-    out += ".TP\n\\fI" + roff(opt->get_name(true)) + "\\fR (" + roff(opt->get_type_name()) + ")\n" + roff(opt->get_description()) + "\n";
+    out += ".TP\n\\fI" + roff(opt->get_name(true)) + "\\fR (" + roff(opt->get_type_name()) + ")\n" +
+           roff(opt->get_description()) + "\n";
   }
 }
 
@@ -60,7 +64,8 @@ std::string synopsis(const CLI::App& app, const std::string& path) {
 void command(std::string& out, const CLI::App& app, const std::string& path) {
   auto subs = app.get_subcommands([](const CLI::App* s) { return !is_hidden(*s); });
   out += ".SS \"" + roff(path) + "\"\n";
-  out += synopsis(app, path) + (subs.empty() ? "" : " \\fICOMMAND\\fR") + "\n.PP\n" + roff(app.get_description()) + "\n";
+  out +=
+      synopsis(app, path) + (subs.empty() ? "" : " \\fICOMMAND\\fR") + "\n.PP\n" + roff(app.get_description()) + "\n";
   options_of(out, app);
   for (const auto* sub : subs) command(out, *sub, path + " " + sub->get_name());
 }
@@ -73,12 +78,13 @@ std::string man_page(const CLI::App& root) {
   out += ".TH MATCHLOCK 1 \"\" \"matchlock " + std::string(engine::k_version) + "\" \"User Commands\"\n";
   out += ".SH NAME\nmatchlock \\- " + roff(root.get_description().substr(root.get_description().find(": ") + 2)) + "\n";
   out += ".SH SYNOPSIS\n\\fBmatchlock\\fR [\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGS\\fR]\n";
-  out += ".SH DESCRIPTION\n"
-         "matchlock boots a QEMU microVM from an OCI image and runs commands, tasks and AI coding agents in it. "
-         "What the VM sees is declared by a \\fIMatchlockfile\\fR (TOML): the image, the directories mounted into it, "
-         "the hosts it may reach (deny-all otherwise) and the secrets it may use without seeing them. "
-         "Without \\fB\\-f\\fR the nearest \\fIMatchlockfile\\fR in the current directory or a parent "
-         "(up to the repository root) is used.\n";
+  out +=
+      ".SH DESCRIPTION\n"
+      "matchlock boots a QEMU microVM from an OCI image and runs commands, tasks and AI coding agents in it. "
+      "What the VM sees is declared by a \\fIMatchlockfile\\fR (TOML): the image, the directories mounted into it, "
+      "the hosts it may reach (deny-all otherwise) and the secrets it may use without seeing them. "
+      "Without \\fB\\-f\\fR the nearest \\fIMatchlockfile\\fR in the current directory or a parent "
+      "(up to the repository root) is used.\n";
   out += ".SH GLOBAL OPTIONS\n";
   options_of(out, root);
   out += ".SH COMMANDS\n";
@@ -87,31 +93,36 @@ std::string man_page(const CLI::App& root) {
   out += ".SH EXIT STATUS\n";
   const std::pair<int, const char*> codes[] = {
       {k_exit_ok, "Success."},
-      {k_exit_usage, "Usage or configuration error: a bad command line, an unknown command, an invalid or missing Matchlockfile "
-                     "(each problem printed as FILE:LINE:COL: message)."},
+      {k_exit_usage,
+       "Usage or configuration error: a bad command line, an unknown command, an invalid or missing Matchlockfile "
+       "(each problem printed as FILE:LINE:COL: message)."},
       {k_exit_frozen, "\\-\\-frozen: Matchlockfile.lock is missing or does not match."},
       {k_exit_denied, "Refused: the Matchlockfile's policy was not approved (no TTY to ask and no \\-\\-trust)."},
       {k_exit_failure, "matchlock itself failed (registry, VM, I/O); the message says what."},
   };
   for (const auto& [code, text] : codes) out += ".TP\n.B " + std::to_string(code) + "\n" + text + "\n";
-  out += ".PP\nA command or task run in the sandbox passes its own exit status through "
-         "(126 not executable, 127 not found, 128+N killed by signal N).\n";
-  out += ".SH ENVIRONMENT\n"
-         ".TP\n.B XDG_CACHE_HOME\nImages, rootfs images, kernel bundles and cached task layers live in "
-         "\\fI$XDG_CACHE_HOME/matchlock\\fR (default \\fI~/.cache/matchlock\\fR).\n"
-         ".TP\n.B XDG_STATE_HOME\nSandboxes (disks, logs, records) and policy approvals: \\fI$XDG_STATE_HOME/matchlock\\fR "
-         "(default \\fI~/.local/state/matchlock\\fR).\n"
-         ".TP\n.B XDG_CONFIG_HOME\nUser configuration (registry mirrors, insecure registries): "
-         "\\fI$XDG_CONFIG_HOME/matchlock/config.toml\\fR.\n"
-         ".TP\n.B MATCHLOCK_QEMU\nThe QEMU binary to run (default: qemu\\-system\\-x86_64 from PATH).\n"
-         ".TP\n.B MATCHLOCK_ACCEL\n\\fBkvm\\fR or \\fBtcg\\fR: skip the KVM probe and use this accelerator.\n"
-         ".TP\n.B NO_COLOR\nNo colour in pull progress.\n";
-  out += ".SH FILES\n"
-         ".TP\n.I Matchlockfile\nThe sandbox declaration (docs/matchlockfile.md).\n"
-         ".TP\n.I Matchlockfile.lock\nThe image digests \\fBmatchlock lock\\fR resolved; \\fB\\-\\-frozen\\fR boots exactly these.\n";
-  out += ".SH SEE ALSO\n"
-         "\\fBqemu\\-system\\-x86_64\\fR(1); in the source tree: docs/matchlockfile.md, docs/tasks.md, docs/ci.md, "
-         "docs/threat\\-model.md.\n";
+  out +=
+      ".PP\nA command or task run in the sandbox passes its own exit status through "
+      "(126 not executable, 127 not found, 128+N killed by signal N).\n";
+  out +=
+      ".SH ENVIRONMENT\n"
+      ".TP\n.B XDG_CACHE_HOME\nImages, rootfs images, kernel bundles and cached task layers live in "
+      "\\fI$XDG_CACHE_HOME/matchlock\\fR (default \\fI~/.cache/matchlock\\fR).\n"
+      ".TP\n.B XDG_STATE_HOME\nSandboxes (disks, logs, records) and policy approvals: \\fI$XDG_STATE_HOME/matchlock\\fR "
+      "(default \\fI~/.local/state/matchlock\\fR).\n"
+      ".TP\n.B XDG_CONFIG_HOME\nUser configuration (registry mirrors, insecure registries): "
+      "\\fI$XDG_CONFIG_HOME/matchlock/config.toml\\fR.\n"
+      ".TP\n.B MATCHLOCK_QEMU\nThe QEMU binary to run (default: qemu\\-system\\-x86_64 from PATH).\n"
+      ".TP\n.B MATCHLOCK_ACCEL\n\\fBkvm\\fR or \\fBtcg\\fR: skip the KVM probe and use this accelerator.\n"
+      ".TP\n.B NO_COLOR\nNo colour in pull progress.\n";
+  out +=
+      ".SH FILES\n"
+      ".TP\n.I Matchlockfile\nThe sandbox declaration (docs/matchlockfile.md).\n"
+      ".TP\n.I Matchlockfile.lock\nThe image digests \\fBmatchlock lock\\fR resolved; \\fB\\-\\-frozen\\fR boots exactly these.\n";
+  out +=
+      ".SH SEE ALSO\n"
+      "\\fBqemu\\-system\\-x86_64\\fR(1); in the source tree: docs/matchlockfile.md, docs/tasks.md, docs/ci.md, "
+      "docs/threat\\-model.md.\n";
   return out;
 }
 

@@ -45,7 +45,8 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
   if (pin) {
     if (auto ok = check_frozen_boot(*pin, up->record); !ok) {
       // A sandbox this call booted from a moved tag does not stay up.
-      if (up->booted) (void)engine::stop_sandbox(ctx.dirs, target->name, engine::KeepDisk::No, std::chrono::seconds(30));
+      if (up->booted)
+        (void)engine::stop_sandbox(ctx.dirs, target->name, engine::KeepDisk::No, std::chrono::seconds(30));
       return report(ok.error());
     }
   }
@@ -59,7 +60,9 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
     if (!r) return report(r.error());
     code = *r;
     // Each task once: what the up chain just ran is done.
-    std::erase_if(*order, [&](const std::string& t) { return t != task && std::find(up_order->begin(), up_order->end(), t) != up_order->end(); });
+    std::erase_if(*order, [&](const std::string& t) {
+      return t != task && std::find(up_order->begin(), up_order->end(), t) != up_order->end();
+    });
   }
   if (code == 0) {
     auto r = engine::run_task_chain(ctx.dirs, *target, *order, args, *env);

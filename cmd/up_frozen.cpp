@@ -12,9 +12,10 @@ util::Result<engine::LockedImage> frozen_pin(const Context& ctx, const std::stri
 
 util::Result<void> check_frozen_boot(const engine::LockedImage& pin, const engine::SandboxRecord& record) {
   if (record.image_digest == pin.manifest_digest) return util::ok();
-  return util::make_error(util::ErrorCode::Frozen, "sandbox '" + record.name + "' runs " + record.image + "@" + record.image_digest +
-                                                       " but the lock pins " + pin.manifest_digest +
-                                                       "; run `matchlock lock` (or `matchlock pull --frozen`) and `matchlock up --recreate`");
+  return util::make_error(util::ErrorCode::Frozen,
+                          "sandbox '" + record.name + "' runs " + record.image + "@" + record.image_digest +
+                              " but the lock pins " + pin.manifest_digest +
+                              "; run `matchlock lock` (or `matchlock pull --frozen`) and `matchlock up --recreate`");
 }
 
 }  // namespace cmd

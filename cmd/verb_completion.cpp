@@ -13,7 +13,8 @@
 namespace cmd {
 
 void register_completion(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("completion", "Print the shell completion script (bash: source <(matchlock completion bash))");
+  auto* sub =
+      app.add_subcommand("completion", "Print the shell completion script (bash: source <(matchlock completion bash))");
   auto shell = std::make_shared<std::string>();
   sub->add_option("shell", *shell, "The shell")->required()->type_name(k_completion_shells);
   sub->callback(verb_callback(ctx.exit_code, [&ctx, shell]() -> util::Result<int> {

@@ -14,7 +14,8 @@ namespace cmd {
 
 void register_config(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
-  auto* sub = app.add_subcommand("config", "Print the resolved Matchlockfile (defaults filled in, secrets by reference)");
+  auto* sub =
+      app.add_subcommand("config", "Print the resolved Matchlockfile (defaults filled in, secrets by reference)");
   sub->add_flag("--json", *json, "Print one JSON object");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, json]() -> util::Result<int> {
     auto found = engine::discover_matchlockfile(ctx.file, std::filesystem::current_path());
@@ -22,15 +23,18 @@ void register_config(CLI::App& app, Context& ctx) {
     auto config = engine::load_config(*found);
     if (config) {
       // The machine's policy.toml: violations fail like file errors; effects are shown.
-      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
+      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded)
+        config = std::move(bounded).error();
     }
     if (!config) {
       if (config.error().code() != util::ErrorCode::Config) return config.error();
       std::fprintf(stderr, "%s\n", config.error().message().c_str());  // already FILE:LINE:COL lines
       return k_exit_usage;
     }
-    if (*json) std::printf("%s\n", config_to_json(*config).dump(2).c_str());
-    else std::fputs(config_to_text(*config).c_str(), stdout);
+    if (*json)
+      std::printf("%s\n", config_to_json(*config).dump(2).c_str());
+    else
+      std::fputs(config_to_text(*config).c_str(), stdout);
     return k_exit_ok;
   }));
 }

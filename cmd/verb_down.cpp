@@ -8,7 +8,8 @@
 namespace cmd {
 
 void register_down(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("down", "Stop a sandbox (graceful guest shutdown, then kill); removes its writable disk");
+  auto* sub =
+      app.add_subcommand("down", "Stop a sandbox (graceful guest shutdown, then kill); removes its writable disk");
   auto name = std::make_shared<std::string>();
   auto all = std::make_shared<bool>(false);
   auto keep = std::make_shared<bool>(false);
@@ -30,7 +31,8 @@ void register_down(CLI::App& app, Context& ctx) {
       names = {target->name};
     }
     for (const auto& n : names) {
-      auto r = engine::stop_sandbox(ctx.dirs, n, *keep ? engine::KeepDisk::Yes : engine::KeepDisk::No, std::chrono::seconds(*timeout));
+      auto r = engine::stop_sandbox(ctx.dirs, n, *keep ? engine::KeepDisk::Yes : engine::KeepDisk::No,
+                                    std::chrono::seconds(*timeout));
       if (!r) {
         code = report(r.error().context(n));
         continue;

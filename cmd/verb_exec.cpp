@@ -37,7 +37,9 @@ void register_exec(CLI::App& app, Context& ctx) {
   auto spec = std::make_shared<engine::ExecSpec>();
   auto env = std::make_shared<std::vector<std::string>>();
   auto tty = std::make_shared<bool>(false);
-  sub->add_option("-e,--env", *env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")->allow_extra_args(false)->type_name("KEY=VALUE");
+  sub->add_option("-e,--env", *env, "Set an environment variable (KEY=VALUE, or KEY to pass ours)")
+      ->allow_extra_args(false)
+      ->type_name("KEY=VALUE");
   sub->add_option("-w,--workdir", spec->cwd, "Working directory in the guest")->type_name("PATH");
   sub->add_option("-u,--user", spec->user, "User in the guest (name, uid, name:group, uid:gid)")->type_name("USER");
   sub->add_flag("-t,--tty", *tty, "Run on a terminal (raw mode)");

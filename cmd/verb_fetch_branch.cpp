@@ -11,7 +11,8 @@
 namespace cmd {
 
 void register_fetch_branch(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("fetch-branch", "Fetch a git-mode sandbox's branches into your repository as matchlock/<sandbox>/<branch>");
+  auto* sub = app.add_subcommand(
+      "fetch-branch", "Fetch a git-mode sandbox's branches into your repository as matchlock/<sandbox>/<branch>");
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
   sub->callback(verb_callback(ctx.exit_code, [&ctx, name]() -> util::Result<int> {

@@ -30,15 +30,21 @@ util::Result<void> run_images(Context& ctx, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : records)
-      out.push_back({{"reference", r.reference}, {"platform", r.platform}, {"source", r.source}, {"index", r.index_digest},
-                     {"manifest", r.manifest_digest}, {"config", r.config_digest}, {"size", r.size}, {"pulled_at", r.pulled_at}});
+      out.push_back({{"reference", r.reference},
+                     {"platform", r.platform},
+                     {"source", r.source},
+                     {"index", r.index_digest},
+                     {"manifest", r.manifest_digest},
+                     {"config", r.config_digest},
+                     {"size", r.size},
+                     {"pulled_at", r.pulled_at}});
     std::printf("%s\n", out.dump(2).c_str());
     return util::ok();
   }
   std::printf("%-50s %-14s %-12s %10s  %s\n", "REFERENCE", "PLATFORM", "MANIFEST", "SIZE", "SOURCE");
   for (const auto& r : records)
-    std::printf("%-50s %-14s %-12s %10s  %s\n", r.reference.c_str(), r.platform.c_str(), short_hex(r.manifest_digest).c_str(),
-                mb(r.size).c_str(), r.source.c_str());
+    std::printf("%-50s %-14s %-12s %10s  %s\n", r.reference.c_str(), r.platform.c_str(),
+                short_hex(r.manifest_digest).c_str(), mb(r.size).c_str(), r.source.c_str());
   // Memory snapshots (the booted state of an image and its cached task layers), when there are any.
   auto snapshots = engine::list_memory_snapshots(ctx.dirs);
   if (!snapshots.empty()) {

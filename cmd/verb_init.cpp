@@ -51,14 +51,18 @@ std::string without_schema_header(std::string_view content) {
 int run_init(const Context& ctx, const Options& opts) {
   const auto& templates = init_templates();
   if (opts.list) {
-    for (const auto& t : templates) std::printf("%-12s %s\n", std::string(t.name).c_str(), std::string(describe(t.content)).c_str());
+    for (const auto& t : templates)
+      std::printf("%-12s %s\n", std::string(t.name).c_str(), std::string(describe(t.content)).c_str());
     return k_exit_ok;
   }
   if (!opts.name.empty() && (!opts.agent.empty() || !opts.project.empty()))
-    return report(util::make_error(util::ErrorCode::Usage, "--template takes a file as it is; --agent and --project compose one"));
+    return report(util::make_error(util::ErrorCode::Usage,
+                                   "--template takes a file as it is; --agent and --project compose one"));
   if (!known_agent(opts.agent))
-    return report(util::make_error(util::ErrorCode::Usage, "unknown agent \"" + opts.agent + "\" (choose one of " + k_agents + ")"));
-  std::filesystem::path target = ctx.file.empty() ? std::filesystem::path("Matchlockfile") : std::filesystem::path(ctx.file);
+    return report(util::make_error(util::ErrorCode::Usage,
+                                   "unknown agent \"" + opts.agent + "\" (choose one of " + k_agents + ")"));
+  std::filesystem::path target =
+      ctx.file.empty() ? std::filesystem::path("Matchlockfile") : std::filesystem::path(ctx.file);
   std::string text, what;
   if (!opts.name.empty()) {
     const InitTemplate* chosen = nullptr;
@@ -68,7 +72,8 @@ int run_init(const Context& ctx, const Options& opts) {
       names += (names.empty() ? "" : ", ") + std::string(t.name);
     }
     if (!chosen)
-      return report(util::make_error(util::ErrorCode::Usage, "unknown template \"" + opts.name + "\" (choose one of " + names + ")"));
+      return report(util::make_error(util::ErrorCode::Usage,
+                                     "unknown template \"" + opts.name + "\" (choose one of " + names + ")"));
     text = without_schema_header(chosen->content);
     what = "from template \"" + std::string(chosen->name) + "\"";
   } else {
@@ -79,18 +84,20 @@ int run_init(const Context& ctx, const Options& opts) {
     if (!opts.project.empty()) {
       auto kind = parse_project_kind(opts.project);
       if (!kind)
-        return report(util::make_error(util::ErrorCode::Usage, "unknown project kind \"" + opts.project + "\" (choose one of " +
-                                                                   k_project_kinds + ")"));
+        return report(util::make_error(util::ErrorCode::Usage, "unknown project kind \"" + opts.project +
+                                                                   "\" (choose one of " + k_project_kinds + ")"));
       if (*kind != project.kind) project = Project{*kind, "--project", false, false, false, project.git};
     }
     text = compose_matchlockfile(project, opts.agent);
-    what = std::string("for ") + (project.kind == ProjectKind::Generic ? "a Debian sandbox" : std::string("a ") + to_string(project.kind) +
-                                  " project (" + project.marker + ")");
+    what = std::string("for ") + (project.kind == ProjectKind::Generic ? "a Debian sandbox"
+                                                                       : std::string("a ") + to_string(project.kind) +
+                                                                             " project (" + project.marker + ")");
     if (!opts.agent.empty() && opts.agent != "none") what += " with " + opts.agent;
   }
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(target, ec)) && !opts.force)
-    return report(util::make_error(util::ErrorCode::Usage, target.string() + " already exists (use --force to overwrite)"));
+    return report(
+        util::make_error(util::ErrorCode::Usage, target.string() + " already exists (use --force to overwrite)"));
   auto written = util::write_file_atomic(target, text);
   if (!written) return report(written.error());
   if (!ctx.quiet) std::printf("wrote %s %s; check it with: matchlock validate\n", target.c_str(), what.c_str());
@@ -101,12 +108,16 @@ int run_init(const Context& ctx, const Options& opts) {
 
 void register_init(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("init", "Write a Matchlockfile for this project (node, python, go) and an agent, or from a template");
-  sub->add_option("-a,--agent", opts->agent, "The agent to set up: install task, its API key as a secret, a task that starts it")
+  auto* sub = app.add_subcommand(
+      "init", "Write a Matchlockfile for this project (node, python, go) and an agent, or from a template");
+  sub->add_option("-a,--agent", opts->agent,
+                  "The agent to set up: install task, its API key as a secret, a task that starts it")
       ->type_name(k_agents);
-  sub->add_option("--project", opts->project, "The project's kind (default: detected from package.json, pyproject.toml, go.mod)")
+  sub->add_option("--project", opts->project,
+                  "The project's kind (default: detected from package.json, pyproject.toml, go.mod)")
       ->type_name(k_project_kinds);
-  sub->add_option("-t,--template", opts->name, "Copy an example template instead (see --list)")->type_name(k_type_template);
+  sub->add_option("-t,--template", opts->name, "Copy an example template instead (see --list)")
+      ->type_name(k_type_template);
   sub->add_flag("--force", opts->force, "Overwrite an existing file");
   sub->add_flag("--list", opts->list, "List the templates");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, opts]() -> util::Result<int> { return run_init(ctx, *opts); }));

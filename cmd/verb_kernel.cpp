@@ -13,8 +13,8 @@ namespace cmd {
 namespace {
 
 void print_bundle(const backends::KernelBundle& b) {
-  std::printf("package  %s %s\nrelease  %s\narch     %s\ndigest   %s\nkernel   %s\n", b.package.c_str(), b.version.c_str(),
-              b.release.c_str(), backends::to_string(b.arch), b.digest.c_str(), b.vmlinuz.c_str());
+  std::printf("package  %s %s\nrelease  %s\narch     %s\ndigest   %s\nkernel   %s\n", b.package.c_str(),
+              b.version.c_str(), b.release.c_str(), backends::to_string(b.arch), b.digest.c_str(), b.vmlinuz.c_str());
   std::printf("modules ");
   for (const auto& m : b.modules) std::printf(" %s", m.name.c_str());
   std::printf("\n");
@@ -34,11 +34,16 @@ void register_kernel(CLI::App& app, Context& ctx) {
   auto* kernel = app.add_subcommand("kernel", "Manage the guest kernel bundle");
   kernel->require_subcommand(1);
 
-  auto* install = kernel->add_subcommand("install", "Fetch Debian's cloud kernel (apt-get download) and cache vmlinuz + modules");
+  auto* install =
+      kernel->add_subcommand("install", "Fetch Debian's cloud kernel (apt-get download) and cache vmlinuz + modules");
   auto opts = std::make_shared<backends::KernelInstallOptions>();
   auto install_arch = std::make_shared<std::string>();
-  install->add_option("--arch", *install_arch, "Guest architecture: amd64 or arm64 (default: the host's)")->type_name("ARCH");
-  install->add_option("--package", opts->package, "Debian package to fetch (default linux-image-cloud-ARCH; a meta package is followed)")->type_name("PACKAGE");
+  install->add_option("--arch", *install_arch, "Guest architecture: amd64 or arm64 (default: the host's)")
+      ->type_name("ARCH");
+  install
+      ->add_option("--package", opts->package,
+                   "Debian package to fetch (default linux-image-cloud-ARCH; a meta package is followed)")
+      ->type_name("PACKAGE");
   install->add_option("--deb", opts->deb, "Use this kernel .deb instead of downloading")->type_name(k_type_file);
   install->callback(verb_callback(ctx.exit_code, [&ctx, opts, install_arch]() -> util::Result<int> {
     auto r = [&]() -> util::Result<backends::KernelBundle> {
@@ -50,13 +55,16 @@ void register_kernel(CLI::App& app, Context& ctx) {
     return k_exit_ok;
   }));
 
-  auto* push = kernel->add_subcommand("push", "Publish the installed (or --bundle DIR) bundle as an OCI artifact; prints REF@DIGEST");
+  auto* push = kernel->add_subcommand(
+      "push", "Publish the installed (or --bundle DIR) bundle as an OCI artifact; prints REF@DIGEST");
   auto push_ref = std::make_shared<std::string>();
   auto push_dir = std::make_shared<std::string>();
   auto push_arch = std::make_shared<std::string>();
   push->add_option("reference", *push_ref, "Registry reference to push to (a tag)")->required()->type_name("REF");
-  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one")->type_name(k_type_dir);
-  push->add_option("--arch", *push_arch, "Push the installed bundle of this architecture (default: the host's)")->type_name("ARCH");
+  push->add_option("--bundle", *push_dir, "Bundle directory to push instead of the installed one")
+      ->type_name(k_type_dir);
+  push->add_option("--arch", *push_arch, "Push the installed bundle of this architecture (default: the host's)")
+      ->type_name("ARCH");
   push->callback(verb_callback(ctx.exit_code, [&ctx, push_ref, push_dir, push_arch]() -> util::Result<int> {
     auto r = [&]() -> util::Result<std::string> {
       oci::Reference ref = ML_TRY(oci::parse_reference(*push_ref));
@@ -67,9 +75,10 @@ void register_kernel(CLI::App& app, Context& ctx) {
         auto arch = ML_TRY(parse_arch(*push_arch));
         auto installed = ML_TRY(backends::installed_kernel_bundle(ctx.dirs, arch));
         if (!installed)
-          return util::make_error(util::ErrorCode::NotFound, std::string("no ") + backends::to_string(arch) +
-                                                                 " kernel bundle installed (run `matchlock kernel install --arch " +
-                                                                 backends::to_string(arch) + "`)");
+          return util::make_error(util::ErrorCode::NotFound,
+                                  std::string("no ") + backends::to_string(arch) +
+                                      " kernel bundle installed (run `matchlock kernel install --arch " +
+                                      backends::to_string(arch) + "`)");
         bundle = std::move(*installed);
       }
       std::string digest = ML_TRY(engine::push_kernel(ctx.dirs, ref, bundle));
@@ -91,7 +100,8 @@ void register_kernel(CLI::App& app, Context& ctx) {
     }();
     if (!r) return r.error();
     if (!*r) {
-      std::fprintf(stderr, "matchlock: no kernel bundle installed for this architecture (run `matchlock kernel install%s%s`)\n",
+      std::fprintf(stderr,
+                   "matchlock: no kernel bundle installed for this architecture (run `matchlock kernel install%s%s`)\n",
                    show_arch->empty() ? "" : " --arch ", show_arch->c_str());
       return 1;
     }

@@ -44,7 +44,9 @@ util::Result<void> run_lock(Context& ctx, const std::vector<std::string>& platfo
 void register_lock(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("lock", "Resolve the Matchlockfile's image and write Matchlockfile.lock");
   auto platforms = std::make_shared<std::vector<std::string>>();
-  sub->add_option("--platform", *platforms, "Lock for this platform (repeatable; default: the Matchlockfile's or the host's)")->type_name("OS/ARCH");
+  sub->add_option("--platform", *platforms,
+                  "Lock for this platform (repeatable; default: the Matchlockfile's or the host's)")
+      ->type_name("OS/ARCH");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, platforms]() -> util::Result<int> {
     auto r = run_lock(ctx, *platforms);
     if (!r) return r.error();

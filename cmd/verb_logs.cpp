@@ -41,7 +41,9 @@ void register_logs(CLI::App& app, Context& ctx) {
     char buf[65536];
     // The console and exec lines carry guest output: escaped for the terminal unless --raw.
     util::TerminalTextStream text(util::Newlines::Keep);
-    auto emit = [&](std::string_view bytes) { return util::write_all(STDOUT_FILENO, *raw ? std::string(bytes) : text.feed(bytes)); };
+    auto emit = [&](std::string_view bytes) {
+      return util::write_all(STDOUT_FILENO, *raw ? std::string(bytes) : text.feed(bytes));
+    };
     while (true) {
       ssize_t n = util::retry_eintr([&] { return ::read(fd->get(), buf, sizeof buf); });
       if (n > 0) {

@@ -44,7 +44,8 @@ std::string format_event(const net::AuditEvent& e) {
   std::snprintf(head, sizeof head, "%-24s  %-4s  %-5s ", e.time.c_str(), net::to_string(e.kind),
                 e.allowed ? "allow" : "DENY");
   std::string line = head + target;
-  if (e.kind == net::AuditKind::Http) line += " " + e.method + " " + e.path + (e.status ? " -> " + std::to_string(e.status) : "");
+  if (e.kind == net::AuditKind::Http)
+    line += " " + e.method + " " + e.path + (e.status ? " -> " + std::to_string(e.status) : "");
   if (e.intercepted && e.kind != net::AuditKind::Http) line += " (intercepted)";
   if (!e.secrets.empty()) {
     line += " secrets=";
@@ -94,7 +95,8 @@ void register_log(CLI::App& net, Context& ctx) {
     if (!name) return name.error();
     auto path = engine::audit_path(ctx.dirs, *name);
     if (!o->follow && !std::filesystem::exists(path)) {
-      std::fprintf(stderr, "matchlock: no network activity recorded for sandbox %s (%s)\n", name->c_str(), path.c_str());
+      std::fprintf(stderr, "matchlock: no network activity recorded for sandbox %s (%s)\n", name->c_str(),
+                   path.c_str());
       return k_exit_ok;
     }
     size_t offset = print_lines(path, 0, o->json);
@@ -109,13 +111,16 @@ void register_log(CLI::App& net, Context& ctx) {
 void register_why(CLI::App& net, Context& ctx) {
   auto target_text = std::make_shared<std::string>();
   auto* sub = net.add_subcommand("why", "Explain whether the Matchlockfile's policy lets HOST[:PORT] out, and why");
-  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")->required()->type_name("HOST[:PORT]");
+  sub->add_option("target", *target_text, "HOST, HOST:PORT, ADDRESS or ADDRESS:PORT")
+      ->required()
+      ->type_name("HOST[:PORT]");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, target_text]() -> util::Result<int> {
     auto target = net::parse_target(*target_text);
     if (!target) return util::make_error(util::ErrorCode::Usage, "not a HOST[:PORT]: " + *target_text);
     auto config = current_config(ctx);
     if (config) {  // the machine's policy.toml: its deny and allow rules count too
-      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded) config = std::move(bounded).error();
+      if (auto bounded = engine::bound_by_machine_policy(ctx.dirs, *config); !bounded)
+        config = std::move(bounded).error();
     }
     if (!config) return config.error();
     net::Policy policy = engine::network_policy(*config);
@@ -126,8 +131,10 @@ void register_why(CLI::App& net, Context& ctx) {
                   util::terminal_text(dns.reason).c_str());
     }
     std::vector<uint16_t> ports;
-    if (target->port) ports.push_back(target->port);
-    else ports = {443, 80};
+    if (target->port)
+      ports.push_back(target->port);
+    else
+      ports = {443, 80};
     for (uint16_t port : ports) {
       auto d = address ? policy.decide_address(*address, port) : policy.decide_name(target->host, port);
       std::printf("tcp   %s %s:%u: %s\n", d.allowed() ? "allow" : "DENY ", target->host.c_str(), port,
@@ -149,7 +156,8 @@ void register_why(CLI::App& net, Context& ctx) {
 
 void register_suggest(CLI::App& net, Context& ctx) {
   auto name_opt = std::make_shared<std::string>();
-  auto* sub = net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
+  auto* sub =
+      net.add_subcommand("suggest", "Print [network].allow entries that would have permitted the denied attempts");
   sub->add_option("--name", *name_opt, "Sandbox name (default: the Matchlockfile's name)")->type_name(k_type_sandbox);
   sub->callback(verb_callback(ctx.exit_code, [&ctx, name_opt]() -> util::Result<int> {
     auto name = sandbox_name(ctx, *name_opt);
@@ -170,8 +178,8 @@ void register_suggest(CLI::App& net, Context& ctx) {
       if (policy) {
         auto a = net::parse_ipv4(host);
         auto d = e->kind == net::AuditKind::Dns ? policy->decide_dns(host)
-                 : a                             ? policy->decide_address(*a, port)
-                                                 : policy->decide_name(host, port);
+                 : a                            ? policy->decide_address(*a, port)
+                                                : policy->decide_name(host, port);
         if (d.allowed()) continue;  // already allowed by the current file
       }
       suggestions[rule].insert(net::to_string(e->kind));

@@ -23,7 +23,8 @@ struct PortArgs {
 void print_forwards(const std::vector<engine::PortForward>& ports, bool as_json) {
   if (as_json) {
     auto j = nlohmann::json::array();
-    for (const auto& p : ports) j.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", engine::to_string(p.origin)}});
+    for (const auto& p : ports)
+      j.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", engine::to_string(p.origin)}});
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -34,7 +35,8 @@ void print_forwards(const std::vector<engine::PortForward>& ports, bool as_json)
 
 util::Result<void> port_verb(const Context& ctx, const PortArgs& a) {
   std::string name, spec_text;
-  if (a.words.size() > 2) return util::make_error(util::ErrorCode::Usage, "usage: matchlock port [NAME] [GUEST[:HOST]]");
+  if (a.words.size() > 2)
+    return util::make_error(util::ErrorCode::Usage, "usage: matchlock port [NAME] [GUEST[:HOST]]");
   if (a.words.size() == 2) {
     name = a.words[0];
     spec_text = a.words[1];
@@ -57,18 +59,22 @@ util::Result<void> port_verb(const Context& ctx, const PortArgs& a) {
     return util::ok();
   }
   auto added = ML_TRY(engine::add_port(ctx.dirs, name, spec));
-  if (a.json) print_forwards({added}, true);
-  else std::printf("127.0.0.1:%u -> guest 127.0.0.1:%u\n", added.host, added.guest);
+  if (a.json)
+    print_forwards({added}, true);
+  else
+    std::printf("127.0.0.1:%u -> guest 127.0.0.1:%u\n", added.host, added.guest);
   return util::ok();
 }
 
 }  // namespace
 
 void register_port(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("port", "Forward a guest port to 127.0.0.1 on the host while the sandbox runs; list or remove forwards");
+  auto* sub = app.add_subcommand(
+      "port", "Forward a guest port to 127.0.0.1 on the host while the sandbox runs; list or remove forwards");
   auto a = std::make_shared<PortArgs>();
-  sub->add_option("args", a->words, "[NAME] [GUEST[:HOST]]: sandbox (default: the Matchlockfile's) and port; "
-                                    "HOST defaults to GUEST, 0 picks a free port; none: list");
+  sub->add_option("args", a->words,
+                  "[NAME] [GUEST[:HOST]]: sandbox (default: the Matchlockfile's) and port; "
+                  "HOST defaults to GUEST, 0 picks a free port; none: list");
   sub->add_flag("--rm", a->remove, "Stop forwarding GUEST (from HOST only, when given)");
   sub->add_flag("--json", a->json, "Print JSON");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, a]() -> util::Result<int> {

@@ -17,8 +17,10 @@ util::Result<void> run_rmi(Context& ctx, const std::vector<std::string>& refs) {
     std::string key = text;
     if (!text.starts_with("sha256:")) key = ML_TRY(oci::parse_reference(text)).to_string();
     auto removed = ML_TRY(oci::remove_image_records(store, key));
-    if (removed.empty()) return util::make_error(util::ErrorCode::NotFound, "no pulled image " + key + " (see `matchlock images`)");
-    for (const auto& r : removed) std::printf("removed %s (%s) %s\n", r.reference.c_str(), r.platform.c_str(), r.manifest_digest.c_str());
+    if (removed.empty())
+      return util::make_error(util::ErrorCode::NotFound, "no pulled image " + key + " (see `matchlock images`)");
+    for (const auto& r : removed)
+      std::printf("removed %s (%s) %s\n", r.reference.c_str(), r.platform.c_str(), r.manifest_digest.c_str());
   }
   return util::ok();
 }

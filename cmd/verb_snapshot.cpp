@@ -59,8 +59,10 @@ void register_export(CLI::App& app, Context& ctx) {
   auto patch = std::make_shared<std::string>();
   auto mount = std::make_shared<std::string>();
   sub->add_option("name", *name, "Sandbox name (default: the Matchlockfile's)")->type_name(k_type_sandbox);
-  sub->add_option("--to", *to, "Apply the changes (writes and deletions) to this directory (may be the share itself)")->type_name(k_type_dir);
-  sub->add_option("--patch", *patch, "Write a unified diff (apply with patch -p1 in the share)")->type_name(k_type_file);
+  sub->add_option("--to", *to, "Apply the changes (writes and deletions) to this directory (may be the share itself)")
+      ->type_name(k_type_dir);
+  sub->add_option("--patch", *patch, "Write a unified diff (apply with patch -p1 in the share)")
+      ->type_name(k_type_file);
   sub->add_option("--mount", *mount, "The snapshot mount's guest target (when there are several)")->type_name("PATH");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, name, to, patch, mount]() -> util::Result<int> {
     auto reply = [&]() -> util::Result<nlohmann::json> {

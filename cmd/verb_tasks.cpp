@@ -23,7 +23,8 @@ std::map<std::string, engine::LayerState> cache_states(const Context& ctx, const
   if (std::none_of(c.tasks.begin(), c.tasks.end(), [](const engine::Task& t) { return t.cache; })) return states;
   auto keys = [&]() -> util::Result<engine::TaskKeys> {
     // From the cache alone: listing tasks never pulls or builds an image.
-    auto platform = c.sandbox.platform.empty() ? oci::Platform::host() : ML_TRY(oci::Platform::parse(c.sandbox.platform));
+    auto platform =
+        c.sandbox.platform.empty() ? oci::Platform::host() : ML_TRY(oci::Platform::parse(c.sandbox.platform));
     auto image = ML_TRY(engine::resolve_cached(ctx.dirs, c.sandbox.image, platform));
     if (!image || image->rootfs.empty())
       return util::make_error(util::ErrorCode::NotFound, c.sandbox.image.to_string() + " is not pulled yet");
@@ -56,7 +57,10 @@ void register_tasks(CLI::App& app, Context& ctx) {
       if (t.cache) tags.push_back("cache");
       if (t.interactive) tags.push_back("interactive");
       if (*json) {
-        out.push_back({{"name", t.name}, {"description", t.description}, {"needs", t.needs}, {"tags", tags},
+        out.push_back({{"name", t.name},
+                       {"description", t.description},
+                       {"needs", t.needs},
+                       {"tags", tags},
                        {"cache_state", engine::to_string(states[t.name])}});
         continue;
       }
@@ -64,7 +68,8 @@ void register_tasks(CLI::App& app, Context& ctx) {
       for (const auto& n : t.needs) needs += (needs.empty() ? "" : ", ") + n;
       for (const auto& g : tags) tag += (tag.empty() ? "" : ",") + g;
       std::printf("%-16s %-7s %s%s%s%s\n", t.name.c_str(), engine::to_string(states[t.name]), t.description.c_str(),
-                  needs.empty() ? "" : ("  (needs " + needs + ")").c_str(), tag.empty() ? "" : "  [", tag.empty() ? "" : (tag + "]").c_str());
+                  needs.empty() ? "" : ("  (needs " + needs + ")").c_str(), tag.empty() ? "" : "  [",
+                  tag.empty() ? "" : (tag + "]").c_str());
     }
     if (*json) std::printf("%s\n", out.dump(2).c_str());
     if (auto order = engine::up_task_order(c))

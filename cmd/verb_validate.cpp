@@ -26,12 +26,13 @@ struct Options {
 };
 
 // Returns true when FILE is valid; adds its result to OUT when JSON is wanted.
-bool validate_one(const std::filesystem::path& file, const Options& opts, const std::vector<engine::MachinePolicy>& policies,
-                  nlohmann::json& out, int& exit_code) {
+bool validate_one(const std::filesystem::path& file, const Options& opts,
+                  const std::vector<engine::MachinePolicy>& policies, nlohmann::json& out, int& exit_code) {
   auto text = util::read_file(file);
   if (!text) {
     exit_code = std::max(exit_code, report(text.error()));
-    if (opts.json) out.push_back({{"file", file.string()}, {"ok", false}, {"errors", {{{"message", text.error().message()}}}}});
+    if (opts.json)
+      out.push_back({{"file", file.string()}, {"ok", false}, {"errors", {{{"message", text.error().message()}}}}});
     return false;
   }
   std::error_code ec;
@@ -42,12 +43,14 @@ bool validate_one(const std::filesystem::path& file, const Options& opts, const 
   // A valid file can still ask for something that never happens (a cache = true task `up` never runs).
   std::vector<std::string> warnings;
   if (parsed.diagnostics.empty() && parsed.config)
-    if (auto order = engine::up_task_order(*parsed.config)) warnings = engine::uncacheable_tasks(*parsed.config, *order);
+    if (auto order = engine::up_task_order(*parsed.config))
+      warnings = engine::uncacheable_tasks(*parsed.config, *order);
   if (opts.json) {
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& d : parsed.diagnostics.sorted())
       errors.push_back({{"line", d.pos.line}, {"column", d.pos.column}, {"message", d.message}});
-    out.push_back({{"file", file.string()}, {"ok", parsed.diagnostics.empty()}, {"errors", errors}, {"warnings", warnings}});
+    out.push_back(
+        {{"file", file.string()}, {"ok", parsed.diagnostics.empty()}, {"errors", errors}, {"warnings", warnings}});
   } else if (parsed.diagnostics.empty()) {
     std::printf("%s: ok\n", file.c_str());
     for (const auto& w : warnings) util::log::warn(w);
@@ -63,7 +66,8 @@ bool validate_one(const std::filesystem::path& file, const Options& opts, const 
 void register_validate(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand("validate", "Check a Matchlockfile: every error as FILE:LINE:COL (exit 2 if any)");
-  sub->add_option("files", opts->files, "Matchlockfiles to check (default: -f, or the nearest Matchlockfile)")->type_name(k_type_file);
+  sub->add_option("files", opts->files, "Matchlockfiles to check (default: -f, or the nearest Matchlockfile)")
+      ->type_name(k_type_file);
   sub->add_flag("--json", opts->json, "Print a JSON array of {file, ok, errors[{line, column, message}]}");
   sub->callback(verb_callback(ctx.exit_code, [&ctx, opts]() -> util::Result<int> {
     std::vector<std::filesystem::path> files(opts->files.begin(), opts->files.end());

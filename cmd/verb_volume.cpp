@@ -33,27 +33,35 @@ void register_volume_ls(CLI::App& volume, Context& ctx) {
     if (*json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& v : *volumes)
-        out.push_back({{"sandbox", v.sandbox}, {"volume", v.volume}, {"path", v.data.string()}, {"file", v.file},
-                       {"created", v.created_unix}, {"bytes", v.bytes}, {"in_use", v.in_use}, {"orphaned", v.orphaned}});
+        out.push_back({{"sandbox", v.sandbox},
+                       {"volume", v.volume},
+                       {"path", v.data.string()},
+                       {"file", v.file},
+                       {"created", v.created_unix},
+                       {"bytes", v.bytes},
+                       {"in_use", v.in_use},
+                       {"orphaned", v.orphaned}});
       std::printf("%s\n", out.dump(2).c_str());
       return k_exit_ok;
     }
     std::printf("%-24s %-10s %-16s %-6s %s\n", "VOLUME", "SIZE", "CREATED", "STATE", "MATCHLOCKFILE");
     for (const auto& v : *volumes) {
       const char* state = v.in_use ? "in use" : v.orphaned ? "orphan" : "-";
-      std::printf("%-24s %-10s %-16s %-6s %s\n", (v.sandbox + "/" + v.volume).c_str(), util::format_size(v.bytes).c_str(),
-                  when(v.created_unix).c_str(), state, v.file.c_str());
+      std::printf("%-24s %-10s %-16s %-6s %s\n", (v.sandbox + "/" + v.volume).c_str(),
+                  util::format_size(v.bytes).c_str(), when(v.created_unix).c_str(), state, v.file.c_str());
     }
     return k_exit_ok;
   }));
 }
 
 void register_volume_rm(CLI::App& volume, Context& ctx) {
-  auto* sub = volume.add_subcommand("rm", "Delete named volumes (SANDBOX/VOLUME, or VOLUME of the Matchlockfile's sandbox)");
+  auto* sub =
+      volume.add_subcommand("rm", "Delete named volumes (SANDBOX/VOLUME, or VOLUME of the Matchlockfile's sandbox)");
   auto names = std::make_shared<std::vector<std::string>>();
   auto sandbox = std::make_shared<std::string>();
   sub->add_option("names", *names, "Volumes to delete")->required()->type_name("[SANDBOX/]VOLUME");
-  sub->add_option("--name", *sandbox, "The sandbox a bare VOLUME belongs to (default: the Matchlockfile's)")->type_name(k_type_sandbox);
+  sub->add_option("--name", *sandbox, "The sandbox a bare VOLUME belongs to (default: the Matchlockfile's)")
+      ->type_name(k_type_sandbox);
   sub->callback(verb_callback(ctx.exit_code, [&ctx, names, sandbox]() -> util::Result<int> {
     int code = k_exit_ok;
     for (const auto& n : *names) {

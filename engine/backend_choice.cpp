@@ -4,8 +4,10 @@ namespace engine {
 
 const char* to_string(Vmm vmm) {
   switch (vmm) {
-    case Vmm::Qemu: return "qemu";
-    case Vmm::Vz: return "vz";
+    case Vmm::Qemu:
+      return "qemu";
+    case Vmm::Vz:
+      return "vz";
   }
   return "?";
 }
@@ -20,7 +22,8 @@ Vmm host_default_vmm() {
 
 std::string backend_refusal(Backend backend) {
   switch (backend) {
-    case Backend::Auto: return {};
+    case Backend::Auto:
+      return {};
     case Backend::Qemu:
 #ifdef __APPLE__
       return "is not supported on macOS (QEMU there has no vsock and no virtio-fs server): use \"auto\" or \"vz\"";
@@ -46,11 +49,15 @@ std::string backend_refusal(Backend backend) {
 
 util::Result<Vmm> resolve_backend(Backend backend) {
   if (std::string why = backend_refusal(backend); !why.empty())
-    return util::make_error(util::ErrorCode::Unsupported, std::string("sandbox.backend \"") + to_string(backend) + "\" " + why);
+    return util::make_error(util::ErrorCode::Unsupported,
+                            std::string("sandbox.backend \"") + to_string(backend) + "\" " + why);
   switch (backend) {
-    case Backend::Qemu: return Vmm::Qemu;
-    case Backend::Vz: return Vmm::Vz;
-    default: return host_default_vmm();
+    case Backend::Qemu:
+      return Vmm::Qemu;
+    case Backend::Vz:
+      return Vmm::Vz;
+    default:
+      return host_default_vmm();
   }
 }
 

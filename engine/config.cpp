@@ -45,30 +45,42 @@ std::string mount_source_label(const Mount& m) { return m.volume.empty() ? m.sou
 
 const char* to_string(Backend b) {
   switch (b) {
-    case Backend::Auto: return "auto";
-    case Backend::Qemu: return "qemu";
-    case Backend::Firecracker: return "firecracker";
-    case Backend::Gvisor: return "gvisor";
-    case Backend::Vz: return "vz";
+    case Backend::Auto:
+      return "auto";
+    case Backend::Qemu:
+      return "qemu";
+    case Backend::Firecracker:
+      return "firecracker";
+    case Backend::Gvisor:
+      return "gvisor";
+    case Backend::Vz:
+      return "vz";
   }
   return "?";
 }
 
 const char* to_string(MountMode m) {
   switch (m) {
-    case MountMode::Rw: return "rw";
-    case MountMode::Ro: return "ro";
-    case MountMode::Snapshot: return "snapshot";
-    case MountMode::Git: return "git";
+    case MountMode::Rw:
+      return "rw";
+    case MountMode::Ro:
+      return "ro";
+    case MountMode::Snapshot:
+      return "snapshot";
+    case MountMode::Git:
+      return "git";
   }
   return "?";
 }
 
 const char* to_string(SecretSource s) {
   switch (s) {
-    case SecretSource::Env: return "env";
-    case SecretSource::File: return "file";
-    case SecretSource::Cmd: return "cmd";
+    case SecretSource::Env:
+      return "env";
+    case SecretSource::File:
+      return "file";
+    case SecretSource::Cmd:
+      return "cmd";
   }
   return "?";
 }
@@ -77,9 +89,12 @@ const char* to_string(PortProtocol) { return "tcp"; }
 
 const char* to_string(KernelKind k) {
   switch (k) {
-    case KernelKind::Default: return "default";
-    case KernelKind::Path: return "path";
-    case KernelKind::Reference: return "reference";
+    case KernelKind::Default:
+      return "default";
+    case KernelKind::Path:
+      return "path";
+    case KernelKind::Reference:
+      return "reference";
   }
   return "?";
 }

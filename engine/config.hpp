@@ -45,44 +45,44 @@ enum class PortProtocol { Tcp };
 
 struct Kernel {
   KernelKind kind = KernelKind::Default;
-  std::filesystem::path path;   // KernelKind::Path, absolute
-  oci::Reference reference;     // KernelKind::Reference
-  std::string text = "default"; // as written
+  std::filesystem::path path;    // KernelKind::Path, absolute
+  oci::Reference reference;      // KernelKind::Reference
+  std::string text = "default";  // as written
 };
 
 struct Sandbox {
-  std::string image_text;       // as written in the file
-  oci::Reference image;         // normalised; offline kinds carry an absolute path
-  std::string platform;         // "os/arch[/variant]"; empty = the host's platform
+  std::string image_text;  // as written in the file
+  oci::Reference image;    // normalised; offline kinds carry an absolute path
+  std::string platform;    // "os/arch[/variant]"; empty = the host's platform
   int cpus = k_default_cpus;
   uint64_t memory_bytes = k_default_memory;
   uint64_t disk_bytes = k_default_disk;
   Backend backend = Backend::Auto;
   Kernel kernel;
-  std::string user;             // empty = the image's user
-  std::string workdir;          // empty = the image's working dir (absolute guest path otherwise)
-  std::string hostname;         // defaults to Config::name
+  std::string user;      // empty = the image's user
+  std::string workdir;   // empty = the image's working dir (absolute guest path otherwise)
+  std::string hostname;  // defaults to Config::name
   std::map<std::string, std::string> env;
-  bool snapshot = true;         // memory snapshots (docs/matchlockfile.md): false always boots cold
+  bool snapshot = true;  // memory snapshots (docs/matchlockfile.md): false always boots cold
 };
 
 struct Mount {
-  std::string source_text;            // as written
-  std::filesystem::path source;       // absolute host path; empty for a volume (engine/volumes.hpp finds it)
-  std::string target;                 // absolute guest path, normalised (no trailing '/')
+  std::string source_text;       // as written
+  std::filesystem::path source;  // absolute host path; empty for a volume (engine/volumes.hpp finds it)
+  std::string target;            // absolute guest path, normalised (no trailing '/')
   MountMode mode = MountMode::Rw;
-  std::vector<std::string> exclude;   // globs, normalised (util::normalize_path_glob)
+  std::vector<std::string> exclude;  // globs, normalised (util::normalize_path_glob)
   MountCache cache = MountCache::Auto;
-  SourcePos pos;                      // the [[mounts]] entry
-  std::string volume;                 // a named volume ([a-z0-9][a-z0-9._-]*) instead of a host source
+  SourcePos pos;       // the [[mounts]] entry
+  std::string volume;  // a named volume ([a-z0-9][a-z0-9._-]*) instead of a host source
 };
 
 // [network.services]: NAME = "ADDRESS:PORT" or { to = "ADDRESS:PORT", port = GUEST_PORT }.
 // The guest reaches NAME.host.internal:PORT; the supervisor connects to ADDRESS:TO_PORT.
 struct Service {
-  std::string name;          // a DNS label (net::is_valid_service_name)
-  uint16_t port = 0;         // the guest-side port (default: TO_PORT)
-  net::Ipv4 address;         // host side, an IPv4 literal
+  std::string name;   // a DNS label (net::is_valid_service_name)
+  uint16_t port = 0;  // the guest-side port (default: TO_PORT)
+  net::Ipv4 address;  // host side, an IPv4 literal
   uint16_t to_port = 0;
   SourcePos pos;
   net::HostService endpoint() const { return {name, port, address, to_port}; }
@@ -94,11 +94,11 @@ struct Service {
 };
 
 struct NetworkPolicy {
-  std::vector<net::Rule> allow;       // hosts bound to secrets are NOT copied here; see allowed_rules()
-  std::vector<net::Rule> deny;        // deny wins over allow
-  bool block_private = true;          // refuse RFC 1918 / loopback / link-local destinations
-  std::filesystem::path ca;           // extra PEM trusted for upstream TLS (besides the system store); empty = none
-  std::vector<Service> services;      // sorted by name
+  std::vector<net::Rule> allow;   // hosts bound to secrets are NOT copied here; see allowed_rules()
+  std::vector<net::Rule> deny;    // deny wins over allow
+  bool block_private = true;      // refuse RFC 1918 / loopback / link-local destinations
+  std::filesystem::path ca;       // extra PEM trusted for upstream TLS (besides the system store); empty = none
+  std::vector<Service> services;  // sorted by name
 };
 
 struct InjectSet {
@@ -109,11 +109,11 @@ struct InjectSet {
 };
 
 struct Secret {
-  std::string name;                   // a valid environment variable name
+  std::string name;  // a valid environment variable name
   SecretSource source = SecretSource::Env;
-  std::string source_value;           // VAR, PATH (absolute, or "~/..." for $HOME) or COMMAND; never the secret itself
-  std::string from_text;              // as written ("env:ANTHROPIC_API_KEY")
-  std::vector<net::Rule> hosts;       // where the real value may be sent (non-empty)
+  std::string source_value;      // VAR, PATH (absolute, or "~/..." for $HOME) or COMMAND; never the secret itself
+  std::string from_text;         // as written ("env:ANTHROPIC_API_KEY")
+  std::vector<net::Rule> hosts;  // where the real value may be sent (non-empty)
   InjectSet inject;
   // Secret files (engine/secret_files.hpp): the secret is also delivered as a file at this
   // guest path ("/abs", or "~/rel" in the home of the sandbox's user); "" = none. Its
@@ -121,7 +121,7 @@ struct Secret {
   // each JSON field replaced by its own placeholder, or else the placeholder alone.
   std::string file;
   std::optional<std::string> file_template;
-  std::vector<std::string> json;      // dotted field paths ("claudeAiOauth.accessToken"); a document, no env var
+  std::vector<std::string> json;  // dotted field paths ("claudeAiOauth.accessToken"); a document, no env var
   // The OAuth token endpoint ("https://HOST[:PORT]/PATH", canonical; HOST among `hosts`)
   // whose POST bodies get the value (a refresh grant); "" = bodies are never rewritten.
   std::string refresh_url;
@@ -130,16 +130,16 @@ struct Secret {
 
 struct Task {
   std::string name;
-  std::vector<std::string> run;       // argv; a string `run` becomes {"sh", "-c", run}
-  bool run_is_shell = false;          // `run` was written as a string
+  std::vector<std::string> run;  // argv; a string `run` becomes {"sh", "-c", run}
+  bool run_is_shell = false;     // `run` was written as a string
   std::string description;
-  std::vector<std::string> needs;     // existing task names; the graph is acyclic
+  std::vector<std::string> needs;  // existing task names; the graph is acyclic
   std::map<std::string, std::string> env;
-  std::string workdir;                // empty = sandbox workdir
-  std::string user;                   // empty = sandbox user
+  std::string workdir;  // empty = sandbox workdir
+  std::string user;     // empty = sandbox user
   bool interactive = false;
   bool cache = false;
-  std::vector<std::string> inputs;    // globs, relative to the Matchlockfile dir
+  std::vector<std::string> inputs;  // globs, relative to the Matchlockfile dir
   SourcePos pos;
 };
 
@@ -154,26 +154,26 @@ struct Port {
 // when no policy applies. Filled by apply_machine_policies, never by the parser.
 struct PolicyEffects {
   std::vector<std::filesystem::path> files;  // the policy files applied
-  std::vector<net::Rule> allow;               // reachable everywhere: added to the allow list
-  std::vector<net::Rule> deny;                // never reachable: added to the deny list (deny wins)
-  std::vector<std::string> allowed;           // for people: "network allow deb.debian.org (/etc/matchlock/policy.toml:4)"
-  std::vector<std::string> cut;               // for people: what the file asked for that the policy narrows
+  std::vector<net::Rule> allow;              // reachable everywhere: added to the allow list
+  std::vector<net::Rule> deny;               // never reachable: added to the deny list (deny wins)
+  std::vector<std::string> allowed;  // for people: "network allow deb.debian.org (/etc/matchlock/policy.toml:4)"
+  std::vector<std::string> cut;      // for people: what the file asked for that the policy narrows
 };
 
 struct Config {
-  std::filesystem::path file;         // the Matchlockfile (absolute when loaded from disk)
-  std::filesystem::path base_dir;     // its directory; relative paths resolve here
+  std::filesystem::path file;      // the Matchlockfile (absolute when loaded from disk)
+  std::filesystem::path base_dir;  // its directory; relative paths resolve here
   int version = 1;
-  std::string name;                   // default: base_dir's name, sanitised
-  std::vector<std::string> up;        // tasks run by `matchlock up`
-  std::string default_task;           // empty = none
+  std::string name;             // default: base_dir's name, sanitised
+  std::vector<std::string> up;  // tasks run by `matchlock up`
+  std::string default_task;     // empty = none
   Sandbox sandbox;
   std::vector<Mount> mounts;
   NetworkPolicy network;
-  std::vector<Secret> secrets;        // sorted by name
-  std::vector<Task> tasks;            // sorted by name
+  std::vector<Secret> secrets;  // sorted by name
+  std::vector<Task> tasks;      // sorted by name
   std::vector<Port> ports;
-  bool ports_auto = false;            // ports = "auto": forward every guest listener (engine/port_watch.hpp)
+  bool ports_auto = false;  // ports = "auto": forward every guest listener (engine/port_watch.hpp)
   PolicyEffects policy;
 
   // Position of every key that was written, by dotted path:

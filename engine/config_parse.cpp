@@ -27,8 +27,10 @@ std::string name_from_dir(const std::filesystem::path& dir) {
   for (char c : raw) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (ok) out += c;
-    else if (!out.empty() && out.back() != '-') out += '-';
+    if (ok)
+      out += c;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   if (out.size() > 63) out.resize(63);
@@ -48,8 +50,10 @@ void parse_top(detail::Reader& r, const toml::table& root) {
   }
   c.name = name_from_dir(c.base_dir);
   if (auto n = r.get_string(root, "name", "name")) {
-    if (is_valid_name(n->value)) c.name = n->value;
-    else r.error(n->pos, "name \"" + n->value + "\" must match [a-z0-9][a-z0-9-]* (at most 63 characters)");
+    if (is_valid_name(n->value))
+      c.name = n->value;
+    else
+      r.error(n->pos, "name \"" + n->value + "\" must match [a-z0-9][a-z0-9-]* (at most 63 characters)");
   }
   if (auto up = r.get_strings(root, "up", "up"))
     for (auto& t : *up) c.up.push_back(t.value);

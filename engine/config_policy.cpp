@@ -16,12 +16,13 @@ std::vector<net::Rule> parse_rules(Reader& r, const toml::table& t, std::string_
   if (!entries) return out;
   for (auto& e : *entries) {
     auto rule = net::parse_rule(e.value);
-    if (!rule) r.error(e.pos, path + ": " + rule.error().message());
-    else out.push_back(std::move(*rule));
+    if (!rule)
+      r.error(e.pos, path + ": " + rule.error().message());
+    else
+      out.push_back(std::move(*rule));
   }
   return out;
 }
-
 
 // "${NAME}" references in a template (with "$$" a literal "$"); false on a syntax error.
 bool template_names(std::string_view text, std::vector<std::string>& names) {
@@ -57,7 +58,8 @@ void parse_secret_file(Reader& r, const toml::table& t, const std::string& p, Se
     bool dotdot = false;
     for (const auto& part : std::filesystem::path(rel)) dotdot = dotdot || part == "..";
     if ((!home && !v.starts_with("/")) || rel.empty() || v.back() == '/' || dotdot || norm == "/") {
-      r.error(f->pos, p + ".file \"" + v + "\" must be a file path in the guest: absolute (/root/.npmrc) or in the "
+      r.error(f->pos, p + ".file \"" + v +
+                          "\" must be a file path in the guest: absolute (/root/.npmrc) or in the "
                           "home of the sandbox's user (~/.npmrc), without \"..\"");
     } else {
       s.file = home ? "~" + norm.string() : norm.string();
@@ -73,7 +75,8 @@ void parse_secret_file(Reader& r, const toml::table& t, const std::string& p, Se
     if (fields->empty()) r.error(Reader::pos(*t.get("json")), p + ".json must name at least one field of the document");
     for (auto& f : *fields) {
       if (!is_json_path(f.value)) {
-        r.error(f.pos, p + ".json \"" + f.value + "\" must be a dotted field path such as \"claudeAiOauth.accessToken\"");
+        r.error(f.pos,
+                p + ".json \"" + f.value + "\" must be a dotted field path such as \"claudeAiOauth.accessToken\"");
         continue;
       }
       if (std::find(s.json.begin(), s.json.end(), f.value) != s.json.end()) {
@@ -85,18 +88,17 @@ void parse_secret_file(Reader& r, const toml::table& t, const std::string& p, Se
   }
   const bool has_json = t.get("json") != nullptr, has_template = t.get("template") != nullptr;
   if (has_json && has_template)
-    r.error(Reader::pos(*t.get("template")), p + ": template and json exclude each other (json delivers the document itself)");
+    r.error(Reader::pos(*t.get("template")),
+            p + ": template and json exclude each other (json delivers the document itself)");
   if ((has_json || has_template) && !t.get("file"))
-    r.error(Reader::pos(*t.get(has_json ? "json" : "template")), p + "." + (has_json ? "json" : "template") +
-                                                                    " needs file = \"GUEST PATH\": where the file is delivered");
+    r.error(Reader::pos(*t.get(has_json ? "json" : "template")),
+            p + "." + (has_json ? "json" : "template") + " needs file = \"GUEST PATH\": where the file is delivered");
 }
 
 // refresh_url = "https://HOST[:PORT]/PATH": HOST:PORT among the secret's hosts, no query.
 void parse_refresh_url(Reader& r, const Located<std::string>& u, const std::string& p, Secret& s) {
   std::string_view v = u.value;
-  auto bad = [&](const std::string& why) {
-    r.error(u.pos, p + ".refresh_url \"" + u.value + "\" " + why);
-  };
+  auto bad = [&](const std::string& why) { r.error(u.pos, p + ".refresh_url \"" + u.value + "\" " + why); };
   if (!v.starts_with("https://")) return bad("must be an https:// URL (the token endpoint)");
   v.remove_prefix(8);
   size_t slash = v.find('/');
@@ -107,7 +109,8 @@ void parse_refresh_url(Reader& r, const Located<std::string>& u, const std::stri
   for (char c : path)
     if (static_cast<unsigned char>(c) <= ' ' || c == 127) return bad("has a space or control byte in its path");
   uint16_t port = authority->port ? authority->port : 443;
-  bool bound = std::any_of(s.hosts.begin(), s.hosts.end(), [&](const net::Rule& h) { return net::matches(h, authority->host, port); });
+  bool bound = std::any_of(s.hosts.begin(), s.hosts.end(),
+                           [&](const net::Rule& h) { return net::matches(h, authority->host, port); });
   if (!bound) return bad("is on a host that is not among " + p + ".hosts");
   s.refresh_url = net::canonical_https_url(authority->host, port, path);
 }
@@ -126,7 +129,8 @@ void check_secret_files(Reader& r) {
         if (!ref)
           r.error(c.pos(p + ".template"), p + ".template names ${" + n + "}, which is no secret of this file");
         else if (ref && !ref->json.empty())
-          r.error(c.pos(p + ".template"), p + ".template names ${" + n + "}, a json secret (a document, not one value)");
+          r.error(c.pos(p + ".template"),
+                  p + ".template names ${" + n + "}, a json secret (a document, not one value)");
       }
     }
     if (s.file.empty()) continue;
@@ -163,8 +167,9 @@ void parse_network(Reader& r, const toml::table& root) {
   }
   // Accepted but unenforced settings would be a silent hole: refused until implemented.
   if (const toml::node* dns = t->get("dns"))
-    r.error(Reader::pos(*dns), "network.dns is not implemented: allowed names are resolved on the host by its "
-                               "resolver (/etc/resolv.conf, /etc/hosts); remove the key");
+    r.error(Reader::pos(*dns),
+            "network.dns is not implemented: allowed names are resolved on the host by its "
+            "resolver (/etc/resolv.conf, /etc/hosts); remove the key");
 }
 
 void parse_secrets(Reader& r, const toml::table& root) {
@@ -185,8 +190,8 @@ void parse_secrets(Reader& r, const toml::table& root) {
     s.pos = Reader::pos(*t);
     bool ok = true;
     if (!is_env_name(name)) {
-      r.error(Reader::pos(key), "secret name \"" + name +
-                                    "\" is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      r.error(Reader::pos(key),
+              "secret name \"" + name + "\" is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
       ok = false;
     }
     r.check_keys(*t, "[" + p + "]", {"from", "hosts", "inject", "file", "template", "json", "refresh_url"});
@@ -232,24 +237,33 @@ void parse_secrets(Reader& r, const toml::table& root) {
           r.error(h.pos, p + ".hosts: " + rule.error().message());
           ok = false;
         } else if (rule->kind == net::RuleKind::Cidr) {
-          r.error(h.pos, p + ".hosts: \"" + h.value + "\" must be a host name (secrets are matched by TLS server name)");
+          r.error(h.pos,
+                  p + ".hosts: \"" + h.value + "\" must be a host name (secrets are matched by TLS server name)");
           ok = false;
         } else {
           s.hosts.push_back(std::move(*rule));
         }
       }
     } else {
-      if (!t->get("hosts")) r.error(s.pos, p + " needs hosts = [\"api.example.com\"]: the hosts the secret may be sent to");
+      if (!t->get("hosts"))
+        r.error(s.pos, p + " needs hosts = [\"api.example.com\"]: the hosts the secret may be sent to");
       ok = false;
     }
     if (auto inject = r.get_strings(*t, "inject", p + ".inject")) {
       InjectSet set{false, false, false};
-      if (inject->empty()) r.error(Reader::pos(*t->get("inject")), p + ".inject must name at least one of header, query, basic");
+      if (inject->empty())
+        r.error(Reader::pos(*t->get("inject")), p + ".inject must name at least one of header, query, basic");
       for (auto& i : *inject) {
-        bool* slot = i.value == "header" ? &set.header : i.value == "query" ? &set.query : i.value == "basic" ? &set.basic : nullptr;
-        if (!slot) r.error(i.pos, p + ".inject \"" + i.value + "\" must be one of header, query, basic");
-        else if (*slot) r.error(i.pos, p + ".inject lists \"" + i.value + "\" twice");
-        else *slot = true;
+        bool* slot = i.value == "header"  ? &set.header
+                     : i.value == "query" ? &set.query
+                     : i.value == "basic" ? &set.basic
+                                          : nullptr;
+        if (!slot)
+          r.error(i.pos, p + ".inject \"" + i.value + "\" must be one of header, query, basic");
+        else if (*slot)
+          r.error(i.pos, p + ".inject lists \"" + i.value + "\" twice");
+        else
+          *slot = true;
       }
       s.inject = set;
     }

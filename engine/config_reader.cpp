@@ -37,16 +37,26 @@ SourcePos Reader::pos(const toml::key& key) {
 
 const char* type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -115,8 +125,7 @@ std::optional<Located<int64_t>> Reader::get_int(const toml::table& table, std::s
   return std::nullopt;
 }
 
-std::optional<Located<bool>> Reader::get_bool(const toml::table& table, std::string_view key,
-                                              const std::string& path) {
+std::optional<Located<bool>> Reader::get_bool(const toml::table& table, std::string_view key, const std::string& path) {
   const toml::node* n = table.get(key);
   if (!n) return std::nullopt;
   if (const auto* b = n->as_boolean()) {
@@ -213,7 +222,8 @@ std::optional<Located<uint64_t>> Reader::get_size(const toml::table& table, std:
   return std::nullopt;
 }
 
-std::optional<toml::table> Reader::parse_toml(std::string_view text, const std::string& display_path, Diagnostics& diags) {
+std::optional<toml::table> Reader::parse_toml(std::string_view text, const std::string& display_path,
+                                              Diagnostics& diags) {
   try {
     return toml::parse(text, display_path);
   } catch (const toml::parse_error& e) {

@@ -27,7 +27,8 @@ class Reader {
  public:
   Reader(Diagnostics& diags, Config& config) : m_diags(diags), m_config(config) {}
   // TEXT as TOML, or nothing with the syntax error recorded at its line:col.
-  static std::optional<toml::table> parse_toml(std::string_view text, const std::string& display_path, Diagnostics& diags);
+  static std::optional<toml::table> parse_toml(std::string_view text, const std::string& display_path,
+                                               Diagnostics& diags);
 
   Config& config() { return m_config; }
   void error(SourcePos pos, std::string message) { m_diags.add(pos, std::move(message)); }
@@ -41,7 +42,8 @@ class Reader {
 
   // Typed getters for TABLE[KEY]; PATH is the dotted name used in messages and
   // Config::positions. Absent: nullopt, no error. Wrong type: error, nullopt.
-  std::optional<Located<std::string>> get_string(const toml::table& table, std::string_view key, const std::string& path);
+  std::optional<Located<std::string>> get_string(const toml::table& table, std::string_view key,
+                                                 const std::string& path);
   std::optional<Located<int64_t>> get_int(const toml::table& table, std::string_view key, const std::string& path);
   std::optional<Located<bool>> get_bool(const toml::table& table, std::string_view key, const std::string& path);
   const toml::table* get_table(const toml::table& table, std::string_view key, const std::string& path);

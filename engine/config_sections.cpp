@@ -94,8 +94,9 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     if (!root.get("sandbox")) r.error({1, 1}, "missing required table [sandbox] (with image = \"...\")");
     return;
   }
-  r.check_keys(*t, "[sandbox]", {"image", "platform", "cpus", "memory", "disk", "backend", "kernel", "user",
-                                 "workdir", "hostname", "env", "snapshot"});
+  r.check_keys(*t, "[sandbox]",
+               {"image", "platform", "cpus", "memory", "disk", "backend", "kernel", "user", "workdir", "hostname",
+                "env", "snapshot"});
   if (auto b = r.get_bool(*t, "snapshot", "sandbox.snapshot")) s.snapshot = b->value;
   if (auto img = r.get_string(*t, "image", "sandbox.image")) {
     s.image_text = img->value;
@@ -110,43 +111,60 @@ void parse_sandbox(Reader& r, const toml::table& root) {
     r.error(Reader::pos(*t), "[sandbox] needs image = \"REFERENCE\" (for example \"debian:bookworm-slim\")");
   }
   if (auto p = r.get_string(*t, "platform", "sandbox.platform")) {
-    if (!is_platform(p->value)) r.error(p->pos, "sandbox.platform \"" + p->value + "\" must look like \"linux/amd64\" or \"linux/arm/v7\"");
-    else if (auto bootable = guest_arch(*oci::Platform::parse(p->value)); !bootable) r.error(p->pos, "sandbox." + bootable.error().message());
-    else s.platform = p->value;
+    if (!is_platform(p->value))
+      r.error(p->pos, "sandbox.platform \"" + p->value + "\" must look like \"linux/amd64\" or \"linux/arm/v7\"");
+    else if (auto bootable = guest_arch(*oci::Platform::parse(p->value)); !bootable)
+      r.error(p->pos, "sandbox." + bootable.error().message());
+    else
+      s.platform = p->value;
   }
   if (auto c = r.get_int(*t, "cpus", "sandbox.cpus")) {
-    if (c->value < 1) r.error(c->pos, "sandbox.cpus must be at least 1");
-    else if (c->value > 255) r.error(c->pos, "sandbox.cpus must be at most 255");
-    else s.cpus = static_cast<int>(c->value);
+    if (c->value < 1)
+      r.error(c->pos, "sandbox.cpus must be at least 1");
+    else if (c->value > 255)
+      r.error(c->pos, "sandbox.cpus must be at most 255");
+    else
+      s.cpus = static_cast<int>(c->value);
   }
   if (auto m = r.get_size(*t, "memory", "sandbox.memory")) {
-    if (m->value < k_min_memory) r.error(m->pos, "sandbox.memory must be at least 128MiB");
-    else s.memory_bytes = m->value;
+    if (m->value < k_min_memory)
+      r.error(m->pos, "sandbox.memory must be at least 128MiB");
+    else
+      s.memory_bytes = m->value;
   }
   if (auto d = r.get_size(*t, "disk", "sandbox.disk")) {
-    if (d->value < 64 * k_mib) r.error(d->pos, "sandbox.disk must be at least 64MiB");
-    else s.disk_bytes = d->value;
+    if (d->value < 64 * k_mib)
+      r.error(d->pos, "sandbox.disk must be at least 64MiB");
+    else
+      s.disk_bytes = d->value;
   }
   if (auto b = r.get_string(*t, "backend", "sandbox.backend")) {
-    static constexpr std::pair<std::string_view, Backend> k_backends[] = {
-        {"auto", Backend::Auto}, {"qemu", Backend::Qemu}, {"firecracker", Backend::Firecracker},
-        {"gvisor", Backend::Gvisor}, {"vz", Backend::Vz}};
+    static constexpr std::pair<std::string_view, Backend> k_backends[] = {{"auto", Backend::Auto},
+                                                                          {"qemu", Backend::Qemu},
+                                                                          {"firecracker", Backend::Firecracker},
+                                                                          {"gvisor", Backend::Gvisor},
+                                                                          {"vz", Backend::Vz}};
     auto it = std::find_if(std::begin(k_backends), std::end(k_backends), [&](auto& e) { return e.first == b->value; });
     if (it == std::end(k_backends))
       r.error(b->pos, "sandbox.backend \"" + b->value + "\" must be one of auto, qemu, firecracker, gvisor, vz");
     else if (std::string why = backend_refusal(it->second); !why.empty())
       r.error(b->pos, "sandbox.backend \"" + b->value + "\" " + why);
-    else s.backend = it->second;
+    else
+      s.backend = it->second;
   }
   if (auto k = r.get_string(*t, "kernel", "sandbox.kernel")) parse_kernel(r, *k);
   if (auto u = r.get_string(*t, "user", "sandbox.user")) {
-    if (is_user(u->value)) s.user = u->value;
-    else r.error(u->pos, "sandbox.user \"" + u->value + "\" must be NAME, UID or UID:GID");
+    if (is_user(u->value))
+      s.user = u->value;
+    else
+      r.error(u->pos, "sandbox.user \"" + u->value + "\" must be NAME, UID or UID:GID");
   }
   if (auto w = r.get_string(*t, "workdir", "sandbox.workdir")) s.workdir = guest_path(r, *w, "sandbox.workdir");
   if (auto h = r.get_string(*t, "hostname", "sandbox.hostname")) {
-    if (is_hostname_label(h->value)) s.hostname = h->value;
-    else r.error(h->pos, "sandbox.hostname \"" + h->value + "\" must be one DNS label of [a-z0-9-] (at most 63)");
+    if (is_hostname_label(h->value))
+      s.hostname = h->value;
+    else
+      r.error(h->pos, "sandbox.hostname \"" + h->value + "\" must be one DNS label of [a-z0-9-] (at most 63)");
   }
   s.env = r.get_env(*t, "env", "sandbox.env");
 }
@@ -173,7 +191,7 @@ void parse_mounts(Reader& r, const toml::table& root) {
     bool ok = true;
     if (t->get("source") && t->get("volume")) {
       r.error(Reader::pos(*t->get("volume")), p + " has both source and volume: a mount serves either a host "
-                                                   "directory (source) or a named volume (volume)");
+                                                  "directory (source) or a named volume (volume)");
       ok = false;
     }
     if (auto v = r.get_string(*t, "volume", p + ".volume")) {
@@ -198,7 +216,8 @@ void parse_mounts(Reader& r, const toml::table& root) {
         r.error(s->pos, p + ".source must not be empty (use \".\" for the Matchlockfile's directory)");
         ok = false;
       } else if (s->value.starts_with("~")) {
-        r.error(s->pos, p + ".source: \"~\" is not expanded; use an absolute path or one relative to the Matchlockfile");
+        r.error(s->pos,
+                p + ".source: \"~\" is not expanded; use an absolute path or one relative to the Matchlockfile");
         ok = false;
       }
       m.source_text = s->value;
@@ -226,24 +245,34 @@ void parse_mounts(Reader& r, const toml::table& root) {
       ok = false;
     }
     if (auto mode = r.get_string(*t, "mode", p + ".mode")) {
-      if (mode->value == "rw") m.mode = MountMode::Rw;
-      else if (mode->value == "ro") m.mode = MountMode::Ro;
-      else if (mode->value == "snapshot") m.mode = MountMode::Snapshot;
-      else if (mode->value == "git") m.mode = MountMode::Git;
-      else r.error(mode->pos, p + ".mode \"" + mode->value + "\" must be one of rw, ro, snapshot, git");
+      if (mode->value == "rw")
+        m.mode = MountMode::Rw;
+      else if (mode->value == "ro")
+        m.mode = MountMode::Ro;
+      else if (mode->value == "snapshot")
+        m.mode = MountMode::Snapshot;
+      else if (mode->value == "git")
+        m.mode = MountMode::Git;
+      else
+        r.error(mode->pos, p + ".mode \"" + mode->value + "\" must be one of rw, ro, snapshot, git");
       if (!m.volume.empty() && (m.mode == MountMode::Snapshot || m.mode == MountMode::Git))
         r.error(mode->pos, p + ".mode \"" + mode->value + "\" needs a host source; a volume is rw or ro");
     }
     if (auto cache = r.get_string(*t, "cache", p + ".cache")) {
-      if (cache->value == "auto") m.cache = MountCache::Auto;
-      else if (cache->value == "none") m.cache = MountCache::None;
-      else r.error(cache->pos, p + ".cache \"" + cache->value + "\" must be auto or none");
+      if (cache->value == "auto")
+        m.cache = MountCache::Auto;
+      else if (cache->value == "none")
+        m.cache = MountCache::None;
+      else
+        r.error(cache->pos, p + ".cache \"" + cache->value + "\" must be auto or none");
     }
     if (auto ex = m.volume.empty() ? r.get_strings(*t, "exclude", p + ".exclude") : std::nullopt) {
       for (auto& g : *ex) {
         auto valid = util::normalize_path_glob(g.value);
-        if (!valid) r.error(g.pos, p + ".exclude: " + valid.error().message());
-        else m.exclude.push_back(*valid);
+        if (!valid)
+          r.error(g.pos, p + ".exclude: " + valid.error().message());
+        else
+          m.exclude.push_back(*valid);
       }
     }
     if (ok) c.mounts.push_back(std::move(m));
@@ -254,8 +283,10 @@ void parse_ports(Reader& r, const toml::table& root) {
   Config& c = r.config();
   if (const toml::node* n = root.get("ports"); n && n->is_string()) {  // ports = "auto" (engine/port_watch.hpp)
     r.record("ports", Reader::pos(*n));
-    if (n->as_string()->get() == "auto") c.ports_auto = true;
-    else r.error(Reader::pos(*n), "ports must be \"auto\" or [[ports]] tables, not \"" + n->as_string()->get() + "\"");
+    if (n->as_string()->get() == "auto")
+      c.ports_auto = true;
+    else
+      r.error(Reader::pos(*n), "ports must be \"auto\" or [[ports]] tables, not \"" + n->as_string()->get() + "\"");
     return;
   }
   const toml::array* a = r.get_array(root, "ports", "ports");
@@ -292,8 +323,8 @@ void parse_ports(Reader& r, const toml::table& root) {
       for (const auto& other : c.ports)
         if (other.host == port.host) {
           r.error(Reader::pos(*t->get("host")), p + ".host " + std::to_string(port.host) +
-                                                     " is already forwarded by the port at line " +
-                                                     std::to_string(other.pos.line));
+                                                    " is already forwarded by the port at line " +
+                                                    std::to_string(other.pos.line));
           ok = false;
         }
     }

@@ -68,8 +68,8 @@ void parse_services(Reader& r, const toml::table& network) {
         ok = false;
       }
     } else {
-      r.error(Reader::pos(node), p + " must be \"ADDRESS:PORT\" or { to = \"ADDRESS:PORT\", port = PORT }, not " +
-                                     type_name(node));
+      r.error(Reader::pos(node),
+              p + " must be \"ADDRESS:PORT\" or { to = \"ADDRESS:PORT\", port = PORT }, not " + type_name(node));
       ok = false;
     }
     if (ok) services.push_back(std::move(s));

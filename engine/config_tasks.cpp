@@ -49,8 +49,8 @@ void parse_run(Reader& r, const toml::table& t, Task& task, const std::string& p
     for (auto& a : *argv) task.run.push_back(a.value);
     return;
   }
-  r.error(Reader::pos(*run), p + ".run must be a string (run by sh -c) or an array of strings (an argv), not " +
-                                 type_name(*run));
+  r.error(Reader::pos(*run),
+          p + ".run must be a string (run by sh -c) or an array of strings (an argv), not " + type_name(*run));
   ok = false;
 }
 
@@ -77,27 +77,32 @@ void parse_tasks(Reader& r, const toml::table& root) {
       r.error(Reader::pos(key), "task name \"" + name + "\" must use only letters, digits, '_' and '-'");
       ok = false;
     }
-    r.check_keys(*t, "[" + p + "]", {"run", "description", "needs", "env", "workdir", "user", "interactive",
-                                      "cache", "inputs"});
+    r.check_keys(*t, "[" + p + "]",
+                 {"run", "description", "needs", "env", "workdir", "user", "interactive", "cache", "inputs"});
     parse_run(r, *t, task, p, ok);
     if (auto d = r.get_string(*t, "description", p + ".description")) task.description = d->value;
     if (auto needs = r.get_strings(*t, "needs", p + ".needs")) {
       for (auto& n : *needs) {
-        if (n.value == name) r.error(n.pos, p + ".needs: a task cannot need itself");
+        if (n.value == name)
+          r.error(n.pos, p + ".needs: a task cannot need itself");
         else if (std::find(task.needs.begin(), task.needs.end(), n.value) != task.needs.end())
           r.error(n.pos, p + ".needs lists \"" + n.value + "\" twice");
-        else task.needs.push_back(n.value);
+        else
+          task.needs.push_back(n.value);
       }
     }
     task.env = r.get_env(*t, "env", p + ".env");
     if (auto w = r.get_string(*t, "workdir", p + ".workdir")) {
-      if (w->value.empty() || w->value[0] != '/') r.error(w->pos, p + ".workdir \"" + w->value + "\" must be an absolute path in the guest");
-      else task.workdir = std::filesystem::path(w->value).lexically_normal().string();
+      if (w->value.empty() || w->value[0] != '/')
+        r.error(w->pos, p + ".workdir \"" + w->value + "\" must be an absolute path in the guest");
+      else
+        task.workdir = std::filesystem::path(w->value).lexically_normal().string();
     }
     if (auto u = r.get_string(*t, "user", p + ".user")) {
       if (u->value.empty() || u->value.find_first_of(" \t\n") != std::string::npos)
         r.error(u->pos, p + ".user \"" + u->value + "\" must be NAME, UID or UID:GID");
-      else task.user = u->value;
+      else
+        task.user = u->value;
     }
     if (auto i = r.get_bool(*t, "interactive", p + ".interactive")) task.interactive = i->value;
     if (auto ca = r.get_bool(*t, "cache", p + ".cache")) task.cache = ca->value;
@@ -105,8 +110,10 @@ void parse_tasks(Reader& r, const toml::table& root) {
       if (!task.cache) r.error(Reader::pos(*t->get("inputs")), p + ".inputs only applies with cache = true");
       for (auto& g : *inputs) {
         auto valid = util::validate_glob(g.value);
-        if (!valid) r.error(g.pos, p + ".inputs: " + valid.error().message());
-        else task.inputs.push_back(g.value);
+        if (!valid)
+          r.error(g.pos, p + ".inputs: " + valid.error().message());
+        else
+          task.inputs.push_back(g.value);
       }
     }
     if (task.cache && task.interactive) r.error(task.pos, p + ": an interactive task cannot be cached");

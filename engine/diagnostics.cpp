@@ -16,7 +16,8 @@ std::string Diagnostics::format(const std::filesystem::path& display_path) const
   std::string out;
   for (const auto& d : sorted()) {
     SourcePos p = d.pos.known() ? d.pos : SourcePos{1, 1};
-    out += display_path.string() + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + d.message + "\n";
+    out +=
+        display_path.string() + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + d.message + "\n";
   }
   return out;
 }

@@ -24,10 +24,9 @@ util::Result<std::filesystem::path> discover_matchlockfile(const std::string& ex
     if (std::filesystem::exists(dir / ".git", ec) || !dir.has_parent_path() || dir.parent_path() == dir) break;
     dir = dir.parent_path();
   }
-  return util::make_error(util::ErrorCode::Config,
-                          "no Matchlockfile in " + first.string() +
-                              (dir == first ? "" : " or its parents up to " + dir.string()) +
-                              " (create one with `matchlock init`, or pass -f PATH)");
+  return util::make_error(util::ErrorCode::Config, "no Matchlockfile in " + first.string() +
+                                                       (dir == first ? "" : " or its parents up to " + dir.string()) +
+                                                       " (create one with `matchlock init`, or pass -f PATH)");
 }
 
 }  // namespace engine

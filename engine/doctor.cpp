@@ -138,7 +138,8 @@ Check check_kernel_bundle(const util::Dirs& dirs) {
   } else if (*bundle) {
     const auto& b = **bundle;
     c.state = CheckState::Ok;
-    c.detail = b.package + " " + b.version + " (" + b.release + ", " + std::to_string(b.modules.size()) + " modules) " + b.digest;
+    c.detail = b.package + " " + b.version + " (" + b.release + ", " + std::to_string(b.modules.size()) + " modules) " +
+               b.digest;
   }
   return c;
 }
@@ -157,9 +158,12 @@ Check check_arm64_guests(const util::Dirs& dirs) {
   c.state = CheckState::Ok;
   c.detail = qemu->binary.string() + " (" + qemu->version_line + "), agent " + agent->string();
   auto bundle = backends::installed_kernel_bundle(dirs, GuestArch::Arm64);
-  if (!bundle) c.detail += "; kernel bundle: " + bundle.error().message();
-  else if (!*bundle) c.detail += "; kernel bundle installed on first use (`matchlock kernel install --arch arm64`)";
-  else c.detail += "; kernel " + (*bundle)->package + " " + (*bundle)->version;
+  if (!bundle)
+    c.detail += "; kernel bundle: " + bundle.error().message();
+  else if (!*bundle)
+    c.detail += "; kernel bundle installed on first use (`matchlock kernel install --arch arm64`)";
+  else
+    c.detail += "; kernel " + (*bundle)->package + " " + (*bundle)->version;
   if (backends::host_arch() != GuestArch::Arm64) c.detail += "; TCG (no KVM across architectures)";
   return c;
 }
@@ -171,9 +175,10 @@ Check check_vz() {
   auto h = backends::vz::probe_vz_host();
   Check c{"vz", CheckState::Ok, ""};
   c.detail = std::string("VZVirtualMachine.isSupported ") + (h.supported ? "yes" : "no") + ", entitlement " +
-             backends::vz::k_vz_entitlement + " " + (h.entitled ? "yes" : "no") + ", CPUs " + std::to_string(h.min_cpus) +
-             "-" + std::to_string(h.max_cpus) + ", memory " + std::to_string(h.min_memory >> 20) + "-" +
-             std::to_string(h.max_memory >> 20) + " MiB, " + h.os_version + "; EXPERIMENTAL (docs/macos.md)";
+             backends::vz::k_vz_entitlement + " " + (h.entitled ? "yes" : "no") + ", CPUs " +
+             std::to_string(h.min_cpus) + "-" + std::to_string(h.max_cpus) + ", memory " +
+             std::to_string(h.min_memory >> 20) + "-" + std::to_string(h.max_memory >> 20) + " MiB, " + h.os_version +
+             "; EXPERIMENTAL (docs/macos.md)";
   if (!h.entitled) c.detail += "; " + h.entitlement_detail;
   if (!h.supported || !h.entitled) c.state = CheckState::Missing;
   return c;
@@ -184,9 +189,12 @@ Check check_vz() {
 
 const char* to_string(CheckState state) {
   switch (state) {
-    case CheckState::Ok: return "ok";
-    case CheckState::Warn: return "warn";
-    case CheckState::Missing: return "missing";
+    case CheckState::Ok:
+      return "ok";
+    case CheckState::Warn:
+      return "warn";
+    case CheckState::Missing:
+      return "missing";
   }
   return "?";
 }
@@ -196,24 +204,32 @@ std::vector<Enforcement> enforced_by_this_build(const util::Dirs& dirs) {
   if (auto bundle = backends::installed_kernel_bundle(dirs); bundle && *bundle)
     for (const auto& m : (*bundle)->modules) virtiofs = virtiofs || m.name == "virtiofs";
   return {
-      {"network_policy", true, "every guest TCP flow judged by name/address on the host (net/policy, net/proxy); deny-all default"},
+      {"network_policy", true,
+       "every guest TCP flow judged by name/address on the host (net/policy, net/proxy); deny-all default"},
       {"dns_local", true, "DNS answered by matchlock; denied and invalid names get NXDOMAIN and never leave the host"},
-      {"hostname_validation", true, "one rule for DNS, SNI, Host and URIs (net/hostname); only valid names reach the resolver"},
-      {"http_checks", true, "every plain/intercepted HTTP request: one Host, authority = connection or allowed, framing"},
-      {"secret_injection", true, "placeholders in the guest; real values only toward a bound connection and authority over TLS"},
+      {"hostname_validation", true,
+       "one rule for DNS, SNI, Host and URIs (net/hostname); only valid names reach the resolver"},
+      {"http_checks", true,
+       "every plain/intercepted HTTP request: one Host, authority = connection or allowed, framing"},
+      {"secret_injection", true,
+       "placeholders in the guest; real values only toward a bound connection and authority over TLS"},
       {"secret_scrubbing", true, "real values replaced in every response, audit record and log line the proxy writes"},
-      {"workspace_confinement", true, "file server resolves beneath the share root, no symlink or .. escape (workspace/)"},
+      {"workspace_confinement", true,
+       "file server resolves beneath the share root, no symlink or .. escape (workspace/)"},
       {"workspace_exclude", true, "excluded paths are invisible and cannot be moved, linked or created (workspace/)"},
-      {"workspace_transport_virtiofs", virtiofs, virtiofs ? "vhost-user-fs served by matchlock (backends/vhost)"
-                                                          : "the installed kernel bundle has no virtiofs module"},
+      {"workspace_transport_virtiofs", virtiofs,
+       virtiofs ? "vhost-user-fs served by matchlock (backends/vhost)"
+                : "the installed kernel bundle has no virtiofs module"},
       {"workspace_transport_channel", true, "FUSE over the agent channel (fallback)"},
       {"backend_qemu", host_default_vmm() == Vmm::Qemu,
-       host_default_vmm() == Vmm::Qemu ? "QEMU microvm (KVM when usable, else TCG)" : "refused on macOS by validation (sandbox.backend)"},
+       host_default_vmm() == Vmm::Qemu ? "QEMU microvm (KVM when usable, else TCG)"
+                                       : "refused on macOS by validation (sandbox.backend)"},
       {"backend_firecracker", false, "refused by validation (sandbox.backend)"},
       {"backend_gvisor", false, "refused by validation (sandbox.backend)"},
       {"backend_vz", host_default_vmm() == Vmm::Vz,
-       host_default_vmm() == Vmm::Vz ? "Virtualization.framework (backends/vz), EXPERIMENTAL: not yet run on Apple hardware"
-                                     : "macOS only: refused by validation on this host (sandbox.backend)"},
+       host_default_vmm() == Vmm::Vz
+           ? "Virtualization.framework (backends/vz), EXPERIMENTAL: not yet run on Apple hardware"
+           : "macOS only: refused by validation on this host (sandbox.backend)"},
       {"network_dns_servers", false, "refused by validation (network.dns); the host's resolver is used"},
   };
 }
@@ -231,9 +247,11 @@ Check check_snapshots(const util::Dirs& dirs, const util::Result<backends::qemu:
   auto saved = list_memory_snapshots(dirs);
   for (const auto& s : saved) bytes += s.bytes;
   c.state = CheckState::Ok;
-  c.detail = "QEMU " + host->version + " saves and resumes (x-ignore-shared, RAM mapped copy-on-write); shares of a snapshotted "
-             "sandbox use the channel transport (QEMU cannot migrate vhost-user-fs); " + std::to_string(saved.size()) +
-             " saved in " + memory_snapshots_dir(dirs).string() + " (" + std::to_string(bytes >> 20) + " MiB)";
+  c.detail = "QEMU " + host->version +
+             " saves and resumes (x-ignore-shared, RAM mapped copy-on-write); shares of a snapshotted "
+             "sandbox use the channel transport (QEMU cannot migrate vhost-user-fs); " +
+             std::to_string(saved.size()) + " saved in " + memory_snapshots_dir(dirs).string() + " (" +
+             std::to_string(bytes >> 20) + " MiB)";
   return c;
 }
 

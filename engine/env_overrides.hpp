@@ -14,12 +14,12 @@
 namespace engine {
 
 struct EnvOverrides {
-  std::optional<uint64_t> disk_bytes;         // MATCHLOCK_DISK_MIB: the writable disk, MiB (64..1048576)
-  std::filesystem::path bench_9p_dir;         // MATCHLOCK_BENCH_9P: bench/workspace's virtio-9p baseline share
-  std::string workspace_transport;            // MATCHLOCK_WORKSPACE_TRANSPORT: "virtiofs", "channel" or "" (auto)
-  std::optional<uint32_t> net_mtu;            // MATCHLOCK_NET_MTU: the NIC's MTU (576..65520)
-  std::string nic_link;                       // MATCHLOCK_NIC_LINK: "datagram" (VZ's framing under QEMU, tests), "stream" or ""
-  std::filesystem::path system_policy;        // MATCHLOCK_SYSTEM_POLICY: instead of /etc/matchlock/policy.toml
+  std::optional<uint64_t> disk_bytes;  // MATCHLOCK_DISK_MIB: the writable disk, MiB (64..1048576)
+  std::filesystem::path bench_9p_dir;  // MATCHLOCK_BENCH_9P: bench/workspace's virtio-9p baseline share
+  std::string workspace_transport;     // MATCHLOCK_WORKSPACE_TRANSPORT: "virtiofs", "channel" or "" (auto)
+  std::optional<uint32_t> net_mtu;     // MATCHLOCK_NET_MTU: the NIC's MTU (576..65520)
+  std::string nic_link;  // MATCHLOCK_NIC_LINK: "datagram" (VZ's framing under QEMU, tests), "stream" or ""
+  std::filesystem::path system_policy;  // MATCHLOCK_SYSTEM_POLICY: instead of /etc/matchlock/policy.toml
 };
 
 // GETENV (std::getenv's shape) -> the overrides, or the first malformed variable.

@@ -29,9 +29,7 @@ ExecSignalRelay::~ExecSignalRelay() {
   if (m_thread.joinable()) m_thread.join();
 }
 
-void ExecSignalRelay::push(int signal) {
-  (void)util::write_signal(m_write.get(), signal);
-}
+void ExecSignalRelay::push(int signal) { (void)util::write_signal(m_write.get(), signal); }
 
 void ExecSignalRelay::run() {
   for (;;) {

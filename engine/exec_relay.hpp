@@ -25,7 +25,8 @@ class ExecSignalRelay {
   int signal_fd() const { return m_read.get(); }
 
  private:
-  ExecSignalRelay(int conn, util::Fd read, util::Fd write) : m_conn(conn), m_read(std::move(read)), m_write(std::move(write)) {}
+  ExecSignalRelay(int conn, util::Fd read, util::Fd write)
+      : m_conn(conn), m_read(std::move(read)), m_write(std::move(write)) {}
   void run();
   void push(int signal);
 

@@ -20,7 +20,8 @@ namespace engine {
 
 // The directory to serve for MOUNT: its source, or for MountMode::Git the
 // clone in STATE_DIR (created on first use, reused while it exists).
-util::Result<std::filesystem::path> git_mount_source(const Mount& mount, const std::filesystem::path& state_dir, std::string_view sandbox);
+util::Result<std::filesystem::path> git_mount_source(const Mount& mount, const std::filesystem::path& state_dir,
+                                                     std::string_view sandbox);
 
 struct GitFetchReport {
   std::filesystem::path repo;                    // the user's repository
@@ -33,7 +34,8 @@ struct GitFetchReport {
 // Fetches every git mount of the sandbox whose state dir is STATE_DIR into its
 // repository as matchlock/<SANDBOX>/<branch>. Needs no supervisor. Empty when
 // the sandbox has no git mounts.
-util::Result<std::vector<GitFetchReport>> fetch_git_mounts(const std::filesystem::path& state_dir, std::string_view sandbox);
+util::Result<std::vector<GitFetchReport>> fetch_git_mounts(const std::filesystem::path& state_dir,
+                                                           std::string_view sandbox);
 
 // Deletes the clones of STATE_DIR (after a successful fetch on `down`).
 util::Result<void> remove_git_clones(const std::filesystem::path& state_dir);

@@ -22,8 +22,8 @@ util::Result<backends::GuestArch> guest_arch(const oci::Platform& platform) {
   bool arm64_variant = platform.variant.empty() || platform.variant == "v8";
   if (platform.os != "linux" || !arch || (*arch == backends::GuestArch::Arm64 && !arm64_variant) ||
       (*arch == backends::GuestArch::Amd64 && !platform.variant.empty()))
-    return util::make_error(util::ErrorCode::Unsupported,
-                            "platform " + platform.to_string() + ": matchlock boots linux/amd64 and linux/arm64 guests");
+    return util::make_error(util::ErrorCode::Unsupported, "platform " + platform.to_string() +
+                                                              ": matchlock boots linux/amd64 and linux/arm64 guests");
   return *arch;
 }
 

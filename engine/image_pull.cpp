@@ -7,7 +7,8 @@
 
 namespace engine {
 
-util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref, const ImagePullOptions& options) {
+util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref,
+                                         const ImagePullOptions& options) {
   oci::PullOptions po;
   po.platform = options.platform;
   po.progress = options.progress;
@@ -19,9 +20,11 @@ util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Refe
   std::string refname = ref.to_string();
   out.image = ML_TRY_CTX(oci::pull_image(dirs, ref, po), "pull " + refname);
   if (options.frozen) {
-    if (!options.frozen->index_digest.empty() && out.image.index_digest.empty()) out.image.index_digest = options.frozen->index_digest;
+    if (!options.frozen->index_digest.empty() && out.image.index_digest.empty())
+      out.image.index_digest = options.frozen->index_digest;
     if (!options.frozen->config_digest.empty() && options.frozen->config_digest != out.image.config_digest)
-      return util::make_error(util::ErrorCode::Frozen, refname + ": config " + out.image.config_digest + " does not match the lock (" +
+      return util::make_error(util::ErrorCode::Frozen, refname + ": config " + out.image.config_digest +
+                                                           " does not match the lock (" +
                                                            options.frozen->config_digest + ")");
   }
   if (options.build_rootfs == BuildRootfs::No) return out;
@@ -29,10 +32,13 @@ util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Refe
   if (options.progress) rootfs_options.on_build = [&] { options.progress->note("building rootfs"); };
   std::vector<oci::RootfsLayer> layers;
   for (const auto& l : out.image.layers) layers.push_back(oci::RootfsLayer{l.blob, l.media_type, l.digest});
-  out.rootfs = ML_TRY_CTX(oci::ensure_rootfs(dirs, out.image.manifest_digest, layers, rootfs_options), "rootfs for " + refname);
-  if (options.frozen && !options.frozen->rootfs_sha256.empty() && options.frozen->rootfs_sha256 != "sha256:" + out.rootfs->sha256)
-    return util::make_error(util::ErrorCode::Frozen, refname + ": rootfs sha256:" + out.rootfs->sha256 + " does not match the lock (" +
-                                                         options.frozen->rootfs_sha256 + ")");
+  out.rootfs =
+      ML_TRY_CTX(oci::ensure_rootfs(dirs, out.image.manifest_digest, layers, rootfs_options), "rootfs for " + refname);
+  if (options.frozen && !options.frozen->rootfs_sha256.empty() &&
+      options.frozen->rootfs_sha256 != "sha256:" + out.rootfs->sha256)
+    return util::make_error(util::ErrorCode::Frozen, refname + ": rootfs sha256:" + out.rootfs->sha256 +
+                                                         " does not match the lock (" + options.frozen->rootfs_sha256 +
+                                                         ")");
   return out;
 }
 
@@ -47,7 +53,8 @@ LockedImage lock_entry(const ImagePull& pulled) {
   return e;
 }
 
-util::Result<std::optional<CachedImage>> resolve_cached(const util::Dirs& dirs, const oci::Reference& ref, const oci::Platform& platform) {
+util::Result<std::optional<CachedImage>> resolve_cached(const util::Dirs& dirs, const oci::Reference& ref,
+                                                        const oci::Platform& platform) {
   oci::Store store = ML_TRY(oci::Store::open(dirs));
   auto local = ML_TRY(oci::resolve_local(store, ref, {}, platform, oci::TagLookup::Record));
   if (!local) return std::optional<CachedImage>();

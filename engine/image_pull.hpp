@@ -30,7 +30,8 @@ struct ImagePullOptions {
   oci::PullPolicy policy = oci::PullPolicy::Always;
 };
 
-util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref, const ImagePullOptions& options);
+util::Result<ImagePull> pull_with_rootfs(const util::Dirs& dirs, const oci::Reference& ref,
+                                         const ImagePullOptions& options);
 
 LockedImage lock_entry(const ImagePull& pulled);
 
@@ -41,6 +42,7 @@ struct CachedImage {
   std::string manifest_digest, source;
   std::filesystem::path rootfs;
 };
-util::Result<std::optional<CachedImage>> resolve_cached(const util::Dirs& dirs, const oci::Reference& ref, const oci::Platform& platform);
+util::Result<std::optional<CachedImage>> resolve_cached(const util::Dirs& dirs, const oci::Reference& ref,
+                                                        const oci::Platform& platform);
 
 }  // namespace engine

@@ -7,7 +7,8 @@
 
 namespace engine {
 
-util::Result<std::string> push_kernel(const util::Dirs& dirs, const oci::Reference& ref, const backends::KernelBundle& bundle) {
+util::Result<std::string> push_kernel(const util::Dirs& dirs, const oci::Reference& ref,
+                                      const backends::KernelBundle& bundle) {
   auto payload = ML_TRY(backends::pack_kernel_bundle(bundle));
   oci::ArtifactPush a;
   a.artifact_type = backends::k_kernel_artifact_type;
@@ -23,7 +24,9 @@ util::Result<std::string> push_kernel(const util::Dirs& dirs, const oci::Referen
 util::Result<backends::KernelBundle> kernel_from_reference(const util::Dirs& dirs, const oci::Reference& ref) {
   std::string what = "kernel " + ref.to_string();
   if (ref.kind != oci::ReferenceKind::Registry || ref.digest.empty())
-    return util::make_error(util::ErrorCode::Config, what + ": a kernel reference needs a digest (REF@sha256:...; `matchlock kernel push` prints it)");
+    return util::make_error(
+        util::ErrorCode::Config,
+        what + ": a kernel reference needs a digest (REF@sha256:...; `matchlock kernel push` prints it)");
   oci::Digest d = ML_TRY_CTX(oci::parse_digest(ref.digest), what);
   std::string name = "oci-" + d.hex;
   auto dir = backends::kernels_dir(dirs) / name;
@@ -33,15 +36,19 @@ util::Result<backends::KernelBundle> kernel_from_reference(const util::Dirs& dir
   const auto* modules = pulled.find("modules.tar");
   const auto* meta = pulled.find("bundle.json");
   if (!vmlinuz || !modules || !meta)
-    return util::make_error(util::ErrorCode::Integrity, what + ": the artifact lacks vmlinuz, modules.tar or bundle.json");
+    return util::make_error(util::ErrorCode::Integrity,
+                            what + ": the artifact lacks vmlinuz, modules.tar or bundle.json");
   return ML_TRY_CTX(backends::install_kernel_payload(dirs, name, vmlinuz->blob, modules->blob, meta->blob), what);
 }
 
 util::Result<std::optional<backends::KernelBundle>> configured_kernel(const util::Dirs& dirs, const Kernel& kernel) {
   switch (kernel.kind) {
-    case KernelKind::Default: return std::optional<backends::KernelBundle>();
-    case KernelKind::Path: return std::optional<backends::KernelBundle>(ML_TRY(backends::kernel_bundle_from_path(kernel.path)));
-    case KernelKind::Reference: return std::optional<backends::KernelBundle>(ML_TRY(kernel_from_reference(dirs, kernel.reference)));
+    case KernelKind::Default:
+      return std::optional<backends::KernelBundle>();
+    case KernelKind::Path:
+      return std::optional<backends::KernelBundle>(ML_TRY(backends::kernel_bundle_from_path(kernel.path)));
+    case KernelKind::Reference:
+      return std::optional<backends::KernelBundle>(ML_TRY(kernel_from_reference(dirs, kernel.reference)));
   }
   return std::optional<backends::KernelBundle>();
 }
@@ -58,8 +65,10 @@ util::Result<void> check_frozen_kernel(const util::Dirs& dirs, const Kernel& ker
   auto want = ML_TRY(lock_kernel_entry(dirs, kernel));
   if (want == lock.kernel) return util::ok();
   std::string what = !want ? "the default kernel" : "kernel " + want->reference + " (bundle " + want->bundle + ")";
-  std::string locked = !lock.kernel ? "no kernel entry" : "kernel " + lock.kernel->reference + " (bundle " + lock.kernel->bundle + ")";
-  return util::make_error(util::ErrorCode::Frozen, lock_path.string() + " pins " + locked + ", but the Matchlockfile resolves to " + what +
+  std::string locked =
+      !lock.kernel ? "no kernel entry" : "kernel " + lock.kernel->reference + " (bundle " + lock.kernel->bundle + ")";
+  return util::make_error(util::ErrorCode::Frozen, lock_path.string() + " pins " + locked +
+                                                       ", but the Matchlockfile resolves to " + what +
                                                        "; run `matchlock lock`");
 }
 

@@ -16,7 +16,8 @@
 namespace engine {
 
 // Publishes `bundle` to `ref` (a tag); returns the manifest digest.
-util::Result<std::string> push_kernel(const util::Dirs& dirs, const oci::Reference& ref, const backends::KernelBundle& bundle);
+util::Result<std::string> push_kernel(const util::Dirs& dirs, const oci::Reference& ref,
+                                      const backends::KernelBundle& bundle);
 
 // The bundle for `ref` (must carry a digest), pulled on first use.
 util::Result<backends::KernelBundle> kernel_from_reference(const util::Dirs& dirs, const oci::Reference& ref);

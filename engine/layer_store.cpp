@@ -88,8 +88,12 @@ util::Result<LayerMeta> publish_layer(const util::Dirs& dirs, const fs::path& sr
   }
   meta.bytes = allocated(disk);
   meta.created_unix = std::time(nullptr);
-  json j = {{"key", meta.key}, {"task", meta.task}, {"file", meta.file}, {"lowers", meta.lowers},
-            {"created_unix", meta.created_unix}, {"bytes", meta.bytes}};
+  json j = {{"key", meta.key},
+            {"task", meta.task},
+            {"file", meta.file},
+            {"lowers", meta.lowers},
+            {"created_unix", meta.created_unix},
+            {"bytes", meta.bytes}};
   ML_TRY(util::write_file_atomic(meta_path(dirs, meta.key), j.dump(2) + "\n", 0644));
   return meta;
 }
@@ -146,7 +150,8 @@ util::Result<LayerGcReport> collect_layers(const util::Dirs& dirs, oci::DryRun d
     report.bytes_reclaimed += allocated(e.path());
     report.paths.push_back(e.path().string());
     if (name.ends_with(".ext4")) ++report.removed;
-    if (dry_run == oci::DryRun::No && ::unlink(e.path().c_str()) < 0 && errno != ENOENT) return util::sys_error("remove", e.path());
+    if (dry_run == oci::DryRun::No && ::unlink(e.path().c_str()) < 0 && errno != ENOENT)
+      return util::sys_error("remove", e.path());
   }
   if (ec) return util::make_error(util::ErrorCode::Io, "gc " + dir.string() + ": " + ec.message());
   return report;

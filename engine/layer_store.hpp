@@ -18,12 +18,12 @@
 namespace engine {
 
 struct LayerMeta {
-  std::string key;                  // 64 hex digits
+  std::string key;  // 64 hex digits
   std::string task;
   std::string file;                 // the Matchlockfile whose task made it
   std::vector<std::string> lowers;  // keys of the layers it was captured on, topmost first
   int64_t created_unix = 0;
-  uint64_t bytes = 0;               // allocated size of the disk file
+  uint64_t bytes = 0;  // allocated size of the disk file
 };
 
 std::filesystem::path layers_dir(const util::Dirs& dirs);

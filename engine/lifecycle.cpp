@@ -116,16 +116,19 @@ util::Result<SandboxRecord> wait_ready(const SandboxPaths& paths, util::Child& c
       // A bad Matchlockfile or an unset secret is the user's error (exit 2), not the VM's.
       auto code = record && record->pid == pid ? error_code_of_kind(record->error_kind) : util::ErrorCode::Guest;
       if (code != util::ErrorCode::Guest) return util::make_error(code, "sandbox failed to start: " + why);
-      return util::make_error(util::ErrorCode::Guest, "sandbox failed to start: " + why + "\n--- " + paths.log().string() + ":\n" + log_tail(paths));
+      return util::make_error(util::ErrorCode::Guest, "sandbox failed to start: " + why + "\n--- " +
+                                                          paths.log().string() + ":\n" + log_tail(paths));
     }
     std::this_thread::sleep_for(50ms);
   }
   child.signal(SIGTERM);
-  return util::make_error(util::ErrorCode::Guest, "sandbox not ready after " + std::to_string(k_boot_wait.count()) + " s; see " + paths.log().string());
+  return util::make_error(util::ErrorCode::Guest, "sandbox not ready after " + std::to_string(k_boot_wait.count()) +
+                                                      " s; see " + paths.log().string());
 }
 
 std::string describe_change(const SandboxPaths& paths, const Config& config) {
-  auto out = util::run_command({"diff", "-u", "--label", "booted", "--label", "now", paths.booted_file().string(), config.file.string()});
+  auto out = util::run_command(
+      {"diff", "-u", "--label", "booted", "--label", "now", paths.booted_file().string(), config.file.string()});
   if (out && !out->out.empty()) return out->out;
   return "the Matchlockfile differs from the one the sandbox booted with\n";
 }
@@ -144,7 +147,8 @@ util::Result<SandboxTarget> resolve_target(const std::string& file, const std::s
 util::Result<SandboxRecord> sandbox_status(const util::Dirs& dirs, const std::string& name) {
   ML_TRY(check_sandbox_name(name));
   auto paths = sandbox_paths(dirs, name);
-  if (!util::path_exists(paths.record())) return util::make_error(util::ErrorCode::NotFound, "no sandbox named '" + name + "'");
+  if (!util::path_exists(paths.record()))
+    return util::make_error(util::ErrorCode::NotFound, "no sandbox named '" + name + "'");
   auto record = ML_TRY(read_record(paths));
   record.state = effective_state(record);
   return record;
@@ -156,14 +160,19 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   std::vector<std::string> plan;
   plan.push_back("resolve image " + c.sandbox.image_text + " (pull + ext4 rootfs, cached)");
   plan.push_back("mkdir -m 0700 " + paths.dir.string());
-  plan.push_back("supervisor: matchlock __supervise --name " + t.name + " (own session, log " + paths.log().string() + ")");
-  plan.push_back("--disk " + paths.upper().string() + " (sparse writable ext4, " + std::to_string(c.sandbox.disk_bytes >> 20) + " MiB)");
+  plan.push_back("supervisor: matchlock __supervise --name " + t.name + " (own session, log " + paths.log().string() +
+                 ")");
+  plan.push_back("--disk " + paths.upper().string() + " (sparse writable ext4, " +
+                 std::to_string(c.sandbox.disk_bytes >> 20) + " MiB)");
   plan.push_back("--vm qemu " + (c.sandbox.platform.empty() ? std::string("(host platform)") : c.sandbox.platform) +
-                 " cpus=" + std::to_string(c.sandbox.cpus) + " memory=" + std::to_string(c.sandbox.memory_bytes >> 20) + "MiB");
+                 " cpus=" + std::to_string(c.sandbox.cpus) + " memory=" + std::to_string(c.sandbox.memory_bytes >> 20) +
+                 "MiB");
   plan.push_back("--hostname " + (c.sandbox.hostname.empty() ? c.name : c.sandbox.hostname));
   for (const auto& [k, v] : c.sandbox.env) plan.push_back("--setenv " + k + " " + v);
-  for (const auto& p : c.ports) plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
-  if (c.ports_auto) plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
+  for (const auto& p : c.ports)
+    plan.push_back("--port 127.0.0.1:" + std::to_string(p.host) + " -> guest 127.0.0.1:" + std::to_string(p.guest));
+  if (c.ports_auto)
+    plan.push_back("--port auto (every guest listener >= 1024 -> a free 127.0.0.1 port; matchlock port lists them)");
   for (const auto& m : c.mounts) {
     std::string line = "--mount " + mount_source_label(m) + " -> " + m.target + " (" + to_string(m.mode) + ")";
     if (!m.volume.empty()) line += " " + volume_dir(dirs, t.name, m.volume).string() + "/data";
@@ -179,7 +188,8 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
   for (const auto& r : c.policy.deny) plan.push_back("--deny " + r.to_string() + " (policy)");
   for (const auto& line : c.policy.cut) plan.push_back("--policy-cut " + line);
   for (const auto& s : c.secrets) {
-    if (s.json.empty()) plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
+    if (s.json.empty())
+      plan.push_back("--secret " + s.name + " (placeholder in the guest; real value only toward its hosts)");
     for (const auto& f : s.json) plan.push_back("--secret " + s.name + "." + f + " (json field: its own placeholder)");
     if (!s.file.empty())
       plan.push_back("--secret-file " + s.file + " (secrets." + s.name + ", 0600, " +
@@ -202,8 +212,9 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
       bool changed = util::sha256_hex(text) != record.config_sha256 || record.file != t.config.file.string();
       if (!changed) return UpResult{record, false, ms_since(t0)};
       if (recreate == Recreate::No)
-        return util::make_error(util::ErrorCode::Config, "sandbox '" + t.name + "' runs an older Matchlockfile; changes:\n" +
-                                                             describe_change(paths, t.config) + "run `matchlock up --recreate` to apply them");
+        return util::make_error(util::ErrorCode::Config,
+                                "sandbox '" + t.name + "' runs an older Matchlockfile; changes:\n" +
+                                    describe_change(paths, t.config) + "run `matchlock up --recreate` to apply them");
       util::log::info("recreating " + t.name + " (the Matchlockfile changed)");
       ML_TRY(stop_sandbox(dirs, t.name, KeepDisk::No, 30s));
     } else if (state == SandboxState::Stopping) {
@@ -228,8 +239,12 @@ util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t,
 util::Result<int> exec_in(const util::Dirs& dirs, const std::string& name, const ExecSpec& spec) {
   auto record = ML_TRY(sandbox_status(dirs, name));
   if (record.state != SandboxState::Running)
-    return util::make_error(util::ErrorCode::Guest, "sandbox '" + name + "' is " + to_string(record.state) + (record.state == SandboxState::Dead ? "; run `matchlock down " + name + "`" : "; run `matchlock up`"));
-  json req = {{"op", "exec"}, {"argv", spec.argv}, {"env", spec.env}, {"cwd", spec.cwd}, {"user", spec.user}, {"tty", spec.tty}};
+    return util::make_error(
+        util::ErrorCode::Guest,
+        "sandbox '" + name + "' is " + to_string(record.state) +
+            (record.state == SandboxState::Dead ? "; run `matchlock down " + name + "`" : "; run `matchlock up`"));
+  json req = {{"op", "exec"},    {"argv", spec.argv}, {"env", spec.env},
+              {"cwd", spec.cwd}, {"user", spec.user}, {"tty", spec.tty}};
   if (spec.tty) {
     winsize ws{};
     if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
@@ -237,11 +252,13 @@ util::Result<int> exec_in(const util::Dirs& dirs, const std::string& name, const
       req["cols"] = ws.ws_col;
     }
   }
-  auto reply = ML_TRY(call_exec(sandbox_paths(dirs, name), req, {STDIN_FILENO, spec.stdout_fd, STDERR_FILENO}, spec.tty));
+  auto reply =
+      ML_TRY(call_exec(sandbox_paths(dirs, name), req, {STDIN_FILENO, spec.stdout_fd, STDERR_FILENO}, spec.tty));
   return reply.value("exit_code", 125);
 }
 
-util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name, KeepDisk keep, std::chrono::seconds timeout) {
+util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name, KeepDisk keep,
+                                std::chrono::seconds timeout) {
   auto record = ML_TRY(sandbox_status(dirs, name));
   auto paths = sandbox_paths(dirs, name);
   if (supervisor_alive(record)) {
@@ -250,7 +267,8 @@ util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name,
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (supervisor_alive(record) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
     if (supervisor_alive(record)) {
-      util::log::warn("sandbox '" + name + "' did not stop within " + std::to_string(timeout.count()) + " s; killing it");
+      util::log::warn("sandbox '" + name + "' did not stop within " + std::to_string(timeout.count()) +
+                      " s; killing it");
       ::kill(record.pid, SIGKILL);  // QEMU dies with it (PR_SET_PDEATHSIG)
       while (process_start_time(record.pid) == record.pid_start && record.pid_start) std::this_thread::sleep_for(20ms);
     }
@@ -271,7 +289,8 @@ util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name,
 util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& name) {
   auto record = ML_TRY(sandbox_status(dirs, name));
   if (is_live(record.state))
-    return util::make_error(util::ErrorCode::Usage, "sandbox '" + name + "' is " + to_string(record.state) + "; run `matchlock down " + name + "` first");
+    return util::make_error(util::ErrorCode::Usage, "sandbox '" + name + "' is " + to_string(record.state) +
+                                                        "; run `matchlock down " + name + "` first");
   std::error_code ec;
   fs::remove_all(sandbox_paths(dirs, name).dir, ec);
   if (ec) return util::sys_error_code(ec.value(), "remove", sandbox_paths(dirs, name).dir);
@@ -280,11 +299,13 @@ util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& nam
 
 namespace {
 
-bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 util::Result<int> run_chain(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
-                            const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int stdout_fd,
-                            const SandboxRecord* layers) {
+                            const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+                            int stdout_fd, const SandboxRecord* layers) {
   for (size_t i = 0; i < order.size(); ++i) {
     const Task* task = t.config.find_task(order[i]);
     if (!task) return util::make_error(util::ErrorCode::NotFound, "no task '" + order[i] + "'");
@@ -312,9 +333,11 @@ util::Result<int> run_chain(const util::Dirs& dirs, const SandboxTarget& t, cons
       return code;
     }
     if (layers && contains(layers->capture_tasks, task->name)) {
-      auto reply = ML_TRY_CTX(call(sandbox_paths(dirs, t.name), {{"op", "checkpoint"}, {"task", task->name}}), "task " + task->name);
-      util::log::info("task " + task->name + ": cached layer saved (" + std::to_string(reply.value("bytes", uint64_t{0}) >> 20) +
-                      " MiB in " + std::to_string(reply.value("ms", int64_t{0})) + " ms)");
+      auto reply = ML_TRY_CTX(call(sandbox_paths(dirs, t.name), {{"op", "checkpoint"}, {"task", task->name}}),
+                              "task " + task->name);
+      util::log::info("task " + task->name + ": cached layer saved (" +
+                      std::to_string(reply.value("bytes", uint64_t{0}) >> 20) + " MiB in " +
+                      std::to_string(reply.value("ms", int64_t{0})) + " ms)");
     }
   }
   return 0;
@@ -323,7 +346,8 @@ util::Result<int> run_chain(const util::Dirs& dirs, const SandboxTarget& t, cons
 }  // namespace
 
 util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& t, const std::vector<std::string>& order,
-                                 const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int stdout_fd) {
+                                 const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+                                 int stdout_fd) {
   return run_chain(dirs, t, order, args, extra_env, stdout_fd, nullptr);
 }
 

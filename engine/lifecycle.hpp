@@ -31,8 +31,8 @@ util::Result<SandboxTarget> resolve_target(const std::string& file, const std::s
 
 struct UpResult {
   SandboxRecord record;
-  bool booted = false;      // false: it was already running
-  int64_t up_ms = 0;        // wall time of this call until ready
+  bool booted = false;  // false: it was already running
+  int64_t up_ms = 0;    // wall time of this call until ready
 };
 // Boots the sandbox in the background unless it already runs with the same
 // Matchlockfile (a changed file is a Config error listing the change, unless RECREATE).
@@ -56,20 +56,21 @@ util::Result<int> exec_in(const util::Dirs& dirs, const std::string& name, const
 util::Result<SandboxRecord> sandbox_status(const util::Dirs& dirs, const std::string& name);
 
 // Stops NAME (graceful guest shutdown, then kill after TIMEOUT); removes the writable disk unless KEEP.
-util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name, KeepDisk keep, std::chrono::seconds timeout);
+util::Result<void> stop_sandbox(const util::Dirs& dirs, const std::string& name, KeepDisk keep,
+                                std::chrono::seconds timeout);
 // Removes a stopped (or dead) sandbox's state dir; a running one is an error.
 util::Result<void> remove_sandbox(const util::Dirs& dirs, const std::string& name);
 
 // Runs ORDER (task names, dependencies first) in the sandbox, stopping at the
 // first failure with its code. ARGS go to the last task; EXTRA_ENV (-e) wins over task env.
-util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& target, const std::vector<std::string>& order,
-                                 const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
-                                 int stdout_fd = 1);
+util::Result<int> run_task_chain(const util::Dirs& dirs, const SandboxTarget& target,
+                                 const std::vector<std::string>& order, const std::vector<std::string>& args,
+                                 const std::vector<std::string>& extra_env, int stdout_fd = 1);
 // The `up` chain of a freshly booted sandbox: like run_task_chain, but tasks in
 // RECORD.cached_tasks are skipped (a cached layer holds their changes) and after each
 // task in RECORD.capture_tasks succeeds the supervisor captures its layer.
-util::Result<int> run_up_tasks(const util::Dirs& dirs, const SandboxTarget& target, const std::vector<std::string>& order,
-                               const SandboxRecord& record, int stdout_fd = 1);
+util::Result<int> run_up_tasks(const util::Dirs& dirs, const SandboxTarget& target,
+                               const std::vector<std::string>& order, const SandboxRecord& record, int stdout_fd = 1);
 // The tasks of every `up` entry in order, dependencies first, each once.
 util::Result<std::vector<std::string>> up_task_order(const Config& config);
 

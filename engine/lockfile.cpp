@@ -81,10 +81,12 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     return make_error(ErrorCode::Config, std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
-                                             std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+                                             std::to_string(e.source().begin.column) + ": " +
+                                             std::string(e.description()));
   }
   auto where = [&](const toml::node& n) {
-    return std::string(source_name) + ":" + std::to_string(n.source().begin.line) + ":" + std::to_string(n.source().begin.column);
+    return std::string(source_name) + ":" + std::to_string(n.source().begin.line) + ":" +
+           std::to_string(n.source().begin.column);
   };
   Lockfile lock;
   const toml::node* version = root.get("version");
@@ -94,8 +96,8 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
   auto v = version->value_exact<int64_t>();
   if (!v) return make_error(ErrorCode::Config, where(*version) + ": version must be an integer");
   if (*v != 1)
-    return make_error(ErrorCode::Config, where(*root.get("version")) + ": unsupported lockfile version " + std::to_string(*v) +
-                                             " (this matchlock writes version 1)");
+    return make_error(ErrorCode::Config, where(*root.get("version")) + ": unsupported lockfile version " +
+                                             std::to_string(*v) + " (this matchlock writes version 1)");
   if (auto* arr = root["image"].as_array()) {
     for (auto& node : *arr) {
       auto* t = node.as_table();
@@ -109,7 +111,8 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
         }
         auto s = n->value_exact<std::string>();
         if (!s) return make_error(ErrorCode::Config, where(*n) + ": \"" + key + "\" must be a string");
-        if (has_control(*s)) return make_error(ErrorCode::Config, where(*n) + ": \"" + key + "\" holds a control character");
+        if (has_control(*s))
+          return make_error(ErrorCode::Config, where(*n) + ": \"" + key + "\" holds a control character");
         out = *s;
         return util::ok();
       };
@@ -125,7 +128,8 @@ util::Result<Lockfile> Lockfile::parse(std::string_view text, std::string_view s
   if (auto* k = root["kernel"].as_table()) {
     auto ref = (*k)["reference"].value_exact<std::string>();
     auto bundle = (*k)["bundle"].value_exact<std::string>();
-    if (!ref || !bundle) return make_error(ErrorCode::Config, where(*k) + ": [kernel] needs string \"reference\" and \"bundle\"");
+    if (!ref || !bundle)
+      return make_error(ErrorCode::Config, where(*k) + ": [kernel] needs string \"reference\" and \"bundle\"");
     if (has_control(*ref) || has_control(*bundle))
       return make_error(ErrorCode::Config, where(*k) + ": [kernel] holds a control character");
     lock.kernel = LockedKernel{*ref, *bundle};
@@ -155,7 +159,8 @@ util::Result<LockedImage> frozen_entry(const std::optional<Lockfile>& lock, cons
     return make_error(ErrorCode::Frozen, lock_path.string() + " does not exist; run `matchlock lock` and commit it");
   const LockedImage* e = lock->find(reference, platform);
   if (!e)
-    return make_error(ErrorCode::Frozen, lock_path.string() + " has no entry for " + std::string(reference) + " (" + std::string(platform) +
+    return make_error(ErrorCode::Frozen, lock_path.string() + " has no entry for " + std::string(reference) + " (" +
+                                             std::string(platform) +
                                              "); the Matchlockfile changed since it was locked: run `matchlock lock`");
   return *e;
 }

@@ -21,14 +21,17 @@ PolicyValue<T> at(T value, SourcePos pos) {
   return PolicyValue<T>{std::move(value), pos.line};
 }
 
-std::vector<PolicyValue<net::Rule>> rules(Reader& r, const toml::table& t, std::string_view key, const std::string& path) {
+std::vector<PolicyValue<net::Rule>> rules(Reader& r, const toml::table& t, std::string_view key,
+                                          const std::string& path) {
   std::vector<PolicyValue<net::Rule>> out;
   auto entries = r.get_strings(t, key, path);
   if (!entries) return out;
   for (auto& e : *entries) {
     auto rule = net::parse_rule(e.value);
-    if (!rule) r.error(e.pos, path + ": " + rule.error().message());
-    else out.push_back(at(std::move(*rule), e.pos));
+    if (!rule)
+      r.error(e.pos, path + ": " + rule.error().message());
+    else
+      out.push_back(at(std::move(*rule), e.pos));
   }
   return out;
 }
@@ -50,10 +53,14 @@ void parse_secrets(Reader& r, const toml::table& root, MachinePolicy& p) {
   if (auto sources = r.get_strings(*t, "sources", "secrets.sources")) {
     std::vector<SecretSource> kinds;
     for (auto& s : *sources) {
-      if (s.value == "env") kinds.push_back(SecretSource::Env);
-      else if (s.value == "file") kinds.push_back(SecretSource::File);
-      else if (s.value == "cmd") kinds.push_back(SecretSource::Cmd);
-      else r.error(s.pos, "secrets.sources \"" + s.value + "\" must be one of env, file, cmd");
+      if (s.value == "env")
+        kinds.push_back(SecretSource::Env);
+      else if (s.value == "file")
+        kinds.push_back(SecretSource::File);
+      else if (s.value == "cmd")
+        kinds.push_back(SecretSource::Cmd);
+      else
+        r.error(s.pos, "secrets.sources \"" + s.value + "\" must be one of env, file, cmd");
     }
     p.secret_sources = at(std::move(kinds), Reader::pos(*t->get("sources")));
   }
@@ -68,8 +75,10 @@ void parse_mounts(Reader& r, const toml::table& root, MachinePolicy& p, const fs
     std::vector<fs::path> out;
     for (auto& d : *dirs) {
       fs::path path;
-      if (d.value.starts_with("~/") && !home.empty()) path = home / d.value.substr(2);
-      else if (d.value.starts_with("/")) path = d.value;
+      if (d.value.starts_with("~/") && !home.empty())
+        path = home / d.value.substr(2);
+      else if (d.value.starts_with("/"))
+        path = d.value;
       if (path.empty()) {
         r.error(d.pos, "mounts.outside_project \"" + d.value + "\" must be an absolute path or start with ~/" +
                            (home.empty() && d.value.starts_with("~/") ? " (HOME is not set)" : ""));
@@ -87,8 +96,10 @@ void parse_sandbox(Reader& r, const toml::table& root, MachinePolicy& p) {
   if (!t) return;
   r.check_keys(*t, "[sandbox]", {"max_cpus", "max_memory", "max_disk"});
   if (auto c = r.get_int(*t, "max_cpus", "sandbox.max_cpus")) {
-    if (c->value < 1) r.error(c->pos, "sandbox.max_cpus must be at least 1");
-    else p.max_cpus = at(c->value, c->pos);
+    if (c->value < 1)
+      r.error(c->pos, "sandbox.max_cpus must be at least 1");
+    else
+      p.max_cpus = at(c->value, c->pos);
   }
   if (auto m = r.get_size(*t, "max_memory", "sandbox.max_memory")) p.max_memory = at(m->value, m->pos);
   if (auto d = r.get_size(*t, "max_disk", "sandbox.max_disk")) p.max_disk = at(d->value, d->pos);

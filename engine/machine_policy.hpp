@@ -36,9 +36,9 @@ struct PolicyValue {
 
 struct MachinePolicy {
   std::filesystem::path file;
-  std::vector<PolicyValue<net::Rule>> deny;    // [network].deny: never reachable
-  std::vector<PolicyValue<net::Rule>> allow;   // [network].allow: reachable from every sandbox
-  std::optional<PolicyValue<bool>> block_private_off;                      // [network].allow_block_private_off
+  std::vector<PolicyValue<net::Rule>> deny;            // [network].deny: never reachable
+  std::vector<PolicyValue<net::Rule>> allow;           // [network].allow: reachable from every sandbox
+  std::optional<PolicyValue<bool>> block_private_off;  // [network].allow_block_private_off
   std::optional<PolicyValue<std::vector<SecretSource>>> secret_sources;    // [secrets].sources
   std::optional<PolicyValue<bool>> secret_files;                           // [secrets].files
   std::optional<PolicyValue<std::vector<std::filesystem::path>>> outside;  // [mounts].outside_project

@@ -46,8 +46,9 @@ class Checker {
   void check_rule(const net::Rule& rule, const std::string& key, const std::string& what) {
     for (const auto& d : m_policy.deny) {
       if (net::rule_within(rule, d.value)) {
-        violation(key, d.line, what + " \"" + rule.to_string() + "\" is never allowed (network.deny \"" +
-                                   d.value.to_string() + "\")");
+        violation(
+            key, d.line,
+            what + " \"" + rule.to_string() + "\" is never allowed (network.deny \"" + d.value.to_string() + "\")");
         return;
       }
     }
@@ -89,7 +90,8 @@ class Checker {
         }
       }
       if (!s.file.empty() && m_policy.secret_files && !m_policy.secret_files->value)
-        violation(p + ".file", m_policy.secret_files->line, p + ".file: secrets delivered as files are not permitted (secrets.files = false)");
+        violation(p + ".file", m_policy.secret_files->line,
+                  p + ".file: secrets delivered as files are not permitted (secrets.files = false)");
       for (size_t i = 0; i < s.hosts.size(); ++i)
         check_rule(s.hosts[i], p + ".hosts[" + std::to_string(i) + "]", p + ".hosts");
     }
@@ -102,7 +104,8 @@ class Checker {
       std::string p = "mounts[" + std::to_string(i) + "]";
       if (!m.volume.empty()) {
         if (m_policy.volumes && !m_policy.volumes->value)
-          violation(p + ".volume", m_policy.volumes->line, p + ".volume \"" + m.volume + "\": named volumes are not permitted (mounts.volumes = false)");
+          violation(p + ".volume", m_policy.volumes->line,
+                    p + ".volume \"" + m.volume + "\": named volumes are not permitted (mounts.volumes = false)");
         continue;
       }
       if (!m_policy.outside) continue;
@@ -121,11 +124,13 @@ class Checker {
 
   void sandbox() {
     const Sandbox& s = m_config.sandbox;
-    auto written = [&](const char* key) { return m_config.pos(std::string("sandbox.") + key) != m_config.pos("sandbox"); };
+    auto written = [&](const char* key) {
+      return m_config.pos(std::string("sandbox.") + key) != m_config.pos("sandbox");
+    };
     if (m_policy.max_cpus && s.cpus > m_policy.max_cpus->value)
       violation("sandbox.cpus", m_policy.max_cpus->line,
-                "sandbox.cpus " + std::to_string(s.cpus) + (written("cpus") ? "" : " (the default)") + " is more than max_cpus " +
-                    std::to_string(m_policy.max_cpus->value));
+                "sandbox.cpus " + std::to_string(s.cpus) + (written("cpus") ? "" : " (the default)") +
+                    " is more than max_cpus " + std::to_string(m_policy.max_cpus->value));
     if (m_policy.max_memory && s.memory_bytes > m_policy.max_memory->value)
       violation("sandbox.memory", m_policy.max_memory->line,
                 "sandbox.memory " + util::format_size(s.memory_bytes) + (written("memory") ? "" : " (the default)") +

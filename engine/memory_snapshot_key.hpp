@@ -23,12 +23,12 @@ struct MemorySnapshotInputs {
   std::string machine;              // -M value and -cpu
   std::string accel;                // "kvm" or "tcg"
   int cpus = 1;
-  uint64_t memory_mib = 0;          // what QEMU is given (guest_memory_mib)
-  uint64_t disk_bytes = 0;          // the writable disk
-  std::string devices;              // the device set, e.g. "blk:ml-image,ml-upper;net;ctl"
-  std::string qemu_version;         // first line of `qemu --version`
-  std::string firmware;             // -bios file and its sha256
-  std::string cmdline;              // the kernel command line
+  uint64_t memory_mib = 0;   // what QEMU is given (guest_memory_mib)
+  uint64_t disk_bytes = 0;   // the writable disk
+  std::string devices;       // the device set, e.g. "blk:ml-image,ml-upper;net;ctl"
+  std::string qemu_version;  // first line of `qemu --version`
+  std::string firmware;      // -bios file and its sha256
+  std::string cmdline;       // the kernel command line
 };
 
 // "name=value" lines, one per input, in a fixed order (stored in the snapshot's meta.json).

@@ -23,7 +23,8 @@ constexpr const char* k_meta = "meta.json";
 constexpr const char* k_tmp_prefix = ".tmp-";
 
 bool valid_key(const std::string& key) {
-  return key.size() == 64 && std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return key.size() == 64 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 uint64_t allocated(const fs::path& p) {
@@ -34,7 +35,8 @@ uint64_t allocated(const fs::path& p) {
 uint64_t allocated_tree(const fs::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
     total += allocated(it->path());
   return total;
 }
@@ -74,8 +76,9 @@ util::Result<void> fsync_path(const fs::path& p, int flags) {
 
 fs::path memory_snapshots_dir(const util::Dirs& dirs) { return dirs.cache / "snapshots"; }
 
-util::Result<MemorySnapshot> find_memory_snapshot(const util::Dirs& dirs, const std::string& key, const std::vector<std::string>& inputs,
-                                                  uint64_t ram_bytes, uint64_t disk_bytes) {
+util::Result<MemorySnapshot> find_memory_snapshot(const util::Dirs& dirs, const std::string& key,
+                                                  const std::vector<std::string>& inputs, uint64_t ram_bytes,
+                                                  uint64_t disk_bytes) {
   if (!valid_key(key)) return util::make_error(util::ErrorCode::Internal, "memory snapshot key '" + key + "'");
   fs::path dir = memory_snapshots_dir(dirs) / key;
   if (!util::path_exists(dir)) return util::make_error(util::ErrorCode::NotFound, "no memory snapshot " + key);
@@ -88,7 +91,8 @@ util::Result<MemorySnapshot> find_memory_snapshot(const util::Dirs& dirs, const 
   auto size_is = [&](const fs::path& p, uint64_t want, const char* what) -> util::Result<void> {
     if (::stat(p.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) return unusable(key, std::string(what) + " is missing");
     if (want && static_cast<uint64_t>(st.st_size) != want)
-      return unusable(key, std::string(what) + " has " + std::to_string(st.st_size) + " bytes, expected " + std::to_string(want));
+      return unusable(
+          key, std::string(what) + " has " + std::to_string(st.st_size) + " bytes, expected " + std::to_string(want));
     if (!want && st.st_size == 0) return unusable(key, std::string(what) + " is empty");
     return util::ok();
   };
@@ -111,9 +115,14 @@ util::Result<MemorySnapshot> MemorySnapshotWriter::commit(MemorySnapshot meta) {
   for (const char* f : {"ram", "state", "upper.ext4"}) ML_TRY_CTX(fsync_path(tmp / f, O_RDONLY), "memory snapshot");
   meta.key = m_key;
   if (meta.created_unix == 0) meta.created_unix = std::time(nullptr);
-  json j = {{"format", 1},          {"key", meta.key},     {"inputs", meta.inputs},     {"origin", meta.origin},
-            {"uname", meta.uname},  {"created_unix", meta.created_unix},
-            {"ram_bytes", meta.ram_bytes}, {"disk_bytes", meta.disk_bytes}};
+  json j = {{"format", 1},
+            {"key", meta.key},
+            {"inputs", meta.inputs},
+            {"origin", meta.origin},
+            {"uname", meta.uname},
+            {"created_unix", meta.created_unix},
+            {"ram_bytes", meta.ram_bytes},
+            {"disk_bytes", meta.disk_bytes}};
   {
     util::Fd out = ML_TRY(util::open_fd(tmp / k_meta, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     ML_TRY(util::write_all(out.get(), j.dump(2) + "\n"));

@@ -27,9 +27,9 @@ struct MemorySnapshot {
   std::string origin;               // the Matchlockfile or image reference that saved it
   std::string uname;                // the guest's uname, reported by resumed sandboxes
   int64_t created_unix = 0;
-  uint64_t ram_bytes = 0;           // apparent size of ram (the guest's RAM)
-  uint64_t disk_bytes = 0;          // apparent size of upper.ext4
-  uint64_t bytes = 0;               // allocated on disk, all files
+  uint64_t ram_bytes = 0;   // apparent size of ram (the guest's RAM)
+  uint64_t disk_bytes = 0;  // apparent size of upper.ext4
+  uint64_t bytes = 0;       // allocated on disk, all files
   std::filesystem::path ram() const { return dir / "ram"; }
   std::filesystem::path state() const { return dir / "state"; }
   std::filesystem::path upper() const { return dir / "upper.ext4"; }

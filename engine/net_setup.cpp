@@ -37,7 +37,8 @@ util::Result<std::string> read_secret_value(const Secret& s) {
       std::error_code ec;
       auto status = std::filesystem::status(p, ec);
       if (!ec && !std::filesystem::is_regular_file(status)) return fail(p.string() + " is not a regular file");
-      if (!ec && std::filesystem::file_size(p, ec) > k_max_secret_bytes) return fail(p.string() + " is larger than 1 MiB");
+      if (!ec && std::filesystem::file_size(p, ec) > k_max_secret_bytes)
+        return fail(p.string() + " is larger than 1 MiB");
       auto text = util::read_file(p);
       if (!text) return fail(text.error().message());
       value = std::move(*text);
@@ -101,7 +102,8 @@ util::Result<LoadedSecrets> load_secrets(const Config& config) {
       continue;
     }
     // A JSON document: each listed field is a secret of its own (engine/secret_files.hpp).
-    for (auto& [field, value] : ML_TRY(json_secret_fields(s, raw[i]))) ML_TRY(bind(s.name + "." + field, std::move(value)));
+    for (auto& [field, value] : ML_TRY(json_secret_fields(s, raw[i])))
+      ML_TRY(bind(s.name + "." + field, std::move(value)));
   }
   for (const auto& b : out.table->bindings())
     if (config.find_secret(b.name)) out.env[b.name] = b.placeholder;  // json fields ("NAME.f") have no variable

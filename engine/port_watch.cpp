@@ -83,11 +83,13 @@ void PortWatch::run() {
   std::unique_lock lock(m_mutex);
   while (!m_stop) {
     lock.unlock();
-    auto text = m_client.get_file("/proc/net/tcp", k_max_proc_bytes);  // linux-only-ok: the guest's file, read through the agent
+    auto text = m_client.get_file("/proc/net/tcp",
+                                  k_max_proc_bytes);  // linux-only-ok: the guest's file, read through the agent
     if (text) {
       // Dual-stack listeners (on ::) are in tcp6; a guest without IPv6 has none.
       auto text6 = m_client.get_file("/proc/net/tcp6", k_max_proc_bytes);  // linux-only-ok: the guest's file
-      sync(auto_port_candidates(*text + (text6 ? "\n" + text6->substr(std::min(text6->find('\n'), text6->size())) : "")));
+      sync(auto_port_candidates(*text +
+                                (text6 ? "\n" + text6->substr(std::min(text6->find('\n'), text6->size())) : "")));
       m_failing = false;
     } else if (!m_failing) {  // once per failure streak: the log stays bounded
       m_log("ports = \"auto\": reading the guest's listeners: " + text.error().message());
@@ -112,7 +114,8 @@ void PortWatch::sync(const std::set<uint16_t>& listening) {
     if (forwarded) continue;
     auto added = m_ports.add(0, guest, PortOrigin::Auto);
     if (added)
-      m_log("port 127.0.0.1:" + std::to_string(added->host) + " -> guest " + std::to_string(guest) + " (ports = \"auto\")");
+      m_log("port 127.0.0.1:" + std::to_string(added->host) + " -> guest " + std::to_string(guest) +
+            " (ports = \"auto\")");
   }
 }
 

@@ -58,7 +58,9 @@ util::Result<protocol::ExecRequest> plan_exec(const RunOptions& o, const std::op
   if (config)
     for (const auto& [k, v] : config->sandbox.env) set_env(req.env, k + "=" + v);
   for (const auto& e : ML_TRY(resolve_env_flags(o.env))) set_env(req.env, e);
-  req.cwd = !o.workdir.empty() ? o.workdir : config && !config->sandbox.workdir.empty() ? config->sandbox.workdir : image.working_dir;
+  req.cwd = !o.workdir.empty()                           ? o.workdir
+            : config && !config->sandbox.workdir.empty() ? config->sandbox.workdir
+                                                         : image.working_dir;
   req.user = !o.user.empty() ? o.user : config && !config->sandbox.user.empty() ? config->sandbox.user : image.user;
   req.tty = o.tty == Tty::Yes;
   return req;
@@ -93,8 +95,9 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   if (util::log::level() != util::log::Level::Quiet) progress = oci::make_progress(oci::ProgressStyle::Auto, stderr);
   auto image = ML_TRY(prepare_image(dirs, ref, platform.platform, progress.get(), o.pull));
   if (!o.frozen_manifest.empty() && image.manifest_digest != o.frozen_manifest)
-    return util::make_error(util::ErrorCode::Frozen, image.reference + " resolves to " + image.manifest_digest + " but the lock pins " +
-                                                         o.frozen_manifest + "; run `matchlock pull --frozen` (or `matchlock lock`)");
+    return util::make_error(util::ErrorCode::Frozen, image.reference + " resolves to " + image.manifest_digest +
+                                                         " but the lock pins " + o.frozen_manifest +
+                                                         "; run `matchlock pull --frozen` (or `matchlock lock`)");
   spec.image = image.ext4;
   // A Matchlockfile's sandbox gets the NIC and its policy; --image alone gets no network.
   std::unique_ptr<SandboxNet> network;
@@ -111,7 +114,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   // Without --rm the state dir (console log, disk) stays, also on errors that name its files.
   if (o.remove == Remove::No) util::log::debug("sandbox state in " + state.release().string());
   std::vector<VolumeLease> volumes;  // engine/volumes.hpp: held until the VM is gone (declared before it)
-  if (config) {  // [[mounts]]: FUSE shares served from this process (engine/workspace_mounts.hpp)
+  if (config) {                      // [[mounts]]: FUSE shares served from this process (engine/workspace_mounts.hpp)
     volumes = ML_TRY(lease_volumes(dirs, *config, config->name));
     spec.mounts = ML_TRY(plan_workspace_mounts(
         *config, [&](const Mount& m) { return git_mount_source(m, state_dir, config->name); },

@@ -28,8 +28,8 @@ struct RunOptions {
   Remove remove = Remove::No;        // --rm: delete the sandbox's state dir afterwards
   TrustFlag trust = TrustFlag::Ask;  // --trust: approve the Matchlockfile's policy without asking
   oci::PullPolicy pull = oci::PullPolicy::Missing;  // --pull=always|missing|never
-  bool no_snapshot = false;          // --no-snapshot: boot cold, save no memory snapshot
-  std::string frozen_manifest;       // --frozen: the manifest Matchlockfile.lock pins (else ErrorCode::Frozen before boot)
+  bool no_snapshot = false;                         // --no-snapshot: boot cold, save no memory snapshot
+  std::string frozen_manifest;  // --frozen: the manifest Matchlockfile.lock pins (else ErrorCode::Frozen before boot)
 };
 
 util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& options);

@@ -23,7 +23,8 @@ struct BootableImage {
 
 // `platform`: the variant of a multi-arch image to boot (engine/guest_platform.hpp).
 // `policy`: docker's --pull (run/up default: Missing, no network when cached).
-util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref, const oci::Platform& platform,
-                                          oci::ProgressSink* progress, oci::PullPolicy policy = oci::PullPolicy::Missing);
+util::Result<BootableImage> prepare_image(const util::Dirs& dirs, const oci::Reference& ref,
+                                          const oci::Platform& platform, oci::ProgressSink* progress,
+                                          oci::PullPolicy policy = oci::PullPolicy::Missing);
 
 }  // namespace engine

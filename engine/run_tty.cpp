@@ -39,7 +39,8 @@ sigset_t forwarded_set() {
 util::Result<ForwardedSignals> ForwardedSignals::block() {
   ForwardedSignals f;
   sigset_t set = forwarded_set();
-  if (int err = ::pthread_sigmask(SIG_BLOCK, &set, &f.m_old); err != 0) return util::sys_error_code(err, "pthread_sigmask");
+  if (int err = ::pthread_sigmask(SIG_BLOCK, &set, &f.m_old); err != 0)
+    return util::sys_error_code(err, "pthread_sigmask");
   f.m_active = true;
   f.m_fd = ML_TRY(util::SignalFd::create(set));
   return f;

@@ -28,7 +28,7 @@ uint32_t chosen_mtu(uint32_t fallback) {
 
 std::vector<std::string> network_exec_env(const std::map<std::string, std::string>& placeholders) {
   std::vector<std::string> env = {
-      std::string("SSL_CERT_FILE=") + k_guest_ca_bundle,   std::string("CURL_CA_BUNDLE=") + k_guest_ca_bundle,
+      std::string("SSL_CERT_FILE=") + k_guest_ca_bundle,      std::string("CURL_CA_BUNDLE=") + k_guest_ca_bundle,
       std::string("REQUESTS_CA_BUNDLE=") + k_guest_ca_bundle, std::string("GIT_SSL_CAINFO=") + k_guest_ca_bundle,
       std::string("NODE_EXTRA_CA_CERTS=") + k_guest_ca_file,
   };
@@ -76,7 +76,8 @@ util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& di
   }
 
   // A datagram NIC carries what VZ's attachment does: 1500 (docs/macos.md).
-  sn->m_stack_config.mtu = nic == NicLink::Datagram ? static_cast<uint32_t>(net::k_datagram_mtu) : chosen_mtu(k_nic_mtu);
+  sn->m_stack_config.mtu =
+      nic == NicLink::Datagram ? static_cast<uint32_t>(net::k_datagram_mtu) : chosen_mtu(k_nic_mtu);
   net::StackConfig cfg = sn->m_stack_config;
   cfg.name_allowed = sn->m_network.name_allowed;
   cfg.admit_flow = sn->m_network.proxy->admission();

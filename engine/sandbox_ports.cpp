@@ -26,7 +26,8 @@ util::Result<json> port_request(const util::Dirs& dirs, const std::string& name,
 std::vector<PortForward> ports_of(const json& reply) {
   std::vector<PortForward> out;
   for (const auto& p : reply.value("ports", json::array()))
-    out.push_back({p.value("host", uint16_t{0}), p.value("guest", uint16_t{0}), port_origin(p.value("origin", std::string()))});
+    out.push_back(
+        {p.value("host", uint16_t{0}), p.value("guest", uint16_t{0}), port_origin(p.value("origin", std::string()))});
   return out;
 }
 
@@ -38,8 +39,9 @@ bool looks_like_port_spec(std::string_view text) {
 
 util::Result<PortSpec> parse_port_spec(std::string_view text) {
   auto bad = [&] {
-    return util::make_error(util::ErrorCode::Usage, "\"" + std::string(text) +
-                                                        "\" is not GUEST[:HOST] (ports 1..65535; HOST 0 = any free port)");
+    return util::make_error(
+        util::ErrorCode::Usage,
+        "\"" + std::string(text) + "\" is not GUEST[:HOST] (ports 1..65535; HOST 0 = any free port)");
   };
   auto colon = text.find(':');
   auto guest = parse_port(text.substr(0, colon), false);
@@ -58,7 +60,8 @@ util::Result<std::vector<PortForward>> list_ports(const util::Dirs& dirs, const 
 }
 
 util::Result<PortForward> add_port(const util::Dirs& dirs, const std::string& name, const PortSpec& spec) {
-  auto reply = ML_TRY(port_request(dirs, name, {{"op", "port"}, {"add", {{"guest", spec.guest}, {"host", spec.host}}}}));
+  auto reply =
+      ML_TRY(port_request(dirs, name, {{"op", "port"}, {"add", {{"guest", spec.guest}, {"host", spec.host}}}}));
   const json& a = reply.at("added");
   return PortForward{a.value("host", uint16_t{0}), a.value("guest", uint16_t{0}), PortOrigin::Cli};
 }

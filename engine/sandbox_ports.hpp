@@ -28,7 +28,7 @@ util::Result<std::vector<PortForward>> list_ports(const util::Dirs& dirs, const 
 // Adds SPEC; the forward as bound (the host port chosen when SPEC.host was 0).
 util::Result<PortForward> add_port(const util::Dirs& dirs, const std::string& name, const PortSpec& spec);
 // Removes the forwards of SPEC.guest (only from SPEC.host when given); what was removed.
-util::Result<std::vector<PortForward>> remove_ports(const util::Dirs& dirs, const std::string& name,
-                                                    uint16_t guest, uint16_t host);
+util::Result<std::vector<PortForward>> remove_ports(const util::Dirs& dirs, const std::string& name, uint16_t guest,
+                                                    uint16_t host);
 
 }  // namespace engine

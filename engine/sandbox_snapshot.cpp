@@ -42,13 +42,16 @@ int version_major(const std::string& version) {
 }  // namespace
 
 std::string snapshot_unsupported_reason(const backends::qemu::QemuHost& host) {
-  if (host.version.empty()) return "the version of " + host.binary.string() + " is unknown ('" + host.version_line + "')";
-  if (version_major(host.version) < 4) return "QEMU " + host.version + " has no x-ignore-shared migration (needs 4.0 or newer)";
+  if (host.version.empty())
+    return "the version of " + host.binary.string() + " is unknown ('" + host.version_line + "')";
+  if (version_major(host.version) < 4)
+    return "QEMU " + host.version + " has no x-ignore-shared migration (needs 4.0 or newer)";
   return {};
 }
 
-util::Result<MemorySnapshotInputs> snapshot_inputs(const backends::qemu::VmSpec& vm, const backends::KernelBundle& kernel,
-                                                   const fs::path& agent, const backends::qemu::QemuHost& host,
+util::Result<MemorySnapshotInputs> snapshot_inputs(const backends::qemu::VmSpec& vm,
+                                                   const backends::KernelBundle& kernel, const fs::path& agent,
+                                                   const backends::qemu::QemuHost& host,
                                                    const std::vector<std::string>& layer_keys, uint64_t disk_bytes) {
   MemorySnapshotInputs in;
   in.rootfs_sha256 = "";
@@ -66,7 +69,8 @@ util::Result<MemorySnapshotInputs> snapshot_inputs(const backends::qemu::VmSpec&
   in.memory_mib = backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind);
   in.disk_bytes = disk_bytes;
   std::string devices = "blk:";
-  for (const auto& d : vm.disks) devices += d.serial + (d.access == backends::qemu::DiskAccess::ReadOnly ? "(ro)," : "(rw),");
+  for (const auto& d : vm.disks)
+    devices += d.serial + (d.access == backends::qemu::DiskAccess::ReadOnly ? "(ro)," : "(rw),");
   devices += vm.net_fd >= 0 ? ";net:" + vm.net_mac : ";net:none";
   devices += vm.control == backends::qemu::ControlPort::VirtioSerial ? ";ctl:virtio-serial" : ";ctl:none";
   devices += ";fs:" + std::to_string(vm.vhost_fs.size()) + ";9p:" + (vm.bench_9p_dir.empty() ? "0" : "1");
@@ -98,8 +102,9 @@ SnapshotChoice choose_snapshot(const util::Dirs& dirs, const MemorySnapshotInput
   return c;
 }
 
-util::Result<MemorySnapshot> save_snapshot(const util::Dirs& dirs, const SnapshotChoice& choice, backends::qemu::QemuVm& vm,
-                                           int ram_fd, const fs::path& upper, MemorySnapshot meta) {
+util::Result<MemorySnapshot> save_snapshot(const util::Dirs& dirs, const SnapshotChoice& choice,
+                                           backends::qemu::QemuVm& vm, int ram_fd, const fs::path& upper,
+                                           MemorySnapshot meta) {
   auto writer = ML_TRY(MemorySnapshotWriter::create(dirs, choice.key));
   auto qmp = ML_TRY(vm.connect_qmp(10s));
   auto saved = [&]() -> util::Result<MemorySnapshot> {

@@ -27,9 +27,9 @@ enum class SnapshotUse { Auto, Off };  // Off: --no-snapshot, [sandbox] snapshot
 
 struct SnapshotChoice {
   enum class Action { Cold, Save, Resume } action = Action::Cold;
-  std::string reason;                // Cold: why not ("" when turned off by the user)
+  std::string reason;  // Cold: why not ("" when turned off by the user)
   std::string key;
-  std::vector<std::string> inputs;   // describe(MemorySnapshotInputs)
+  std::vector<std::string> inputs;         // describe(MemorySnapshotInputs)
   std::optional<MemorySnapshot> snapshot;  // Resume
 };
 
@@ -38,20 +38,22 @@ struct SnapshotChoice {
 std::string snapshot_unsupported_reason(const backends::qemu::QemuHost& host);
 
 // The inputs of VM's key (its kernel, initramfs, disks, devices, QEMU).
-util::Result<MemorySnapshotInputs> snapshot_inputs(const backends::qemu::VmSpec& vm, const backends::KernelBundle& kernel,
-                                                   const std::filesystem::path& agent, const backends::qemu::QemuHost& host,
+util::Result<MemorySnapshotInputs> snapshot_inputs(const backends::qemu::VmSpec& vm,
+                                                   const backends::KernelBundle& kernel,
+                                                   const std::filesystem::path& agent,
+                                                   const backends::qemu::QemuHost& host,
                                                    const std::vector<std::string>& layer_keys, uint64_t disk_bytes);
 
 // Looks the key up: Resume when a usable snapshot exists, Save when none does
 // (an unusable one is reported on stderr in one line, removed, and replaced).
 SnapshotChoice choose_snapshot(const util::Dirs& dirs, const MemorySnapshotInputs& inputs, uint64_t ram_bytes);
 
-
 // Saves VM, whose agent has answered "suspend": QEMU stops and writes its device
 // state, RAM (RAM_FD) and the writable disk UPPER are copied, the snapshot is
 // published, and QEMU continues — also when saving failed (the error says why).
-util::Result<MemorySnapshot> save_snapshot(const util::Dirs& dirs, const SnapshotChoice& choice, backends::qemu::QemuVm& vm,
-                                           int ram_fd, const std::filesystem::path& upper, MemorySnapshot meta);
+util::Result<MemorySnapshot> save_snapshot(const util::Dirs& dirs, const SnapshotChoice& choice,
+                                           backends::qemu::QemuVm& vm, int ram_fd, const std::filesystem::path& upper,
+                                           MemorySnapshot meta);
 
 // A fresh k_resume_entropy_bytes from the host's CSPRNG.
 util::Result<std::string> resume_entropy();

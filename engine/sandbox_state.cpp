@@ -16,9 +16,12 @@ using nlohmann::json;
 
 const char* to_string(PortOrigin o) {
   switch (o) {
-    case PortOrigin::Cli: return "cli";
-    case PortOrigin::Auto: return "auto";
-    case PortOrigin::Matchlockfile: break;
+    case PortOrigin::Cli:
+      return "cli";
+    case PortOrigin::Auto:
+      return "auto";
+    case PortOrigin::Matchlockfile:
+      break;
   }
   return "matchlockfile";
 }
@@ -34,22 +37,43 @@ SandboxPaths sandbox_paths(const util::Dirs& dirs, const std::string& name) {
 util::Result<void> check_sandbox_name(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' && name[0] != '-' &&
             std::all_of(name.begin(), name.end(), [](char c) {
-              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                     c == '_' || c == '-';
             });
-  if (!ok) return util::make_error(util::ErrorCode::Usage, "invalid sandbox name '" + name + "' (use letters, digits, '.', '_', '-')");
+  if (!ok)
+    return util::make_error(util::ErrorCode::Usage,
+                            "invalid sandbox name '" + name + "' (use letters, digits, '.', '_', '-')");
   return util::ok();
 }
 
 std::string record_to_json(const SandboxRecord& r, int indent) {
   json ports = json::array();
-  for (const auto& p : r.ports) ports.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", to_string(p.origin)}});
-  json j = {{"name", r.name},         {"state", to_string(r.state)},       {"pid", r.pid},
-            {"pid_start", r.pid_start}, {"started_unix", r.started_unix}, {"ready_ms", r.ready_ms},
-            {"file", r.file},         {"config_sha256", r.config_sha256}, {"image", r.image},
-            {"image_digest", r.image_digest}, {"backend", r.backend}, {"platform", r.platform}, {"accel", r.accel}, {"snapshot", r.snapshot},
-            {"cpus", r.cpus},         {"memory_bytes", r.memory_bytes}, {"ports", ports},
-            {"allowed_hosts", r.allowed_hosts}, {"mounts", r.mounts}, {"error", r.error}, {"error_kind", r.error_kind},
-            {"layers", r.layers}, {"cached_tasks", r.cached_tasks}, {"capture_tasks", r.capture_tasks}};
+  for (const auto& p : r.ports)
+    ports.push_back({{"host", p.host}, {"guest", p.guest}, {"origin", to_string(p.origin)}});
+  json j = {{"name", r.name},
+            {"state", to_string(r.state)},
+            {"pid", r.pid},
+            {"pid_start", r.pid_start},
+            {"started_unix", r.started_unix},
+            {"ready_ms", r.ready_ms},
+            {"file", r.file},
+            {"config_sha256", r.config_sha256},
+            {"image", r.image},
+            {"image_digest", r.image_digest},
+            {"backend", r.backend},
+            {"platform", r.platform},
+            {"accel", r.accel},
+            {"snapshot", r.snapshot},
+            {"cpus", r.cpus},
+            {"memory_bytes", r.memory_bytes},
+            {"ports", ports},
+            {"allowed_hosts", r.allowed_hosts},
+            {"mounts", r.mounts},
+            {"error", r.error},
+            {"error_kind", r.error_kind},
+            {"layers", r.layers},
+            {"cached_tasks", r.cached_tasks},
+            {"capture_tasks", r.capture_tasks}};
   return j.dump(indent);
 }
 
@@ -65,8 +89,9 @@ util::Result<SandboxRecord> read_record(const SandboxPaths& paths) {
     r.name = j.value("name", "");
     auto state = parse_sandbox_state(j.value("state", ""));
     if (!state)
-      return util::make_error(util::ErrorCode::Integrity,
-                              paths.record().string() + ": state: not one of starting, running, stopping, stopped, dead");
+      return util::make_error(
+          util::ErrorCode::Integrity,
+          paths.record().string() + ": state: not one of starting, running, stopping, stopped, dead");
     r.state = *state;
     r.pid = j.value("pid", 0);
     r.pid_start = j.value("pid_start", uint64_t{0});
@@ -106,11 +131,16 @@ bool supervisor_alive(const SandboxRecord& record) {
 
 const char* to_string(SandboxState state) {
   switch (state) {
-    case SandboxState::Starting: return "starting";
-    case SandboxState::Running: return "running";
-    case SandboxState::Stopping: return "stopping";
-    case SandboxState::Stopped: return "stopped";
-    case SandboxState::Dead: return "dead";
+    case SandboxState::Starting:
+      return "starting";
+    case SandboxState::Running:
+      return "running";
+    case SandboxState::Stopping:
+      return "stopping";
+    case SandboxState::Stopped:
+      return "stopped";
+    case SandboxState::Dead:
+      return "dead";
   }
   return "dead";
 }
@@ -134,10 +164,14 @@ SandboxState effective_state(const SandboxRecord& record) {
 std::string error_kind(util::ErrorCode code) {
   switch (code) {
     case util::ErrorCode::Usage:
-    case util::ErrorCode::Config: return "config";
-    case util::ErrorCode::Frozen: return "frozen";
-    case util::ErrorCode::Denied: return "denied";
-    default: return "";
+    case util::ErrorCode::Config:
+      return "config";
+    case util::ErrorCode::Frozen:
+      return "frozen";
+    case util::ErrorCode::Denied:
+      return "denied";
+    default:
+      return "";
   }
 }
 

@@ -50,9 +50,9 @@ struct SandboxRecord {
   std::string image;          // reference
   std::string image_digest;   // manifest digest
   std::string backend = "qemu";
-  std::string platform;       // the guest's, "linux/arm64" (engine/guest_platform.hpp)
+  std::string platform;  // the guest's, "linux/arm64" (engine/guest_platform.hpp)
   std::string accel;
-  std::string snapshot;       // "resumed from memory snapshot …", "booted cold, saved …", "booted cold (…)"
+  std::string snapshot;  // "resumed from memory snapshot …", "booted cold, saved …", "booted cold (…)"
   int cpus = 0;
   uint64_t memory_bytes = 0;
   std::vector<PortForward> ports;
@@ -64,8 +64,8 @@ struct SandboxRecord {
   std::vector<std::string> layers;
   std::vector<std::string> cached_tasks;
   std::vector<std::string> capture_tasks;
-  std::string error;                // why it stopped, when it failed
-  std::string error_kind;           // a start that failed on the user's input: "config", "frozen", "denied" (else "")
+  std::string error;       // why it stopped, when it failed
+  std::string error_kind;  // a start that failed on the user's input: "config", "frozen", "denied" (else "")
 };
 
 struct SandboxPaths {

@@ -46,16 +46,18 @@ util::Result<void> create_upper_disk(const fs::path& path, uint64_t size) {
   }
   auto mke2fs = util::find_program("mke2fs");
   if (mke2fs.empty()) mke2fs = "/sbin/mke2fs";
-  auto out = ML_TRY(util::run_command({mke2fs.string(), "-q", "-F", "-t", "ext4", "-L", "ml-upper", "-E",
-                                       "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1", "-m", "0", path.string()}));
+  auto out =
+      ML_TRY(util::run_command({mke2fs.string(), "-q", "-F", "-t", "ext4", "-L", "ml-upper", "-E",
+                                "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1", "-m", "0", path.string()}));
   if (out.status.code != 0 || out.status.signal != 0)
-    return util::make_error(util::ErrorCode::Io, "mke2fs " + path.string() + " " + out.status.describe() + ": " + out.err);
+    return util::make_error(util::ErrorCode::Io,
+                            "mke2fs " + path.string() + " " + out.status.describe() + ": " + out.err);
   return util::ok();
 }
 
 // The accelerator (a real probe, cached) and the QEMU for SPEC's guest.
 util::Result<backends::qemu::QemuHost> SandboxVm::prepare_qemu(const util::Dirs& dirs, const SandboxSpec& spec,
-                                                              const fs::path& initramfs) {
+                                                               const fs::path& initramfs) {
   m_accel = ML_TRY(backends::qemu::choose_accel(dirs, m_kernel.vmlinuz, initramfs, spec.arch));
   // Said once, when the probe runs (once per host boot and QEMU); later runs are quiet
   // about it (`matchlock doctor` and -v still say it). Never for another architecture's
@@ -81,7 +83,8 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
                                        const backends::qemu::VmSpec& vm) {
   if (spec.arch != backends::GuestArch::Arm64)
     return util::make_error(util::ErrorCode::Unsupported, std::string("the vz backend boots linux/arm64 guests only; "
-                                                                      "this sandbox's platform is ") + to_string(spec.arch));
+                                                                      "this sandbox's platform is ") +
+                                                              to_string(spec.arch));
   backends::vz::VmSpec vz;
   vz.kernel = m_kernel.vmlinuz;  // the arm64 bundle's uncompressed Image (backends/kernel_image.hpp)
   vz.initramfs = initramfs;
@@ -92,7 +95,7 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
   for (const auto& d : vm.disks)
     vz.disks.push_back({d.path, d.serial,
                         d.access == backends::qemu::DiskAccess::ReadOnly ? backends::vz::DiskAccess::ReadOnly
-                                                                          : backends::vz::DiskAccess::ReadWrite});
+                                                                         : backends::vz::DiskAccess::ReadWrite});
   vz.net_fd = vm.net_fd;
   vz.net_mac = vm.net_mac;
   vz.state_dir = state_dir;
@@ -101,8 +104,9 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
   m_vm = ML_TRY(backends::vz::VzVm::start(vz));
   return util::ok();
 #else
-  return util::make_error(util::ErrorCode::Unsupported,
-                          "sandbox.backend \"vz\": Virtualization.framework exists only on macOS, and this build is for another host");
+  return util::make_error(
+      util::ErrorCode::Unsupported,
+      "sandbox.backend \"vz\": Virtualization.framework exists only on macOS, and this build is for another host");
 #endif
 }
 
@@ -113,7 +117,8 @@ std::string snapshot_blocker(const SandboxSpec& spec, const backends::qemu::Qemu
   if (spec.arch != backends::GuestArch::Amd64) return "memory snapshots are implemented for amd64 guests only";
   if (!spec.bench_9p_dir.empty()) return "MATCHLOCK_BENCH_9P: a virtio-9p share cannot be saved";
   if (spec.vmm != Vmm::Qemu) return "the vz backend has no memory snapshots yet";
-  if (spec.network && spec.network->link() == NicLink::Datagram) return "MATCHLOCK_NIC_LINK=datagram: not tried with snapshots";
+  if (spec.network && spec.network->link() == NicLink::Datagram)
+    return "MATCHLOCK_NIC_LINK=datagram: not tried with snapshots";
   const auto& env = env_overrides();
   if (!spec.mounts.empty() && env && env->workspace_transport == "virtiofs")
     return "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs: QEMU cannot save a vhost-user-fs device";
@@ -132,7 +137,8 @@ std::string snapshot_blocker(const SandboxSpec& spec, const backends::qemu::Qemu
 
 protocol::ResumeConfig resume_config(const SandboxSpec& spec, const std::vector<protocol::MountSpec>& mounts) {
   protocol::ResumeConfig r;
-  r.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  r.time_unix_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   r.hostname = spec.hostname;
   r.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
   if (spec.network) r.ca_pem = spec.network->guest_config().ca_pem;
@@ -144,9 +150,12 @@ protocol::ResumeConfig resume_config(const SandboxSpec& spec, const std::vector<
 
 std::string SnapshotOutcome::describe() const {
   switch (kind) {
-    case Kind::Resumed: return "resumed from memory snapshot " + key.substr(0, 12);
-    case Kind::Saved: return "booted cold, saved memory snapshot " + key.substr(0, 12) + (note.empty() ? "" : " (" + note + ")");
-    case Kind::Cold: break;
+    case Kind::Resumed:
+      return "resumed from memory snapshot " + key.substr(0, 12);
+    case Kind::Saved:
+      return "booted cold, saved memory snapshot " + key.substr(0, 12) + (note.empty() ? "" : " (" + note + ")");
+    case Kind::Cold:
+      break;
   }
   return note.empty() ? "booted cold" : "booted cold (" + note + ")";
 }
@@ -154,13 +163,15 @@ std::string SnapshotOutcome::describe() const {
 util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpec& spec, const fs::path& state_dir) {
   auto t0 = std::chrono::steady_clock::now();
   if (!state_dir.is_absolute() || !util::path_exists(state_dir))
-    return util::make_error(util::ErrorCode::Internal, "sandbox state dir must be an existing absolute path: '" + state_dir.string() + "'");
+    return util::make_error(util::ErrorCode::Internal,
+                            "sandbox state dir must be an existing absolute path: '" + state_dir.string() + "'");
   SandboxVm sb;
   sb.m_kernel = spec.kernel.empty() ? ML_TRY(backends::ensure_kernel_bundle(dirs, spec.arch))
                                     : ML_TRY(backends::kernel_bundle_from_path(spec.kernel));
   if (sb.m_kernel.arch != spec.arch)
-    return util::make_error(util::ErrorCode::Usage, "kernel " + sb.m_kernel.vmlinuz.string() + " is for " + to_string(sb.m_kernel.arch) +
-                                                        ", but the image is " + to_string(spec.arch) + " ([sandbox].platform)");
+    return util::make_error(util::ErrorCode::Usage, "kernel " + sb.m_kernel.vmlinuz.string() + " is for " +
+                                                        to_string(sb.m_kernel.arch) + ", but the image is " +
+                                                        to_string(spec.arch) + " ([sandbox].platform)");
   fs::path agent = ML_TRY(backends::locate_agent(spec.arch));
   fs::path initramfs = ML_TRY_CTX(backends::ensure_initramfs(dirs, sb.m_kernel, agent), "initramfs");
   sb.m_vmm = spec.vmm;
@@ -200,8 +211,10 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   } else if (std::string why = snapshot_blocker(spec, host); !why.empty()) {
     snap.reason = why;
     // QEMU's limits are said once per boot (doctor says it too); the user's own choices quietly.
-    if (why == snapshot_unsupported_reason(host)) util::log::warn("memory snapshot: " + why + "; booting cold");
-    else util::log::debug("memory snapshot: off: " + why);
+    if (why == snapshot_unsupported_reason(host))
+      util::log::warn("memory snapshot: " + why + "; booting cold");
+    else
+      util::log::debug("memory snapshot: off: " + why);
   } else {
     uint64_t ram_mib = backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind);
     auto inputs = snapshot_inputs(vm, sb.m_kernel, agent, host, layer_keys, spec.disk_bytes);
@@ -254,12 +267,15 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
     if (transport == ShareTransport::Virtiofs) vm.vhost_fs = ML_TRY_CTX(sb.m_mounts->prepare(spec.mounts), "workspace");
     const bool save = snap.action == SnapshotChoice::Action::Save;
     if (save) {
-      sb.m_ram = ML_TRY(backends::qemu::create_ram_file(backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind) << 20));
+      sb.m_ram = ML_TRY(
+          backends::qemu::create_ram_file(backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind) << 20));
       vm.ram_fd = sb.m_ram.get();
       vm.qmp = true;
     }
-    if (spec.vmm == Vmm::Vz) ML_TRY(sb.start_vz(spec, initramfs, state_dir, vm));
-    else ML_TRY(sb.start_qemu(std::move(vm)));
+    if (spec.vmm == Vmm::Vz)
+      ML_TRY(sb.start_vz(spec, initramfs, state_dir, vm));
+    else
+      ML_TRY(sb.start_qemu(std::move(vm)));
     if (spec.network) spec.network->vm_started();
     sb.m_mounts->vm_started();
     sb.m_times.vmm_started = ms_since(t0);
@@ -272,7 +288,9 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
     sb.m_times.connected = ms_since(t0);
 
     protocol::BootConfig boot;
-    boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    boot.time_unix_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     boot.hostname = spec.hostname;
     boot.lower_disks = lowers;
     boot.hosts = {"127.0.0.1 localhost", "127.0.1.1 " + spec.hostname, "::1 localhost ip6-localhost ip6-loopback"};
@@ -304,8 +322,9 @@ std::string SandboxVm::accel_name() const {
   return to_string(m_accel.accel);
 }
 
-util::Result<void> SandboxVm::save_and_resume(const util::Dirs& dirs, const SnapshotChoice& snap, const SandboxSpec& spec,
-                                              const fs::path& upper, const std::vector<protocol::MountSpec>& mounts) {
+util::Result<void> SandboxVm::save_and_resume(const util::Dirs& dirs, const SnapshotChoice& snap,
+                                              const SandboxSpec& spec, const fs::path& upper,
+                                              const std::vector<protocol::MountSpec>& mounts) {
   if (auto r = m_client->suspend(k_boot_timeout); !r) return explain(std::move(r).error().context("memory snapshot"));
   MemorySnapshot meta;
   meta.origin = spec.snapshot_origin;
@@ -331,8 +350,9 @@ util::Result<void> SandboxVm::save_and_resume(const util::Dirs& dirs, const Snap
   return util::ok();
 }
 
-util::Result<void> SandboxVm::resume_from(const MemorySnapshot& snapshot, backends::qemu::VmSpec vm, const SandboxSpec& spec,
-                                          const std::vector<protocol::MountSpec>& mounts, std::chrono::steady_clock::time_point t0) {
+util::Result<void> SandboxVm::resume_from(const MemorySnapshot& snapshot, backends::qemu::VmSpec vm,
+                                          const SandboxSpec& spec, const std::vector<protocol::MountSpec>& mounts,
+                                          std::chrono::steady_clock::time_point t0) {
   fs::path upper = vm.state_dir / "upper.ext4";
   {
     util::Fd in = ML_TRY(util::open_fd(snapshot.upper(), O_RDONLY | O_CLOEXEC));

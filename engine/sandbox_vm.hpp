@@ -29,45 +29,46 @@ class SandboxNet;
 
 struct SandboxSpec {
   backends::GuestArch arch = backends::host_arch();  // from the image platform (engine/guest_platform.hpp)
-  Vmm vmm = host_default_vmm();      // sandbox.backend resolved (engine/backend_choice.hpp)
-  std::filesystem::path image;       // image ext4, attached read-only (shared by every sandbox of it)
+  Vmm vmm = host_default_vmm();                      // sandbox.backend resolved (engine/backend_choice.hpp)
+  std::filesystem::path image;                       // image ext4, attached read-only (shared by every sandbox of it)
   int cpus = 1;
   uint64_t memory_bytes = 512ull << 20;
   uint64_t disk_bytes = 8ull << 30;  // the sparse writable disk
   std::string hostname = "matchlock";
-  std::filesystem::path kernel;      // [sandbox].kernel = PATH (must be for `arch`); empty: the installed bundle for `arch`
+  std::filesystem::path kernel;  // [sandbox].kernel = PATH (must be for `arch`); empty: the installed bundle for `arch`
   // Cached task layer disks (engine/layer_store.hpp), topmost first: attached read-only
   // and stacked above the image; each contributes its `upper/` directory.
   std::vector<std::filesystem::path> layers;
-  std::filesystem::path bench_9p_dir; // bench/workspace only ($MATCHLOCK_BENCH_9P): a virtio-9p share, tag "bench9p"
-  SandboxNet* network = nullptr;     // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
-  std::vector<WorkspaceMount> mounts; // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
-  std::string mount_owner;           // guest user that owns the shares' files ("" = root)
+  std::filesystem::path bench_9p_dir;  // bench/workspace only ($MATCHLOCK_BENCH_9P): a virtio-9p share, tag "bench9p"
+  SandboxNet* network = nullptr;       // borrowed (engine/sandbox_net.hpp), outlives the VM; null: no NIC
+  std::vector<WorkspaceMount> mounts;  // FUSE shares, mounted before boot() returns (engine/workspace_mounts.hpp)
+  std::string mount_owner;             // guest user that owns the shares' files ("" = root)
   // Memory snapshots (engine/sandbox_snapshot.hpp): Auto resumes a saved VM of the same
   // key, or boots cold and saves one right after the agent's boot; Off always boots cold.
   SnapshotUse snapshot = SnapshotUse::Auto;
-  std::string snapshot_origin;       // the Matchlockfile (or image) saving it: gc keeps the newest per origin
+  std::string snapshot_origin;  // the Matchlockfile (or image) saving it: gc keeps the newest per origin
 };
 
 // Timing of the boot in milliseconds since SandboxVm::boot was called.
 struct BootTimes {
   int64_t vmm_started = 0;
-  int64_t connected = 0;   // agent said hello
-  int64_t ready = 0;       // root mounted, Ready received
+  int64_t connected = 0;  // agent said hello
+  int64_t ready = 0;      // root mounted, Ready received
 };
 
 // What happened about memory snapshots on this boot.
 struct SnapshotOutcome {
   enum class Kind { Cold, Saved, Resumed } kind = Kind::Cold;
   std::string key;
-  std::string note;  // Cold: why not saved/resumed ("" when off); Saved: size; Resumed: key
+  std::string note;              // Cold: why not saved/resumed ("" when off); Saved: size; Resumed: key
   std::string describe() const;  // "resumed from memory snapshot 1a2b3c4d5e6f", ...
 };
 
 class SandboxVm {
  public:
   // STATE_DIR must exist and be private to this sandbox.
-  static util::Result<SandboxVm> boot(const util::Dirs& dirs, const SandboxSpec& spec, const std::filesystem::path& state_dir);
+  static util::Result<SandboxVm> boot(const util::Dirs& dirs, const SandboxSpec& spec,
+                                      const std::filesystem::path& state_dir);
   SandboxVm(SandboxVm&&) noexcept = default;
   SandboxVm& operator=(SandboxVm&&) noexcept = default;
   ~SandboxVm();
@@ -93,9 +94,11 @@ class SandboxVm {
  private:
   SandboxVm() = default;
   util::Result<void> save_and_resume(const util::Dirs& dirs, const SnapshotChoice& snap, const SandboxSpec& spec,
-                                     const std::filesystem::path& upper, const std::vector<protocol::MountSpec>& mounts);
+                                     const std::filesystem::path& upper,
+                                     const std::vector<protocol::MountSpec>& mounts);
   util::Result<void> resume_from(const MemorySnapshot& snapshot, backends::qemu::VmSpec vm, const SandboxSpec& spec,
-                                 const std::vector<protocol::MountSpec>& mounts, std::chrono::steady_clock::time_point t0);
+                                 const std::vector<protocol::MountSpec>& mounts,
+                                 std::chrono::steady_clock::time_point t0);
   backends::KernelBundle m_kernel;
   util::Result<backends::qemu::QemuHost> prepare_qemu(const util::Dirs& dirs, const SandboxSpec& spec,
                                                       const std::filesystem::path& initramfs);

@@ -89,14 +89,16 @@ util::Result<std::vector<std::pair<std::string, std::string>>> json_secret_field
     if (!node->is_string()) return secret_error(s, "field " + field + " is not a string");
     std::string v = node->get<std::string>();
     if (v.size() < net::SecretTable::k_min_scrub_size)
-      return secret_error(s, "field " + field + " is shorter than " + std::to_string(net::SecretTable::k_min_scrub_size) +
+      return secret_error(s, "field " + field + " is shorter than " +
+                                 std::to_string(net::SecretTable::k_min_scrub_size) +
                                  " bytes (too short to be kept out of the guest reliably)");
     out.emplace_back(field, std::move(v));
   }
   return out;
 }
 
-util::Result<GuestSecretFile> render_secret_file(const Secret& s, std::string_view value, const net::SecretTable& table) {
+util::Result<GuestSecretFile> render_secret_file(const Secret& s, std::string_view value,
+                                                 const net::SecretTable& table) {
   GuestSecretFile out{s.name, s.file, {}};
   if (!s.json.empty()) {
     ordered_json doc = ML_TRY(parse_document(s, value));

@@ -81,7 +81,8 @@ util::Result<void> copy_from_share(const fs::path& source, const std::string& re
   fs::path from = source / rel, to = dir / rel;
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
-  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing, ec);
+  fs::copy(from, to,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing, ec);
   if (ec) return util::make_error(util::ErrorCode::Io, "copy " + from.string() + ": " + ec.message());
   return util::ok();
 }
@@ -90,9 +91,12 @@ util::Result<void> copy_from_share(const fs::path& source, const std::string& re
 
 char change_letter(ChangeKind kind) {
   switch (kind) {
-    case ChangeKind::Added: return 'A';
-    case ChangeKind::Modified: return 'M';
-    case ChangeKind::Deleted: return 'D';
+    case ChangeKind::Added:
+      return 'A';
+    case ChangeKind::Modified:
+      return 'M';
+    case ChangeKind::Deleted:
+      return 'D';
   }
   return '?';
 }
@@ -121,7 +125,8 @@ util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& l
     c.mode = static_cast<uint32_t>(ML_TRY_CTX(protocol::get_int_or(j, "mode", 0, 0, 07777), "snapshot listing"));
     c.link_target = ML_TRY_CTX(protocol::get_string_or(j, "target", ""), "snapshot listing");
     bool opaque_dir = ML_TRY_CTX(protocol::get_bool_or(j, "opaque", false), "snapshot listing");
-    if (!safe_relative(c.path)) return util::make_error(util::ErrorCode::Guest, "snapshot listing: unsafe path '" + c.path + "'");
+    if (!safe_relative(c.path))
+      return util::make_error(util::ErrorCode::Guest, "snapshot listing: unsafe path '" + c.path + "'");
     in_upper.insert(c.path);
     std::string had = share_type(source / c.path);
     if (c.type == "whiteout") {
@@ -158,7 +163,8 @@ util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& l
   return out;
 }
 
-util::Result<std::vector<SnapshotDiff>> snapshot_diffs(protocol::Client& client, const std::vector<WorkspaceMount>& mounts) {
+util::Result<std::vector<SnapshotDiff>> snapshot_diffs(protocol::Client& client,
+                                                       const std::vector<WorkspaceMount>& mounts) {
   std::vector<SnapshotDiff> out;
   for (size_t i = 0; i < mounts.size(); ++i) {
     if (mounts[i].mode != MountMode::Snapshot) continue;

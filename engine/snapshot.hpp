@@ -41,10 +41,12 @@ char change_letter(ChangeKind kind);
 
 // Classifies the guest's upper-dir listing LINES (JSON lines) against SOURCE.
 // Rejects unsafe paths (absolute, '..', empty components).
-util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& lines, const std::filesystem::path& source);
+util::Result<std::vector<SnapshotChange>> classify_snapshot(const std::string& lines,
+                                                            const std::filesystem::path& source);
 
 // The changes of every snapshot mount in MOUNTS (empty: none).
-util::Result<std::vector<SnapshotDiff>> snapshot_diffs(protocol::Client& client, const std::vector<WorkspaceMount>& mounts);
+util::Result<std::vector<SnapshotDiff>> snapshot_diffs(protocol::Client& client,
+                                                       const std::vector<WorkspaceMount>& mounts);
 
 // Applies DIFF to directory TO (created if missing): writes added/modified
 // files, directories and symlinks with the guest's contents and modes, and
@@ -53,12 +55,14 @@ util::Result<void> export_snapshot(protocol::Client& client, const SnapshotDiff&
 
 // Writes a unified diff (diff -ruN, paths a/... b/..., apply with patch -p1 in
 // a copy of the share) of DIFF to FILE.
-util::Result<void> write_snapshot_patch(protocol::Client& client, const SnapshotDiff& diff, const std::filesystem::path& file);
+util::Result<void> write_snapshot_patch(protocol::Client& client, const SnapshotDiff& diff,
+                                        const std::filesystem::path& file);
 
 nlohmann::json snapshot_diff_to_json(const SnapshotDiff& diff);
 
 // CLI side: sends REQUEST ({"op":"diff"} or {"op":"export",...}) to sandbox
 // NAME's supervisor. Clear errors when it does not exist or is not running.
-util::Result<nlohmann::json> snapshot_request(const util::Dirs& dirs, const std::string& name, const nlohmann::json& request);
+util::Result<nlohmann::json> snapshot_request(const util::Dirs& dirs, const std::string& name,
+                                              const nlohmann::json& request);
 
 }  // namespace engine

@@ -66,7 +66,10 @@ std::string join(const std::vector<std::string>& v) {
 class Supervisor {
  public:
   Supervisor(Config config, GuestPlatform platform, BootableImage image, SandboxPaths paths, SandboxRecord record)
-      : m_config(std::move(config)), m_platform(std::move(platform)), m_image(std::move(image)), m_paths(std::move(paths)),
+      : m_config(std::move(config)),
+        m_platform(std::move(platform)),
+        m_image(std::move(image)),
+        m_paths(std::move(paths)),
         m_record(std::move(record)) {}
 
   util::Result<void> boot(const util::Dirs& dirs) {
@@ -90,24 +93,26 @@ class Supervisor {
       std::lock_guard lock(m_record_mutex);
       ML_TRY(write_record(m_paths, m_record));
     }
-    if (!m_layers.attach.empty()) log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
+    if (!m_layers.attach.empty())
+      log_line("task layer " + m_layers.attach.front() + " covers " + join(m_layers.skipped));
     m_net = ML_TRY(SandboxNet::start(dirs, m_config, m_record.name, nic_link_for(spec.vmm)));
     spec.network = m_net.get();
     m_volumes = ML_TRY(lease_volumes(dirs, m_config, m_record.name));  // engine/volumes.hpp
     spec.mounts = ML_TRY(plan_workspace_mounts(
         m_config,
-        [this](const Mount& m) {                                  // engine/workspace_mounts.hpp
+        [this](const Mount& m) {                                   // engine/workspace_mounts.hpp
           return git_mount_source(m, m_paths.dir, m_record.name);  // git mode: serve the clone
         },
         [this](const Mount& m) { return leased_volume(m_volumes, m); }));
     spec.mount_owner = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
     m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
-    m_vm = std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
+    m_vm =
+        std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
     m_record.accel = m_vm->accel_name();
     m_record.ready_ms = m_vm->times().ready;
     m_record.snapshot = m_vm->snapshot().describe();
-    log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + ", " + m_record.snapshot + "): " +
-             m_vm->boot_info().uname);
+    log_line("ready in " + std::to_string(m_record.ready_ms) + " ms (accel " + m_record.accel + ", " +
+             m_record.snapshot + "): " + m_vm->boot_info().uname);
     m_ports->start(m_vm->client());
     if (m_config.ports_auto)
       m_port_watch = std::make_unique<PortWatch>(m_vm->client(), *m_ports, [this](const std::string& line) {
@@ -236,10 +241,12 @@ class Supervisor {
         if (req.contains("add")) {
           auto f = ML_TRY(m_ports->add(req["add"].value("host", uint16_t{0}), req["add"].value("guest", uint16_t{0}),
                                        PortOrigin::Cli));
-          log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " (matchlock port)");
+          log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) +
+                   " (matchlock port)");
           out["added"] = {{"host", f.host}, {"guest", f.guest}};
         } else if (req.contains("remove")) {
-          auto gone = ML_TRY(m_ports->remove(req["remove"].value("guest", uint16_t{0}), req["remove"].value("host", uint16_t{0})));
+          auto gone = ML_TRY(
+              m_ports->remove(req["remove"].value("guest", uint16_t{0}), req["remove"].value("host", uint16_t{0})));
           out["removed"] = json::array();
           for (const auto& f : gone) {
             log_line("port 127.0.0.1:" + std::to_string(f.host) + " -> guest " + std::to_string(f.guest) + " removed");
@@ -269,7 +276,8 @@ class Supervisor {
   void handle_snapshot(int conn, const std::string& op, const json& req) {
     auto r = [&]() -> util::Result<json> {
       auto diffs = ML_TRY(snapshot_diffs(m_vm->client(), m_mounts));
-      if (diffs.empty()) return util::make_error(util::ErrorCode::NotFound, "sandbox '" + m_record.name + "' has no snapshot mount");
+      if (diffs.empty())
+        return util::make_error(util::ErrorCode::NotFound, "sandbox '" + m_record.name + "' has no snapshot mount");
       if (op == "diff") {
         json mounts = json::array();
         for (const auto& d : diffs) mounts.push_back(snapshot_diff_to_json(d));
@@ -280,8 +288,9 @@ class Supervisor {
       for (const auto& d : diffs)
         if (target.empty() ? diffs.size() == 1 : d.target == target) pick = &d;
       if (!pick)
-        return util::make_error(util::ErrorCode::Config, target.empty() ? "several snapshot mounts: choose one with --mount TARGET"
-                                                                        : "no snapshot mount at " + target);
+        return util::make_error(util::ErrorCode::Config, target.empty()
+                                                             ? "several snapshot mounts: choose one with --mount TARGET"
+                                                             : "no snapshot mount at " + target);
       std::string to = req.value("to", ""), patch = req.value("patch", "");
       if (!to.empty()) ML_TRY(export_snapshot(m_vm->client(), *pick, to));
       if (!patch.empty()) ML_TRY(write_snapshot_patch(m_vm->client(), *pick, patch));
@@ -298,21 +307,24 @@ class Supervisor {
   // {"op":"checkpoint","task":T}: capture the writable disk as T's cached layer (engine/task_layers.hpp).
   void handle_checkpoint(int conn, const json& req) {
     std::string task = req.value("task", "");
-    auto it = std::find_if(m_layers.capture.begin(), m_layers.capture.end(), [&](const auto& c) { return c.first == task; });
+    auto it =
+        std::find_if(m_layers.capture.begin(), m_layers.capture.end(), [&](const auto& c) { return c.first == task; });
     if (it == m_layers.capture.end()) {
       reply(conn, {{"ok", false}, {"error", "task '" + task + "' has no layer to capture in this sandbox"}});
       return;
     }
     std::lock_guard lock(m_capture_mutex);
     auto t0 = std::chrono::steady_clock::now();
-    auto layer = capture_task_layer(m_dirs, m_vm->client(), m_paths.upper(), {it->second, task, m_config.file.string(), m_layers.attach});
+    auto layer = capture_task_layer(m_dirs, m_vm->client(), m_paths.upper(),
+                                    {it->second, task, m_config.file.string(), m_layers.attach});
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     if (!layer) {
       log_line("task " + task + ": " + layer.error().message());
       reply(conn, {{"ok", false}, {"error", layer.error().message()}});
       return;
     }
-    log_line("task " + task + ": layer " + layer->key + " (" + std::to_string(layer->bytes >> 10) + " KiB) in " + std::to_string(ms) + " ms");
+    log_line("task " + task + ": layer " + layer->key + " (" + std::to_string(layer->bytes >> 10) + " KiB) in " +
+             std::to_string(ms) + " ms");
     reply(conn, {{"ok", true}, {"key", layer->key}, {"bytes", layer->bytes}, {"ms", ms}});
   }
 
@@ -326,7 +338,8 @@ class Supervisor {
       for (const auto& [k, v] : m_config.sandbox.env) set_env(r.env, k + "=" + v);
       for (const auto& e : req.value("env", std::vector<std::string>{})) set_env(r.env, e);
       r.cwd = req.value("cwd", "");
-      if (r.cwd.empty()) r.cwd = !m_config.sandbox.workdir.empty() ? m_config.sandbox.workdir : m_image.config.working_dir;
+      if (r.cwd.empty())
+        r.cwd = !m_config.sandbox.workdir.empty() ? m_config.sandbox.workdir : m_image.config.working_dir;
       r.user = req.value("user", "");
       if (r.user.empty()) r.user = !m_config.sandbox.user.empty() ? m_config.sandbox.user : m_image.config.user;
       r.tty = req.value("tty", false);
@@ -375,9 +388,9 @@ class Supervisor {
   util::Dirs m_dirs;
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
-  LayerPlan m_layers;          // cached task layers (engine/task_layers.hpp)
-  std::mutex m_capture_mutex;  // one capture at a time
-  std::unique_ptr<SandboxNet> m_net;  // declared before m_vm: outlives the VM
+  LayerPlan m_layers;                    // cached task layers (engine/task_layers.hpp)
+  std::mutex m_capture_mutex;            // one capture at a time
+  std::unique_ptr<SandboxNet> m_net;     // declared before m_vm: outlives the VM
   std::unique_ptr<SandboxVm> m_vm;
   std::atomic<bool> m_stop{false};
   std::atomic<int> m_active{0};

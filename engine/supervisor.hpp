@@ -13,8 +13,8 @@
 namespace engine {
 
 struct SuperviseOptions {
-  std::string name;  // sandbox name (state dir)
-  std::string file;  // the Matchlockfile, absolute
+  std::string name;          // sandbox name (state dir)
+  std::string file;          // the Matchlockfile, absolute
   bool no_snapshot = false;  // up --no-snapshot
 };
 

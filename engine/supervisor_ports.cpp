@@ -64,7 +64,8 @@ void relay(util::Fd sock, protocol::Stream stream) {
 
 }  // namespace
 
-util::Result<std::unique_ptr<PortForwarder>> PortForwarder::bind(const std::vector<std::pair<uint16_t, uint16_t>>& ports) {
+util::Result<std::unique_ptr<PortForwarder>> PortForwarder::bind(
+    const std::vector<std::pair<uint16_t, uint16_t>>& ports) {
   std::unique_ptr<PortForwarder> f(new PortForwarder());
   int p[2];
   if (util::pipe_cloexec(p, util::Blocking::No) < 0) return util::sys_error("pipe");
@@ -89,8 +90,8 @@ util::Result<PortForward> PortForwarder::add(uint16_t host, uint16_t guest, Port
   std::unique_lock lock(m_mutex);
   for (const auto& l : m_listeners)
     if (host != 0 && l->forward.host == host)
-      return util::make_error(util::ErrorCode::Config, loopback(host) + " already forwards to guest port " +
-                                                           std::to_string(l->forward.guest));
+      return util::make_error(util::ErrorCode::Config,
+                              loopback(host) + " already forwards to guest port " + std::to_string(l->forward.guest));
   if (m_listeners.size() >= k_max_port_forwards)
     return util::make_error(util::ErrorCode::Config,
                             "at most " + std::to_string(k_max_port_forwards) + " forwarded ports per sandbox");

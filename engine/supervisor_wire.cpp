@@ -113,7 +113,8 @@ util::Result<nlohmann::json> supervisor_request(const util::Dirs& dirs, const st
   if (!util::path_exists(paths.dir)) return util::make_error(util::ErrorCode::NotFound, "no sandbox '" + name + "'");
   auto sock = connect_unix(paths.socket());
   if (!sock)
-    return util::make_error(util::ErrorCode::NotFound, "sandbox '" + name + "' is not running (start it with matchlock up)");
+    return util::make_error(util::ErrorCode::NotFound,
+                            "sandbox '" + name + "' is not running (start it with matchlock up)");
   ML_TRY(send_message(sock->get(), request.dump()));
   auto msg = ML_TRY_CTX(recv_message(sock->get()), "supervisor");
   try {

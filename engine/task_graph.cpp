@@ -52,7 +52,9 @@ std::vector<std::vector<std::string>> find_cycles(const std::vector<Task>& tasks
 
 util::Result<std::vector<std::string>> task_order(const Config& config, std::string_view task) {
   const Task* root = config.find_task(task);
-  if (!root) return util::make_error(util::ErrorCode::NotFound, "no task \"" + std::string(task) + "\" in " + config.file.string());
+  if (!root)
+    return util::make_error(util::ErrorCode::NotFound,
+                            "no task \"" + std::string(task) + "\" in " + config.file.string());
   std::vector<std::string> order;
   std::map<std::string, Mark> marks;
   // Iterative DFS (post-order), so deep chains cannot overflow the stack.
@@ -63,9 +65,11 @@ util::Result<std::vector<std::string>> task_order(const Config& config, std::str
     if (next < t->needs.size()) {
       const std::string& dep = t->needs[next++];
       const Task* d = config.find_task(dep);
-      if (!d) return util::make_error(util::ErrorCode::Config, "task \"" + t->name + "\" needs missing task \"" + dep + "\"");
+      if (!d)
+        return util::make_error(util::ErrorCode::Config, "task \"" + t->name + "\" needs missing task \"" + dep + "\"");
       Mark m = marks[dep];
-      if (m == Mark::Active) return util::make_error(util::ErrorCode::Config, "task dependency cycle through \"" + dep + "\"");
+      if (m == Mark::Active)
+        return util::make_error(util::ErrorCode::Config, "task dependency cycle through \"" + dep + "\"");
       if (m == Mark::New) {
         marks[dep] = Mark::Active;
         stack.push_back({d, 0});

@@ -29,7 +29,8 @@ util::Result<void> hash_file(const fs::path& path, const std::string& rel, std::
 }
 
 // Every regular file below ROOT (recursively) whose path relative to BASE matches PATTERN (or any, when empty).
-util::Result<void> walk(const fs::path& base, const fs::path& root, const std::string& pattern, std::map<std::string, std::string>& out) {
+util::Result<void> walk(const fs::path& base, const fs::path& root, const std::string& pattern,
+                        std::map<std::string, std::string>& out) {
   std::error_code ec;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
@@ -83,7 +84,8 @@ std::string task_key(const Config& config, const Task& task, const std::string& 
               {"user", task.user.empty() ? config.sandbox.user : task.user},
               {"workdir", task.workdir.empty() ? config.sandbox.workdir : task.workdir},
               {"inputs", task.inputs}};
-  std::string text = std::string(k_key_version) + "\nbase " + base + "\nparent " + parent + "\ntask " + task.name + "\ndef " + def.dump() + "\n";
+  std::string text = std::string(k_key_version) + "\nbase " + base + "\nparent " + parent + "\ntask " + task.name +
+                     "\ndef " + def.dump() + "\n";
   for (const auto& [rel, sha] : inputs) text += "input " + sha + " " + rel + "\n";
   return util::sha256_hex(text);
 }
@@ -110,7 +112,8 @@ size_t cacheable_prefix(const Config& config, const std::vector<std::string>& or
   return end;
 }
 
-util::Result<TaskKeys> task_layer_keys(const Config& config, const std::string& base, const std::vector<std::string>& order) {
+util::Result<TaskKeys> task_layer_keys(const Config& config, const std::string& base,
+                                       const std::vector<std::string>& order) {
   TaskKeys keys;
   std::string parent = "-";
   // Every task of the prefix is chained into the key, cached or not: a layer holds
@@ -147,9 +150,10 @@ std::vector<std::string> uncacheable_tasks(const Config& config, const std::vect
   std::vector<std::string> out;
   for (const auto& t : config.tasks) {
     if (!t.cache || std::find(order.begin(), order.end(), t.name) != order.end()) continue;
-    out.push_back(config.where("tasks." + t.name + ".cache") + ": task " + t.name +
-                  ": cache = true, but `up` does not run it, so it is never cached (only the tasks `up` runs, and their needs, "
-                  "are captured as layers; add it to `up`)");
+    out.push_back(
+        config.where("tasks." + t.name + ".cache") + ": task " + t.name +
+        ": cache = true, but `up` does not run it, so it is never cached (only the tasks `up` runs, and their needs, "
+        "are captured as layers; add it to `up`)");
   }
   return out;
 }
@@ -161,7 +165,8 @@ util::Result<LayerPlan> plan_sandbox_layers(const util::Dirs& dirs, const Config
   return plan_task_layers(dirs, config, base, order);
 }
 
-util::Result<LayerMeta> capture_task_layer(const util::Dirs& dirs, protocol::Client& client, const fs::path& upper, LayerMeta meta) {
+util::Result<LayerMeta> capture_task_layer(const util::Dirs& dirs, protocol::Client& client, const fs::path& upper,
+                                           LayerMeta meta) {
   ML_TRY_CTX(client.freeze_writable(k_freeze_timeout), "capture layer");
   auto published = publish_layer(dirs, upper, std::move(meta));
   auto thawed = client.thaw_writable(k_freeze_timeout);
@@ -172,14 +177,18 @@ util::Result<LayerMeta> capture_task_layer(const util::Dirs& dirs, protocol::Cli
 
 const char* to_string(LayerState s) {
   switch (s) {
-    case LayerState::Cached: return "cached";
-    case LayerState::Stale: return "stale";
-    case LayerState::NotCached: return "-";
+    case LayerState::Cached:
+      return "cached";
+    case LayerState::Stale:
+      return "stale";
+    case LayerState::NotCached:
+      return "-";
   }
   return "-";
 }
 
-std::map<std::string, LayerState> task_layer_states(const util::Dirs& dirs, const Config& config, const TaskKeys& keys) {
+std::map<std::string, LayerState> task_layer_states(const util::Dirs& dirs, const Config& config,
+                                                    const TaskKeys& keys) {
   std::map<std::string, LayerState> states;
   for (const auto& t : config.tasks) states[t.name] = t.cache ? LayerState::Stale : LayerState::NotCached;
   std::map<std::string, std::string> key_of(keys.begin(), keys.end());

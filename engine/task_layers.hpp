@@ -37,7 +37,8 @@ using TaskKeys = std::vector<std::pair<std::string, std::string>>;
 util::Result<std::string> rootfs_sha256(const std::filesystem::path& image_ext4);
 
 // Keys of the cacheable prefix of ORDER (`up` tasks, dependencies first).
-util::Result<TaskKeys> task_layer_keys(const Config& config, const std::string& base, const std::vector<std::string>& order);
+util::Result<TaskKeys> task_layer_keys(const Config& config, const std::string& base,
+                                       const std::vector<std::string>& order);
 
 // How many tasks of ORDER the cacheable prefix holds (up to its last `cache = true` task).
 size_t cacheable_prefix(const Config& config, const std::vector<std::string>& order);
@@ -47,20 +48,21 @@ size_t cacheable_prefix(const Config& config, const std::vector<std::string>& or
 std::vector<std::string> uncacheable_tasks(const Config& config, const std::vector<std::string>& order);
 
 struct LayerPlan {
-  std::vector<std::string> attach;  // layer keys, topmost first (the deepest usable layer and its lowers)
-  std::vector<std::string> skipped; // tasks the attached layer already contains (in order, uncached ones too)
-  TaskKeys capture;                 // the remaining tasks of the prefix: capture a layer after each succeeds
+  std::vector<std::string> attach;   // layer keys, topmost first (the deepest usable layer and its lowers)
+  std::vector<std::string> skipped;  // tasks the attached layer already contains (in order, uncached ones too)
+  TaskKeys capture;                  // the remaining tasks of the prefix: capture a layer after each succeeds
 };
 util::Result<LayerPlan> plan_task_layers(const util::Dirs& dirs, const Config& config, const std::string& base,
                                          const std::vector<std::string>& order);
 
 // The supervisor's plan at boot: the base is the image's rootfs, the order the `up` tasks.
-util::Result<LayerPlan> plan_sandbox_layers(const util::Dirs& dirs, const Config& config, const std::filesystem::path& image_ext4);
+util::Result<LayerPlan> plan_sandbox_layers(const util::Dirs& dirs, const Config& config,
+                                            const std::filesystem::path& image_ext4);
 
 // Freezes the guest's writable disk (UPPER on the host), publishes a copy as
 // layer META.key, thaws (also when the copy failed). Returns the published layer.
-util::Result<LayerMeta> capture_task_layer(const util::Dirs& dirs, protocol::Client& client, const std::filesystem::path& upper,
-                                           LayerMeta meta);
+util::Result<LayerMeta> capture_task_layer(const util::Dirs& dirs, protocol::Client& client,
+                                           const std::filesystem::path& upper, LayerMeta meta);
 
 enum class LayerState { Cached, Stale, NotCached };
 const char* to_string(LayerState s);  // "cached", "stale", "-"

@@ -43,7 +43,8 @@ std::vector<std::string> trust_grants(const Config& c) {
                   (s.json.empty() ? (s.file_template ? " (template)" : " (placeholder)") : " (json " + fields + ")"));
     }
   }
-  for (const auto& m : c.mounts) g.push_back("mount " + mount_source_label(m) + " -> " + m.target + " " + to_string(m.mode));
+  for (const auto& m : c.mounts)
+    g.push_back("mount " + mount_source_label(m) + " -> " + m.target + " " + to_string(m.mode));
   for (const auto& p : c.ports) g.push_back("port " + std::to_string(p.host) + " -> " + std::to_string(p.guest));
   if (c.ports_auto) g.push_back("port auto (each guest listener on 127.0.0.1 at a host port the kernel picks)");
   std::sort(g.begin(), g.end());
@@ -111,8 +112,8 @@ util::Result<void> ensure_trusted(const util::Dirs& dirs, const Config& config, 
   auto wider = widenings(approved, grants);
   if (!first && wider.empty()) return util::ok();
   if (flag == TrustFlag::Granted) return save_approval(dirs, config.file, grants);
-  std::string what = first ? "the first use of " + config.file.string()
-                           : config.file.string() + " widened what the sandbox may reach";
+  std::string what =
+      first ? "the first use of " + config.file.string() : config.file.string() + " widened what the sandbox may reach";
   if (!::isatty(in_fd))
     return util::make_error(util::ErrorCode::Denied,
                             what + " needs approval: run on a terminal to review it, or pass --trust (CI)");
@@ -140,8 +141,7 @@ util::Result<void> ensure_trusted(const util::Dirs& dirs, const Config& config, 
   std::string answer;
   char ch = 0;
   while (::read(in_fd, &ch, 1) == 1 && ch != '\n') answer += ch;
-  if (answer == "y" || answer == "Y" || answer == "yes")
-    return save_approval(dirs, config.file, grants);
+  if (answer == "y" || answer == "Y" || answer == "yes") return save_approval(dirs, config.file, grants);
   return util::make_error(util::ErrorCode::Denied, "policy of " + config.file.string() + " not trusted");
 }
 

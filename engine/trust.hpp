@@ -29,7 +29,8 @@ std::vector<std::string> widenings(const std::vector<std::string>& approved, con
 
 std::filesystem::path approval_path(const util::Dirs& dirs, const std::filesystem::path& matchlockfile);
 // The approved grants for the file, or an empty list when never approved.
-util::Result<std::vector<std::string>> load_approval(const util::Dirs& dirs, const std::filesystem::path& matchlockfile);
+util::Result<std::vector<std::string>> load_approval(const util::Dirs& dirs,
+                                                     const std::filesystem::path& matchlockfile);
 util::Result<void> save_approval(const util::Dirs& dirs, const std::filesystem::path& matchlockfile,
                                  const std::vector<std::string>& grants);
 

@@ -28,7 +28,8 @@ bool is_name(std::string_view v) {
 
 bool is_sandbox_name(std::string_view v) {
   return !v.empty() && v.size() <= 128 && v[0] != '.' &&
-         v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == std::string_view::npos;
+         v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+             std::string_view::npos;
 }
 
 std::string canonical_text(const fs::path& p) {
@@ -116,7 +117,8 @@ util::Result<VolumeRef> parse_volume_ref(std::string_view text, std::string_view
     ref.volume = std::string(text.substr(slash + 1));
   }
   if (!is_sandbox_name(ref.sandbox) || !is_name(ref.volume))
-    return util::make_error(util::ErrorCode::Usage, "\"" + std::string(text) + "\" is not a volume name (SANDBOX/VOLUME)");
+    return util::make_error(util::ErrorCode::Usage,
+                            "\"" + std::string(text) + "\" is not a volume name (SANDBOX/VOLUME)");
   return ref;
 }
 
@@ -132,7 +134,8 @@ util::Result<std::vector<VolumeLease>> lease_volumes(const util::Dirs& dirs, con
     ML_TRY(util::make_dirs(volumes_root(dirs), 0700));
     ML_TRY(util::make_dirs(dir.parent_path(), 0700));
     if (::mkdir(dir.c_str(), 0700) == 0) {
-      json meta = {{"sandbox", sandbox}, {"volume", m.volume}, {"file", file}, {"created", int64_t(std::time(nullptr))}};
+      json meta = {
+          {"sandbox", sandbox}, {"volume", m.volume}, {"file", file}, {"created", int64_t(std::time(nullptr))}};
       ML_TRY(util::write_file_atomic(dir / k_meta, meta.dump(2) + "\n", 0600));
     } else if (errno != EEXIST) {
       return util::sys_error("mkdir", dir);
@@ -146,7 +149,8 @@ util::Result<std::vector<VolumeLease>> lease_volumes(const util::Dirs& dirs, con
       return util::make_error(util::ErrorCode::Config,
                               where + ": volume " + sandbox + "/" + m.volume + " belongs to " + meta->file +
                                   ", not to this Matchlockfile; use another sandbox name, or remove it first "
-                                  "(matchlock volume rm " + sandbox + "/" + m.volume + ")");
+                                  "(matchlock volume rm " +
+                                  sandbox + "/" + m.volume + ")");
     lease.data = dir / "data";
     if (::mkdir(lease.data.c_str(), 0700) < 0 && errno != EEXIST) return util::sys_error("mkdir", lease.data);
     struct stat st {};
@@ -201,7 +205,9 @@ util::Result<void> remove_volume(const util::Dirs& dirs, const VolumeRef& ref) {
     return util::make_error(util::ErrorCode::Usage, "no volume " + ref.text());
   auto lock = oci::FileLock::acquire(dir / "lock", oci::LockMode::Exclusive, oci::Wait::No);
   if (!lock)
-    return util::make_error(util::ErrorCode::Usage, "volume " + ref.text() + " is in use by a sandbox; stop it first (matchlock down " + ref.sandbox + ")");
+    return util::make_error(
+        util::ErrorCode::Usage,
+        "volume " + ref.text() + " is in use by a sandbox; stop it first (matchlock down " + ref.sandbox + ")");
   // Moved aside first, so a sandbox starting now creates a fresh one instead of using a half-removed tree.
   fs::path doomed = dir.parent_path() / (".rm-" + ref.volume + "-" + std::to_string(::getpid()));
   if (::rename(dir.c_str(), doomed.c_str()) < 0) return util::sys_error("rename", dir);

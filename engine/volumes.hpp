@@ -56,11 +56,11 @@ struct VolumeInfo {
   std::string sandbox;
   std::string volume;
   std::filesystem::path data;
-  std::string file;           // the Matchlockfile that created it
+  std::string file;  // the Matchlockfile that created it
   int64_t created_unix = 0;
-  uint64_t bytes = 0;         // allocated size of everything in it
-  bool in_use = false;        // a sandbox mounts it now
-  bool orphaned = false;      // its Matchlockfile is gone or no longer mounts it
+  uint64_t bytes = 0;     // allocated size of everything in it
+  bool in_use = false;    // a sandbox mounts it now
+  bool orphaned = false;  // its Matchlockfile is gone or no longer mounts it
 };
 // Every volume, sorted by sandbox then name.
 util::Result<std::vector<VolumeInfo>> list_volumes(const util::Dirs& dirs);
@@ -69,8 +69,8 @@ util::Result<std::vector<VolumeInfo>> list_volumes(const util::Dirs& dirs);
 util::Result<void> remove_volume(const util::Dirs& dirs, const VolumeRef& ref);
 
 struct VolumeGcReport {
-  uint64_t count = 0;            // volumes kept
-  uint64_t bytes = 0;            // their size
+  uint64_t count = 0;  // volumes kept
+  uint64_t bytes = 0;  // their size
   uint64_t removed = 0;
   uint64_t bytes_reclaimed = 0;
   std::vector<std::string> paths;

@@ -45,8 +45,8 @@ util::Result<std::pair<uint32_t, uint32_t>> resolve_owner(protocol::Client& clie
   if (util::pipe_cloexec(fds) < 0) return util::sys_error("pipe");
   util::Fd rd(fds[0]), wr(fds[1]);
   protocol::ExecRequest req;
-  std::string script = group.empty() ? "id -u \"$1\" && id -g \"$1\""
-                                     : "id -u \"$1\" && grep \"^$2:\" /etc/group | cut -d: -f3";
+  std::string script =
+      group.empty() ? "id -u \"$1\" && id -g \"$1\"" : "id -u \"$1\" && grep \"^$2:\" /etc/group | cut -d: -f3";
   req.argv = {"/bin/sh", "-c", script, "sh", user, group};
   protocol::ExecIo io;
   io.stdout_fd = wr.get();
@@ -65,14 +65,15 @@ util::Result<std::pair<uint32_t, uint32_t>> resolve_owner(protocol::Client& clie
   std::optional<uint32_t> u = lines.size() > 0 ? parse_id(lines[0]) : std::nullopt;
   std::optional<uint32_t> g = lines.size() > 1 ? parse_id(lines[1]) : std::nullopt;
   if (r->exit_code != 0 || !u || !g)
-    return util::make_error(util::ErrorCode::Guest, "sandbox user " + owner + " not found in the guest (workspace owner)");
+    return util::make_error(util::ErrorCode::Guest,
+                            "sandbox user " + owner + " not found in the guest (workspace owner)");
   return std::make_pair(*u, *g);
 }
 
 }  // namespace
 
 util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source,
-                                                                 const VolumeSourceFn& volume_source) {
+                                                                const VolumeSourceFn& volume_source) {
   std::vector<WorkspaceMount> out;
   std::vector<fs::path> protect;
   if (!config.file.empty()) {
@@ -90,7 +91,8 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     w.cache = m.cache == MountCache::None ? workspace::CachePolicy::None : workspace::CachePolicy::Auto;
     w.read_only_files = protect;
     if (!m.volume.empty()) {
-      if (!volume_source) return util::make_error(util::ErrorCode::Unsupported, where + ": volumes are not available here");
+      if (!volume_source)
+        return util::make_error(util::ErrorCode::Unsupported, where + ": volumes are not available here");
       w.source = ML_TRY_CTX(volume_source(m), where);
       w.read_only_files.clear();
       if (m.mode == MountMode::Ro) w.access = workspace::Access::ReadOnly;
@@ -98,13 +100,16 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
       continue;
     }
     switch (m.mode) {
-      case MountMode::Rw: w.source = m.source; break;
+      case MountMode::Rw:
+        w.source = m.source;
+        break;
       case MountMode::Ro:
         w.source = m.source;
         w.access = workspace::Access::ReadOnly;
         break;
       case MountMode::Git:
-        if (!git_source) return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"git\" is not available here");
+        if (!git_source)
+          return util::make_error(util::ErrorCode::Unsupported, where + ": mode = \"git\" is not available here");
         w.source = ML_TRY_CTX(git_source(m), where);
         break;
       case MountMode::Snapshot:  // the guest overlays the read-only share (docs/workspace.md)
@@ -114,8 +119,10 @@ util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& co
     }
     std::error_code ec;
     if (!fs::is_directory(w.source, ec))
-      return util::make_error(util::ErrorCode::NotFound, where + ": source " + w.source.string() + " is not a directory");
-    if (w.target == "/") return util::make_error(util::ErrorCode::Config, where + ": a mount cannot replace the guest's /");
+      return util::make_error(util::ErrorCode::NotFound,
+                              where + ": source " + w.source.string() + " is not a directory");
+    if (w.target == "/")
+      return util::make_error(util::ErrorCode::Config, where + ": a mount cannot replace the guest's /");
     out.push_back(std::move(w));
   }
   // A mount inside another one is mounted after it (fewer components first;
@@ -146,14 +153,17 @@ util::Result<ShareTransport> choose_transport(const backends::KernelBundle& kern
   if (want == "channel") return ShareTransport::Channel;
   if (want == "virtiofs") {
     if (!has)
-      return util::make_error(util::ErrorCode::Unsupported, "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs, but the guest kernel " +
-                                                                kernel.dir.string() + " has no virtiofs module");
+      return util::make_error(util::ErrorCode::Unsupported,
+                              "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs, but the guest kernel " + kernel.dir.string() +
+                                  " has no virtiofs module");
     return ShareTransport::Virtiofs;
   }
   return has ? ShareTransport::Virtiofs : ShareTransport::Channel;
 }
 
-const char* to_string(ShareTransport transport) { return transport == ShareTransport::Virtiofs ? "virtiofs" : "channel"; }
+const char* to_string(ShareTransport transport) {
+  return transport == ShareTransport::Virtiofs ? "virtiofs" : "channel";
+}
 
 std::string virtiofs_tag(size_t id) { return "ml-mount" + std::to_string(id); }
 
@@ -164,7 +174,7 @@ std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& 
     s.id = static_cast<uint32_t>(i);
     if (transport == ShareTransport::Virtiofs) s.tag = virtiofs_tag(i);
     s.target = mounts[i].target;
-    s.mode = mounts[i].mode == MountMode::Snapshot                ? "snapshot"
+    s.mode = mounts[i].mode == MountMode::Snapshot             ? "snapshot"
              : mounts[i].access == workspace::Access::ReadOnly ? "ro"
                                                                : "rw";
     out.push_back(std::move(s));
@@ -175,8 +185,8 @@ std::vector<protocol::MountSpec> boot_mounts(const std::vector<WorkspaceMount>& 
 namespace {
 
 // Reads until one whole request is handled (INIT, when called first).
-util::Result<bool> serve_some(protocol::Stream& stream, workspace::FileServer& server, workspace::MessageSplitter& split,
-                              bool until_one) {
+util::Result<bool> serve_some(protocol::Stream& stream, workspace::FileServer& server,
+                              workspace::MessageSplitter& split, bool until_one) {
   for (;;) {
     auto chunk = ML_TRY(stream.read());
     if (!chunk) return false;  // the guest side ended
@@ -209,7 +219,8 @@ WorkspaceMounts::~WorkspaceMounts() {
   }
 }
 
-util::Result<std::vector<backends::qemu::VhostUserFs>> WorkspaceMounts::prepare(const std::vector<WorkspaceMount>& mounts) {
+util::Result<std::vector<backends::qemu::VhostUserFs>> WorkspaceMounts::prepare(
+    const std::vector<WorkspaceMount>& mounts) {
   std::vector<backends::qemu::VhostUserFs> out;
   for (size_t i = 0; i < mounts.size(); ++i) {
     std::string what = "mount " + mounts[i].source.string() + " at " + mounts[i].target;
@@ -225,21 +236,22 @@ void WorkspaceMounts::vm_started() {
 }
 
 util::Result<void> WorkspaceMounts::serve_channel(protocol::Client& client, size_t id,
-                                                  std::unique_ptr<workspace::FileServer> server, const std::string& what) {
+                                                  std::unique_ptr<workspace::FileServer> server,
+                                                  const std::string& what) {
   auto stream = ML_TRY_CTX(client.open_stream("fuse", static_cast<int>(id)), what);
   auto split = std::make_unique<workspace::MessageSplitter>();
   bool up = ML_TRY_CTX(serve_some(stream, *server, *split, true), what);
   if (!up || !server->initialized())
     return util::make_error(util::ErrorCode::Guest, what + ": the guest did not complete the FUSE handshake");
   util::log::debug(what + ": mounted");
-  m_threads.emplace_back([stream = std::move(stream), server = std::move(server), split = std::move(split),
-                          what]() mutable {
-    auto r = serve_some(stream, *server, *split, false);
-    if (!r) util::log::debug(what + ": " + r.error().message());
-    const auto& s = server->stats();
-    util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
-                     " errors)");
-  });
+  m_threads.emplace_back(
+      [stream = std::move(stream), server = std::move(server), split = std::move(split), what]() mutable {
+        auto r = serve_some(stream, *server, *split, false);
+        if (!r) util::log::debug(what + ": " + r.error().message());
+        const auto& s = server->stats();
+        util::log::debug(what + ": served " + std::to_string(s.requests) + " requests (" + std::to_string(s.errors) +
+                         " errors)");
+      });
   return util::ok();
 }
 

@@ -54,8 +54,9 @@ using VolumeSourceFn = std::function<util::Result<std::filesystem::path>(const M
 // virtio-fs transport (see nested_mount).
 // The Matchlockfile and Matchlockfile.lock are read-only in every mount. A volume
 // serves VOLUME_SOURCE(mount) (an error when VOLUME_SOURCE is empty).
-util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config, const GitSourceFn& git_source = {},
-                                                                 const VolumeSourceFn& volume_source = {});
+util::Result<std::vector<WorkspaceMount>> plan_workspace_mounts(const Config& config,
+                                                                const GitSourceFn& git_source = {},
+                                                                const VolumeSourceFn& volume_source = {});
 
 // The first (inner, outer) pair of targets where one lies inside the other.
 // Under the channel transport the agent would have to serve the outer FUSE

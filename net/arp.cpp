@@ -8,8 +8,7 @@ namespace net {
 
 std::optional<ArpPacket> parse_arp(std::span<const uint8_t> p) {
   if (p.size() < 28) return std::nullopt;
-  if (load_be16(p.data()) != 1 || load_be16(p.data() + 2) != 0x0800 || p[4] != 6 || p[5] != 4)
-    return std::nullopt;
+  if (load_be16(p.data()) != 1 || load_be16(p.data() + 2) != 0x0800 || p[4] != 6 || p[5] != 4) return std::nullopt;
   uint16_t op = load_be16(p.data() + 6);
   if (op != 1 && op != 2) return std::nullopt;
   ArpPacket a;

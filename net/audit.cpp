@@ -14,11 +14,16 @@ namespace net {
 
 const char* to_string(AuditKind kind) {
   switch (kind) {
-    case AuditKind::Dns: return "dns";
-    case AuditKind::Tcp: return "tcp";
-    case AuditKind::Tls: return "tls";
-    case AuditKind::Http: return "http";
-    case AuditKind::Limit: return "limit";
+    case AuditKind::Dns:
+      return "dns";
+    case AuditKind::Tcp:
+      return "tcp";
+    case AuditKind::Tls:
+      return "tls";
+    case AuditKind::Http:
+      return "http";
+    case AuditKind::Limit:
+      return "limit";
   }
   return "?";
 }

@@ -20,22 +20,22 @@ namespace net {
 enum class AuditKind { Dns, Tcp, Tls, Http, Limit };
 
 struct AuditEvent {
-  std::string time;      // RFC 3339 UTC with milliseconds; filled by Audit::record when empty
+  std::string time;  // RFC 3339 UTC with milliseconds; filled by Audit::record when empty
   AuditKind kind = AuditKind::Tcp;
-  std::string name;      // host name (DNS name, SNI, Host header); empty for raw addresses
-  std::string address;   // IPv4 the guest dialed, or the DNS answer
+  std::string name;     // host name (DNS name, SNI, Host header); empty for raw addresses
+  std::string address;  // IPv4 the guest dialed, or the DNS answer
   uint16_t port = 0;
   bool allowed = false;
-  std::string rule;      // matching rule as written, or "" for the default decision
+  std::string rule;  // matching rule as written, or "" for the default decision
   std::string reason;
-  uint64_t bytes_up = 0;    // guest -> upstream
-  uint64_t bytes_down = 0;  // upstream -> guest
-  std::vector<std::string> secrets;  // names of secrets injected
-  std::vector<std::string> scrubbed; // names of secrets whose values (or new tokens) came back as placeholders
-  std::string method;    // Http: request method
-  std::string path;      // Http: path without the query
-  int status = 0;        // Http: response status (0 when refused before one)
-  bool intercepted = false;  // TLS terminated by the sandbox CA
+  uint64_t bytes_up = 0;              // guest -> upstream
+  uint64_t bytes_down = 0;            // upstream -> guest
+  std::vector<std::string> secrets;   // names of secrets injected
+  std::vector<std::string> scrubbed;  // names of secrets whose values (or new tokens) came back as placeholders
+  std::string method;                 // Http: request method
+  std::string path;                   // Http: path without the query
+  int status = 0;                     // Http: response status (0 when refused before one)
+  bool intercepted = false;           // TLS terminated by the sandbox CA
 };
 
 const char* to_string(AuditKind kind);

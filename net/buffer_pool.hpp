@@ -44,8 +44,8 @@ class BufferPool {
  private:
   size_t m_budget;
   size_t m_reserve;
-  size_t m_blocks = 0;   // blocks held by rings
-  size_t m_charged = 0;  // bytes charged outside blocks
+  size_t m_blocks = 0;            // blocks held by rings
+  size_t m_charged = 0;           // bytes charged outside blocks
   std::vector<uint8_t*> m_spare;  // free blocks kept mapped for reuse
   bool m_released = false;
 };

@@ -13,8 +13,8 @@ namespace net {
 
 namespace {
 
-constexpr long k_backdate = 3600;             // clock skew between host and guest
-constexpr long k_ca_lifetime = 30L * 86400;   // a sandbox rarely lives longer
+constexpr long k_backdate = 3600;            // clock skew between host and guest
+constexpr long k_ca_lifetime = 30L * 86400;  // a sandbox rarely lives longer
 constexpr long k_leaf_lifetime = 7L * 86400;
 
 util::Result<PkeyPtr> make_p256_key() {
@@ -56,8 +56,7 @@ util::Result<X509Ptr> new_cert(EVP_PKEY* subject_key, const std::string& cn, lon
   X509_set_pubkey(cert.get(), subject_key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("matchlock"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   return cert;
 }
 

@@ -56,8 +56,7 @@ DnsParse parse_dns_query(std::span<const uint8_t> m, DnsQuery& q) {
   return DnsParse::Ok;
 }
 
-std::vector<uint8_t> build_dns_response(const DnsQuery& q, DnsRcode rcode, std::optional<Ipv4> answer,
-                                        uint32_t ttl) {
+std::vector<uint8_t> build_dns_response(const DnsQuery& q, DnsRcode rcode, std::optional<Ipv4> answer, uint32_t ttl) {
   bool with_question = !q.question.empty();
   bool with_answer = answer.has_value() && with_question;
   std::vector<uint8_t> r(12 + q.question.size() + (with_answer ? 16 : 0), 0);

@@ -24,8 +24,7 @@ struct DnsStats {
 
 class DnsResponder {
  public:
-  DnsResponder(std::shared_ptr<NameMap> names, std::function<bool(std::string_view)> name_allowed,
-               uint32_t ttl);
+  DnsResponder(std::shared_ptr<NameMap> names, std::function<bool(std::string_view)> name_allowed, uint32_t ttl);
   // The response to send back, or nullopt to drop the message.
   std::optional<std::vector<uint8_t>> answer(std::span<const uint8_t> query);
   const DnsStats& stats() const { return m_stats; }

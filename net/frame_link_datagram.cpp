@@ -29,7 +29,8 @@ constexpr int k_drop_budget = 64;
 
 class DatagramLink final : public FrameLink {
  public:
-  explicit DatagramLink(util::Fd fd) : m_fd(std::move(fd)), m_in(std::make_unique_for_overwrite<uint8_t[]>(k_max_frame)) {}
+  explicit DatagramLink(util::Fd fd)
+      : m_fd(std::move(fd)), m_in(std::make_unique_for_overwrite<uint8_t[]>(k_max_frame)) {}
   int fd() const override { return m_fd.get(); }
 
   util::Result<bool> read_frame(std::vector<uint8_t>& frame) override {
@@ -123,7 +124,8 @@ util::Result<DatagramBuffers> set_datagram_buffers(int fd, int want_rcvbuf) {
                                                      " is less than twice SO_SNDBUF " + std::to_string(b.sndbuf));
   if (static_cast<size_t>(b.sndbuf) < k_datagram_mtu + k_min_frame)
     return util::make_error(util::ErrorCode::Io, "datagram link: SO_SNDBUF " + std::to_string(b.sndbuf) +
-                                                     " cannot hold one " + std::to_string(k_datagram_mtu) + "-byte frame");
+                                                     " cannot hold one " + std::to_string(k_datagram_mtu) +
+                                                     "-byte frame");
   return b;
 }
 

@@ -23,7 +23,8 @@ constexpr size_t k_out_keep = 256 * 1024;
 class StreamLink final : public FrameLink {
  public:
   // m_in is not zero-filled: an idle link touches only the pages its frames were read into.
-  explicit StreamLink(util::Fd fd) : m_fd(std::move(fd)), m_in(std::make_unique_for_overwrite<uint8_t[]>(k_in_buffer)) {}
+  explicit StreamLink(util::Fd fd)
+      : m_fd(std::move(fd)), m_in(std::make_unique_for_overwrite<uint8_t[]>(k_in_buffer)) {}
   int fd() const override { return m_fd.get(); }
 
   util::Result<bool> read_frame(std::vector<uint8_t>& frame) override {
@@ -31,7 +32,8 @@ class StreamLink final : public FrameLink {
       size_t avail = m_in_end - m_in_start;
       if (avail >= 4) {
         uint32_t len = load_be32(m_in.get() + m_in_start);
-        if (len > k_max_frame) return util::make_error(util::ErrorCode::Io, "stream link: oversized frame length " + std::to_string(len));
+        if (len > k_max_frame)
+          return util::make_error(util::ErrorCode::Io, "stream link: oversized frame length " + std::to_string(len));
         if (avail >= 4 + len) {
           frame.assign(m_in.get() + m_in_start + 4, m_in.get() + m_in_start + 4 + len);
           m_in_start += 4 + len;
@@ -68,9 +70,8 @@ class StreamLink final : public FrameLink {
 
   util::Result<void> flush() override {
     while (m_out_start < m_out.size()) {
-      ssize_t n = util::retry_eintr([&] {
-        return util::send_nosignal(m_fd.get(), m_out.data() + m_out_start, m_out.size() - m_out_start);
-      });
+      ssize_t n = util::retry_eintr(
+          [&] { return util::send_nosignal(m_fd.get(), m_out.data() + m_out_start, m_out.size() - m_out_start); });
       if (n < 0) {
         if (errno == EAGAIN) break;
         return util::sys_error("write stream link");

@@ -27,11 +27,13 @@ std::optional<ServiceTarget> parse_service_target(std::string_view text, std::st
   if (colon == std::string_view::npos) return fail("must be ADDRESS:PORT (\"127.0.0.1:5432\")");
   auto address = parse_ipv4(text.substr(0, colon));
   if (!address)
-    return fail("the address must be an IPv4 address such as 127.0.0.1 (names are not resolved: a host "
-                "service is one fixed endpoint)");
+    return fail(
+        "the address must be an IPv4 address such as 127.0.0.1 (names are not resolved: a host "
+        "service is one fixed endpoint)");
   uint8_t first = static_cast<uint8_t>(address->value >> 24);
   if (first == 0 || first >= 224)
-    return fail("the address " + address->to_string() + " cannot be connected to (0/8, multicast, 240/4 and "
+    return fail("the address " + address->to_string() +
+                " cannot be connected to (0/8, multicast, 240/4 and "
                 "broadcast are refused)");
   std::string_view p = text.substr(colon + 1);
   unsigned port = 0;

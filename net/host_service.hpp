@@ -21,9 +21,9 @@ namespace net {
 inline constexpr std::string_view k_service_domain = "host.internal";
 
 struct HostService {
-  std::string name;     // the service's label: "postgres"
-  uint16_t port = 0;    // the port the guest connects to
-  Ipv4 address;         // where the supervisor connects on the host side
+  std::string name;   // the service's label: "postgres"
+  uint16_t port = 0;  // the port the guest connects to
+  Ipv4 address;       // where the supervisor connects on the host side
   uint16_t to_port = 0;
 
   // "postgres.host.internal"

@@ -29,8 +29,8 @@ std::optional<std::string> canonical_hostname(std::string_view name);
 // "name[:port]" or "a.b.c.d[:port]". Userinfo, IPv6 literals, empty or zero ports and
 // invalid names are refused (nullopt).
 struct Authority {
-  std::string host;    // canonical name, or the dotted-quad address
-  uint16_t port = 0;   // 0 when absent
+  std::string host;   // canonical name, or the dotted-quad address
+  uint16_t port = 0;  // 0 when absent
   bool is_address = false;
   // HOST, or HOST:PORT when a port was given.
   std::string to_string() const;

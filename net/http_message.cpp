@@ -123,7 +123,8 @@ util::Result<HttpHead> parse_request_head(std::string_view text) {
   for (char c : h.method)
     if (!is_token_char(c)) return bad("method");
   if (h.target.empty() || h.target.find(' ') != std::string::npos) return bad("request target");
-  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0") return bad("unsupported HTTP version (only HTTP/1.0 and 1.1)");
+  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0")
+    return bad("unsupported HTTP version (only HTTP/1.0 and 1.1)");
   return h;
 }
 
@@ -190,8 +191,8 @@ util::Result<BodyFraming> request_framing(const HttpHead& request) {
 }
 
 util::Result<BodyFraming> response_framing(const HttpHead& response, std::string_view request_method) {
-  if (iequals(request_method, "HEAD") || (response.status >= 100 && response.status < 200) ||
-      response.status == 204 || response.status == 304)
+  if (iequals(request_method, "HEAD") || (response.status >= 100 && response.status < 200) || response.status == 204 ||
+      response.status == 304)
     return BodyFraming{BodyKind::None, 0};
   return framing_from_headers(response, BodyKind::UntilClose);
 }

@@ -23,9 +23,12 @@ std::optional<Authority> absolute_authority(std::string_view target, uint16_t& s
   auto sep = target.find("://");
   if (sep == std::string_view::npos) return std::nullopt;
   std::string_view scheme = target.substr(0, sep);
-  if (iequals(scheme, "http")) scheme_port = 80;
-  else if (iequals(scheme, "https")) scheme_port = 443;
-  else return error = true, std::nullopt;
+  if (iequals(scheme, "http"))
+    scheme_port = 80;
+  else if (iequals(scheme, "https"))
+    scheme_port = 443;
+  else
+    return error = true, std::nullopt;
   std::string_view rest = target.substr(sep + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   auto a = parse_authority(authority);
@@ -37,7 +40,8 @@ std::optional<Authority> absolute_authority(std::string_view target, uint16_t& s
 // whose :authority we never see: the request goes on as HTTP/1.1 without the offer.
 void drop_h2c_upgrade(HttpHead& request) {
   if (!request.header_has_token("upgrade", "h2c")) return;
-  std::erase_if(request.headers, [](const HttpHeader& h) { return iequals(h.name, "upgrade") || iequals(h.name, "http2-settings"); });
+  std::erase_if(request.headers,
+                [](const HttpHeader& h) { return iequals(h.name, "upgrade") || iequals(h.name, "http2-settings"); });
   for (auto& h : request.headers) {
     if (!iequals(h.name, "connection")) continue;
     std::string kept;

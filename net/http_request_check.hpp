@@ -40,14 +40,14 @@ struct RequestScope {
 };
 
 struct RequestVerdict {
-  int status = 0;            // 0: forward; otherwise the refusal status (400, 403, 405)
-  std::string reason;        // why it was refused (for the audit log and the response)
-  std::string body;          // the refusal's response body (policy refusals say how to allow)
-  std::string rule;          // the policy rule behind a refusal, if any
-  std::string host;          // the request's authority host (canonical), "" when unknown
-  uint16_t port = 0;         // the request's effective port
+  int status = 0;                     // 0: forward; otherwise the refusal status (400, 403, 405)
+  std::string reason;                 // why it was refused (for the audit log and the response)
+  std::string body;                   // the refusal's response body (policy refusals say how to allow)
+  std::string rule;                   // the policy rule behind a refusal, if any
+  std::string host;                   // the request's authority host (canonical), "" when unknown
+  uint16_t port = 0;                  // the request's effective port
   std::vector<std::string> injected;  // names of secrets whose values were put in
-  BodyFraming framing;       // the request body's framing (when forwarded)
+  BodyFraming framing;                // the request body's framing (when forwarded)
   bool refused() const { return status != 0; }
 };
 

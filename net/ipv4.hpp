@@ -15,8 +15,8 @@ struct Ipv4 {
 };
 
 struct Cidr {
-  Ipv4 base;          // masked network address
-  int prefix = 32;    // 0..32
+  Ipv4 base;        // masked network address
+  int prefix = 32;  // 0..32
   bool contains(Ipv4 a) const;
   std::string to_string() const;
   bool operator==(const Cidr&) const = default;

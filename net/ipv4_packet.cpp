@@ -22,8 +22,7 @@ std::optional<Ipv4Packet> parse_ipv4_packet(std::span<const uint8_t> d) {
   return p;
 }
 
-void write_ipv4_header(uint8_t* o, Ipv4 src, Ipv4 dst, IpProtocol protocol, uint16_t payload_length,
-                       uint16_t id) {
+void write_ipv4_header(uint8_t* o, Ipv4 src, Ipv4 dst, IpProtocol protocol, uint16_t payload_length, uint16_t id) {
   o[0] = 0x45;
   o[1] = 0;
   store_be16(o + 2, static_cast<uint16_t>(k_ipv4_header + payload_length));

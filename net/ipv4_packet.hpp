@@ -26,7 +26,6 @@ struct Ipv4Packet {
 // nullopt on a malformed header, a bad checksum or a total length beyond the buffer.
 std::optional<Ipv4Packet> parse_ipv4_packet(std::span<const uint8_t> data);
 // Writes a 20-byte header (DF set, TTL 64) with its checksum at out[0..20).
-void write_ipv4_header(uint8_t* out, Ipv4 src, Ipv4 dst, IpProtocol protocol, uint16_t payload_length,
-                       uint16_t id);
+void write_ipv4_header(uint8_t* out, Ipv4 src, Ipv4 dst, IpProtocol protocol, uint16_t payload_length, uint16_t id);
 
 }  // namespace net

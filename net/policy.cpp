@@ -130,8 +130,7 @@ std::optional<Target> parse_target(std::string_view text) {
     auto p = text.substr(colon + 1);
     unsigned port = 0;
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535)
-      return std::nullopt;
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535) return std::nullopt;
     t.port = static_cast<uint16_t>(port);
     text = text.substr(0, colon);
   }
@@ -157,14 +156,14 @@ std::string allow_hint(std::string_view host, uint16_t port, const Decision& dec
     return "To allow it, remove \"" + decision.rule + "\" from [network].deny in the Matchlockfile.";
   if (!parse_ipv4(host) && in_service_domain(host))
     return "To reach a host-side endpoint, declare it under [network.services] in the Matchlockfile "
-           "(NAME = \"127.0.0.1:PORT\" is NAME." + std::string(k_service_domain) + ":PORT in the sandbox).";
+           "(NAME = \"127.0.0.1:PORT\" is NAME." +
+           std::string(k_service_domain) + ":PORT in the sandbox).";
   return "To allow it, add \"" + suggest_rule(host, port) + "\" to [network].allow in the Matchlockfile.";
 }
 
 std::string refusal_body(std::string_view host, uint16_t port, const Decision& decision) {
   return "matchlock: connection to " + std::string(host) + ":" + std::to_string(port) +
-         " refused by the sandbox network policy: " + decision.reason + ".\n" + allow_hint(host, port, decision) +
-         "\n";
+         " refused by the sandbox network policy: " + decision.reason + ".\n" + allow_hint(host, port, decision) + "\n";
 }
 
 }  // namespace net

@@ -136,7 +136,8 @@ void Flow::refuse(const Decision& d) {
     return;  // closing resets the guest's connection
   }
   if (sniffed->kind == FirstBytes::Tls) {
-    AuditEvent e = event(AuditKind::Tls, sniffed->hello.server_name.empty() ? m_info.dst_name : sniffed->hello.server_name, d);
+    AuditEvent e =
+        event(AuditKind::Tls, sniffed->hello.server_name.empty() ? m_info.dst_name : sniffed->hello.server_name, d);
     m_shared.audit(e);
     (void)util::write_all(m_guest.get(), tls_alert_record(k_alert_access_denied));
     ::shutdown(m_guest.get(), SHUT_WR);
@@ -161,7 +162,8 @@ void Flow::refuse(const Decision& d) {
     e.path = request->target.substr(0, request->target.find('?'));
   }
   m_shared.audit(e);
-  std::string response = make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
+  std::string response =
+      make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
   (void)util::write_all(m_guest.get(), response);
   ::shutdown(m_guest.get(), SHUT_WR);
   // Drain what the guest still sends so the close is a FIN, not a reset over our 403.
@@ -235,7 +237,8 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
   if (!hello.server_name.empty() && !sni) return alert("invalid SNI host name", "");
   if (sni && *sni != m_info.dst_name && in_service_domain(m_info.dst_name))
     return alert("SNI " + *sni + " on a connection to the host service " + m_info.dst_name +
-                     ": a host service is reached by its own name only", "");
+                     ": a host service is reached by its own name only",
+                 "");
   if (sni && *sni != m_info.dst_name) {
     Decision d = m_shared.options.policy.decide_name(*sni, m_info.dst_port);
     if (!d.allowed()) return alert("SNI " + *sni + " does not match " + flow_host() + " and " + d.reason, d.rule);

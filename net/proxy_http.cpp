@@ -35,11 +35,16 @@ AuditEvent http_event(const HttpSession& s, const HttpHead* request, std::string
 
 const char* status_text(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 405: return "Method Not Allowed";
-    case 502: return "Bad Gateway";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 405:
+      return "Method Not Allowed";
+    case 502:
+      return "Bad Gateway";
+    default:
+      return "Error";
   }
 }
 
@@ -78,7 +83,8 @@ util::Result<bool> wait_for_request(BufferedReader& client, BufferedReader& upst
 // framed anew: chunked, or as they come (the connection then closes after them).
 class ScrubbedBody : public Stream {
  public:
-  ScrubbedBody(Stream& out, SecretScrubber& scrubber, bool chunked) : m_out(out), m_scrubber(scrubber), m_chunked(chunked) {}
+  ScrubbedBody(Stream& out, SecretScrubber& scrubber, bool chunked)
+      : m_out(out), m_scrubber(scrubber), m_chunked(chunked) {}
   util::Result<size_t> read(std::span<char>) override {
     return util::make_error(util::ErrorCode::Internal, "ScrubbedBody is write-only");
   }
@@ -151,7 +157,8 @@ std::string dechunk(std::string_view c) {
 util::Result<std::optional<std::string>> refresh_body(const SecretTable& secrets, HttpSession& s, HttpHead& req,
                                                       const RequestVerdict& verdict, BufferedReader& client,
                                                       AuditEvent& event) {
-  if (req.method != "POST" || s.transport != Transport::Tls || verdict.framing.kind == BodyKind::None) return std::optional<std::string>();
+  if (req.method != "POST" || s.transport != Transport::Tls || verdict.framing.kind == BodyKind::None)
+    return std::optional<std::string>();
   std::string url = canonical_https_url(verdict.host, verdict.port, req.target.substr(0, req.target.find('?')));
   if (!secrets.has_refresh_url(url)) return std::optional<std::string>();
   StringSink sink(SecretTable::k_max_refresh_body);
@@ -288,8 +295,9 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
     if (scrub && has_body) {
       if (encoded(resp)) {  // asked for identity, got something we cannot read: never forwarded
         event.allowed = false;
-        event.reason = "the response of a secret-bound host is compressed (Content-Encoding) although identity was "
-                       "asked for: it cannot be checked for secret values";
+        event.reason =
+            "the response of a secret-bound host is compressed (Content-Encoding) although identity was "
+            "asked for: it cannot be checked for secret values";
         return refuse(s, client_stream, event, "matchlock: response refused: " + event.reason + "\n", 502);
       }
       std::erase_if(resp.headers, [](const HttpHeader& h) {
@@ -320,12 +328,14 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
       ScrubbedBody body(client_stream, *scrubber, chunked_out);
       uint64_t read = 0;
       if (rframing.kind == BodyKind::Length) ML_TRY(upstream.copy_exact(rframing.length, body, read));
-      if (rframing.kind == BodyKind::Chunked) ML_TRY(upstream.copy_chunked(body, read, BufferedReader::Chunked::Decoded));
+      if (rframing.kind == BodyKind::Chunked)
+        ML_TRY(upstream.copy_chunked(body, read, BufferedReader::Chunked::Decoded));
       if (rframing.kind == BodyKind::UntilClose) ML_TRY(upstream.copy_to_eof(body, read));
       ML_TRY(body.finish());
       event.bytes_down += body.written;
     } else {
-      if (rframing.kind == BodyKind::Length) ML_TRY(upstream.copy_exact(rframing.length, client_stream, event.bytes_down));
+      if (rframing.kind == BodyKind::Length)
+        ML_TRY(upstream.copy_exact(rframing.length, client_stream, event.bytes_down));
       if (rframing.kind == BodyKind::Chunked) ML_TRY(upstream.copy_chunked(client_stream, event.bytes_down));
       if (rframing.kind == BodyKind::UntilClose) ML_TRY(upstream.copy_to_eof(client_stream, event.bytes_down));
     }

@@ -85,7 +85,6 @@ struct HttpSession {
 // Serves requests from CLIENT to UPSTREAM until either side closes or a request is refused.
 util::Result<void> serve_http(HttpSession& session, Stream& client, Stream& upstream);
 
-
 }  // namespace net
 
 namespace net {

@@ -64,9 +64,12 @@ int bio_read(BIO* bio, char* out, int len) {
 long bio_ctrl(BIO* bio, int cmd, long, void*) {
   auto* p = static_cast<PrefixedFd*>(BIO_get_data(bio));
   switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;
-    case BIO_CTRL_PENDING: return p ? static_cast<long>(p->prefix.size() - p->offset) : 0;
-    default: return 0;
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return p ? static_cast<long>(p->prefix.size() - p->offset) : 0;
+    default:
+      return 0;
   }
 }
 
@@ -178,7 +181,8 @@ util::Result<std::optional<std::string>> BufferedReader::read_head(size_t max_by
     }
     scanned = m_buf.size() - m_pos;
     if (m_buf.size() - m_pos > max_bytes)
-      return util::make_error(util::ErrorCode::Network, "HTTP head larger than " + std::to_string(max_bytes) + " bytes");
+      return util::make_error(util::ErrorCode::Network,
+                              "HTTP head larger than " + std::to_string(max_bytes) + " bytes");
     bool more = ML_TRY(fill());
     if (!more) {
       if (m_pos == m_buf.size()) return std::optional<std::string>();
@@ -265,7 +269,10 @@ util::Result<void> BufferedReader::copy_chunked(Stream& out, uint64_t& counted, 
     uint64_t size = 0;
     size_t digits = 0;
     for (char c : line) {
-      int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+      int v = (c >= '0' && c <= '9')   ? c - '0'
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                       : -1;
       if (v < 0) break;
       if (++digits > 15) return bad_chunk("chunk size too large");
       size = size * 16 + static_cast<uint64_t>(v);

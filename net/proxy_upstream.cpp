@@ -102,8 +102,8 @@ util::Result<util::Fd> dial_upstream(const ProxyShared& shared, const FlowInfo& 
   if (auto host = canonical_hostname(name); host && in_service_domain(*host)) {
     if (const HostService* service = opts.policy.find_service(*host, info.dst_port))
       return connect_to(service->address, service->to_port, opts.connect_timeout);
-    return util::make_error(util::ErrorCode::Denied, *host + ":" + std::to_string(info.dst_port) +
-                                                         " is not a declared host service");
+    return util::make_error(util::ErrorCode::Denied,
+                            *host + ":" + std::to_string(info.dst_port) + " is not a declared host service");
   }
   for (const auto& o : opts.upstream_overrides)
     if (iequals(o.name, name) && (o.port == 0 || o.port == info.dst_port))

@@ -57,8 +57,9 @@ util::Result<Rule> parse_rule(std::string_view text) {
   if (rule.kind == RuleKind::Subdomains && host.find('.') == std::string::npos)
     return bad(text, "\"*.\" needs a domain with at least two labels (\"*.example.com\")");
   if (in_service_domain(host))
-    return bad(text, std::string(k_service_domain) + " names are host services: declare NAME = \"ADDRESS:PORT\" "
-                     "under [network.services] instead");
+    return bad(text, std::string(k_service_domain) +
+                         " names are host services: declare NAME = \"ADDRESS:PORT\" "
+                         "under [network.services] instead");
   rule.host = std::move(host);
   return rule;
 }
@@ -96,8 +97,8 @@ namespace {
 
 // NAME is SUFFIX or lies below it ("a.b.example.com" below "example.com").
 bool at_or_below(const std::string& name, const std::string& suffix) {
-  return name == suffix || (name.size() > suffix.size() + 1 && name.ends_with(suffix) &&
-                            name[name.size() - suffix.size() - 1] == '.');
+  return name == suffix ||
+         (name.size() > suffix.size() + 1 && name.ends_with(suffix) && name[name.size() - suffix.size() - 1] == '.');
 }
 
 bool cidr_within(const Cidr& inner, const Cidr& outer) {

@@ -20,9 +20,9 @@ enum class RuleKind { Host, Subdomains, Cidr };
 
 struct Rule {
   RuleKind kind = RuleKind::Host;
-  std::string host;  // lowercase name, without "*." (Host, Subdomains)
-  Cidr cidr;         // (Cidr)
-  uint16_t port = 0; // 0 = any port
+  std::string host;   // lowercase name, without "*." (Host, Subdomains)
+  Cidr cidr;          // (Cidr)
+  uint16_t port = 0;  // 0 = any port
 
   // The canonical text: parse_rule(to_string()) gives an equal Rule.
   std::string to_string() const;

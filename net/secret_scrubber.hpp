@@ -42,7 +42,7 @@ class SecretScrubber {
 
   const SecretTable& m_table;
   std::vector<ScanEntry> m_entries;
-  bool m_first[256] = {};           // bytes a value or a token shape can start with
+  bool m_first[256] = {};  // bytes a value or a token shape can start with
   std::string m_pending;
   bool m_after_token_char = false;  // the last byte forwarded was a token character
   std::vector<std::string> m_replaced;

@@ -38,11 +38,16 @@ util::Error refuse(std::string message) { return util::make_error(util::ErrorCod
 enum class Where { Header, Query, Basic, Path, Routing };
 const char* where_name(Where w) {
   switch (w) {
-    case Where::Header: return "a header";
-    case Where::Query: return "the URL query";
-    case Where::Basic: return "Basic credentials";
-    case Where::Path: return "the URL path or method";
-    case Where::Routing: return "a framing or routing header";
+    case Where::Header:
+      return "a header";
+    case Where::Query:
+      return "the URL query";
+    case Where::Basic:
+      return "Basic credentials";
+    case Where::Path:
+      return "the URL path or method";
+    case Where::Routing:
+      return "a framing or routing header";
   }
   return "";
 }
@@ -184,8 +189,8 @@ void SecretTable::scrub(std::string& text) const {
 }
 
 bool is_routing_header(std::string_view name) {
-  static constexpr std::string_view k_names[] = {"host",    "content-length", "transfer-encoding", "connection",
-                                                 "keep-alive", "upgrade",    "te",                "trailer"};
+  static constexpr std::string_view k_names[] = {
+      "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"};
   for (auto n : k_names)
     if (iequals(name, n)) return true;
   return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
@@ -349,7 +354,8 @@ std::string encode_for_body(std::string_view value, std::string_view content_typ
 
 }  // namespace
 
-util::Result<RewriteResult> SecretTable::rewrite_body(std::string& body, std::string_view url, std::string_view content_type,
+util::Result<RewriteResult> SecretTable::rewrite_body(std::string& body, std::string_view url,
+                                                      std::string_view content_type,
                                                       const InjectionScope& scope) const {
   std::shared_lock lock(*m_mutex);
   RewriteResult result;

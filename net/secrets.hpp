@@ -48,7 +48,7 @@ struct SecretBinding {
 // token beside the old one): the same scheme prefix ("sk-ant-oat01-", "ghp_", "npm_") and
 // a similar length, or any JWT for a JWT. Values without such a shape (random hex) have none.
 struct TokenShape {
-  std::string prefix;   // lowercase [a-z0-9]{1,8} segments each ending in '-' or '_'; "" for a JWT
+  std::string prefix;  // lowercase [a-z0-9]{1,8} segments each ending in '-' or '_'; "" for a JWT
   bool jwt = false;
   size_t min_size = 0;  // whole token, prefix included
   size_t max_size = 0;

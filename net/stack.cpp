@@ -58,8 +58,8 @@ util::Result<void> StackImpl::run() {
     int timeout = -1;
     if (!m_timers.empty()) {
       auto wait = m_timers.begin()->first - Clock::now();
-      timeout = static_cast<int>(std::clamp<int64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1, 0, 60'000));
+      timeout = static_cast<int>(
+          std::clamp<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1, 0, 60'000));
     }
     size_t n = ML_TRY_CTX(m_loop.wait(events, timeout), "stack");
     for (size_t i = 0; i < n; ++i) {
@@ -116,8 +116,10 @@ util::Result<void> StackImpl::poll(TimePoint now) {
   size_t n = ML_TRY_CTX(m_loop.wait(events, 0), "stack");
   for (size_t i = 0; i < n; ++i) {
     uint64_t token = events[i].token;
-    if (token == util::EventLoop::k_wake_token) m_loop.drain_wake();
-    else if (token != k_link_token) flow_event(token, events[i].events, now);
+    if (token == util::EventLoop::k_wake_token)
+      m_loop.drain_wake();
+    else if (token != k_link_token)
+      flow_event(token, events[i].events, now);
   }
   return housekeeping(now);
 }
@@ -136,15 +138,17 @@ util::Result<std::unique_ptr<Stack>> Stack::create(StackConfig config, std::uniq
                                                    std::shared_ptr<NameMap> names, FlowHandler on_flow) {
   if (!link) return util::make_error(util::ErrorCode::Internal, "stack: no link");
   if (config.mtu < 576 || config.mtu > 65520)
-    return util::make_error(util::ErrorCode::Config, "stack: MTU " + std::to_string(config.mtu) + " outside 576..65520");
+    return util::make_error(util::ErrorCode::Config,
+                            "stack: MTU " + std::to_string(config.mtu) + " outside 576..65520");
   if (config.prefix < 8 || config.prefix > 30)
-    return util::make_error(util::ErrorCode::Config, "stack: prefix /" + std::to_string(config.prefix) + " outside /8../30");
+    return util::make_error(util::ErrorCode::Config,
+                            "stack: prefix /" + std::to_string(config.prefix) + " outside /8../30");
   if (config.flow_buffer < 65536) config.flow_buffer = 65536;
   if (!names) names = std::make_shared<NameMap>();
   auto loop = ML_TRY_CTX(util::EventLoop::create(), "stack");
   std::unique_ptr<Stack> stack(new Stack());
-  stack->m_impl = std::make_unique<StackImpl>(std::move(config), std::move(link), std::move(names),
-                                              std::move(on_flow), std::move(loop));
+  stack->m_impl = std::make_unique<StackImpl>(std::move(config), std::move(link), std::move(names), std::move(on_flow),
+                                              std::move(loop));
   return stack;
 }
 

@@ -50,9 +50,9 @@ struct StackConfig {
 struct StackStats {
   uint64_t frames_in = 0, frames_out = 0, frames_dropped = 0;
   uint64_t flows_accepted = 0, flows_refused = 0, retransmits = 0;  // accepted: handed to the handler
-  uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0;  // past max_half_open
+  uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0;          // past max_half_open
   uint64_t open_flows = 0, half_open = 0;
-  uint64_t buffered_bytes = 0;     // held in flow buffers now (BufferPool)
+  uint64_t buffered_bytes = 0;  // held in flow buffers now (BufferPool)
   uint64_t dns_queries = 0, dns_allowed = 0, dns_denied = 0;
 };
 
@@ -61,10 +61,8 @@ class StackImpl;
 class Stack {
  public:
   // `names` is shared with the proxy (it maps dst_ip back to dst_name).
-  static util::Result<std::unique_ptr<Stack>> create(StackConfig config,
-                                                     std::unique_ptr<FrameLink> link,
-                                                     std::shared_ptr<NameMap> names,
-                                                     FlowHandler on_flow);
+  static util::Result<std::unique_ptr<Stack>> create(StackConfig config, std::unique_ptr<FrameLink> link,
+                                                     std::shared_ptr<NameMap> names, FlowHandler on_flow);
   ~Stack();  // stops and joins the thread; closes every flow
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;

@@ -50,10 +50,14 @@ void StackImpl::handle_ipv4(const EthernetFrame& eth) {
   }
   m_guest_mac = eth.src;
   switch (ip->protocol) {
-    case static_cast<uint8_t>(IpProtocol::Tcp): return handle_tcp(*ip);
-    case static_cast<uint8_t>(IpProtocol::Udp): return handle_udp(*ip);
-    case static_cast<uint8_t>(IpProtocol::Icmp): return handle_icmp(*ip);
-    default: ++m_stats.frames_dropped;
+    case static_cast<uint8_t>(IpProtocol::Tcp):
+      return handle_tcp(*ip);
+    case static_cast<uint8_t>(IpProtocol::Udp):
+      return handle_udp(*ip);
+    case static_cast<uint8_t>(IpProtocol::Icmp):
+      return handle_icmp(*ip);
+    default:
+      ++m_stats.frames_dropped;
   }
 }
 
@@ -61,8 +65,10 @@ void StackImpl::emit_ipv4(Ipv4 src, Ipv4 dst, IpProtocol protocol, size_t l4_len
   write_ethernet_header(m_out.get(), m_guest_mac, m_gateway_mac, EtherType::Ipv4);
   write_ipv4_header(m_out.get() + k_ethernet_header, src, dst, protocol, static_cast<uint16_t>(l4_length), m_ip_id++);
   auto r = m_link->write_frame({m_out.get(), k_l4_offset + l4_length});
-  if (r) ++m_stats.frames_out;
-  else ++m_stats.frames_dropped;
+  if (r)
+    ++m_stats.frames_out;
+  else
+    ++m_stats.frames_dropped;
 }
 
 void StackImpl::handle_icmp(const Ipv4Packet& ip) {

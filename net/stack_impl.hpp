@@ -29,8 +29,8 @@ struct AtomicStats {
 
 class StackImpl final : public TcpHost {
  public:
-  StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::shared_ptr<NameMap> names,
-            FlowHandler on_flow, util::EventLoop loop);
+  StackImpl(StackConfig config, std::unique_ptr<FrameLink> link, std::shared_ptr<NameMap> names, FlowHandler on_flow,
+            util::EventLoop loop);
   ~StackImpl() override;
 
   util::Result<void> run();
@@ -118,8 +118,8 @@ class StackImpl final : public TcpHost {
   BufferPool m_pool;  // before m_flows: the conns give their blocks back to it
 
   uint64_t m_next_id = 1;
-  std::unordered_map<uint64_t, Flow> m_flows;         // by id
-  std::unordered_map<uint64_t, uint64_t> m_by_key;    // (dst ip, dst port, guest port) -> id
+  std::unordered_map<uint64_t, Flow> m_flows;       // by id
+  std::unordered_map<uint64_t, uint64_t> m_by_key;  // (dst ip, dst port, guest port) -> id
   std::set<std::pair<TimePoint, uint64_t>> m_timers;
   std::vector<uint64_t> m_acks;
   std::set<uint64_t> m_half_open;   // ids in SYN-RECEIVED; ids grow, so begin() is the oldest

@@ -189,7 +189,8 @@ bool StackImpl::hand_over(uint64_t id, Flow& flow) {
     m_on_flow(flow_info(conn.tuple()), std::move(theirs));
     pollfd p{our_fd, POLLOUT, 0};
     bool closed = ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);  // closed inside the handler
-    ok = !closed && m_loop.add(our_fd, util::ev::k_in | util::ev::k_out | util::ev::k_rdhup | util::ev::k_edge, id).has_value();
+    ok = !closed &&
+         m_loop.add(our_fd, util::ev::k_in | util::ev::k_out | util::ev::k_rdhup | util::ev::k_edge, id).has_value();
     if (ok) flow.loop_fd = our_fd;
   }
   if (!ok) {
@@ -217,7 +218,7 @@ void StackImpl::erase_flow(uint64_t id) {
   if (it->second.scheduled != k_never) m_timers.erase({it->second.scheduled, id});
   if (auto k = m_by_key.find(it->second.key); k != m_by_key.end() && k->second == id) m_by_key.erase(k);
   if (it->second.loop_fd >= 0) m_loop.forget(it->second.loop_fd, id);
-  m_flows.erase(it);  // the conn's destructor closes its fd (and so leaves an epoll set)
+  m_flows.erase(it);                   // the conn's destructor closes its fd (and so leaves an epoll set)
   if (m_flows.empty()) m_pool.trim();  // idle: the spare blocks go back to the OS too
 }
 

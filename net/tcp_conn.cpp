@@ -25,8 +25,8 @@ bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 bool seq_gt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 }  // namespace
 
-TcpConn::TcpConn(TcpHost& host, BufferPool& pool, const TcpTuple& tuple, const TcpParams& params,
-                 const TcpSegment& syn, uint32_t iss, TimePoint now)
+TcpConn::TcpConn(TcpHost& host, BufferPool& pool, const TcpTuple& tuple, const TcpParams& params, const TcpSegment& syn,
+                 uint32_t iss, TimePoint now)
     : m_host(host),
       m_pool(pool),
       m_tuple(tuple),
@@ -176,8 +176,10 @@ void TcpConn::on_segment(const TcpSegment& seg, TimePoint now) {
     return;
   }
   if (seg.has(tcp_flag::k_syn)) {
-    if (m_state == TcpState::SynReceived && seg.seq == m_irs) send_syn_ack();  // retransmitted SYN
-    else send(tcp_flag::k_ack, m_snd_nxt);                                     // challenge ACK
+    if (m_state == TcpState::SynReceived && seg.seq == m_irs)
+      send_syn_ack();  // retransmitted SYN
+    else
+      send(tcp_flag::k_ack, m_snd_nxt);  // challenge ACK
     return;
   }
   if (!seg.has(tcp_flag::k_ack)) return;
@@ -235,8 +237,8 @@ void TcpConn::process_ack(const TcpSegment& seg, TimePoint now) {
         m_rttvar_us = 0.75 * m_rttvar_us + 0.25 * std::abs(m_srtt_us - r);
         m_srtt_us = 0.875 * m_srtt_us + 0.125 * r;
       }
-      m_rto = std::clamp<Clock::duration>(microseconds(static_cast<int64_t>(m_srtt_us + 4 * m_rttvar_us)),
-                                          k_min_rto, k_max_rto);
+      m_rto = std::clamp<Clock::duration>(microseconds(static_cast<int64_t>(m_srtt_us + 4 * m_rttvar_us)), k_min_rto,
+                                          k_max_rto);
       m_timing = false;
     }
     if (m_in_recovery) {
@@ -256,9 +258,12 @@ void TcpConn::process_ack(const TcpSegment& seg, TimePoint now) {
     m_backoff = 0;
     m_rto_at = m_snd_una == m_snd_max ? k_never : now + m_rto;
     if (m_fin_acked) {
-      if (m_state == TcpState::FinWait1) m_state = TcpState::FinWait2;
-      else if (m_state == TcpState::Closing) enter_time_wait(now);
-      else if (m_state == TcpState::LastAck) reset_and_close(false);
+      if (m_state == TcpState::FinWait1)
+        m_state = TcpState::FinWait2;
+      else if (m_state == TcpState::Closing)
+        enter_time_wait(now);
+      else if (m_state == TcpState::LastAck)
+        reset_and_close(false);
     }
   } else if (seg.payload.empty() && !seg.has(tcp_flag::k_fin) && m_snd_una != m_snd_max &&
              (!window_changed || m_snd_wnd > 0)) {
@@ -315,8 +320,10 @@ void TcpConn::process_data(const TcpSegment& seg, TimePoint now) {
     bool had_ooo = !m_ooo.empty();
     if (!accept_in_order(data, now)) fin = false;
     if (fin) consume_fin(now);
-    if (had_ooo || fin) send(tcp_flag::k_ack, m_snd_nxt);
-    else m_ack_pending = true;
+    if (had_ooo || fin)
+      send(tcp_flag::k_ack, m_snd_nxt);
+    else
+      m_ack_pending = true;
     drain_recv();
     return;
   }
@@ -370,9 +377,12 @@ bool TcpConn::accept_in_order(std::span<const uint8_t> data, TimePoint now) {
 size_t TcpConn::deliver(std::span<const uint8_t> data) {
   size_t direct = 0;
   if (m_recv.empty() && m_can_write && m_fd && !data.empty()) {
-    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), data.data(), data.size(), MSG_DONTWAIT); });
-    if (n > 0) direct = static_cast<size_t>(n);
-    else if (n < 0 && errno == EAGAIN) m_can_write = false;
+    ssize_t n =
+        util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), data.data(), data.size(), MSG_DONTWAIT); });
+    if (n > 0)
+      direct = static_cast<size_t>(n);
+    else if (n < 0 && errno == EAGAIN)
+      m_can_write = false;
     // other errors: drain_recv() meets them again and resets the flow
   }
   return direct + m_recv.push(data.subspan(direct));
@@ -389,9 +399,12 @@ void TcpConn::consume_fin(TimePoint now) {
   m_fin_received = true;
   m_rcv_nxt64 += 1;
   drop_ooo();
-  if (m_state == TcpState::Established) m_state = TcpState::CloseWait;
-  else if (m_state == TcpState::FinWait1) m_state = m_fin_acked ? TcpState::TimeWait : TcpState::Closing;
-  else if (m_state == TcpState::FinWait2) m_state = TcpState::TimeWait;
+  if (m_state == TcpState::Established)
+    m_state = TcpState::CloseWait;
+  else if (m_state == TcpState::FinWait1)
+    m_state = m_fin_acked ? TcpState::TimeWait : TcpState::Closing;
+  else if (m_state == TcpState::FinWait2)
+    m_state = TcpState::TimeWait;
   if (m_state == TcpState::TimeWait) enter_time_wait(now);
 }
 
@@ -427,14 +440,15 @@ void TcpConn::output(TimePoint now) {
     if (m_rto_at == k_never) m_rto_at = now + m_rto;
   }
   if (fin_sent()) {
-    if (m_state == TcpState::Established) m_state = TcpState::FinWait1;
-    else if (m_state == TcpState::CloseWait) m_state = TcpState::LastAck;
+    if (m_state == TcpState::Established)
+      m_state = TcpState::FinWait1;
+    else if (m_state == TcpState::CloseWait)
+      m_state = TcpState::LastAck;
   }
   // Zero window with data waiting and nothing in flight: probe.
   bool waiting = seq_lt(m_snd_nxt, data_end);
   if (waiting && m_snd_wnd == 0 && m_snd_una == m_snd_max) {
-    if (m_persist_at == k_never)
-      m_persist_at = now + std::clamp<Clock::duration>(m_rto, k_min_rto, k_max_rto);
+    if (m_persist_at == k_never) m_persist_at = now + std::clamp<Clock::duration>(m_rto, k_min_rto, k_max_rto);
   } else {
     m_persist_at = k_never;
     m_persist_backoff = 0;

@@ -162,9 +162,9 @@ class TcpConn {
 
   // the socketpair end
   bool m_can_read = false, m_can_write = false;
-  bool m_fd_eof = false;       // read 0: FIN queued after the send ring
-  bool m_fin_received = false; // guest FIN consumed
-  bool m_fd_shut = false;      // shutdown(SHUT_WR) done
+  bool m_fd_eof = false;        // read 0: FIN queued after the send ring
+  bool m_fin_received = false;  // guest FIN consumed
+  bool m_fd_shut = false;       // shutdown(SHUT_WR) done
   bool m_fin_acked = false;
   uint64_t m_bytes_from_fd = 0;
 };

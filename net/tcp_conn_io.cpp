@@ -29,7 +29,8 @@ void TcpConn::drain_recv() {
   uint64_t before = m_recv.free();
   while (!m_recv.empty() && m_can_write) {
     auto chunk = m_recv.peek();
-    ssize_t n = util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), chunk.data(), chunk.size(), MSG_DONTWAIT); });
+    ssize_t n =
+        util::retry_eintr([&] { return util::send_nosignal(m_fd.get(), chunk.data(), chunk.size(), MSG_DONTWAIT); });
     if (n < 0) {
       if (errno == EAGAIN) {
         m_can_write = false;

@@ -20,9 +20,9 @@ struct TcpSegment {
   uint32_t ack = 0;
   uint8_t flags = 0;
   uint16_t window = 0;
-  std::optional<uint16_t> mss;     // SYN option
-  std::optional<uint8_t> wscale;   // SYN option (clamped to 14)
-  bool sack_permitted = false;     // SYN option
+  std::optional<uint16_t> mss;    // SYN option
+  std::optional<uint8_t> wscale;  // SYN option (clamped to 14)
+  bool sack_permitted = false;    // SYN option
   std::span<const uint8_t> payload;
   bool has(uint8_t flag) const { return (flags & flag) != 0; }
 };

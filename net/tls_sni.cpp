@@ -105,8 +105,10 @@ ClientHello parse_client_hello(std::span<const uint8_t> data) {
   while (!need || hs.size() < *need) {
     if (data.size() - pos < 5) {
       // Decide "not TLS" as early as possible from the first bytes.
-      if (pos == 0 && !data.empty() && data[0] != 22) out.status = HelloStatus::NotTls;
-      else if (pos == 0 && data.size() >= 2 && data[1] != 3) out.status = HelloStatus::NotTls;
+      if (pos == 0 && !data.empty() && data[0] != 22)
+        out.status = HelloStatus::NotTls;
+      else if (pos == 0 && data.size() >= 2 && data[1] != 3)
+        out.status = HelloStatus::NotTls;
       return out;
     }
     if (data[pos] != 22 || data[pos + 1] != 3) {

@@ -13,8 +13,8 @@ enum class HelloStatus { NeedMore, NotTls, Malformed, Complete };
 
 struct ClientHello {
   HelloStatus status = HelloStatus::NeedMore;
-  std::string server_name;          // lowercase host_name from the SNI extension; empty when absent
-  std::vector<std::string> alpn;    // protocols offered, in order
+  std::string server_name;        // lowercase host_name from the SNI extension; empty when absent
+  std::vector<std::string> alpn;  // protocols offered, in order
   // An encrypted ClientHello (ECH, ext 0xfe0d, or the draft ESNI, 0xffce): the name we
   // check would be only the outer one, the server would act on the hidden inner one.
   bool encrypted_hello = false;

@@ -19,8 +19,7 @@ std::optional<UdpDatagram> parse_udp(std::span<const uint8_t> d, Ipv4 src, Ipv4 
   return UdpDatagram{load_be16(d.data()), load_be16(d.data() + 2), d.subspan(k_udp_header, length - k_udp_header)};
 }
 
-void write_udp_header(uint8_t* o, Ipv4 src, Ipv4 dst, uint16_t src_port, uint16_t dst_port,
-                      uint16_t payload_length) {
+void write_udp_header(uint8_t* o, Ipv4 src, Ipv4 dst, uint16_t src_port, uint16_t dst_port, uint16_t payload_length) {
   uint16_t length = static_cast<uint16_t>(k_udp_header + payload_length);
   store_be16(o, src_port);
   store_be16(o + 2, dst_port);

@@ -20,7 +20,6 @@ struct UdpDatagram {
 // `data` is the IP payload; the checksum (when non-zero) is verified against the pseudo-header.
 std::optional<UdpDatagram> parse_udp(std::span<const uint8_t> data, Ipv4 src, Ipv4 dst);
 // Writes an 8-byte header followed by nothing; the payload must already sit at out[8..).
-void write_udp_header(uint8_t* out, Ipv4 src, Ipv4 dst, uint16_t src_port, uint16_t dst_port,
-                      uint16_t payload_length);
+void write_udp_header(uint8_t* out, Ipv4 src, Ipv4 dst, uint16_t src_port, uint16_t dst_port, uint16_t payload_length);
 
 }  // namespace net

@@ -29,7 +29,8 @@ const ArtifactFile* PulledArtifact::find(std::string_view title) const {
 }
 
 util::Result<std::string> push_artifact(const util::Dirs& dirs, const Reference& ref, const ArtifactPush& artifact) {
-  if (ref.kind != ReferenceKind::Registry) return make_error(ErrorCode::Usage, ref.to_string() + ": artifacts are pushed to a registry");
+  if (ref.kind != ReferenceKind::Registry)
+    return make_error(ErrorCode::Usage, ref.to_string() + ": artifacts are pushed to a registry");
   if (!ref.digest.empty()) return make_error(ErrorCode::Usage, ref.to_string() + ": push to a tag, not a digest");
   Store store = ML_TRY(Store::open(dirs));
   auto settings = ML_TRY(RegistrySettings::load(dirs.config / "config.toml"));
@@ -40,7 +41,8 @@ util::Result<std::string> push_artifact(const util::Dirs& dirs, const Reference&
   for (const auto& b : artifact.blobs) {
     std::string d = digest_of(b.data);
     ML_TRY_CTX(client->push_blob(d, b.data), "push " + b.title);
-    layers.push_back({{"mediaType", b.media_type}, {"digest", d}, {"size", b.data.size()}, {"annotations", {{k_title, b.title}}}});
+    layers.push_back(
+        {{"mediaType", b.media_type}, {"digest", d}, {"size", b.data.size()}, {"annotations", {{k_title, b.title}}}});
   }
   ML_TRY_CTX(client->push_blob(digest_of(empty), empty), "push config");
   Json m = {{"schemaVersion", 2},
@@ -59,7 +61,8 @@ util::Result<std::string> push_artifact(const util::Dirs& dirs, const Reference&
 
 util::Result<PulledArtifact> parse_artifact_manifest(std::string_view bytes, std::string_view artifact_type) {
   auto j = Json::parse(bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::Integrity, "artifact manifest is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return make_error(ErrorCode::Integrity, "artifact manifest is not a JSON object");
   try {
     std::string mt = j.value("mediaType", "");
     if (mt != media_type::k_oci_manifest)
@@ -67,7 +70,8 @@ util::Result<PulledArtifact> parse_artifact_manifest(std::string_view bytes, std
     // image-spec 1.1: artifactType, or the config's mediaType when it is absent.
     std::string type = j.value("artifactType", j.at("config").value("mediaType", ""));
     if (type != artifact_type)
-      return make_error(ErrorCode::Unsupported, "artifact type is \"" + type + "\", expected \"" + std::string(artifact_type) + "\"");
+      return make_error(ErrorCode::Unsupported,
+                        "artifact type is \"" + type + "\", expected \"" + std::string(artifact_type) + "\"");
     PulledArtifact a;
     for (const auto& l : j.at("layers")) {
       ArtifactFile f;
@@ -83,7 +87,8 @@ util::Result<PulledArtifact> parse_artifact_manifest(std::string_view bytes, std
   }
 }
 
-util::Result<PulledArtifact> pull_artifact(const util::Dirs& dirs, const Reference& ref, std::string_view artifact_type) {
+util::Result<PulledArtifact> pull_artifact(const util::Dirs& dirs, const Reference& ref,
+                                           std::string_view artifact_type) {
   if (ref.kind != ReferenceKind::Registry || ref.digest.empty())
     return make_error(ErrorCode::Usage, ref.to_string() + ": an artifact is pulled by digest (REF@sha256:...)");
   Store store = ML_TRY(Store::open(dirs));

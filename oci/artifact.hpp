@@ -49,7 +49,8 @@ struct PulledArtifact {
 // Pulls `ref` (which must carry a digest) and checks its artifactType.
 // Answered from the store without network when the manifest and every blob
 // are there (a digest never changes).
-util::Result<PulledArtifact> pull_artifact(const util::Dirs& dirs, const Reference& ref, std::string_view artifact_type);
+util::Result<PulledArtifact> pull_artifact(const util::Dirs& dirs, const Reference& ref,
+                                           std::string_view artifact_type);
 
 // Parses an artifact manifest (exposed for tests).
 util::Result<PulledArtifact> parse_artifact_manifest(std::string_view bytes, std::string_view artifact_type);

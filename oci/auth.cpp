@@ -17,7 +17,8 @@ std::string lower(std::string s) {
 }
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 std::string url_encode(std::string_view s) {
@@ -91,7 +92,8 @@ util::Result<std::vector<Challenge>> parse_www_authenticate(std::string_view h) 
 
 util::Result<Token> parse_token_response(std::string_view json) {
   auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::Network, "token server response is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return make_error(ErrorCode::Network, "token server response is not a JSON object");
   Token t;
   for (const char* key : {"token", "access_token"}) {
     auto it = j.find(key);
@@ -100,10 +102,12 @@ util::Result<Token> parse_token_response(std::string_view json) {
       break;
     }
   }
-  if (t.token.empty()) return make_error(ErrorCode::Network, "token server response has neither \"token\" nor \"access_token\"");
+  if (t.token.empty())
+    return make_error(ErrorCode::Network, "token server response has neither \"token\" nor \"access_token\"");
   // The server knows when its registry stops accepting the token: a given
   // expires_in is honoured even below the spec's 60 s recommendation.
-  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer() && e->get<int64_t>() > 0) t.expires_in = e->get<int64_t>();
+  if (auto e = j.find("expires_in"); e != j.end() && e->is_number_integer() && e->get<int64_t>() > 0)
+    t.expires_in = e->get<int64_t>();
   return t;
 }
 
@@ -114,7 +118,9 @@ std::string token_url(const Challenge& bearer, std::string_view repository, std:
     url += sep + std::string("service=") + url_encode(s->second);
     sep = '&';
   }
-  if (!repository.empty()) url += sep + std::string("scope=") + url_encode("repository:" + std::string(repository) + ":" + std::string(actions));
+  if (!repository.empty())
+    url +=
+        sep + std::string("scope=") + url_encode("repository:" + std::string(repository) + ":" + std::string(actions));
   return url;
 }
 

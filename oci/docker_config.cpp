@@ -34,7 +34,8 @@ std::string helper_server(std::string_view registry) {
   return registry == "docker.io" ? "https://index.docker.io/v1/" : std::string(registry);
 }
 
-util::Result<std::optional<Credentials>> from_helper(const CredentialHelper& helper, std::string_view name, std::string_view registry) {
+util::Result<std::optional<Credentials>> from_helper(const CredentialHelper& helper, std::string_view name,
+                                                     std::string_view registry) {
   std::string out = ML_TRY_CTX(helper(name, helper_server(registry)), "docker-credential-" + std::string(name));
   auto j = Json::parse(out, nullptr, false);
   if (j.is_discarded() || !j.is_object())
@@ -48,8 +49,9 @@ util::Result<std::optional<Credentials>> from_helper(const CredentialHelper& hel
 
 }  // namespace
 
-util::Result<std::optional<Credentials>> credentials_from_docker_config(std::string_view json, std::string_view registry,
-                                                                      const CredentialHelper& helper) {
+util::Result<std::optional<Credentials>> credentials_from_docker_config(std::string_view json,
+                                                                        std::string_view registry,
+                                                                        const CredentialHelper& helper) {
   auto j = Json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::Config, "docker config is not a JSON object");
   if (auto h = j.find("credHelpers"); h != j.end() && h->is_object())
@@ -63,7 +65,8 @@ util::Result<std::optional<Credentials>> credentials_from_docker_config(std::str
         std::string decoded = ML_TRY_CTX(base64_decode(au->get<std::string>()), "docker config auths." + key + ".auth");
         auto colon = decoded.find(':');
         if (colon == std::string::npos)
-          return make_error(ErrorCode::Config, "docker config auths." + key + ".auth: expected base64 of USER:PASSWORD");
+          return make_error(ErrorCode::Config,
+                            "docker config auths." + key + ".auth: expected base64 of USER:PASSWORD");
         c.username = decoded.substr(0, colon);
         c.password = decoded.substr(colon + 1);
       } else {
@@ -80,8 +83,10 @@ util::Result<std::optional<Credentials>> credentials_from_docker_config(std::str
 
 util::Result<std::optional<Credentials>> lookup_docker_credentials(std::string_view registry) {
   std::filesystem::path file;
-  if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d) file = std::filesystem::path(d) / "config.json";
-  else if (const char* h = std::getenv("HOME"); h && *h) file = std::filesystem::path(h) / ".docker" / "config.json";
+  if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d)
+    file = std::filesystem::path(d) / "config.json";
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    file = std::filesystem::path(h) / ".docker" / "config.json";
   if (file.empty() || !util::path_exists(file)) return std::optional<Credentials>();
   std::string text = ML_TRY(util::read_file(file));
   CredentialHelper run = [](std::string_view name, std::string_view server) -> util::Result<std::string> {

@@ -23,8 +23,9 @@ using CredentialHelper = std::function<util::Result<std::string>(std::string_vie
 // Looks `registry` ("docker.io", "127.0.0.1:5000") up in a config.json text.
 // docker.io also matches "https://index.docker.io/v1/"; keys may carry a scheme
 // and path. Returns nullopt when nothing applies.
-util::Result<std::optional<Credentials>> credentials_from_docker_config(std::string_view json, std::string_view registry,
-                                                                      const CredentialHelper& helper);
+util::Result<std::optional<Credentials>> credentials_from_docker_config(std::string_view json,
+                                                                        std::string_view registry,
+                                                                        const CredentialHelper& helper);
 
 // The real thing: reads the file (absent: nullopt) and runs real helpers.
 util::Result<std::optional<Credentials>> lookup_docker_credentials(std::string_view registry);

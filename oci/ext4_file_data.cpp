@@ -37,8 +37,11 @@ Ext4FileData::~Ext4FileData() {
 }
 
 Ext4FileData::Ext4FileData(Ext4FileData&& other) noexcept
-    : m_file(std::exchange(other.m_file, nullptr)), m_size(other.m_size), m_pos(other.m_pos),
-      m_partial_start(other.m_partial_start), m_partial(std::move(other.m_partial)) {}
+    : m_file(std::exchange(other.m_file, nullptr)),
+      m_size(other.m_size),
+      m_pos(other.m_pos),
+      m_partial_start(other.m_partial_start),
+      m_partial(std::move(other.m_partial)) {}
 
 Result<void> Ext4FileData::write_run(uint64_t offset, std::string_view bytes) {
   errcode_t err = ext2fs_file_llseek(m_file, offset, EXT2_SEEK_SET, nullptr);

@@ -40,26 +40,40 @@ int64_t clamp_time(int64_t sec) {
 
 uint16_t mode_type(EntryType t) {
   switch (t) {
-    case EntryType::Regular: return LINUX_S_IFREG;
-    case EntryType::Directory: return LINUX_S_IFDIR;
-    case EntryType::Symlink: return LINUX_S_IFLNK;
-    case EntryType::CharDevice: return LINUX_S_IFCHR;
-    case EntryType::BlockDevice: return LINUX_S_IFBLK;
-    case EntryType::Fifo: return LINUX_S_IFIFO;
-    case EntryType::Hardlink: break;
+    case EntryType::Regular:
+      return LINUX_S_IFREG;
+    case EntryType::Directory:
+      return LINUX_S_IFDIR;
+    case EntryType::Symlink:
+      return LINUX_S_IFLNK;
+    case EntryType::CharDevice:
+      return LINUX_S_IFCHR;
+    case EntryType::BlockDevice:
+      return LINUX_S_IFBLK;
+    case EntryType::Fifo:
+      return LINUX_S_IFIFO;
+    case EntryType::Hardlink:
+      break;
   }
   return LINUX_S_IFREG;
 }
 
 int dirent_type(EntryType t) {
   switch (t) {
-    case EntryType::Regular: return EXT2_FT_REG_FILE;
-    case EntryType::Directory: return EXT2_FT_DIR;
-    case EntryType::Symlink: return EXT2_FT_SYMLINK;
-    case EntryType::CharDevice: return EXT2_FT_CHRDEV;
-    case EntryType::BlockDevice: return EXT2_FT_BLKDEV;
-    case EntryType::Fifo: return EXT2_FT_FIFO;
-    case EntryType::Hardlink: break;
+    case EntryType::Regular:
+      return EXT2_FT_REG_FILE;
+    case EntryType::Directory:
+      return EXT2_FT_DIR;
+    case EntryType::Symlink:
+      return EXT2_FT_SYMLINK;
+    case EntryType::CharDevice:
+      return EXT2_FT_CHRDEV;
+    case EntryType::BlockDevice:
+      return EXT2_FT_BLKDEV;
+    case EntryType::Fifo:
+      return EXT2_FT_FIFO;
+    case EntryType::Hardlink:
+      break;
   }
   return EXT2_FT_UNKNOWN;
 }
@@ -185,8 +199,7 @@ Result<void> Ext4Image::write_tree(Node& root) {
   std::unordered_map<const Inode*, uint32_t> links;
   count_links(root, links);
   for (auto& [inode, n] : links) {
-    if (n > k_max_file_links)
-      return util::make_error(ErrorCode::Integrity, "a file has more than 65000 hardlinks");
+    if (n > k_max_file_links) return util::make_error(ErrorCode::Integrity, "a file has more than 65000 hardlinks");
     const_cast<Inode*>(inode)->nlink = n;
     const_cast<Inode*>(inode)->ino = 0;
   }

@@ -33,8 +33,8 @@ Result<void> flatten_layer(LayerReader& reader, uint32_t index, const RootfsOpti
   for (uint64_t n = 0;; ++n) {
     if (!ML_TRY(reader.next(entry))) break;
     if (++entries > options.max_entries)
-      return util::make_error(ErrorCode::Integrity,
-                              "more than " + std::to_string(options.max_entries) + " entries in the image (max_entries)");
+      return util::make_error(ErrorCode::Integrity, "more than " + std::to_string(options.max_entries) +
+                                                        " entries in the image (max_entries)");
     flat.max_mtime = std::max(flat.max_mtime, entry.mtime);
     Inode* content = ML_TRY(flat.tree.apply(entry, index, n));
     if (!content || entry.size == 0) {
@@ -60,7 +60,8 @@ Result<void> flatten_layer(LayerReader& reader, uint32_t index, const RootfsOpti
         bytes.remove_prefix(take);
       }
       return util::ok();
-    }), "entry " + entry.path);
+    }),
+               "entry " + entry.path);
   }
   return util::ok();
 }

@@ -33,7 +33,8 @@ struct Transfer {
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -128,15 +129,17 @@ util::Result<HttpResponse> http_perform(const HttpRequest& request) {
     if (request.method == HttpMethod::Put) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
   }
   // The status is needed before the body callback decides where bytes go.
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
-    auto* tr = static_cast<Transfer*>(u);
-    std::string_view line(d, s * n);
-    if (line.starts_with("HTTP/")) {
-      auto sp = line.find(' ');
-      if (sp != std::string_view::npos) tr->response.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
-    }
-    return on_header(d, s, n, u);
-  });
+  curl_easy_setopt(
+      c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
+        auto* tr = static_cast<Transfer*>(u);
+        std::string_view line(d, s * n);
+        if (line.starts_with("HTTP/")) {
+          auto sp = line.find(' ');
+          if (sp != std::string_view::npos)
+            tr->response.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+        }
+        return on_header(d, s, n, u);
+      });
   CURLcode rc = curl_easy_perform(c);
   if (t.error) return std::move(*t.error);
   if (rc != CURLE_OK) {
@@ -162,7 +165,8 @@ util::Result<std::string> resolve_url(std::string_view base, std::string_view lo
       curl_url_set(u, CURLUPART_URL, std::string(location).c_str(), 0) != CURLUE_OK)
     return make_error(ErrorCode::Network, "invalid redirect location \"" + std::string(location) + "\"");
   char* out = nullptr;
-  if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) return make_error(ErrorCode::Network, "invalid redirect URL");
+  if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+    return make_error(ErrorCode::Network, "invalid redirect URL");
   std::string s(out);
   curl_free(out);
   return s;

@@ -40,7 +40,8 @@ util::Result<ImageConfig> parse_image_config(std::string_view json) {
   c.platform.os = str(j, "os");
   c.platform.architecture = str(j, "architecture");
   c.platform.variant = str(j, "variant");
-  if (auto rootfs = j.find("rootfs"); rootfs != j.end() && rootfs->is_object()) c.diff_ids = str_list(*rootfs, "diff_ids");
+  if (auto rootfs = j.find("rootfs"); rootfs != j.end() && rootfs->is_object())
+    c.diff_ids = str_list(*rootfs, "diff_ids");
   auto cfg = j.find("config");
   if (cfg == j.end() || !cfg->is_object()) return c;  // "config" is optional
   c.entrypoint = str_list(*cfg, "Entrypoint");

@@ -53,10 +53,14 @@ uint64_t disk_size(const std::filesystem::path& p) {
 }  // namespace
 
 util::Result<void> write_image_record(const Store& store, const ImageRecord& r) {
-  Json j = {{"reference", r.reference},       {"platform", r.platform},
-            {"source", r.source},             {"index_digest", r.index_digest},
-            {"manifest_digest", r.manifest_digest}, {"config_digest", r.config_digest},
-            {"blobs", r.blobs},               {"size", r.size},
+  Json j = {{"reference", r.reference},
+            {"platform", r.platform},
+            {"source", r.source},
+            {"index_digest", r.index_digest},
+            {"manifest_digest", r.manifest_digest},
+            {"config_digest", r.config_digest},
+            {"blobs", r.blobs},
+            {"size", r.size},
             {"pulled_at", r.pulled_at}};
   return util::write_file_atomic(record_path(store, r), j.dump(2) + "\n");
 }
@@ -82,7 +86,8 @@ util::Result<std::vector<ImageRecord>> list_image_records(const Store& store) {
   return out;
 }
 
-std::optional<ImageRecord> find_image_record(const Store& store, const std::string& reference, const std::string& platform) {
+std::optional<ImageRecord> find_image_record(const Store& store, const std::string& reference,
+                                             const std::string& platform) {
   ImageRecord key;
   key.reference = reference;
   key.platform = platform;
@@ -113,7 +118,8 @@ util::Result<GcReport> collect_garbage(const Store& store, DryRun dry_run) {
   for (const auto& r : records) {
     for (const auto& b : r.blobs)
       if (auto c = b.find(':'); c != std::string::npos) keep_blobs.insert(b.substr(c + 1));
-    if (auto c = r.manifest_digest.find(':'); c != std::string::npos) keep_rootfs.insert(r.manifest_digest.substr(c + 1));
+    if (auto c = r.manifest_digest.find(':'); c != std::string::npos)
+      keep_rootfs.insert(r.manifest_digest.substr(c + 1));
   }
   GcReport report;
   auto remove = [&](const std::filesystem::path& p, uint64_t& counter) -> util::Result<void> {

@@ -28,7 +28,8 @@ util::Result<void> write_image_record(const Store& store, const ImageRecord& rec
 util::Result<std::vector<ImageRecord>> list_image_records(const Store& store);
 // The record for exactly (canonical reference, platform); nullopt when there is none
 // (or it is unreadable). One file read: the warm-resolve path uses it.
-std::optional<ImageRecord> find_image_record(const Store& store, const std::string& reference, const std::string& platform);
+std::optional<ImageRecord> find_image_record(const Store& store, const std::string& reference,
+                                             const std::string& platform);
 // Removes the records whose reference (canonical, or as given when it matches
 // exactly) or manifest digest equals `what`; returns the removed ones.
 util::Result<std::vector<ImageRecord>> remove_image_records(const Store& store, const std::string& what);

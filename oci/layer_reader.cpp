@@ -19,12 +19,18 @@ constexpr size_t k_read_block = 1 << 20;
 Result<EntryType> entry_type(archive_entry* e, std::string_view path) {
   if (archive_entry_hardlink(e) != nullptr) return EntryType::Hardlink;
   switch (archive_entry_filetype(e)) {
-    case AE_IFREG: return EntryType::Regular;
-    case AE_IFDIR: return EntryType::Directory;
-    case AE_IFLNK: return EntryType::Symlink;
-    case AE_IFCHR: return EntryType::CharDevice;
-    case AE_IFBLK: return EntryType::BlockDevice;
-    case AE_IFIFO: return EntryType::Fifo;
+    case AE_IFREG:
+      return EntryType::Regular;
+    case AE_IFDIR:
+      return EntryType::Directory;
+    case AE_IFLNK:
+      return EntryType::Symlink;
+    case AE_IFCHR:
+      return EntryType::CharDevice;
+    case AE_IFBLK:
+      return EntryType::BlockDevice;
+    case AE_IFIFO:
+      return EntryType::Fifo;
     default:
       return util::make_error(ErrorCode::Integrity,
                               "entry " + std::string(path) + ": unsupported file type (socket or unknown)");
@@ -48,7 +54,9 @@ LayerReader::~LayerReader() {
 }
 
 LayerReader::LayerReader(LayerReader&& other) noexcept
-    : m_fd(std::move(other.m_fd)), m_label(std::move(other.m_label)), m_limits(other.m_limits),
+    : m_fd(std::move(other.m_fd)),
+      m_label(std::move(other.m_label)),
+      m_limits(other.m_limits),
       m_archive(std::exchange(other.m_archive, nullptr)) {}
 
 LayerReader& LayerReader::operator=(LayerReader&& other) noexcept {
@@ -101,15 +109,14 @@ Result<void> LayerReader::check_bomb() const {
   if (out <= 0) return util::ok();
   auto n = static_cast<uint64_t>(out);
   if (m_limits.max_bytes != 0 && n > m_limits.max_bytes)
-    return util::make_error(ErrorCode::Integrity, "decompresses to more than " +
-                                                      std::to_string(m_limits.max_bytes) +
+    return util::make_error(ErrorCode::Integrity, "decompresses to more than " + std::to_string(m_limits.max_bytes) +
                                                       " bytes (max_layer_bytes); refusing a possible bomb");
   la_int64_t in = archive_filter_bytes(m_archive, -1);
   if (m_limits.max_expansion_ratio != 0 && n > k_ratio_floor && in > 0 &&
       n / static_cast<uint64_t>(in) > m_limits.max_expansion_ratio)
     return util::make_error(ErrorCode::Integrity,
-                            std::to_string(in) + " compressed bytes expand to " +
-                                std::to_string(n) + " (more than " + std::to_string(m_limits.max_expansion_ratio) +
+                            std::to_string(in) + " compressed bytes expand to " + std::to_string(n) + " (more than " +
+                                std::to_string(m_limits.max_expansion_ratio) +
                                 "x, max_expansion_ratio); refusing a possible decompression bomb");
   return util::ok();
 }
@@ -140,8 +147,7 @@ Result<bool> LayerReader::next(TarEntry& entry) {
     if (size < 0) return archive_failure("entry " + entry.path + ": negative size");
     entry.size = static_cast<uint64_t>(size);
     if (m_limits.max_bytes != 0 && entry.size > m_limits.max_bytes)
-      return util::make_error(ErrorCode::Integrity, "entry " + entry.path + " declares " +
-                                                        std::to_string(entry.size) +
+      return util::make_error(ErrorCode::Integrity, "entry " + entry.path + " declares " + std::to_string(entry.size) +
                                                         " bytes, more than max_layer_bytes");
   }
   if (entry.type == EntryType::Hardlink) {

@@ -23,9 +23,9 @@ namespace oci {
 enum class EntryType { Regular, Directory, Symlink, Hardlink, CharDevice, BlockDevice, Fifo };
 
 struct TarEntry {
-  std::string path;         // as stored in the archive (not yet normalised)
+  std::string path;  // as stored in the archive (not yet normalised)
   EntryType type = EntryType::Regular;
-  uint32_t mode = 0;        // permission bits incl. setuid/setgid/sticky (07777)
+  uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (07777)
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t mtime = 0;

@@ -99,7 +99,8 @@ util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_dir(const std::fi
   return s;
 }
 
-util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_oci_archive(const std::filesystem::path& tar, const Store& store) {
+util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_oci_archive(const std::filesystem::path& tar,
+                                                                           const Store& store) {
   util::TempDir tmp = ML_TRY(util::TempDir::create(store.root(), "unpack-"));
   ML_TRY_CTX(unpack(tar, tmp.path()), "oci-archive");
   auto s = ML_TRY(open_dir(tmp.path()));
@@ -108,14 +109,18 @@ util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_oci_archive(const
   return s;
 }
 
-util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_docker_archive(const std::filesystem::path& tar, const Store& store) {
+util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_docker_archive(const std::filesystem::path& tar,
+                                                                              const Store& store) {
   util::TempDir tmp = ML_TRY(util::TempDir::create(store.root(), "unpack-"));
   ML_TRY_CTX(unpack(tar, tmp.path()), "docker-archive");
   std::string text = ML_TRY_CTX(util::read_file(tmp.path() / "manifest.json"), "docker-archive " + tar.string());
   auto j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].is_object())
-    return make_error(ErrorCode::Integrity, "docker-archive " + tar.string() + ": manifest.json is not a non-empty array");
-  if (j.size() > 1) return make_error(ErrorCode::Unsupported, "docker-archive " + tar.string() + ": holds several images; use one per file");
+    return make_error(ErrorCode::Integrity,
+                      "docker-archive " + tar.string() + ": manifest.json is not a non-empty array");
+  if (j.size() > 1)
+    return make_error(ErrorCode::Unsupported,
+                      "docker-archive " + tar.string() + ": holds several images; use one per file");
   const auto& entry = j[0];
   std::unique_ptr<LayoutSource> s(new LayoutSource());
   s->m_dir = tmp.path();
@@ -128,8 +133,10 @@ util::Result<std::unique_ptr<LayoutSource>> LayoutSource::open_docker_archive(co
     s->m_files[digest] = f;
     return Json{{"mediaType", media_type}, {"digest", digest}, {"size", size_of(f)}};
   };
-  if (!entry.contains("Config") || !entry["Config"].is_string() || !entry.contains("Layers") || !entry["Layers"].is_array())
-    return make_error(ErrorCode::Integrity, "docker-archive " + tar.string() + ": manifest.json entry needs Config and Layers");
+  if (!entry.contains("Config") || !entry["Config"].is_string() || !entry.contains("Layers") ||
+      !entry["Layers"].is_array())
+    return make_error(ErrorCode::Integrity,
+                      "docker-archive " + tar.string() + ": manifest.json entry needs Config and Layers");
   Json m = {{"schemaVersion", 2}, {"mediaType", media_type::k_docker_manifest}};
   m["config"] = ML_TRY(add(entry["Config"].get<std::string>(), std::string(media_type::k_docker_config)));
   m["layers"] = Json::array();
@@ -147,7 +154,8 @@ util::Result<std::filesystem::path> LayoutSource::blob_file(std::string_view dig
   if (auto it = m_files.find(std::string(digest)); it != m_files.end()) return it->second;
   Digest d = ML_TRY(parse_sha256_digest(digest));
   std::filesystem::path p = m_dir / "blobs" / d.algorithm / d.hex;
-  if (!util::path_exists(p)) return make_error(ErrorCode::NotFound, m_describe + ": blob " + std::string(digest) + " is missing");
+  if (!util::path_exists(p))
+    return make_error(ErrorCode::NotFound, m_describe + ": blob " + std::string(digest) + " is missing");
   return p;
 }
 
@@ -179,10 +187,11 @@ util::Result<FetchedManifest> LayoutSource::fetch_manifest(std::string_view refe
         break;
       }
     }
-    if (!found && (reference.empty() || reference == "latest") && idx.index->manifests.size() == 1) found = &idx.index->manifests[0];
+    if (!found && (reference.empty() || reference == "latest") && idx.index->manifests.size() == 1)
+      found = &idx.index->manifests[0];
     if (!found)
-      return make_error(ErrorCode::NotFound, m_describe + ": no image tagged \"" + std::string(reference) + "\" (tags: " +
-                                                 (tags.empty() ? "none" : tags) + ")");
+      return make_error(ErrorCode::NotFound, m_describe + ": no image tagged \"" + std::string(reference) +
+                                                 "\" (tags: " + (tags.empty() ? "none" : tags) + ")");
     digest = found->digest;
   }
   auto file = ML_TRY(blob_file(digest));

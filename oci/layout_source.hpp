@@ -17,8 +17,10 @@ namespace oci {
 class LayoutSource final : public Source {
  public:
   static util::Result<std::unique_ptr<LayoutSource>> open_dir(const std::filesystem::path& dir);
-  static util::Result<std::unique_ptr<LayoutSource>> open_oci_archive(const std::filesystem::path& tar, const Store& store);
-  static util::Result<std::unique_ptr<LayoutSource>> open_docker_archive(const std::filesystem::path& tar, const Store& store);
+  static util::Result<std::unique_ptr<LayoutSource>> open_oci_archive(const std::filesystem::path& tar,
+                                                                      const Store& store);
+  static util::Result<std::unique_ptr<LayoutSource>> open_docker_archive(const std::filesystem::path& tar,
+                                                                         const Store& store);
 
   // A tag selects the index.json entry whose org.opencontainers.image.ref.name
   // is the tag; an empty tag selects the only entry.

@@ -18,9 +18,12 @@ util::Result<PullPolicy> parse_pull_policy(std::string_view text) {
 
 std::string_view to_string(PullPolicy policy) {
   switch (policy) {
-    case PullPolicy::Always: return "always";
-    case PullPolicy::Missing: return "missing";
-    case PullPolicy::Never: return "never";
+    case PullPolicy::Always:
+      return "always";
+    case PullPolicy::Missing:
+      return "missing";
+    case PullPolicy::Never:
+      return "never";
   }
   return "?";
 }
@@ -37,14 +40,18 @@ util::Result<std::optional<Manifest>> stored_manifest(const Store& store, const 
 
 }  // namespace
 
-util::Result<std::optional<PulledImage>> resolve_local(const Store& store, const Reference& ref, std::string_view pinned_manifest,
-                                                       const Platform& platform, TagLookup tags) {
+util::Result<std::optional<PulledImage>> resolve_local(const Store& store, const Reference& ref,
+                                                       std::string_view pinned_manifest, const Platform& platform,
+                                                       TagLookup tags) {
   if (ref.kind != ReferenceKind::Registry) return std::optional<PulledImage>();
   std::optional<ImageRecord> record = find_image_record(store, ref.to_string(), platform.to_string());
   std::string top;
-  if (!pinned_manifest.empty()) top = std::string(pinned_manifest);
-  else if (!ref.digest.empty()) top = ref.digest;
-  else if (tags == TagLookup::Record && record) top = record->index_digest.empty() ? record->manifest_digest : record->index_digest;
+  if (!pinned_manifest.empty())
+    top = std::string(pinned_manifest);
+  else if (!ref.digest.empty())
+    top = ref.digest;
+  else if (tags == TagLookup::Record && record)
+    top = record->index_digest.empty() ? record->manifest_digest : record->index_digest;
   if (top.empty()) return std::optional<PulledImage>();
 
   PulledImage img;
@@ -59,7 +66,8 @@ util::Result<std::optional<PulledImage>> resolve_local(const Store& store, const
     Descriptor chosen = ML_TRY_CTX(select_platform(*m->index, platform), ref.to_string());
     auto child = ML_TRY(stored_manifest(store, chosen.digest));
     if (!child) return std::optional<PulledImage>();
-    if (!child->image) return make_error(ErrorCode::Unsupported, "manifest " + chosen.digest + ": nested index is not supported");
+    if (!child->image)
+      return make_error(ErrorCode::Unsupported, "manifest " + chosen.digest + ": nested index is not supported");
     im = std::move(*child->image);
     img.manifest_digest = chosen.digest;
   } else {

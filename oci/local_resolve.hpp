@@ -27,7 +27,8 @@ enum class TagLookup { Record, Skip };
 // nullopt when anything is missing. `pinned_manifest` (a lockfile pin, may be
 // empty) wins over the reference; with TagLookup::Skip a tag is never
 // answered locally (policy `always`). Registry references only.
-util::Result<std::optional<PulledImage>> resolve_local(const Store& store, const Reference& ref, std::string_view pinned_manifest,
-                                                       const Platform& platform, TagLookup tags);
+util::Result<std::optional<PulledImage>> resolve_local(const Store& store, const Reference& ref,
+                                                       std::string_view pinned_manifest, const Platform& platform,
+                                                       TagLookup tags);
 
 }  // namespace oci

@@ -61,15 +61,18 @@ util::Result<Manifest> parse_json(const Json& j, std::string_view content_type) 
   if (mt.empty()) mt = strip_params(content_type);
   if ((sv != j.end() && sv->is_number_integer() && sv->get<int>() == 1) || mt == media_type::k_docker_schema1 ||
       mt == media_type::k_docker_schema1_signed || j.contains("fsLayers"))
-    return make_error(ErrorCode::Unsupported,
-                      "Docker schema1 manifests are deprecated and not supported; re-push the image with a current client "
-                      "(Docker schema2 or OCI)");
+    return make_error(
+        ErrorCode::Unsupported,
+        "Docker schema1 manifests are deprecated and not supported; re-push the image with a current client "
+        "(Docker schema2 or OCI)");
   if (sv == j.end() || !sv->is_number_integer() || sv->get<int>() != 2)
-    return make_error(ErrorCode::Unsupported, "unsupported manifest schemaVersion " + (sv == j.end() ? std::string("(missing)") : sv->dump()));
+    return make_error(ErrorCode::Unsupported,
+                      "unsupported manifest schemaVersion " + (sv == j.end() ? std::string("(missing)") : sv->dump()));
 
   bool looks_index = j.contains("manifests");
   bool is_index = mt == media_type::k_oci_index || mt == media_type::k_docker_list || (mt.empty() && looks_index);
-  bool is_image = mt == media_type::k_oci_manifest || mt == media_type::k_docker_manifest || (mt.empty() && !looks_index && j.contains("config"));
+  bool is_image = mt == media_type::k_oci_manifest || mt == media_type::k_docker_manifest ||
+                  (mt.empty() && !looks_index && j.contains("config"));
   Manifest out;
   if (is_index) {
     ImageIndex idx;
@@ -92,13 +95,15 @@ util::Result<Manifest> parse_json(const Json& j, std::string_view content_type) 
   auto cfg = j.find("config");
   if (cfg == j.end()) return make_error(ErrorCode::Integrity, "manifest has no config descriptor");
   if (!artifact.empty())
-    return make_error(ErrorCode::Unsupported, "this is an OCI artifact (artifactType \"" + artifact + "\"), not a container image");
+    return make_error(ErrorCode::Unsupported,
+                      "this is an OCI artifact (artifactType \"" + artifact + "\"), not a container image");
   if (cfg->is_object() && !is_image_config_type(str_field(*cfg, "mediaType")))
-    return make_error(ErrorCode::Unsupported, "this is an OCI artifact (config mediaType \"" + str_field(*cfg, "mediaType") +
-                                                  "\"), not a container image");
+    return make_error(ErrorCode::Unsupported, "this is an OCI artifact (config mediaType \"" +
+                                                  str_field(*cfg, "mediaType") + "\"), not a container image");
   im.config = ML_TRY(parse_descriptor(*cfg, "config"));
   auto layers = j.find("layers");
-  if (layers == j.end() || !layers->is_array()) return make_error(ErrorCode::Integrity, "manifest has no \"layers\" array");
+  if (layers == j.end() || !layers->is_array())
+    return make_error(ErrorCode::Integrity, "manifest has no \"layers\" array");
   size_t i = 0;
   for (const auto& e : *layers) {
     auto d = ML_TRY(parse_descriptor(e, "layers[" + std::to_string(i++) + "]"));
@@ -140,8 +145,8 @@ util::Result<Descriptor> select_platform(const ImageIndex& index, const Platform
   if (!loose) {
     // An index without platforms and one entry: take it (single-image layouts).
     if (index.manifests.size() == 1 && !index.manifests[0].platform) return index.manifests[0];
-    return make_error(ErrorCode::NotFound,
-                      "no image for platform " + want.to_string() + " (offered: " + (offered.empty() ? "none" : offered) + ")");
+    return make_error(ErrorCode::NotFound, "no image for platform " + want.to_string() +
+                                               " (offered: " + (offered.empty() ? "none" : offered) + ")");
   }
   if (loose->media_type == media_type::k_docker_schema1 || loose->media_type == media_type::k_docker_schema1_signed)
     return make_error(ErrorCode::Unsupported,
@@ -157,7 +162,8 @@ util::Result<Compression> layer_compression(std::string_view mt) {
   if (mt == "application/vnd.oci.image.layer.v1.tar+zstd" || mt == "application/vnd.docker.image.rootfs.diff.tar.zstd")
     return Compression::Zstd;
   if (mt.find("nondistributable") != std::string_view::npos || mt.find("foreign") != std::string_view::npos)
-    return make_error(ErrorCode::Unsupported, "foreign/non-distributable layer type \"" + std::string(mt) + "\" is not supported");
+    return make_error(ErrorCode::Unsupported,
+                      "foreign/non-distributable layer type \"" + std::string(mt) + "\" is not supported");
   return make_error(ErrorCode::Unsupported, "unsupported layer media type \"" + std::string(mt) + "\"");
 }
 

@@ -31,8 +31,9 @@ util::Result<Platform> Platform::parse(std::string_view text) {
   auto parts = split(text, '/');
   Platform p;
   auto bad = [&](std::string_view why) {
-    return util::make_error(util::ErrorCode::Usage,
-                            "invalid platform \"" + std::string(text) + "\": " + std::string(why) + " (expected OS/ARCH[/VARIANT], e.g. linux/arm64)");
+    return util::make_error(util::ErrorCode::Usage, "invalid platform \"" + std::string(text) +
+                                                        "\": " + std::string(why) +
+                                                        " (expected OS/ARCH[/VARIANT], e.g. linux/arm64)");
   };
   for (const auto& part : parts)
     if (!valid_part(part)) return bad("empty or invalid component");
@@ -55,13 +56,21 @@ Platform Platform::host() {
   utsname u{};
   if (::uname(&u) == 0) {
     std::string m = u.machine;
-    if (m == "x86_64") p.architecture = "amd64";
-    else if (m == "aarch64" || m == "arm64") p.architecture = "arm64";
-    else if (m == "riscv64") p.architecture = "riscv64";
-    else if (m == "ppc64le") p.architecture = "ppc64le";
-    else if (m == "s390x") p.architecture = "s390x";
-    else if (m.starts_with("armv7")) { p.architecture = "arm"; p.variant = "v7"; }
-    else p.architecture = m;
+    if (m == "x86_64")
+      p.architecture = "amd64";
+    else if (m == "aarch64" || m == "arm64")
+      p.architecture = "arm64";
+    else if (m == "riscv64")
+      p.architecture = "riscv64";
+    else if (m == "ppc64le")
+      p.architecture = "ppc64le";
+    else if (m == "s390x")
+      p.architecture = "s390x";
+    else if (m.starts_with("armv7")) {
+      p.architecture = "arm";
+      p.variant = "v7";
+    } else
+      p.architecture = m;
   }
   return p;
 }

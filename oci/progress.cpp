@@ -39,15 +39,16 @@ class PlainProgress : public ProgressSink {
   }
   void layer_start(std::string_view digest, uint64_t size, uint64_t offset) override {
     if (offset > 0)
-      std::fprintf(m_out, "%s: resuming at %s of %s\n", short_digest(digest).c_str(), human(double(offset)).c_str(), human(double(size)).c_str());
+      std::fprintf(m_out, "%s: resuming at %s of %s\n", short_digest(digest).c_str(), human(double(offset)).c_str(),
+                   human(double(size)).c_str());
     else
       std::fprintf(m_out, "%s: downloading %s\n", short_digest(digest).c_str(), human(double(size)).c_str());
     std::fflush(m_out);
   }
   void layer_progress(std::string_view, uint64_t, uint64_t) override {}
   void layer_done(std::string_view digest, uint64_t size, BlobOutcome outcome) override {
-    std::fprintf(m_out, "%s: %s %s\n", short_digest(digest).c_str(), outcome == BlobOutcome::Cached ? "already present," : "done,",
-                 human(double(size)).c_str());
+    std::fprintf(m_out, "%s: %s %s\n", short_digest(digest).c_str(),
+                 outcome == BlobOutcome::Cached ? "already present," : "done,", human(double(size)).c_str());
     std::fflush(m_out);
   }
   void note(std::string_view message) override { std::fprintf(m_out, "%.*s\n", int(message.size()), message.data()); }
@@ -77,7 +78,10 @@ class JsonProgress : public ProgressSink {
     emit({{"event", "layer_progress"}, {"digest", digest}, {"done", done}, {"size", size}});
   }
   void layer_done(std::string_view digest, uint64_t size, BlobOutcome outcome) override {
-    emit({{"event", "layer_done"}, {"digest", digest}, {"size", size}, {"outcome", outcome == BlobOutcome::Cached ? "cached" : "downloaded"}});
+    emit({{"event", "layer_done"},
+          {"digest", digest},
+          {"size", size},
+          {"outcome", outcome == BlobOutcome::Cached ? "cached" : "downloaded"}});
   }
   void note(std::string_view message) override { emit({{"event", "note"}, {"message", message}}); }
   void finished(std::string_view ref, std::string_view digest) override {
@@ -168,8 +172,8 @@ class TtyProgress : public ProgressSink {
       }
       const char* on = m_color ? (b.state.empty() ? "\x1b[36m" : "\x1b[32m") : "";
       const char* off = m_color ? "\x1b[0m" : "";
-      std::fprintf(m_out, "%s%s%s [%s] %s/%s %s\n", on, short_digest(b.digest).c_str(), off, barstr.c_str(), human(double(b.done)).c_str(),
-                   human(double(b.size)).c_str(), tail.c_str());
+      std::fprintf(m_out, "%s%s%s [%s] %s/%s %s\n", on, short_digest(b.digest).c_str(), off, barstr.c_str(),
+                   human(double(b.done)).c_str(), human(double(b.size)).c_str(), tail.c_str());
     }
     m_drawn = m_bars.size();
     std::fflush(m_out);
@@ -251,11 +255,15 @@ std::unique_ptr<ProgressSink> make_progress(ProgressStyle style, std::FILE* out)
   const char* no_color = std::getenv("NO_COLOR");
   bool color = !(no_color && *no_color) && std::getenv("TERM") && std::string_view(std::getenv("TERM")) != "dumb";
   switch (style) {
-    case ProgressStyle::Tty: return std::make_unique<TtyProgress>(out, color);
-    case ProgressStyle::Plain: return std::make_unique<PlainProgress>(out);
-    case ProgressStyle::Json: return std::make_unique<JsonProgress>(out);
+    case ProgressStyle::Tty:
+      return std::make_unique<TtyProgress>(out, color);
+    case ProgressStyle::Plain:
+      return std::make_unique<PlainProgress>(out);
+    case ProgressStyle::Json:
+      return std::make_unique<JsonProgress>(out);
     case ProgressStyle::None:
-    case ProgressStyle::Auto: break;
+    case ProgressStyle::Auto:
+      break;
   }
   return std::make_unique<NoProgress>();
 }

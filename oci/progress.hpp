@@ -51,8 +51,8 @@ class QuietWhenCached : public ProgressSink {
   void work();
   ProgressSink* m_inner;
   bool m_worked = false;
-  bool m_finished = false;  // `finished` came while held
-  std::string m_reference, m_manifest;  // from `resolved`, while held
+  bool m_finished = false;                                 // `finished` came while held
+  std::string m_reference, m_manifest;                     // from `resolved`, while held
   std::vector<std::pair<std::string, uint64_t>> m_cached;  // cached layers, while held
 };
 

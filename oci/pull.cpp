@@ -19,8 +19,10 @@ namespace {
 
 bool is_local_host(std::string_view registry) {
   std::string_view host = registry;
-  if (host.starts_with("[")) host = host.substr(1, host.find(']') - 1);
-  else host = host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
+  if (host.starts_with("["))
+    host = host.substr(1, host.find(']') - 1);
+  else
+    host = host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
@@ -29,8 +31,8 @@ util::Result<std::unique_ptr<Source>> open_registry(const std::string& host, con
   return std::unique_ptr<Source>(ML_TRY(connect_registry(host, repository, settings, store)));
 }
 
-util::Result<std::unique_ptr<Source>> open_mirror(const std::string& mirror, const Reference& ref, const RegistrySettings& settings,
-                                                  const Store& store) {
+util::Result<std::unique_ptr<Source>> open_mirror(const std::string& mirror, const Reference& ref,
+                                                  const RegistrySettings& settings, const Store& store) {
   if (mirror.starts_with("oci-layout:")) {
     auto s = ML_TRY(LayoutSource::open_dir(mirror.substr(11)));
     return std::unique_ptr<Source>(std::move(s));
@@ -47,7 +49,8 @@ struct Opened {
 };
 
 // Tries each mirror, then the origin; the first that serves the manifest wins.
-util::Result<Opened> open_and_resolve(const Reference& ref, const std::string& want, const PullOptions& options, const Store& store) {
+util::Result<Opened> open_and_resolve(const Reference& ref, const std::string& want, const PullOptions& options,
+                                      const Store& store) {
   auto fetch = [&](util::Result<std::unique_ptr<Source>> s) -> util::Result<Opened> {
     if (!s) return std::move(s).error();
     auto m = (*s)->fetch_manifest(want);
@@ -155,10 +158,10 @@ util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& re
       return make_error(ErrorCode::NotFound, refname + " is not in the local store (--pull=never)");
   }
 
-  std::string want = !options.expected_manifest_digest.empty() ? options.expected_manifest_digest
-                     : !ref.digest.empty()                     ? ref.digest
+  std::string want = !options.expected_manifest_digest.empty()                ? options.expected_manifest_digest
+                     : !ref.digest.empty()                                    ? ref.digest
                      : ref.kind == ReferenceKind::Registry && ref.tag.empty() ? std::string("latest")
-                                                                               : ref.tag;
+                                                                              : ref.tag;
   Opened opened = ML_TRY(open_and_resolve(ref, want, options, store));
   Source& source = *opened.source;
 
@@ -173,17 +176,20 @@ util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& re
     Descriptor chosen = ML_TRY_CTX(select_platform(*top.index, options.platform), refname);
     FetchedManifest child = ML_TRY_CTX(source.fetch_manifest(chosen.digest), source.describe());
     if (child.bytes.size() != chosen.size)
-      return make_error(ErrorCode::Integrity, "manifest " + chosen.digest + ": size " + std::to_string(child.bytes.size()) +
-                                                  " does not match the index (" + std::to_string(chosen.size) + ")");
+      return make_error(ErrorCode::Integrity, "manifest " + chosen.digest + ": size " +
+                                                  std::to_string(child.bytes.size()) + " does not match the index (" +
+                                                  std::to_string(chosen.size) + ")");
     Manifest m = ML_TRY(store_manifest(store, child));
-    if (!m.image) return make_error(ErrorCode::Unsupported, "manifest " + chosen.digest + ": nested index is not supported");
+    if (!m.image)
+      return make_error(ErrorCode::Unsupported, "manifest " + chosen.digest + ": nested index is not supported");
     im = std::move(*m.image);
     manifest_digest = child.digest;
   } else {
     im = std::move(*top.image);
   }
   if (!options.expected_manifest_digest.empty() && manifest_digest != options.expected_manifest_digest)
-    return make_error(ErrorCode::Frozen, refname + " resolves to " + manifest_digest + ", but the lock pins " + options.expected_manifest_digest);
+    return make_error(ErrorCode::Frozen, refname + " resolves to " + manifest_digest + ", but the lock pins " +
+                                             options.expected_manifest_digest);
   img.manifest_digest = manifest_digest;
   img.config_digest = im.config.digest;
   if (progress) progress->resolved(refname, manifest_digest);
@@ -201,8 +207,9 @@ util::Result<PulledImage> pull_image(const util::Dirs& dirs, const Reference& re
     return make_error(ErrorCode::Unsupported, refname + " is a " + img.config.platform.to_string() + " image, not " +
                                                   options.platform.to_string() + " (use --platform)");
   if (!img.config.diff_ids.empty() && img.config.diff_ids.size() != im.layers.size())
-    return make_error(ErrorCode::Integrity, "config " + im.config.digest + " lists " + std::to_string(img.config.diff_ids.size()) +
-                                                " diff_ids for " + std::to_string(im.layers.size()) + " layers");
+    return make_error(ErrorCode::Integrity, "config " + im.config.digest + " lists " +
+                                                std::to_string(img.config.diff_ids.size()) + " diff_ids for " +
+                                                std::to_string(im.layers.size()) + " layers");
 
   uint64_t total = im.config.size;
   for (const auto& l : im.layers) {

@@ -113,7 +113,8 @@ util::Result<Reference> parse_layout(std::string_view text, std::string_view bod
     auto slash = body.rfind('/');
     if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
       std::string_view tag = body.substr(colon + 1);
-      if (!valid_tag(tag)) return bad(text, "invalid tag \"" + std::string(tag) + "\": must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+      if (!valid_tag(tag))
+        return bad(text, "invalid tag \"" + std::string(tag) + "\": must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
       r.tag = std::string(tag);
       body = body.substr(0, colon);
     }

@@ -56,16 +56,21 @@ std::chrono::milliseconds backoff(const RetryPolicy& p, int attempt, const HttpR
 util::Result<std::string> verify_manifest_digest(std::string_view bytes, std::string_view requested) {
   std::string got = "sha256:" + util::sha256_hex(bytes);
   if (requested.starts_with("sha256:") && got != requested)
-    return make_error(ErrorCode::Integrity, "manifest " + std::string(requested) + ": digest mismatch: content hashes to " + got);
+    return make_error(ErrorCode::Integrity,
+                      "manifest " + std::string(requested) + ": digest mismatch: content hashes to " + got);
   if (requested.starts_with("sha512:"))
-    return make_error(ErrorCode::Unsupported, "manifest " + std::string(requested) + ": only sha256 content is supported");
+    return make_error(ErrorCode::Unsupported,
+                      "manifest " + std::string(requested) + ": only sha256 content is supported");
   return got;
 }
 
-util::Result<std::unique_ptr<RegistryClient>> RegistryClient::connect(std::string host, std::string repository, AllowHttp allow_http,
-                                                                     std::optional<Credentials> credentials,
-                                                                     std::string_view first_scheme, RetryPolicy retry) {
-  std::unique_ptr<RegistryClient> c(new RegistryClient(std::move(host), std::move(repository), std::move(credentials), retry));
+util::Result<std::unique_ptr<RegistryClient>> RegistryClient::connect(std::string host, std::string repository,
+                                                                      AllowHttp allow_http,
+                                                                      std::optional<Credentials> credentials,
+                                                                      std::string_view first_scheme,
+                                                                      RetryPolicy retry) {
+  std::unique_ptr<RegistryClient> c(
+      new RegistryClient(std::move(host), std::move(repository), std::move(credentials), retry));
   ML_TRY_CTX(c->ping(allow_http, first_scheme), "registry " + c->m_host);
   return c;
 }
@@ -113,7 +118,8 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
       m_bearer = ch;
       std::vector<std::string> headers;
       if (m_credentials)
-        headers.push_back("Authorization: Basic " + base64_encode(m_credentials->username + ":" + m_credentials->password));
+        headers.push_back("Authorization: Basic " +
+                          base64_encode(m_credentials->username + ":" + m_credentials->password));
       std::string url = token_url(ch, m_repository, m_actions);
       HttpResponse r;
       for (int attempt = 0;; ++attempt) {
@@ -129,24 +135,29 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
         std::this_thread::sleep_for(backoff(m_retry, attempt, rr ? &*rr : nullptr));
       }
       if (r.status == 401 || r.status == 403)
-        return make_error(ErrorCode::Network, "token server refused " + std::string(m_credentials ? "the credentials" : "anonymous access") +
-                                                  " (" + describe_status(r) + ")" +
-                                                  (m_credentials ? "" : "; log in with docker login or add credentials to ~/.docker/config.json"));
+        return make_error(
+            ErrorCode::Network,
+            "token server refused " + std::string(m_credentials ? "the credentials" : "anonymous access") + " (" +
+                describe_status(r) + ")" +
+                (m_credentials ? "" : "; log in with docker login or add credentials to ~/.docker/config.json"));
       if (r.status != 200) return make_error(ErrorCode::Network, "token server " + url + ": " + describe_status(r));
       Token t = ML_TRY_CTX(parse_token_response(r.body), "token server");
       m_authorization = "Authorization: Bearer " + t.token;
       // Renew a little early: a quarter of the lifetime, at most 10 s.
       int64_t life_ms = std::max<int64_t>(t.expires_in, 1) * 1000;
-      m_token_expiry = std::chrono::steady_clock::now() + std::chrono::milliseconds(life_ms - std::min<int64_t>(10000, life_ms / 4));
+      m_token_expiry =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(life_ms - std::min<int64_t>(10000, life_ms / 4));
       return util::ok();
     }
   }
   for (const auto& ch : challenges) {
     if (ch.scheme == "basic") {
       if (!m_credentials)
-        return make_error(ErrorCode::Network, "registry requires a username and password (Basic auth); log in with docker login or "
-                                              "add credentials to ~/.docker/config.json");
-      m_authorization = "Authorization: Basic " + base64_encode(m_credentials->username + ":" + m_credentials->password);
+        return make_error(ErrorCode::Network,
+                          "registry requires a username and password (Basic auth); log in with docker login or "
+                          "add credentials to ~/.docker/config.json");
+      m_authorization =
+          "Authorization: Basic " + base64_encode(m_credentials->username + ":" + m_credentials->password);
       m_token_expiry = {};
       return util::ok();
     }
@@ -157,17 +168,19 @@ util::Result<void> RegistryClient::authenticate(const HttpResponse& unauthorized
 // A Bearer token is renewed before it expires (expires_in), not after the
 // registry refuses it.
 util::Result<void> RegistryClient::renew_token_if_expired() {
-  if (!m_bearer || m_token_expiry == std::chrono::steady_clock::time_point{} || std::chrono::steady_clock::now() < m_token_expiry)
+  if (!m_bearer || m_token_expiry == std::chrono::steady_clock::time_point{} ||
+      std::chrono::steady_clock::now() < m_token_expiry)
     return util::ok();
   HttpResponse fake;
-  fake.headers["www-authenticate"] = "Bearer realm=\"" + m_bearer->params.at("realm") + "\"" +
-                                     (m_bearer->params.count("service") ? ",service=\"" + m_bearer->params.at("service") + "\"" : "");
+  fake.headers["www-authenticate"] =
+      "Bearer realm=\"" + m_bearer->params.at("realm") + "\"" +
+      (m_bearer->params.count("service") ? ",service=\"" + m_bearer->params.at("service") + "\"" : "");
   util::log::debug("renewing the registry token of " + m_host + " (expires_in reached)");
   return authenticate(fake);
 }
 
-util::Result<HttpResponse> RegistryClient::get_once(const std::string& start_url, const std::vector<std::string>& headers,
-                                                    const BodyStream* stream) {
+util::Result<HttpResponse> RegistryClient::get_once(const std::string& start_url,
+                                                    const std::vector<std::string>& headers, const BodyStream* stream) {
   std::string url = start_url;
   std::string registry_authority = url_authority(m_base);
   bool left_registry = false;
@@ -178,7 +191,8 @@ util::Result<HttpResponse> RegistryClient::get_once(const std::string& start_url
     auto r = ML_TRY(http_perform(HttpRequest{.url = url, .headers = h, .stream = stream}));
     if (r.status >= 300 && r.status < 400 && r.status != 304) {
       auto loc = r.headers.find("location");
-      if (loc == r.headers.end()) return make_error(ErrorCode::Network, url + ": HTTP " + std::to_string(r.status) + " without Location");
+      if (loc == r.headers.end())
+        return make_error(ErrorCode::Network, url + ": HTTP " + std::to_string(r.status) + " without Location");
       url = ML_TRY(resolve_url(url, loc->second));
       // Never forward our credentials to another host (e.g. a CDN).
       if (url_authority(url) != registry_authority) left_registry = true;
@@ -189,7 +203,8 @@ util::Result<HttpResponse> RegistryClient::get_once(const std::string& start_url
   return make_error(ErrorCode::Network, start_url + ": too many redirects");
 }
 
-util::Result<HttpResponse> RegistryClient::get(const std::string& path, std::vector<std::string> headers, const BodyStream* stream,
+util::Result<HttpResponse> RegistryClient::get(const std::string& path, std::vector<std::string> headers,
+                                               const BodyStream* stream,
                                                const std::function<std::vector<std::string>()>& per_attempt_headers) {
   std::string url = m_base + path;
   bool authenticated_now = false;
@@ -225,15 +240,19 @@ util::Result<HttpResponse> RegistryClient::get(const std::string& path, std::vec
 
 util::Result<FetchedManifest> RegistryClient::fetch_manifest(std::string_view reference) {
   std::string path = "/v2/" + m_repository + "/manifests/" + std::string(reference);
-  auto r = ML_TRY_CTX(get(path, {"Accept: " + std::string(media_type::k_accept)}, nullptr), "manifest " + std::string(reference));
+  auto r = ML_TRY_CTX(get(path, {"Accept: " + std::string(media_type::k_accept)}, nullptr),
+                      "manifest " + std::string(reference));
   if (r.status != 200)
-    return make_error(code_for_status(r.status), "manifest " + m_repository + ":" + std::string(reference) + ": " + describe_status(r));
-  if (r.body.size() > k_max_manifest) return make_error(ErrorCode::Integrity, "manifest " + std::string(reference) + " is larger than 4 MiB");
+    return make_error(code_for_status(r.status),
+                      "manifest " + m_repository + ":" + std::string(reference) + ": " + describe_status(r));
+  if (r.body.size() > k_max_manifest)
+    return make_error(ErrorCode::Integrity, "manifest " + std::string(reference) + " is larger than 4 MiB");
   FetchedManifest m;
   m.digest = ML_TRY(verify_manifest_digest(r.body, reference));
-  if (auto h = r.headers.find("docker-content-digest"); h != r.headers.end() && h->second.starts_with("sha256:") && h->second != m.digest)
-    return make_error(ErrorCode::Integrity, "manifest " + std::string(reference) + ": Docker-Content-Digest " + h->second +
-                                                " does not match the content (" + m.digest + ")");
+  if (auto h = r.headers.find("docker-content-digest");
+      h != r.headers.end() && h->second.starts_with("sha256:") && h->second != m.digest)
+    return make_error(ErrorCode::Integrity, "manifest " + std::string(reference) + ": Docker-Content-Digest " +
+                                                h->second + " does not match the content (" + m.digest + ")");
   m.content_type = r.headers.count("content-type") ? r.headers.at("content-type") : std::string();
   m.bytes = std::move(r.body);
   return m;
@@ -262,7 +281,8 @@ util::Result<void> RegistryClient::fetch_blob(const Descriptor& blob, const Stor
       if (head.status == 206) {
         auto cr = head.headers.find("content-range");
         std::string want = "bytes " + std::to_string(w.offset()) + "-";
-        if (cr == head.headers.end() || !cr->second.starts_with(want) || !cr->second.ends_with("/" + std::to_string(blob.size)))
+        if (cr == head.headers.end() || !cr->second.starts_with(want) ||
+            !cr->second.ends_with("/" + std::to_string(blob.size)))
           return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": unexpected Content-Range \"" +
                                                       (cr == head.headers.end() ? std::string() : cr->second) + "\"");
       }
@@ -297,8 +317,9 @@ util::Result<void> RegistryClient::fetch_blob(const Descriptor& blob, const Stor
       if (blob.size == 0) break;
       if (w.offset() < blob.size && (w.offset() <= before || short_reads >= m_retry.attempts)) {
         w.discard();  // the server keeps sending short bodies: nothing to resume
-        return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": truncated: got " + std::to_string(w.offset()) + " of " +
-                                                    std::to_string(blob.size) + " bytes");
+        return make_error(ErrorCode::Integrity, "blob " + blob.digest + ": truncated: got " +
+                                                    std::to_string(w.offset()) + " of " + std::to_string(blob.size) +
+                                                    " bytes");
       }
     }
     auto committed = w.commit();

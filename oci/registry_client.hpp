@@ -29,9 +29,11 @@ class RegistryClient final : public Source {
   // `host` is "registry[:port]"; docker.io is contacted at registry-1.docker.io.
   // With AllowHttp::Yes plain HTTP is used when HTTPS fails to connect;
   // `first_scheme` = "http" (remembered from an earlier pull) tries it first.
-  static util::Result<std::unique_ptr<RegistryClient>> connect(std::string host, std::string repository, AllowHttp allow_http,
-                                                              std::optional<Credentials> credentials,
-                                                              std::string_view first_scheme = {}, RetryPolicy retry = {});
+  static util::Result<std::unique_ptr<RegistryClient>> connect(std::string host, std::string repository,
+                                                               AllowHttp allow_http,
+                                                               std::optional<Credentials> credentials,
+                                                               std::string_view first_scheme = {},
+                                                               RetryPolicy retry = {});
 
   // Asks token servers for "pull,push" from now on (call before pushing).
   void request_push_access();
@@ -51,15 +53,20 @@ class RegistryClient final : public Source {
 
  private:
   RegistryClient(std::string host, std::string repository, std::optional<Credentials> credentials, RetryPolicy retry)
-      : m_host(std::move(host)), m_repository(std::move(repository)), m_credentials(std::move(credentials)), m_retry(retry) {}
+      : m_host(std::move(host)),
+        m_repository(std::move(repository)),
+        m_credentials(std::move(credentials)),
+        m_retry(retry) {}
   util::Result<void> ping(AllowHttp allow_http, std::string_view first_scheme);
   // GET with auth, redirects and retries. `stream` receives 2xx bodies.
   util::Result<HttpResponse> get(const std::string& path, std::vector<std::string> headers, const BodyStream* stream,
                                  const std::function<std::vector<std::string>()>& per_attempt_headers = {});
   // Any method with auth and retries, no redirects (uploads).
-  util::Result<HttpResponse> send(HttpMethod method, const std::string& url, std::vector<std::string> headers, std::string_view body);
+  util::Result<HttpResponse> send(HttpMethod method, const std::string& url, std::vector<std::string> headers,
+                                  std::string_view body);
   util::Result<void> renew_token_if_expired();
-  util::Result<HttpResponse> get_once(const std::string& url, const std::vector<std::string>& headers, const BodyStream* stream);
+  util::Result<HttpResponse> get_once(const std::string& url, const std::vector<std::string>& headers,
+                                      const BodyStream* stream);
   util::Result<void> authenticate(const HttpResponse& unauthorized);
   std::vector<std::string> auth_headers() const;
 

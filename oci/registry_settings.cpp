@@ -25,16 +25,20 @@ util::Result<RegistrySettings> RegistrySettings::parse(std::string_view text, st
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     return util::make_error(util::ErrorCode::Config, std::string(source_name) + ":" + std::to_string(b.line) + ":" +
-                                                         std::to_string(b.column) + ": " + std::string(e.description()));
+                                                         std::to_string(b.column) + ": " +
+                                                         std::string(e.description()));
   }
   auto* regs = root["registry"].as_table();
   if (!regs) return s;
   for (auto& [name, node] : *regs) {
     auto* t = node.as_table();
     auto where = [&](const toml::node& n) {
-      return std::string(source_name) + ":" + std::to_string(n.source().begin.line) + ":" + std::to_string(n.source().begin.column);
+      return std::string(source_name) + ":" + std::to_string(n.source().begin.line) + ":" +
+             std::to_string(n.source().begin.column);
     };
-    if (!t) return util::make_error(util::ErrorCode::Config, where(node) + ": registry." + std::string(name.str()) + " must be a table");
+    if (!t)
+      return util::make_error(util::ErrorCode::Config,
+                              where(node) + ": registry." + std::string(name.str()) + " must be a table");
     RegistryHost h;
     if (auto* m = t->get("mirrors")) {
       auto* arr = m->as_array();

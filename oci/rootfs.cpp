@@ -38,8 +38,8 @@ Result<void> read_layer(const RootfsLayer& layer, uint32_t index, const RootfsOp
                         uint64_t& entries) {
   std::string label = layer_label(layer, index);
   if (layer.media_type.ends_with("+encrypted"))
-    return util::make_error(ErrorCode::Unsupported, "layer " + label + ": encrypted layers (" + layer.media_type +
-                                                        ") are not supported");
+    return util::make_error(ErrorCode::Unsupported,
+                            "layer " + label + ": encrypted layers (" + layer.media_type + ") are not supported");
   LayerReader reader = ML_TRY_CTX(LayerReader::open(layer.blob, label, limits_of(options)), "layer " + label);
   if (auto r = flatten_layer(reader, index, options, flat, entries); !r)
     return std::move(r).error().context("layer " + label);
@@ -99,7 +99,8 @@ Result<void> write_contents(const std::vector<RootfsLayer>& layers, const Rootfs
   for (uint32_t i = 0; i < layers.size() && next != sources.end(); ++i) {
     if (next->first.first != i) continue;
     std::string label = "layer " + layer_label(layers[i], i);
-    LayerReader reader = ML_TRY_CTX(LayerReader::open(layers[i].blob, layer_label(layers[i], i), limits_of(options)), label);
+    LayerReader reader =
+        ML_TRY_CTX(LayerReader::open(layers[i].blob, layer_label(layers[i], i), limits_of(options)), label);
     TarEntry entry;
     for (uint64_t n = 0; next != sources.end() && next->first.first == i; ++n) {
       if (!ML_TRY_CTX(reader.next(entry), label))
@@ -130,7 +131,8 @@ Result<Rootfs> build_rootfs(const std::vector<RootfsLayer>& layers, std::string_
 
   ContentEstimate content = estimate_content(flat->tree.root());
   Ext4Geometry geometry = plan_geometry(content, options.headroom_bytes);
-  uint64_t needed = content.blocks + content.blocks / 64 + 64 + (options.headroom_bytes + k_block_size - 1) / k_block_size;
+  uint64_t needed =
+      content.blocks + content.blocks / 64 + 64 + (options.headroom_bytes + k_block_size - 1) / k_block_size;
 
   util::AtomicFile file = ML_TRY(util::AtomicFile::create(out_path, 0644));
   Ext4Image image = ML_TRY(format(file, geometry, needed, content.inodes, identity_for(digest, flat->max_mtime)));

@@ -24,13 +24,13 @@ namespace oci {
 struct RootfsLayer {
   std::filesystem::path blob;  // tar, tar+gzip or tar+zstd (autodetected)
   std::string media_type;
-  std::string digest;          // "sha256:..." (used in error messages)
+  std::string digest;  // "sha256:..." (used in error messages)
 };
 
 struct RootfsOptions {
-  uint64_t headroom_bytes = 256ull << 20;   // free space added to the content
-  uint64_t max_layer_bytes = 16ull << 30;   // bomb guard: uncompressed tar bytes per layer
-  uint64_t max_entries = 4'000'000;         // bomb guard: tar entries over all layers
+  uint64_t headroom_bytes = 256ull << 20;  // free space added to the content
+  uint64_t max_layer_bytes = 16ull << 30;  // bomb guard: uncompressed tar bytes per layer
+  uint64_t max_entries = 4'000'000;        // bomb guard: tar entries over all layers
   // Bomb guard: once a layer has produced more than 256 MiB, refuse it if it
   // expands more than this many times its compressed size (0 = off). Real
   // layers expand 2-5x; gzip of zeros expands ~1000x.

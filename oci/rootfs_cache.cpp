@@ -37,8 +37,7 @@ std::optional<Rootfs> cached(const std::filesystem::path& image, const std::file
       sha == j.end() || !sha->is_string() || size == j.end() || !size->is_number_unsigned())
     return std::nullopt;
   struct stat st {};
-  if (::stat(image.c_str(), &st) < 0 || static_cast<uint64_t>(st.st_size) != size->get<uint64_t>())
-    return std::nullopt;
+  if (::stat(image.c_str(), &st) < 0 || static_cast<uint64_t>(st.st_size) != size->get<uint64_t>()) return std::nullopt;
   return Rootfs{image, sha->get<std::string>(), size->get<uint64_t>()};
 }
 

@@ -6,7 +6,7 @@ namespace oci {
 
 namespace {
 
-constexpr uint64_t k_dirent_tail = 12;       // metadata_csum tail per directory block
+constexpr uint64_t k_dirent_tail = 12;  // metadata_csum tail per directory block
 constexpr uint64_t k_inline_xattr_space = k_inode_size - 160 - 4;
 constexpr uint64_t k_extents_per_block = (k_block_size - 12) / 12;
 
@@ -64,7 +64,7 @@ ContentEstimate estimate_content(const Node& root) {
   ContentEstimate est;
   std::unordered_set<const Inode*> seen;
   seen.insert(root.inode.get());
-  est.inodes = 11 + 1 + 1;  // reserved inodes, root, lost+found
+  est.inodes = 11 + 1 + 1;                     // reserved inodes, root, lost+found
   est.blocks = 2 + xattr_blocks(*root.inode);  // lost+found
   walk(root, seen, est);
   return est;

@@ -33,7 +33,8 @@ util::Result<FileLock> FileLock::acquire(const std::filesystem::path& path, Lock
 util::Result<void> BlobWriter::write(std::string_view data) {
   if (m_written + data.size() > m_size) {
     discard();  // oversize data is never resumable
-    return make_error(ErrorCode::Integrity, "blob " + m_digest.to_string() + ": more data than the declared size " + std::to_string(m_size));
+    return make_error(ErrorCode::Integrity,
+                      "blob " + m_digest.to_string() + ": more data than the declared size " + std::to_string(m_size));
   }
   ML_TRY_CTX(util::write_all(m_fd.get(), data), "write " + m_partial.string());
   m_hash.update(data);
@@ -116,7 +117,8 @@ util::Result<std::filesystem::path> Store::put_blob(const Digest& d, std::string
     return make_error(ErrorCode::Unsupported, "blob " + d.to_string() + ": only sha256 content is supported");
   std::string got = util::sha256_hex(data);
   if (got != d.hex)
-    return make_error(ErrorCode::Integrity, "blob " + d.to_string() + ": digest mismatch: content hashes to sha256:" + got);
+    return make_error(ErrorCode::Integrity,
+                      "blob " + d.to_string() + ": digest mismatch: content hashes to sha256:" + got);
   if (has_blob(d, data.size())) return blob_path(d);
   ML_TRY(util::write_file_atomic(blob_path(d), data));
   return blob_path(d);

@@ -62,7 +62,11 @@ class BlobWriter {
  private:
   friend class Store;
   BlobWriter(Digest digest, uint64_t size, std::filesystem::path partial, std::filesystem::path final_path, util::Fd fd)
-      : m_digest(std::move(digest)), m_size(size), m_partial(std::move(partial)), m_final(std::move(final_path)), m_fd(std::move(fd)) {}
+      : m_digest(std::move(digest)),
+        m_size(size),
+        m_partial(std::move(partial)),
+        m_final(std::move(final_path)),
+        m_fd(std::move(fd)) {}
   Digest m_digest;
   uint64_t m_size = 0;
   std::filesystem::path m_partial, m_final;

@@ -76,7 +76,7 @@ class Tree {
 
  private:
   struct Resolved {
-    std::vector<Node*> nodes;       // nodes[i] for names[i]; nullptr once missing
+    std::vector<Node*> nodes;  // nodes[i] for names[i]; nullptr once missing
     std::vector<std::string> names;
   };
   util::Result<Resolved> resolve(std::vector<std::string> components) const;

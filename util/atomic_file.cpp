@@ -36,9 +36,7 @@ AtomicFile::~AtomicFile() {
   }
 }
 
-Result<void> AtomicFile::write(std::string_view data) {
-  return write_all(m_fd.get(), data);
-}
+Result<void> AtomicFile::write(std::string_view data) { return write_all(m_fd.get(), data); }
 
 Result<void> AtomicFile::commit() {
   if (!m_fd) return make_error(ErrorCode::Internal, "commit " + m_target.string() + ": already committed");

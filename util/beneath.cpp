@@ -67,8 +67,10 @@ int walk_beneath(int dirfd, std::string_view rel, int flags, unsigned mode, int 
 
 Result<Fd> open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode, Resolver how) {
   int r = detail::check_beneath_path(rel);
-  if (r == 0) r = detail::open_beneath_checked(dirfd, rel, flags, mode, how);
-  else r = -r;
+  if (r == 0)
+    r = detail::open_beneath_checked(dirfd, rel, flags, mode, how);
+  else
+    r = -r;
   if (r >= 0) return Fd(r);
   return sys_error_code(-r, "open beneath the share", std::string(rel));
 }

@@ -31,8 +31,7 @@ Result<Fd> open_dir_ref(const std::string& path);
 // ELOOP for any symlink on the way, ENOTDIR for a non-directory on the way, EINVAL for a bad
 // REL (a leading or trailing '/', an empty, "." or ".." component after the first, a NUL),
 // ENAMETOOLONG for a component over NAME_MAX or a REL of PATH_MAX bytes or more.
-Result<Fd> open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode = 0,
-                        Resolver how = Resolver::Auto);
+Result<Fd> open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode = 0, Resolver how = Resolver::Auto);
 // open_beneath(DIRFD, REL, dir_ref_flags()).
 Result<Fd> open_dir_beneath(int dirfd, std::string_view rel);
 

@@ -26,6 +26,8 @@ ssize_t send_nosignal(int fd, const void* data, size_t len, int flags) {
   return ::send(fd, data, len, flags | MSG_NOSIGNAL);
 }
 
-ssize_t sendmsg_nosignal(int fd, const struct msghdr* msg, int flags) { return ::sendmsg(fd, msg, flags | MSG_NOSIGNAL); }
+ssize_t sendmsg_nosignal(int fd, const struct msghdr* msg, int flags) {
+  return ::sendmsg(fd, msg, flags | MSG_NOSIGNAL);
+}
 
 }  // namespace util

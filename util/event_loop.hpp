@@ -19,8 +19,8 @@ constexpr uint32_t k_in = 0x001;
 constexpr uint32_t k_out = 0x004;
 constexpr uint32_t k_err = 0x008;
 constexpr uint32_t k_hup = 0x010;
-constexpr uint32_t k_rdhup = 0x2000;    // peer shut down its writing side
-constexpr uint32_t k_edge = 1u << 31;   // registration flag: report each readiness edge once
+constexpr uint32_t k_rdhup = 0x2000;   // peer shut down its writing side
+constexpr uint32_t k_edge = 1u << 31;  // registration flag: report each readiness edge once
 }  // namespace ev
 
 struct Event {

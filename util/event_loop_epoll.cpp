@@ -66,7 +66,8 @@ Result<size_t> EventLoop::wait(std::span<Event> out, int timeout_ms) {
     if (errno == EINTR) return size_t{0};
     return sys_error("epoll_wait");
   }
-  for (int i = 0; i < n; ++i) out[static_cast<size_t>(i)] = Event{buf[static_cast<size_t>(i)].events, buf[static_cast<size_t>(i)].data.u64};
+  for (int i = 0; i < n; ++i)
+    out[static_cast<size_t>(i)] = Event{buf[static_cast<size_t>(i)].events, buf[static_cast<size_t>(i)].data.u64};
   return static_cast<size_t>(n);
 }
 

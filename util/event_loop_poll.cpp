@@ -20,7 +20,7 @@ namespace {
 struct Registration {
   uint32_t interest = 0;  // as given to add()/modify()
   uint64_t token = 0;
-  uint32_t armed = 0;     // edge-triggered: the bits still polled (k_in, k_out)
+  uint32_t armed = 0;  // edge-triggered: the bits still polled (k_in, k_out)
 };
 
 constexpr uint32_t k_io = ev::k_in | ev::k_out;

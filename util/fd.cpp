@@ -21,9 +21,7 @@ Error sys_error_code(int err, std::string_view what, const std::filesystem::path
   return Error(code, std::move(msg), err);
 }
 
-Error sys_error(std::string_view what, const std::filesystem::path& path) {
-  return sys_error_code(errno, what, path);
-}
+Error sys_error(std::string_view what, const std::filesystem::path& path) { return sys_error_code(errno, what, path); }
 
 Result<Fd> open_fd(const std::filesystem::path& path, int flags, int mode) {
   int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });

@@ -58,7 +58,7 @@ bool match_at(std::string_view p, std::string_view s) {
       if (rest.empty()) return true;  // matches everything below
       rest.remove_prefix(1);          // the '/'
       // Zero components, or skip one component at a time.
-      for (size_t i = 0;; ) {
+      for (size_t i = 0;;) {
         if (match_at(rest, s.substr(i))) return true;
         size_t slash = s.find('/', i);
         if (slash == std::string_view::npos) return false;
@@ -167,9 +167,12 @@ bool glob_may_match_beneath(std::string_view pattern, std::string_view dir) {
 Result<std::string> normalize_path_glob(std::string_view pattern) {
   std::string_view p = pattern;
   for (;;) {
-    if (!p.empty() && p.front() == '/') p.remove_prefix(1);
-    else if (p.substr(0, 2) == "./") p.remove_prefix(2);
-    else break;
+    if (!p.empty() && p.front() == '/')
+      p.remove_prefix(1);
+    else if (p.substr(0, 2) == "./")
+      p.remove_prefix(2);
+    else
+      break;
   }
   while (!p.empty() && p.back() == '/') p.remove_suffix(1);
   if (p.empty()) return bad(pattern, "matches no path (write the path relative to the directory)");

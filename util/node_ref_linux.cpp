@@ -30,9 +30,7 @@ int NodeRef::stat(struct stat& st) const { return ::fstat(m_fd.get(), &st) < 0 ?
 
 int NodeRef::chmod(mode_t mode) const { return ::chmod(proc_path(m_fd.get()).c_str(), mode) < 0 ? errno : 0; }
 
-int NodeRef::truncate(off_t size) const {
-  return ::truncate(proc_path(m_fd.get()).c_str(), size) < 0 ? errno : 0;
-}
+int NodeRef::truncate(off_t size) const { return ::truncate(proc_path(m_fd.get()).c_str(), size) < 0 ? errno : 0; }
 
 int NodeRef::set_times(const struct timespec times[2]) const {
   int r = m_name.empty() ? ::utimensat(AT_FDCWD, proc_path(m_fd.get()).c_str(), times, 0)

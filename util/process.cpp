@@ -98,7 +98,8 @@ Result<Child> Child::spawn(const SpawnOptions& options) {
   ssize_t n = retry_eintr([&] { return ::read(rd.get(), report, sizeof report); });
   if (n == static_cast<ssize_t>(sizeof report)) {
     (void)child.wait();
-    static const char* stages[] = {"", "setsid", "prctl", "dup2", "fcntl", "chdir", "exec"};  // linux-only-ok: names a failed stage
+    static const char* stages[] = {"",      "setsid", "prctl", "dup2",
+                                   "fcntl", "chdir",  "exec"};  // linux-only-ok: names a failed stage
     int stage = report[0] >= 1 && report[0] <= 6 ? report[0] : 6;
     Error e = sys_error_code(report[1], stages[stage], options.argv[0]);
     return e;

@@ -33,8 +33,8 @@ struct SpawnOptions {
 };
 
 struct ExitStatus {
-  int code = 0;       // exit code when exited
-  int signal = 0;     // terminating signal, or 0
+  int code = 0;    // exit code when exited
+  int signal = 0;  // terminating signal, or 0
   bool exited() const { return signal == 0; }
   // Shell convention: code, or 128+signal.
   int shell_code() const { return signal ? 128 + signal : code; }

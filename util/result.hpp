@@ -11,17 +11,17 @@ namespace util {
 
 // Each code maps to one CLI exit status (cmd/exit_code.hpp).
 enum class ErrorCode {
-  Usage,       // bad command line
-  Config,      // bad Matchlockfile / user config
-  Io,          // filesystem or syscall failure
-  Network,     // registry / HTTP / socket failure
-  Integrity,   // digest or size mismatch, corrupt data
-  NotFound,    // missing image, sandbox, task, file
-  Unsupported, // valid input we refuse (schema1, artifacts, ...)
-  Frozen,      // lockfile missing or out of date under --frozen
-  Guest,       // the VM or its agent failed
-  Denied,      // policy / trust refused
-  Internal,    // a bug
+  Usage,        // bad command line
+  Config,       // bad Matchlockfile / user config
+  Io,           // filesystem or syscall failure
+  Network,      // registry / HTTP / socket failure
+  Integrity,    // digest or size mismatch, corrupt data
+  NotFound,     // missing image, sandbox, task, file
+  Unsupported,  // valid input we refuse (schema1, artifacts, ...)
+  Frozen,       // lockfile missing or out of date under --frozen
+  Guest,        // the VM or its agent failed
+  Denied,       // policy / trust refused
+  Internal,     // a bug
 };
 
 class Error {
@@ -55,7 +55,7 @@ inline Error make_error(ErrorCode code, std::string message) { return Error(code
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : m_v(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool has_value() const { return m_v.index() == 0; }
@@ -103,16 +103,16 @@ inline Result<void> ok() { return {}; }
 
 // ML_TRY(expr): evaluate a Result; on error return it from the enclosing
 // function, else yield the value. ML_TRY_CTX adds "ctx: " to the error.
-#define ML_TRY(expr)                                        \
-  ({                                                        \
-    auto&& ml_try_result_ = (expr);                         \
+#define ML_TRY(expr)                                               \
+  ({                                                               \
+    auto&& ml_try_result_ = (expr);                                \
     if (!ml_try_result_) return std::move(ml_try_result_).error(); \
-    std::move(ml_try_result_).value();                      \
+    std::move(ml_try_result_).value();                             \
   })
 
-#define ML_TRY_CTX(expr, ctx)                                              \
-  ({                                                                       \
-    auto&& ml_try_result_ = (expr);                                        \
+#define ML_TRY_CTX(expr, ctx)                                                   \
+  ({                                                                            \
+    auto&& ml_try_result_ = (expr);                                             \
     if (!ml_try_result_) return std::move(ml_try_result_).error().context(ctx); \
-    std::move(ml_try_result_).value();                                     \
+    std::move(ml_try_result_).value();                                          \
   })

@@ -38,7 +38,7 @@ class SignalFd {
  private:
   void release_handlers();
   Fd m_read;
-  Fd m_write;       // POSIX: the handler's end of the pipe
+  Fd m_write;  // POSIX: the handler's end of the pipe
   sigset_t m_set{};
   bool m_handlers = false;
 };

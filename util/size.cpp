@@ -13,8 +13,11 @@ struct Unit {
 };
 
 constexpr Unit k_units[] = {
-    {"TiB", uint64_t{1} << 40}, {"GiB", uint64_t{1} << 30}, {"MiB", uint64_t{1} << 20},
-    {"KiB", uint64_t{1} << 10}, {"B", 1},
+    {"TiB", uint64_t{1} << 40},
+    {"GiB", uint64_t{1} << 30},
+    {"MiB", uint64_t{1} << 20},
+    {"KiB", uint64_t{1} << 10},
+    {"B", 1},
 };
 
 Error bad(std::string_view text, std::string_view why) {
@@ -45,7 +48,8 @@ Result<uint64_t> parse_size(std::string_view text) {
 
 std::string format_size(uint64_t bytes) {
   for (const auto& u : k_units)
-    if (bytes != 0 && u.factor > 1 && bytes % u.factor == 0) return std::to_string(bytes / u.factor) + std::string(u.suffix);
+    if (bytes != 0 && u.factor > 1 && bytes % u.factor == 0)
+      return std::to_string(bytes / u.factor) + std::string(u.suffix);
   return std::to_string(bytes) + "B";
 }
 

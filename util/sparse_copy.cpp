@@ -21,8 +21,9 @@ Result<void> copy_range(int src, int dst, off_t start, off_t end) {
     if (n > 0) continue;
     if (n == 0) return make_error(ErrorCode::Io, "copy_file_range: unexpected end of file");  // linux-only-ok: message
     if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return sys_error("copy_file_range");  // linux-only-ok: message
-    std::string buf(1 << 20, '\0');  // no kernel copy here: plain reads and writes
+    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+      return sys_error("copy_file_range");  // linux-only-ok: message
+    std::string buf(1 << 20, '\0');         // no kernel copy here: plain reads and writes
     while (in < end) {
       ssize_t r = ::pread(src, buf.data(), std::min<size_t>(buf.size(), static_cast<size_t>(end - in)), in);
       if (r < 0 && errno == EINTR) continue;

@@ -51,12 +51,18 @@ size_t append_escaped(std::string& out, std::string_view text, Newlines newlines
       continue;
     }
     if (c < 0x80) {
-      if ((c == '\n' || c == '\t') && newlines == Newlines::Keep) out += static_cast<char>(c);
-      else if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else if (c == '\t') out += "\\t";
-      else if (c == 0x1b) out += "\\e";
-      else hex_byte(out, c);
+      if ((c == '\n' || c == '\t') && newlines == Newlines::Keep)
+        out += static_cast<char>(c);
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c == 0x1b)
+        out += "\\e";
+      else
+        hex_byte(out, c);
       ++i;
       continue;
     }

@@ -82,25 +82,42 @@ std::string FileServer::dispatch(const Request& req) {
   if (!m_initialized && h.opcode != FUSE_INIT) return encode_error(h.unique, EIO);
   bool ro = m_options.access == Access::ReadOnly;
   switch (h.opcode) {
-    case FUSE_INIT: return op_init(req);
-    case FUSE_DESTROY: return encode_reply(h.unique, {});
-    case FUSE_LOOKUP: return op_lookup(req);
-    case FUSE_FORGET: return op_forget(req);
-    case FUSE_BATCH_FORGET: return op_batch_forget(req);
-    case FUSE_INTERRUPT: return {};
-    case FUSE_GETATTR: return op_getattr(req);
-    case FUSE_STATFS: return op_statfs(req);
-    case FUSE_READLINK: return op_readlink(req);
-    case FUSE_OPEN: return op_open(req, false);
-    case FUSE_OPENDIR: return op_open(req, true);
-    case FUSE_READ: return op_read(req);
-    case FUSE_READDIR: return op_readdir(req, false);
-    case FUSE_READDIRPLUS: return op_readdir(req, true);
+    case FUSE_INIT:
+      return op_init(req);
+    case FUSE_DESTROY:
+      return encode_reply(h.unique, {});
+    case FUSE_LOOKUP:
+      return op_lookup(req);
+    case FUSE_FORGET:
+      return op_forget(req);
+    case FUSE_BATCH_FORGET:
+      return op_batch_forget(req);
+    case FUSE_INTERRUPT:
+      return {};
+    case FUSE_GETATTR:
+      return op_getattr(req);
+    case FUSE_STATFS:
+      return op_statfs(req);
+    case FUSE_READLINK:
+      return op_readlink(req);
+    case FUSE_OPEN:
+      return op_open(req, false);
+    case FUSE_OPENDIR:
+      return op_open(req, true);
+    case FUSE_READ:
+      return op_read(req);
+    case FUSE_READDIR:
+      return op_readdir(req, false);
+    case FUSE_READDIRPLUS:
+      return op_readdir(req, true);
     case FUSE_RELEASE:
-    case FUSE_RELEASEDIR: return op_release(req);
-    case FUSE_FLUSH: return encode_reply(h.unique, {});
+    case FUSE_RELEASEDIR:
+      return op_release(req);
+    case FUSE_FLUSH:
+      return encode_reply(h.unique, {});
     case FUSE_FSYNC:
-    case FUSE_FSYNCDIR: return op_fsync(req);
+    case FUSE_FSYNCDIR:
+      return op_fsync(req);
     case FUSE_ACCESS: {
       ArgReader a(req.body);
       auto in = a.take<fuse_access_in>();
@@ -118,24 +135,39 @@ std::string FileServer::dispatch(const Request& req) {
     case FUSE_GETXATTR:
     case FUSE_LISTXATTR:
     case FUSE_SETXATTR:
-    case FUSE_REMOVEXATTR: return encode_error(h.unique, ENOSYS);
-    default: break;
+    case FUSE_REMOVEXATTR:
+      return encode_error(h.unique, ENOSYS);
+    default:
+      break;
   }
   // Everything below modifies the share.
   switch (h.opcode) {
-    case FUSE_SETATTR: return ro ? encode_error(h.unique, EROFS) : op_setattr(req);
-    case FUSE_SYMLINK: return ro ? encode_error(h.unique, EROFS) : op_symlink(req);
-    case FUSE_MKNOD: return ro ? encode_error(h.unique, EROFS) : op_mknod(req);
-    case FUSE_MKDIR: return ro ? encode_error(h.unique, EROFS) : op_mkdir(req);
-    case FUSE_UNLINK: return ro ? encode_error(h.unique, EROFS) : op_unlink(req, false);
-    case FUSE_RMDIR: return ro ? encode_error(h.unique, EROFS) : op_unlink(req, true);
-    case FUSE_RENAME: return ro ? encode_error(h.unique, EROFS) : op_rename(req, false);
-    case FUSE_RENAME2: return ro ? encode_error(h.unique, EROFS) : op_rename(req, true);
-    case FUSE_LINK: return ro ? encode_error(h.unique, EROFS) : op_link(req);
-    case FUSE_CREATE: return ro ? encode_error(h.unique, EROFS) : op_create(req);
-    case FUSE_WRITE: return ro ? encode_error(h.unique, EROFS) : op_write(req);
-    case FUSE_FALLOCATE: return ro ? encode_error(h.unique, EROFS) : op_fallocate(req);
-    default: return encode_error(h.unique, ENOSYS);
+    case FUSE_SETATTR:
+      return ro ? encode_error(h.unique, EROFS) : op_setattr(req);
+    case FUSE_SYMLINK:
+      return ro ? encode_error(h.unique, EROFS) : op_symlink(req);
+    case FUSE_MKNOD:
+      return ro ? encode_error(h.unique, EROFS) : op_mknod(req);
+    case FUSE_MKDIR:
+      return ro ? encode_error(h.unique, EROFS) : op_mkdir(req);
+    case FUSE_UNLINK:
+      return ro ? encode_error(h.unique, EROFS) : op_unlink(req, false);
+    case FUSE_RMDIR:
+      return ro ? encode_error(h.unique, EROFS) : op_unlink(req, true);
+    case FUSE_RENAME:
+      return ro ? encode_error(h.unique, EROFS) : op_rename(req, false);
+    case FUSE_RENAME2:
+      return ro ? encode_error(h.unique, EROFS) : op_rename(req, true);
+    case FUSE_LINK:
+      return ro ? encode_error(h.unique, EROFS) : op_link(req);
+    case FUSE_CREATE:
+      return ro ? encode_error(h.unique, EROFS) : op_create(req);
+    case FUSE_WRITE:
+      return ro ? encode_error(h.unique, EROFS) : op_write(req);
+    case FUSE_FALLOCATE:
+      return ro ? encode_error(h.unique, EROFS) : op_fallocate(req);
+    default:
+      return encode_error(h.unique, ENOSYS);
   }
 }
 

@@ -38,14 +38,14 @@ enum class Access { ReadWrite, ReadOnly };
 enum class CachePolicy { Auto, None };
 
 struct ShareOptions {
-  std::filesystem::path root;                            // the host directory served
+  std::filesystem::path root;  // the host directory served
   Access access = Access::ReadWrite;
   CachePolicy cache = CachePolicy::Auto;
-  std::vector<std::string> exclude;                      // util/glob.hpp patterns, relative to root
-                                                         // (normalised by create: util::normalize_path_glob)
-  std::vector<std::filesystem::path> read_only_files;    // host paths (Matchlockfile, its lock)
-  uint32_t uid = 0, gid = 0;                             // guest owner of files the host user owns
-  double entry_timeout_s = 1.0, attr_timeout_s = 1.0;    // how soon host-side edits show up
+  std::vector<std::string> exclude;                    // util/glob.hpp patterns, relative to root
+                                                       // (normalised by create: util::normalize_path_glob)
+  std::vector<std::filesystem::path> read_only_files;  // host paths (Matchlockfile, its lock)
+  uint32_t uid = 0, gid = 0;                           // guest owner of files the host user owns
+  double entry_timeout_s = 1.0, attr_timeout_s = 1.0;  // how soon host-side edits show up
 };
 
 struct ServerStats {
@@ -87,9 +87,9 @@ class FileServer {
   // Result of resolving a node: the parent dir (a dir ref, util::dir_ref_flags) and the final name, or
   // the node's own dir fd for the root.
   struct Located {
-    util::Fd parent;    // directory ref (the root's own fd for the root node)
-    std::string name;   // "" for the root
-    std::string rel;    // path relative to the root ("" for the root)
+    util::Fd parent;   // directory ref (the root's own fd for the root node)
+    std::string name;  // "" for the root
+    std::string rel;   // path relative to the root ("" for the root)
   };
 
   std::string dispatch(const Request& req);

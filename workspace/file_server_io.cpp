@@ -57,7 +57,8 @@ std::string FileServer::op_open(const Request& req, bool dir) {
   struct stat st;
   // O_TRUNC is applied after the checks below, never by the open itself.
   bool trunc = !dir && (flags & O_TRUNC);
-  if (int e = open_checked(at.parent.get(), at.name, flags & ~O_TRUNC, dir, hd.fd, st)) return encode_error(h.unique, e);
+  if (int e = open_checked(at.parent.get(), at.name, flags & ~O_TRUNC, dir, hd.fd, st))
+    return encode_error(h.unique, e);
   if (!dir && wants_write(flags) && is_read_only_inode(st)) return encode_error(h.unique, EACCES);
   if (trunc && ::ftruncate(hd.fd.get(), 0) < 0) return encode_error(h.unique, errno);
   hd.node = h.nodeid;
@@ -180,8 +181,8 @@ std::string FileServer::op_fallocate(const Request& req) {
   if (!in) return encode_error(h.unique, EINVAL);
   Handle* hd = handle_for(in->fh, false);
   if (!hd || !hd->writable) return encode_error(h.unique, EBADF);
-  if (int e = util::allocate_space(hd->fd.get(), in->mode, static_cast<off_t>(in->offset),
-                                   static_cast<off_t>(in->length)))
+  if (int e =
+          util::allocate_space(hd->fd.get(), in->mode, static_cast<off_t>(in->offset), static_cast<off_t>(in->length)))
     return encode_error(h.unique, e);
   return encode_reply(h.unique, {});
 }

@@ -90,33 +90,60 @@ std::string encode_error(uint64_t unique, int err) {
 
 std::string opcode_name(uint32_t opcode) {
   switch (opcode) {
-    case FUSE_LOOKUP: return "LOOKUP";
-    case FUSE_FORGET: return "FORGET";
-    case FUSE_GETATTR: return "GETATTR";
-    case FUSE_SETATTR: return "SETATTR";
-    case FUSE_READLINK: return "READLINK";
-    case FUSE_SYMLINK: return "SYMLINK";
-    case FUSE_MKNOD: return "MKNOD";
-    case FUSE_MKDIR: return "MKDIR";
-    case FUSE_UNLINK: return "UNLINK";
-    case FUSE_RMDIR: return "RMDIR";
-    case FUSE_RENAME: return "RENAME";
-    case FUSE_LINK: return "LINK";
-    case FUSE_OPEN: return "OPEN";
-    case FUSE_READ: return "READ";
-    case FUSE_WRITE: return "WRITE";
-    case FUSE_STATFS: return "STATFS";
-    case FUSE_RELEASE: return "RELEASE";
-    case FUSE_FSYNC: return "FSYNC";
-    case FUSE_FLUSH: return "FLUSH";
-    case FUSE_INIT: return "INIT";
-    case FUSE_OPENDIR: return "OPENDIR";
-    case FUSE_READDIR: return "READDIR";
-    case FUSE_RELEASEDIR: return "RELEASEDIR";
-    case FUSE_CREATE: return "CREATE";
-    case FUSE_READDIRPLUS: return "READDIRPLUS";
-    case FUSE_RENAME2: return "RENAME2";
-    default: return "OP" + std::to_string(opcode);
+    case FUSE_LOOKUP:
+      return "LOOKUP";
+    case FUSE_FORGET:
+      return "FORGET";
+    case FUSE_GETATTR:
+      return "GETATTR";
+    case FUSE_SETATTR:
+      return "SETATTR";
+    case FUSE_READLINK:
+      return "READLINK";
+    case FUSE_SYMLINK:
+      return "SYMLINK";
+    case FUSE_MKNOD:
+      return "MKNOD";
+    case FUSE_MKDIR:
+      return "MKDIR";
+    case FUSE_UNLINK:
+      return "UNLINK";
+    case FUSE_RMDIR:
+      return "RMDIR";
+    case FUSE_RENAME:
+      return "RENAME";
+    case FUSE_LINK:
+      return "LINK";
+    case FUSE_OPEN:
+      return "OPEN";
+    case FUSE_READ:
+      return "READ";
+    case FUSE_WRITE:
+      return "WRITE";
+    case FUSE_STATFS:
+      return "STATFS";
+    case FUSE_RELEASE:
+      return "RELEASE";
+    case FUSE_FSYNC:
+      return "FSYNC";
+    case FUSE_FLUSH:
+      return "FLUSH";
+    case FUSE_INIT:
+      return "INIT";
+    case FUSE_OPENDIR:
+      return "OPENDIR";
+    case FUSE_READDIR:
+      return "READDIR";
+    case FUSE_RELEASEDIR:
+      return "RELEASEDIR";
+    case FUSE_CREATE:
+      return "CREATE";
+    case FUSE_READDIRPLUS:
+      return "READDIRPLUS";
+    case FUSE_RENAME2:
+      return "RENAME2";
+    default:
+      return "OP" + std::to_string(opcode);
   }
 }
 

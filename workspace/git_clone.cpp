@@ -26,7 +26,8 @@ namespace {
 util::Result<std::set<std::string>> changed_paths(git_repository* repo) {
   git_status_options opts = GIT_STATUS_OPTIONS_INIT;
   opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  opts.flags =
+      GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
   git_status_list* raw = nullptr;
   ML_TRY(check(git_status_list_new(&raw, repo, &opts), "status"));
   StatusList list(raw);
@@ -45,10 +46,12 @@ util::Result<std::set<std::string>> changed_paths(git_repository* repo) {
 
 // The blob of a regular file as `git add` would store it (clean filters such
 // as autocrlf applied, read with the user's attributes) written into CLONE.
-util::Result<git_oid> file_blob(git_repository* user, git_repository* clone, const std::string& rel, const fs::path& abs) {
+util::Result<git_oid> file_blob(git_repository* user, git_repository* clone, const std::string& rel,
+                                const fs::path& abs) {
   git_oid oid;
   git_filter_list* raw = nullptr;
-  ML_TRY(check(git_filter_list_load(&raw, user, nullptr, rel.c_str(), GIT_FILTER_TO_ODB, GIT_FILTER_DEFAULT), "filters for " + rel));
+  ML_TRY(check(git_filter_list_load(&raw, user, nullptr, rel.c_str(), GIT_FILTER_TO_ODB, GIT_FILTER_DEFAULT),
+               "filters for " + rel));
   if (raw) {
     FilterList filters(raw);
     git_buf out{};
@@ -69,7 +72,7 @@ util::Result<void> apply_worktree(git_repository* user, git_repository* clone, g
   std::vector<std::pair<std::string, struct stat>> present;
   for (const auto& rel : paths) {
     fs::path abs = root / rel;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(abs.c_str(), &st) != 0) {
       if (errno != ENOENT && errno != ENOTDIR) return util::sys_error("lstat", abs);
       st.st_mode = 0;
@@ -90,7 +93,8 @@ util::Result<void> apply_worktree(git_repository* user, git_repository* clone, g
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = ::readlink(abs.c_str(), target.data(), target.size());
       if (n < 0) return util::sys_error("readlink", abs);
-      ML_TRY(check(git_blob_create_from_buffer(&entry.id, clone, target.data(), static_cast<size_t>(n)), "store " + rel));
+      ML_TRY(
+          check(git_blob_create_from_buffer(&entry.id, clone, target.data(), static_cast<size_t>(n)), "store " + rel));
       entry.mode = GIT_FILEMODE_LINK;
     } else {
       entry.id = ML_TRY(file_blob(user, clone, rel, abs));
@@ -110,7 +114,8 @@ util::Result<Signature> signature(git_repository* user) {
 
 // Records the user's uncommitted work as one commit on k_work_branch in CLONE
 // and checks it out. Returns false when the work tree equals HEAD after all.
-util::Result<bool> record_work(git_repository* user, git_repository* clone, const fs::path& root, std::string_view sandbox) {
+util::Result<bool> record_work(git_repository* user, git_repository* clone, const fs::path& root,
+                               std::string_view sandbox) {
   auto paths = ML_TRY(changed_paths(user));
   if (paths.empty()) return false;
 
@@ -144,8 +149,8 @@ util::Result<bool> record_work(git_repository* user, git_repository* clone, cons
   const git_commit* parents[1] = {parent.get()};
   std::string ref = "refs/heads/" + std::string(k_work_branch);
   git_oid commit_oid;
-  ML_TRY(check(git_commit_create(&commit_oid, clone, ref.c_str(), sig.get(), sig.get(), "UTF-8", message.c_str(), tree.get(),
-                                 unborn ? 0 : 1, parents),
+  ML_TRY(check(git_commit_create(&commit_oid, clone, ref.c_str(), sig.get(), sig.get(), "UTF-8", message.c_str(),
+                                 tree.get(), unborn ? 0 : 1, parents),
                "commit uncommitted changes"));
   ML_TRY(check(git_repository_set_head(clone, ref.c_str()), "check out " + ref));
   git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
@@ -186,7 +191,8 @@ util::Result<GitClone> describe(const fs::path& dir, bool work_commit, bool reus
 
 }  // namespace
 
-util::Result<GitClone> prepare_git_clone(const fs::path& repo_dir, const fs::path& clone_dir, std::string_view sandbox_name) {
+util::Result<GitClone> prepare_git_clone(const fs::path& repo_dir, const fs::path& clone_dir,
+                                         std::string_view sandbox_name) {
   Library lib;
   std::error_code ec;
   if (fs::exists(clone_dir / ".git", ec)) return describe(clone_dir, false, true);
@@ -202,10 +208,12 @@ util::Result<GitClone> prepare_git_clone(const fs::path& repo_dir, const fs::pat
   opts.local = GIT_CLONE_LOCAL_NO_LINKS;  // copy objects: the clone is writable by the guest
   opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_SAFE;
   git_repository* raw = nullptr;
-  ML_TRY(check(git_clone(&raw, git_repository_path(user.get()), tmp.path().c_str(), &opts), "clone " + repo_dir.string()));
+  ML_TRY(
+      check(git_clone(&raw, git_repository_path(user.get()), tmp.path().c_str(), &opts), "clone " + repo_dir.string()));
   Repo clone(raw);
   ML_TRY(match_head(user.get(), raw));
-  bool work = ML_TRY_CTX(record_work(user.get(), raw, root, sandbox_name), "record uncommitted changes of " + repo_dir.string());
+  bool work = ML_TRY_CTX(record_work(user.get(), raw, root, sandbox_name),
+                         "record uncommitted changes of " + repo_dir.string());
   clone.reset();
 
   fs::remove(clone_dir, ec);  // an empty directory (rename(2) would replace it anyway)

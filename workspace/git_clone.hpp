@@ -15,11 +15,11 @@ namespace workspace {
 inline constexpr std::string_view k_work_branch = "matchlock/work";
 
 struct GitClone {
-  std::filesystem::path dir;   // the clone's work tree (what the guest sees)
-  std::string branch;          // checked out: HEAD's branch, k_work_branch, or "" (detached)
-  std::string head;            // oid (hex) checked out; "" in an empty repository
-  bool work_commit = false;    // uncommitted changes were recorded as a commit
-  bool reused = false;         // CLONE_DIR already held a clone (a kept sandbox); left as it was
+  std::filesystem::path dir;  // the clone's work tree (what the guest sees)
+  std::string branch;         // checked out: HEAD's branch, k_work_branch, or "" (detached)
+  std::string head;           // oid (hex) checked out; "" in an empty repository
+  bool work_commit = false;   // uncommitted changes were recorded as a commit
+  bool reused = false;        // CLONE_DIR already held a clone (a kept sandbox); left as it was
 };
 
 // Clones REPO_DIR (the top of a non-bare work tree) into CLONE_DIR, which must

@@ -18,8 +18,11 @@ namespace {
 // objects into the user's repository).
 util::Result<std::map<std::string, git_oid>> clone_branches(const fs::path& clone_dir) {
   std::error_code ec;
-  if (fs::exists(clone_dir / ".git" / "objects" / "info" / "alternates", ec) || fs::exists(clone_dir / ".git" / "commondir", ec))
-    return util::make_error(util::ErrorCode::Denied, clone_dir.string() + ": the clone refers to objects outside itself (alternates/commondir); not fetching");
+  if (fs::exists(clone_dir / ".git" / "objects" / "info" / "alternates", ec) ||
+      fs::exists(clone_dir / ".git" / "commondir", ec))
+    return util::make_error(
+        util::ErrorCode::Denied,
+        clone_dir.string() + ": the clone refers to objects outside itself (alternates/commondir); not fetching");
   if (!fs::is_directory(fs::symlink_status(clone_dir / ".git", ec)))
     return util::make_error(util::ErrorCode::Denied, clone_dir.string() + "/.git is not a directory; not fetching");
   Repo repo = ML_TRY(open_worktree(clone_dir.string()));
@@ -52,12 +55,16 @@ std::optional<git_oid> ref_oid(git_repository* repo, const std::string& name) {
 
 }  // namespace
 
-std::string fetch_namespace(std::string_view sandbox_name) { return "refs/heads/matchlock/" + std::string(sandbox_name) + "/"; }
+std::string fetch_namespace(std::string_view sandbox_name) {
+  return "refs/heads/matchlock/" + std::string(sandbox_name) + "/";
+}
 
-util::Result<std::vector<BranchUpdate>> fetch_branches(const fs::path& clone_dir, const fs::path& repo_dir, std::string_view sandbox_name) {
+util::Result<std::vector<BranchUpdate>> fetch_branches(const fs::path& clone_dir, const fs::path& repo_dir,
+                                                       std::string_view sandbox_name) {
   Library lib;
   if (sandbox_name.empty() || sandbox_name.find('/') != std::string_view::npos)
-    return util::make_error(util::ErrorCode::Usage, "bad sandbox name for a branch namespace: '" + std::string(sandbox_name) + "'");
+    return util::make_error(util::ErrorCode::Usage,
+                            "bad sandbox name for a branch namespace: '" + std::string(sandbox_name) + "'");
   auto branches = ML_TRY(clone_branches(clone_dir));
   Repo user = ML_TRY_CTX(open_worktree(repo_dir.string()), "fetch into");
 
@@ -108,7 +115,8 @@ util::Result<std::vector<BranchUpdate>> fetch_branches(const fs::path& clone_dir
     if (u.skipped) continue;
     git_oid oid;
     ML_TRY(check(git_oid_fromstr(&oid, u.new_oid.c_str()), "oid"));
-    if (!git_odb_exists(odb_raw, &oid)) return util::make_error(util::ErrorCode::Integrity, "fetch did not bring " + u.new_oid + " for " + u.ref);
+    if (!git_odb_exists(odb_raw, &oid))
+      return util::make_error(util::ErrorCode::Integrity, "fetch did not bring " + u.new_oid + " for " + u.ref);
     git_reference* ref = nullptr;
     ML_TRY(check(git_reference_create(&ref, user.get(), u.ref.c_str(), &oid, 1, reflog.c_str()), "update " + u.ref));
     git_reference_free(ref);

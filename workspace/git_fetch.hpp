@@ -16,7 +16,7 @@ struct BranchUpdate {
   std::string ref;      // in the user's repo: "refs/heads/matchlock/<sandbox>/<branch>"
   std::string old_oid;  // "" when the ref is new
   std::string new_oid;
-  bool skipped = false; // the ref is checked out in the user's repo; left alone
+  bool skipped = false;  // the ref is checked out in the user's repo; left alone
 };
 
 // Fetches every local branch of CLONE_DIR into REPO_DIR as
@@ -24,7 +24,8 @@ struct BranchUpdate {
 // ref that the user's HEAD points to is skipped). HEAD, the index, the work
 // tree, FETCH_HEAD and every other ref of REPO_DIR stay as they were. Returns
 // one entry per ref that was created, moved or skipped (unchanged refs omitted).
-util::Result<std::vector<BranchUpdate>> fetch_branches(const std::filesystem::path& clone_dir, const std::filesystem::path& repo_dir,
+util::Result<std::vector<BranchUpdate>> fetch_branches(const std::filesystem::path& clone_dir,
+                                                       const std::filesystem::path& repo_dir,
                                                        std::string_view sandbox_name);
 
 // "refs/heads/matchlock/<sandbox>/" — the namespace fetch_branches writes.

@@ -24,7 +24,8 @@ util::Result<Repo> open_worktree(const std::string& dir) {
     return error("open repository " + dir);
   }
   Repo repo(raw);
-  if (git_repository_is_bare(raw)) return util::make_error(util::ErrorCode::Config, dir + " is a bare repository (git mode needs a work tree)");
+  if (git_repository_is_bare(raw))
+    return util::make_error(util::ErrorCode::Config, dir + " is a bare repository (git mode needs a work tree)");
   return repo;
 }
 

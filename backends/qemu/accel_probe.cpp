@@ -30,9 +30,11 @@ std::string boot_id() {
 fs::path cache_path(const util::Dirs& dirs) { return dirs.cache / "accel-probe.json"; }
 
 // Boots the probe under KVM; returns "" when the guest answered, else why not.
-util::Result<std::string> probe_kvm(const util::Dirs& dirs, const fs::path& kernel, const fs::path& initramfs, GuestArch arch) {
+util::Result<std::string> probe_kvm(const util::Dirs& dirs, const fs::path& kernel, const fs::path& initramfs,
+                                    GuestArch arch) {
   if (::access("/dev/kvm", R_OK | W_OK) != 0)
-    return std::string(util::path_exists("/dev/kvm") ? "/dev/kvm is not accessible to this user" : "/dev/kvm is absent");
+    return std::string(util::path_exists("/dev/kvm") ? "/dev/kvm is not accessible to this user"
+                                                     : "/dev/kvm is absent");
   ML_TRY(util::make_dirs(dirs.cache));
   util::TempDir tmp = ML_TRY(util::TempDir::create(dirs.cache, ".probe-"));
   VmSpec spec;
@@ -83,25 +85,32 @@ std::optional<AccelChoice> cached_accel(const util::Dirs& dirs, const QemuHost& 
   }
 }
 
-util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const fs::path& kernel, const fs::path& initramfs, GuestArch arch) {
+util::Result<AccelChoice> choose_accel(const util::Dirs& dirs, const fs::path& kernel, const fs::path& initramfs,
+                                       GuestArch arch) {
   const bool foreign = arch != host_arch();
   if (const std::string& v = host_overrides().accel; !v.empty()) {
     if (v == "kvm" && foreign)
-      return util::make_error(util::ErrorCode::Usage, std::string("MATCHLOCK_ACCEL=kvm: KVM cannot run an ") + to_string(arch) +
-                                                          " guest on an " + to_string(host_arch()) + " host");
+      return util::make_error(util::ErrorCode::Usage, std::string("MATCHLOCK_ACCEL=kvm: KVM cannot run an ") +
+                                                          to_string(arch) + " guest on an " + to_string(host_arch()) +
+                                                          " host");
     if (v == "kvm") return AccelChoice{Accel::Kvm, "forced by MATCHLOCK_ACCEL=kvm", false};
     if (v == "tcg") return AccelChoice{Accel::Tcg, "forced by MATCHLOCK_ACCEL=tcg", false};
     return util::make_error(util::ErrorCode::Usage, "MATCHLOCK_ACCEL must be kvm or tcg, not " + v);
   }
   if (foreign)
-    return AccelChoice{Accel::Tcg, std::string("cross-architecture: an ") + to_string(arch) + " guest on an " + to_string(host_arch()) + " host", false};
+    return AccelChoice{
+        Accel::Tcg,
+        std::string("cross-architecture: an ") + to_string(arch) + " guest on an " + to_string(host_arch()) + " host",
+        false};
   QemuHost qemu = ML_TRY(probe_qemu_host(arch));
   if (auto cached = cached_accel(dirs, qemu)) return *cached;
   auto start = std::chrono::steady_clock::now();
   std::string why = ML_TRY_CTX(probe_kvm(dirs, kernel, initramfs, arch), "KVM probe");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  AccelChoice c{why.empty() ? Accel::Kvm : Accel::Tcg, why.empty() ? "KVM probe booted in " + std::to_string(ms) + " ms" : why, false};
-  nlohmann::json j = {{"boot_id", boot_id()}, {"qemu", qemu.identity()}, {"accel", to_string(c.accel)}, {"reason", c.reason}};
+  AccelChoice c{why.empty() ? Accel::Kvm : Accel::Tcg,
+                why.empty() ? "KVM probe booted in " + std::to_string(ms) + " ms" : why, false};
+  nlohmann::json j = {
+      {"boot_id", boot_id()}, {"qemu", qemu.identity()}, {"accel", to_string(c.accel)}, {"reason", c.reason}};
   if (auto r = util::write_file_atomic(cache_path(dirs), j.dump() + "\n"); !r)
     util::log::debug("cannot cache the KVM probe: " + r.error().message());
   return c;

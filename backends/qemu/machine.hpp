@@ -32,10 +32,10 @@ struct Machine {
   // PAC hardens the guest against its own bugs; the boundary here is the VM. KVM
   // guests get `host`, with whatever the CPU has.
   const char* tcg_cpu;
-  const char* cmdline;         // the kernel command line before extra_cmdline
-  const char* virtio_suffix;   // "-device" (virtio-mmio) or "-pci"
-  bool microvm_firmware;       // qboot/SeaBIOS and guest_memory_mib apply (qemu_host.hpp)
-  bool tcg_tsc;                // k_tcg_cmdline applies (x86 TSC under TCG, qemu_vm.hpp)
+  const char* cmdline;        // the kernel command line before extra_cmdline
+  const char* virtio_suffix;  // "-device" (virtio-mmio) or "-pci"
+  bool microvm_firmware;      // qboot/SeaBIOS and guest_memory_mib apply (qemu_host.hpp)
+  bool tcg_tsc;               // k_tcg_cmdline applies (x86 TSC under TCG, qemu_vm.hpp)
 
   // "virtio-blk" -> "virtio-blk-device" (microvm) or "virtio-blk-pci" (virt).
   std::string virtio(std::string_view device) const { return std::string(device) + virtio_suffix; }

@@ -40,7 +40,11 @@ std::string Firmware::describe() const {
   if (kind == FirmwareKind::None) return "none (QEMU loads the kernel itself)";
   std::string what = kind == FirmwareKind::Qboot ? "qboot" : "not qboot";
   if (!bios.empty())
-    return bios.string() + " (" + what + (resolved.empty() ? ", not found" : resolved == bios ? "" : ", " + resolved.string()) + ")";
+    return bios.string() + " (" + what +
+           (resolved.empty()   ? ", not found"
+            : resolved == bios ? ""
+                               : ", " + resolved.string()) +
+           ")";
   return std::string("QEMU's default ") + k_qemu_default_bios + " (" + what + ", " +
          (resolved.empty() ? std::string("not found in its data dirs") : resolved.string()) + ")";
 }
@@ -111,8 +115,8 @@ util::Result<QemuHost> probe_qemu_host(GuestArch arch) {
                                                            " guests): apt-get install " + m.debian_package);
   auto version = ML_TRY_CTX(util::run_command({host.binary.string(), "--version"}), "qemu --version");
   if (version.status.code != 0 || version.status.signal != 0)
-    return util::make_error(util::ErrorCode::NotFound, host.binary.string() + " --version " + version.status.describe() +
-                                                           ": " + first_line(version.err));
+    return util::make_error(util::ErrorCode::NotFound, host.binary.string() + " --version " +
+                                                           version.status.describe() + ": " + first_line(version.err));
   host.version_line = first_line(version.out);
   host.version = parse_qemu_version(version.out);
   auto dirs = ML_TRY_CTX(util::run_command({host.binary.string(), "-L", "help"}), "qemu -L help");

@@ -40,38 +40,58 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
   if (spec.accel == Accel::Tcg && m.tcg_tsc)
     cmdline += std::string(" ") + k_tcg_cmdline + std::to_string(spec.tsc_khz ? spec.tsc_khz : 2'000'000);
   if (!spec.extra_cmdline.empty()) cmdline += " " + spec.extra_cmdline;
-  uint64_t memory_mib = m.microvm_firmware ? guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other)
-                                           : spec.memory_mib;
+  uint64_t memory_mib =
+      m.microvm_firmware ? guest_memory_mib(spec.memory_mib, spec.firmware ? spec.firmware->kind : FirmwareKind::Other)
+                         : spec.memory_mib;
   std::vector<std::string> a = {
       qemu_binary(spec.arch).string(),
-      "-M", std::string(m.machine) + (spec.vhost_fs.empty() && spec.ram_fd < 0 && spec.ram_snapshot.empty() ? "" : ",memory-backend=ram"),
-      "-accel", to_string(spec.accel),
-      "-cpu", spec.accel == Accel::Kvm ? "host" : m.tcg_cpu,
-      "-smp", std::to_string(spec.cpus),
-      "-m", std::to_string(memory_mib) + "M",
-      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-kernel", spec.kernel.string(),
-      "-initrd", spec.initramfs.string(),
-      "-append", cmdline,
-      "-chardev", spec.console_fd >= 0 ? "socket,id=console,fd=" + std::to_string(spec.console_fd)
-                                       : std::string("file,id=console,path=") + k_console_log,
-      "-serial", "chardev:console",
+      "-M",
+      std::string(m.machine) +
+          (spec.vhost_fs.empty() && spec.ram_fd < 0 && spec.ram_snapshot.empty() ? "" : ",memory-backend=ram"),
+      "-accel",
+      to_string(spec.accel),
+      "-cpu",
+      spec.accel == Accel::Kvm ? "host" : m.tcg_cpu,
+      "-smp",
+      std::to_string(spec.cpus),
+      "-m",
+      std::to_string(memory_mib) + "M",
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+      "-no-reboot",
+      "-kernel",
+      spec.kernel.string(),
+      "-initrd",
+      spec.initramfs.string(),
+      "-append",
+      cmdline,
+      "-chardev",
+      spec.console_fd >= 0 ? "socket,id=console,fd=" + std::to_string(spec.console_fd)
+                           : std::string("file,id=console,path=") + k_console_log,
+      "-serial",
+      "chardev:console",
   };
-  if (m.microvm_firmware && spec.firmware && !spec.firmware->bios.empty()) a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
+  if (m.microvm_firmware && spec.firmware && !spec.firmware->bios.empty())
+    a.insert(a.end(), {"-bios", spec.firmware->bios.string()});
   std::string ram_size = "size=" + std::to_string(memory_mib) + "M";
   if (spec.ram_fd >= 0)
-    a.insert(a.end(), {"-object", "memory-backend-file,id=ram,share=on," + ram_size + ",mem-path=/proc/self/fd/" + std::to_string(spec.ram_fd)});
+    a.insert(a.end(), {"-object", "memory-backend-file,id=ram,share=on," + ram_size + ",mem-path=/proc/self/fd/" +
+                                      std::to_string(spec.ram_fd)});
   else if (!spec.ram_snapshot.empty())
-    a.insert(a.end(), {"-object", "memory-backend-file,id=ram,share=off," + ram_size + ",mem-path=" + escape(spec.ram_snapshot.string()),
-                       "-incoming", "defer"});
+    a.insert(a.end(),
+             {"-object",
+              "memory-backend-file,id=ram,share=off," + ram_size + ",mem-path=" + escape(spec.ram_snapshot.string()),
+              "-incoming", "defer"});
   else if (!spec.vhost_fs.empty())
     a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on," + ram_size});
   if (spec.qmp) a.insert(a.end(), {"-qmp", std::string("unix:") + k_qmp_socket + ",server=on,wait=off"});
   for (size_t i = 0; i < spec.vhost_fs.size(); ++i) {
     std::string id = "vfs" + std::to_string(i);
-    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd),
-                       "-device", m.virtio("vhost-user-fs") + ",chardev=" + id + ",tag=" + escape(spec.vhost_fs[i].tag) +
-                                      ",queue-size=" + std::to_string(k_virtiofs_queue_size)});
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(spec.vhost_fs[i].fd), "-device",
+                       m.virtio("vhost-user-fs") + ",chardev=" + id + ",tag=" + escape(spec.vhost_fs[i].tag) +
+                           ",queue-size=" + std::to_string(k_virtiofs_queue_size)});
   }
   for (size_t i = 0; i < spec.disks.size(); ++i) {
     const Disk& d = spec.disks[i];
@@ -82,18 +102,20 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
   }
   if (spec.net_fd >= 0) {
     const std::string fd = std::to_string(spec.net_fd);
-    a.insert(a.end(), {"-netdev", spec.net_framing == NetFraming::Datagram ? "dgram,id=net0,local.type=fd,local.str=" + fd
-                                                                           : "stream,id=net0,server=off,addr.type=fd,addr.str=" + fd,
-                       "-device", m.virtio("virtio-net") + ",netdev=net0,mac=" + spec.net_mac});
+    a.insert(a.end(),
+             {"-netdev",
+              spec.net_framing == NetFraming::Datagram ? "dgram,id=net0,local.type=fd,local.str=" + fd
+                                                       : "stream,id=net0,server=off,addr.type=fd,addr.str=" + fd,
+              "-device", m.virtio("virtio-net") + ",netdev=net0,mac=" + spec.net_mac});
   }
   if (!spec.bench_9p_dir.empty()) {
     a.insert(a.end(), {"-fsdev", "local,id=fs9,path=" + escape(spec.bench_9p_dir.string()) + ",security_model=none",
                        "-device", m.virtio("virtio-9p") + ",fsdev=fs9,mount_tag=" + k_bench_9p_tag});
   }
   if (spec.control == ControlPort::VirtioSerial) {
-    a.insert(a.end(), {"-device", m.virtio("virtio-serial"),
-                       "-chardev", std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off",
-                       "-device", "virtserialport,chardev=ctl,name=matchlock.ctl"});
+    a.insert(a.end(), {"-device", m.virtio("virtio-serial"), "-chardev",
+                       std::string("socket,id=ctl,path=") + k_control_socket + ",server=on,wait=off", "-device",
+                       "virtserialport,chardev=ctl,name=matchlock.ctl"});
   }
   return a;
 }
@@ -103,9 +125,11 @@ util::Result<QemuVm> QemuVm::start(const VmSpec& spec_in) {
   VmSpec spec = spec_in;
   if (spec.firmware) host.firmware = *spec.firmware;
   spec.firmware = host.firmware;
-  if (spec.accel == Accel::Tcg && spec.tsc_khz == 0 && machine_for(spec.arch).tcg_tsc) spec.tsc_khz = tcg_guest_tsc_khz();
-  util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " + host.firmware.describe() +
-                   "; guest " + to_string(spec.arch) + ", RAM " + std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
+  if (spec.accel == Accel::Tcg && spec.tsc_khz == 0 && machine_for(spec.arch).tcg_tsc)
+    spec.tsc_khz = tcg_guest_tsc_khz();
+  util::log::debug("qemu " + host.binary.string() + " (" + host.version_line + "); firmware " +
+                   host.firmware.describe() + "; guest " + to_string(spec.arch) + ", RAM " +
+                   std::to_string(guest_memory_mib(spec.memory_mib, host.firmware.kind)) + " MiB");
   ::unlink((spec.state_dir / k_control_socket).c_str());
   ::unlink((spec.state_dir / k_qmp_socket).c_str());
   util::Fd log = ML_TRY(util::open_fd(spec.state_dir / k_qemu_log, O_WRONLY | O_CREAT | O_TRUNC, 0600));
@@ -166,8 +190,9 @@ util::Result<util::Fd> QemuVm::connect_control(std::chrono::milliseconds timeout
     auto exited = ML_TRY(poll_exit());
     if (exited) {
       std::string why = diagnose();
-      return util::make_error(util::ErrorCode::Guest, "qemu " + exited->describe() + " before its control socket appeared" +
-                                                          (why.empty() ? "" : ": " + why));
+      return util::make_error(
+          util::ErrorCode::Guest,
+          "qemu " + exited->describe() + " before its control socket appeared" + (why.empty() ? "" : ": " + why));
     }
     if (std::chrono::steady_clock::now() > deadline)
       return util::make_error(util::ErrorCode::Guest, "qemu did not create " + path.string() + " in time");

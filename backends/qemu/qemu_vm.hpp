@@ -87,7 +87,7 @@ struct VmSpec {
   int ram_fd = -1;
   std::filesystem::path ram_snapshot;
   int incoming_fd = -1;  // with ram_snapshot: the saved device state (borrowed), for restore_from
-  bool qmp = false;  // a QMP socket (k_qmp_socket) in the state dir
+  bool qmp = false;      // a QMP socket (k_qmp_socket) in the state dir
 };
 
 // virtio-fs queue size: large enough for a 1 MiB request without INDIRECT.
@@ -141,7 +141,9 @@ class QemuVm final : public Vm {
 
  private:
   QemuVm(util::Child child, std::filesystem::path state_dir, QemuHost host, std::unique_ptr<ConsoleLog> console)
-      : m_child(std::move(child)), m_state_dir(std::move(state_dir)), m_host(std::move(host)),
+      : m_child(std::move(child)),
+        m_state_dir(std::move(state_dir)),
+        m_host(std::move(host)),
         m_console(std::move(console)) {}
   void exited(util::ExitStatus status);
   util::Child m_child;

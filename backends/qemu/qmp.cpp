@@ -39,7 +39,8 @@ util::Result<Qmp> Qmp::connect(const std::filesystem::path& socket_path, std::ch
   for (;;) {
     util::Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) return util::sys_error("socket");
-    if (util::retry_eintr([&] { return ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) == 0) {
+    if (util::retry_eintr([&] { return ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr); }) ==
+        0) {
       Qmp q(std::move(sock));
       ML_TRY_CTX(q.read_line(timeout), "qmp greeting");
       ML_TRY_CTX(q.execute("qmp_capabilities"), "qmp");
@@ -61,7 +62,8 @@ util::Result<std::string> Qmp::read_line(std::chrono::milliseconds timeout) {
       return line;
     }
     if (m_buffer.size() > k_max_line) return util::make_error(util::ErrorCode::Guest, "qmp: reply line too long");
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) return util::make_error(util::ErrorCode::Guest, "qmp: no reply in time");
     pollfd p{m_fd.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) return util::sys_error("poll", "qmp");
@@ -125,7 +127,8 @@ util::Result<void> Qmp::wait_migration(std::chrono::milliseconds timeout) {
     std::string status = r.is_object() ? r.value("status", std::string()) : std::string();
     if (status == "completed") return util::ok();
     if (status == "failed" || status == "cancelled")
-      return util::make_error(util::ErrorCode::Guest, "qemu migrate " + status + ": " + (r.is_object() ? r.value("error-desc", std::string()) : ""));
+      return util::make_error(util::ErrorCode::Guest, "qemu migrate " + status + ": " +
+                                                          (r.is_object() ? r.value("error-desc", std::string()) : ""));
     if (std::chrono::steady_clock::now() > deadline) {
       (void)execute("migrate_cancel");
       return util::make_error(util::ErrorCode::Guest, "qemu migrate did not complete in time");

@@ -19,13 +19,14 @@ bool within(uint64_t addr, uint64_t len, uint64_t start, uint64_t size) {
 util::Result<GuestMemory> GuestMemory::map(const std::vector<MemoryRegion>& regions, std::vector<util::Fd> fds) {
   if (regions.size() != fds.size())
     return util::make_error(util::ErrorCode::Guest, "vhost-user: " + std::to_string(regions.size()) +
-                                                           " memory regions but " + std::to_string(fds.size()) + " fds");
+                                                        " memory regions but " + std::to_string(fds.size()) + " fds");
   GuestMemory mem;
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   for (size_t i = 0; i < regions.size(); ++i) {
     const MemoryRegion& r = regions[i];
     if (r.size == 0 || r.size > (uint64_t{1} << 46) || r.mmap_offset > (uint64_t{1} << 46))
-      return util::make_error(util::ErrorCode::Guest, "vhost-user: memory region " + std::to_string(i) + " has a bad size");
+      return util::make_error(util::ErrorCode::Guest,
+                              "vhost-user: memory region " + std::to_string(i) + " has a bad size");
     // mmap needs a page-aligned offset: map from the page below it.
     uint64_t lead = r.mmap_offset % page;
     size_t len = static_cast<size_t>(r.size + lead);

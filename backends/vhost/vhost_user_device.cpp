@@ -36,8 +36,7 @@ enum Request : uint32_t {
 };
 
 constexpr uint32_t k_version = 1, k_flag_reply = 1u << 2;
-constexpr uint64_t k_feature_indirect = 1ull << 28, k_feature_event_idx = 1ull << 29,
-                   k_feature_version_1 = 1ull << 32;
+constexpr uint64_t k_feature_indirect = 1ull << 28, k_feature_event_idx = 1ull << 29, k_feature_version_1 = 1ull << 32;
 // PROTOCOL_FEATURES (bit 30) must be offered: without it QEMU allows the
 // backend no memory slots at all. Of the protocol features we take only MQ
 // (so QEMU asks how many queues we serve).
@@ -128,7 +127,10 @@ util::Result<std::unique_ptr<VhostUserDevice>> VhostUserDevice::create(std::stri
 }
 
 VhostUserDevice::VhostUserDevice(std::string name, uint32_t queues, util::Fd backend, util::Fd frontend, util::Fd wake)
-    : m_name(std::move(name)), m_sock(std::move(backend)), m_frontend(std::move(frontend)), m_wake(std::move(wake)),
+    : m_name(std::move(name)),
+      m_sock(std::move(backend)),
+      m_frontend(std::move(frontend)),
+      m_wake(std::move(wake)),
       m_queues(queues) {}
 
 VhostUserDevice::~VhostUserDevice() {
@@ -241,7 +243,8 @@ bool VhostUserDevice::control() {
   if (!read_exact(m_sock.get(), m.payload.data(), m.payload.size())) return false;
   auto answer = handle(m);
   if (!answer.keep) return false;
-  return !answer.reply || reply(m_sock.get(), h.request, answer.reply->data(), static_cast<uint32_t>(answer.reply->size()));
+  return !answer.reply ||
+         reply(m_sock.get(), h.request, answer.reply->data(), static_cast<uint32_t>(answer.reply->size()));
 }
 
 namespace {
@@ -257,30 +260,38 @@ const ControlAnswer k_drop{false, std::nullopt};
 
 ControlAnswer VhostUserDevice::handle(ControlMessage& m) {
   switch (m.request) {
-    case GetFeatures: return answer_with(k_offered);
+    case GetFeatures:
+      return answer_with(k_offered);
     case SetFeatures: {
       uint64_t f = 0;
       if (!payload_as(m.payload, f)) return k_drop;
       m_features = f & k_offered;
-      if (f & k_feature_event_idx) util::log::warn(m_name + ": vhost-user frontend set EVENT_IDX, which we did not offer");
+      if (f & k_feature_event_idx)
+        util::log::warn(m_name + ": vhost-user frontend set EVENT_IDX, which we did not offer");
       return k_done;
     }
-    case GetProtocolFeatures: return answer_with(k_protocol_mq);
-    case GetQueueNum: return answer_with(static_cast<uint64_t>(m_queues.size()));
+    case GetProtocolFeatures:
+      return answer_with(k_protocol_mq);
+    case GetQueueNum:
+      return answer_with(static_cast<uint64_t>(m_queues.size()));
     case SetOwner:
     case ResetOwner:
     case SetProtocolFeatures:
     case SetLogBase:
-    case SetLogFd: return k_done;
-    case SetMemTable: return set_mem_table(m) ? k_done : k_drop;
+    case SetLogFd:
+      return k_done;
+    case SetMemTable:
+      return set_mem_table(m) ? k_done : k_drop;
     case SetVringNum:
     case SetVringBase:
     case SetVringEnable:
     case SetVringAddr:
-    case GetVringBase: return vring_request(m);
+    case GetVringBase:
+      return vring_request(m);
     case SetVringKick:
     case SetVringCall:
-    case SetVringErr: return set_vring_fd(m) ? k_done : k_drop;
+    case SetVringErr:
+      return set_vring_fd(m) ? k_done : k_drop;
     default:
       // Nothing we offered leads here; an unexpected request that wants a
       // reply would stall QEMU, so say which one it was.
@@ -333,8 +344,12 @@ ControlAnswer VhostUserDevice::vring_request(const ControlMessage& m) {
       q->num = s.num;
       q->detach();
       return k_done;
-    case SetVringBase: q->last_avail = static_cast<uint16_t>(s.num); return k_done;
-    case SetVringEnable: q->enabled = s.num != 0; return k_done;
+    case SetVringBase:
+      q->last_avail = static_cast<uint16_t>(s.num);
+      return k_done;
+    case SetVringEnable:
+      q->enabled = s.num != 0;
+      return k_done;
     default:  // GetVringBase
       s.num = q->last_avail;
       q->kick.reset();  // the ring stops until the next SET_VRING_KICK
@@ -353,7 +368,8 @@ bool VhostUserDevice::set_vring_fd(ControlMessage& m) {
   bool no_fd = v & 0x100;
   util::Fd fd = (!no_fd && !m.fds.empty()) ? std::move(m.fds[0]) : util::Fd();
   if (m.request == SetVringKick) {
-    if (!fd) util::log::warn(m_name + ": vhost-user ring " + std::to_string(index) + " without a kick fd is not served");
+    if (!fd)
+      util::log::warn(m_name + ": vhost-user ring " + std::to_string(index) + " without a kick fd is not served");
     q->kick = std::move(fd);
     if (q->num && q->desc_addr) (void)q->attach(m_memory);
     drain(index);

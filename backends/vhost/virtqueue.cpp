@@ -95,9 +95,7 @@ void Virtqueue::set_used_flags(uint16_t flags) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-bool Virtqueue::has_available() const {
-  return m_desc && enabled && load_acquire(m_avail + 1) != last_avail;
-}
+bool Virtqueue::has_available() const { return m_desc && enabled && load_acquire(m_avail + 1) != last_avail; }
 
 void Virtqueue::notify() {
   if (!m_desc || !call.valid()) return;

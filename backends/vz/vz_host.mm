@@ -27,7 +27,8 @@ VzHost probe_vz_host() {
     CFErrorRef error = nullptr;
     CFStringRef key = CFStringCreateWithCString(kCFAllocatorDefault, k_vz_entitlement, kCFStringEncodingUTF8);
     CFTypeRef value = SecTaskCopyValueForEntitlement(task, key, &error);
-    h.entitled = value && CFGetTypeID(value) == CFBooleanGetTypeID() && CFBooleanGetValue(static_cast<CFBooleanRef>(value));
+    h.entitled =
+        value && CFGetTypeID(value) == CFBooleanGetTypeID() && CFBooleanGetValue(static_cast<CFBooleanRef>(value));
     if (!h.entitled)
       h.entitlement_detail = std::string("this binary is not signed with ") + k_vz_entitlement +
                              ": codesign --entitlements backends/vz/matchlock.entitlements -s - build/matchlock";

@@ -46,13 +46,15 @@ util::Result<void> check_spec(const VmSpec& spec) {
                        " is not an uncompressed arm64 Image (VZLinuxBootLoader cannot boot a compressed or "
                        "EFI zboot kernel, nor another architecture's)");
   }
-  if (!util::path_exists(spec.initramfs)) problems.push_back("initramfs " + spec.initramfs.string() + " does not exist");
+  if (!util::path_exists(spec.initramfs))
+    problems.push_back("initramfs " + spec.initramfs.string() + " does not exist");
   if (spec.cpus < 1) problems.push_back("cpus " + std::to_string(spec.cpus) + " must be at least 1");
   if (spec.memory_mib < k_min_memory_mib)
     problems.push_back("memory " + std::to_string(spec.memory_mib) + " MiB is below VZ's minimum of " +
                        std::to_string(k_min_memory_mib) + " MiB");
   if (spec.control_port == 0 || spec.control_port == 0xffffffffu)
-    problems.push_back("control_port " + std::to_string(spec.control_port) + " is not a vsock port the agent can listen on");
+    problems.push_back("control_port " + std::to_string(spec.control_port) +
+                       " is not a vsock port the agent can listen on");
   std::set<std::string> serials;
   for (size_t i = 0; i < spec.disks.size(); ++i) {
     const Disk& d = spec.disks[i];

@@ -29,11 +29,11 @@ using namespace std::chrono_literals;
 struct State {
   std::mutex mutex;
   std::condition_variable changed;
-  bool start_done = false;                 // startWithCompletionHandler answered
-  bool started = false;                    // ... and said yes
+  bool start_done = false;  // startWithCompletionHandler answered
+  bool started = false;     // ... and said yes
   std::string start_error;
-  std::optional<util::ExitStatus> exit;    // set once the guest has ended
-  std::string reason;                      // the VZ error that ended it, "vz: ..."
+  std::optional<util::ExitStatus> exit;  // set once the guest has ended
+  std::string reason;                    // the VZ error that ended it, "vz: ..."
 
   void end(util::ExitStatus status, std::string why) {
     std::lock_guard lock(mutex);
@@ -98,7 +98,7 @@ util::Result<NSFileHandle*> handle_for(int fd, const char* what) {
 // The NIC's datagram socket failed (our network stack's end closed, or VZ gave up on it).
 // A sandbox whose only network path is gone is stopped, loudly, rather than left running.
 - (void)virtualMachine:(VZVirtualMachine*)virtualMachine
-                 networkDevice:(VZNetworkDevice*)networkDevice
+                         networkDevice:(VZNetworkDevice*)networkDevice
     attachmentWasDisconnectedWithError:(NSError*)error API_AVAILABLE(macos(12.0)) {
   (void)networkDevice;
   std::string why = "vz: network attachment disconnected: " + backends::vz::describe(error);
@@ -279,8 +279,9 @@ util::Result<util::Fd> VzVm::connect_control(std::chrono::milliseconds timeout) 
   for (;;) {
     if (auto ended = ML_TRY(poll_exit()); ended) {
       std::string why = diagnose();
-      return util::make_error(util::ErrorCode::Guest, "the VM " + ended->describe() + " before the agent listened on vsock port " +
-                                                          std::to_string(m.control_port) + (why.empty() ? "" : ": " + why));
+      return util::make_error(util::ErrorCode::Guest,
+                              "the VM " + ended->describe() + " before the agent listened on vsock port " +
+                                  std::to_string(m.control_port) + (why.empty() ? "" : ": " + why));
     }
     // One attempt: connectToPort fails at once while the agent is not listening yet.
     struct Attempt {
@@ -321,8 +322,10 @@ util::Result<util::Fd> VzVm::connect_control(std::chrono::milliseconds timeout) 
       std::unique_lock lock(attempt->mutex);
       attempt->done_cv.wait_for(lock, 5s, [&] { return attempt->done; });
       if (attempt->fd >= 0) return util::Fd(attempt->fd);
-      if (attempt->done) last_error = attempt->error;
-      else last_error = "connectToPort gave no answer within 5 s";
+      if (attempt->done)
+        last_error = attempt->error;
+      else
+        last_error = "connectToPort gave no answer within 5 s";
     }
     if (std::chrono::steady_clock::now() > deadline)
       return util::make_error(util::ErrorCode::Guest, "vz: could not connect to the agent on vsock port " +

@@ -30,7 +30,8 @@ util::Result<LowerDisk> parse_lower_disk(const std::string& spec) {
 util::Result<void> set_frozen(const std::string& mount_point, protocol::Freeze op) {
   util::Fd fd = ML_TRY(util::open_fd(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   bool freeze = op == protocol::Freeze::Freeze;
-  if (::ioctl(fd.get(), freeze ? FIFREEZE : FITHAW, 0) < 0) return util::sys_error(freeze ? "FIFREEZE" : "FITHAW", mount_point);
+  if (::ioctl(fd.get(), freeze ? FIFREEZE : FITHAW, 0) < 0)
+    return util::sys_error(freeze ? "FIFREEZE" : "FITHAW", mount_point);
   return util::ok();
 }
 

@@ -99,8 +99,8 @@ util::Result<void> bring_up_loopback() {
   return set_up(sock.get(), "lo");
 }
 
-util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path,
-                              const std::string& bundle_path) {
+util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles,
+                              const std::string& ca_path, const std::string& bundle_path) {
   std::string block = pem;
   if (!block.empty() && block.back() != '\n') block += '\n';
   std::string combined;
@@ -128,8 +128,9 @@ util::Result<void> install_ca(const std::string& pem, const std::vector<std::str
   return replace_file(bundle_path, combined.empty() ? block : combined);
 }
 
-util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem, const std::vector<std::string>& bundles,
-                              const std::string& ca_path, const std::string& bundle_path) {
+util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem,
+                              const std::vector<std::string>& bundles, const std::string& ca_path,
+                              const std::string& bundle_path) {
   auto block_of = [](std::string pem) {
     if (!pem.empty() && pem.back() != '\n') pem += '\n';
     return pem;
@@ -183,7 +184,8 @@ util::Result<void> configure_network(const protocol::NetConfig& net) {
   route.rt_genmask = make_sockaddr(any);
   route.rt_gateway = make_sockaddr(gateway);
   route.rt_flags = RTF_UP | RTF_GATEWAY;
-  if (::ioctl(sock.get(), SIOCADDRT, &route) < 0 && errno != EEXIST) return util::sys_error("SIOCADDRT default via " + net.gateway);
+  if (::ioctl(sock.get(), SIOCADDRT, &route) < 0 && errno != EEXIST)
+    return util::sys_error("SIOCADDRT default via " + net.gateway);
 
   ::mkdir("/etc", 0755);
   ML_TRY(replace_file("/etc/resolv.conf", "nameserver " + net.gateway + "\noptions attempts:2 timeout:2\n"));

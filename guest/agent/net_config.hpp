@@ -19,8 +19,8 @@ inline constexpr const char* k_sandbox_ca_path = "/etc/matchlock/ca.pem";
 inline constexpr const char* k_sandbox_bundle_path = "/etc/matchlock/ca-bundle.pem";
 
 // Trust bundles the CA is appended to when they exist (Debian, Alpine, RHEL).
-inline const std::vector<std::string> k_trust_bundles = {
-    "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem", "/etc/pki/tls/certs/ca-bundle.crt"};
+inline const std::vector<std::string> k_trust_bundles = {"/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+                                                         "/etc/pki/tls/certs/ca-bundle.crt"};
 
 // Brings the loopback interface up (127.0.0.1/8).
 util::Result<void> bring_up_loopback();
@@ -31,13 +31,14 @@ util::Result<void> configure_network(const protocol::NetConfig& net);
 // Appends PEM to each existing bundle in BUNDLES (after a newline when the file
 // does not end in one), writes it to CA_PATH and the combined bundle to BUNDLE_PATH
 // (both in the same directory). Testable on any tree.
-util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles, const std::string& ca_path,
-                              const std::string& bundle_path);
+util::Result<void> install_ca(const std::string& pem, const std::vector<std::string>& bundles,
+                              const std::string& ca_path, const std::string& bundle_path);
 
 // After a resume from a memory snapshot: replaces the snapshot's CA (OLD_PEM, as
 // install_ca appended it) by NEW_PEM in each existing bundle of BUNDLES, then
 // rewrites CA_PATH and BUNDLE_PATH. A bundle without OLD_PEM gets NEW_PEM appended.
-util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem, const std::vector<std::string>& bundles,
-                              const std::string& ca_path, const std::string& bundle_path);
+util::Result<void> replace_ca(const std::string& old_pem, const std::string& new_pem,
+                              const std::vector<std::string>& bundles, const std::string& ca_path,
+                              const std::string& bundle_path);
 
 }  // namespace agent

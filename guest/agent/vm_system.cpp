@@ -135,7 +135,8 @@ util::Result<RootPlan> plan_root(const protocol::BootConfig& config, const std::
     lowerdir += (i ? ":" : "") + mp + (lower.subdir.empty() ? "" : "/" + lower.subdir);
   }
   auto up = disks.find(config.upper_disk);
-  if (up == disks.end()) return util::make_error(util::ErrorCode::Guest, "disk with serial " + config.upper_disk + " not found");
+  if (up == disks.end())
+    return util::make_error(util::ErrorCode::Guest, "disk with serial " + config.upper_disk + " not found");
   plan.upper_device = up->second;
   plan.overlay_options = "lowerdir=" + lowerdir + ",upperdir=/run/ml/rw/upper,workdir=/run/ml/rw/work";
   return plan;
@@ -151,13 +152,15 @@ void VmSystem::set_clock(int64_t unix_ns) {
     timeval delta{};
     delta.tv_sec = static_cast<time_t>(offset / 1'000'000'000);
     delta.tv_usec = static_cast<suseconds_t>((offset % 1'000'000'000) / 1000);
-    if (::adjtime(&delta, nullptr) < 0) std::fprintf(stderr, "matchlock-agent: clock: adjtime: %s\n", std::strerror(errno));
+    if (::adjtime(&delta, nullptr) < 0)
+      std::fprintf(stderr, "matchlock-agent: clock: adjtime: %s\n", std::strerror(errno));
     return;
   }
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(unix_ns % 1'000'000'000);
-  if (::clock_settime(CLOCK_REALTIME, &ts) < 0) std::fprintf(stderr, "matchlock-agent: clock: clock_settime: %s\n", std::strerror(errno));
+  if (::clock_settime(CLOCK_REALTIME, &ts) < 0)
+    std::fprintf(stderr, "matchlock-agent: clock: clock_settime: %s\n", std::strerror(errno));
 }
 
 util::Result<protocol::BootInfo> VmSystem::boot(const protocol::BootConfig& config) {
@@ -227,7 +230,8 @@ util::Result<void> VmSystem::resume(const protocol::ResumeConfig& config) {
   if (!config.hosts.empty()) ML_TRY(write_file("/etc/hosts", hosts, 0644));
   if (!config.hostname.empty()) ML_TRY(write_file("/etc/hostname", config.hostname + "\n", 0644));
   if (!config.ca_pem.empty() || !m_ca_pem.empty()) {
-    ML_TRY_CTX(replace_ca(m_ca_pem, config.ca_pem, k_trust_bundles, k_sandbox_ca_path, k_sandbox_bundle_path), "resume");
+    ML_TRY_CTX(replace_ca(m_ca_pem, config.ca_pem, k_trust_bundles, k_sandbox_ca_path, k_sandbox_bundle_path),
+               "resume");
     m_ca_pem = config.ca_pem;
   }
   // This sandbox's console starts here: the kernel's boot messages went to the saver's.

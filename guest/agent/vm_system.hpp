@@ -14,8 +14,7 @@ namespace agent {
 class VmSystem : public protocol::System {
  public:
   // Milestones before boot (agent start, modules, host connected), reported in BootInfo.
-  explicit VmSystem(std::vector<std::pair<std::string, int64_t>> early_timings)
-      : m_early(std::move(early_timings)) {}
+  explicit VmSystem(std::vector<std::pair<std::string, int64_t>> early_timings) : m_early(std::move(early_timings)) {}
   util::Result<protocol::BootInfo> boot(const protocol::BootConfig& config) override;
   void prepare_shutdown() override;
   util::Result<void> freeze_writable(protocol::Freeze op) override;  // guest/agent/layer_disks.cpp
@@ -26,7 +25,7 @@ class VmSystem : public protocol::System {
  private:
   std::vector<std::pair<std::string, int64_t>> m_early;
   bool m_booted = false;
-  std::string m_ca_pem;  // the sandbox CA installed in the trust bundles (replaced on resume)
+  std::string m_ca_pem;               // the sandbox CA installed in the trust bundles (replaced on resume)
   std::set<uint32_t> m_fuse_mounted;  // mount ids served already (one channel each)
 };
 
@@ -38,7 +37,6 @@ struct RootPlan {
   std::string upper_device;
   std::string overlay_options;
 };
-util::Result<RootPlan> plan_root(const protocol::BootConfig& config,
-                                 const std::map<std::string, std::string>& disks);
+util::Result<RootPlan> plan_root(const protocol::BootConfig& config, const std::map<std::string, std::string>& disks);
 
 }  // namespace agent

@@ -27,7 +27,8 @@ util::Result<util::Fd> listen_vsock(uint32_t port) {
 util::Result<util::Fd> accept_host(int listener, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0)
       return util::make_error(util::ErrorCode::Guest, "the host never connected to the vsock control port");
     pollfd p{listener, POLLIN, 0};
@@ -36,9 +37,8 @@ util::Result<util::Fd> accept_host(int listener, int timeout_ms) {
     if (r == 0) continue;
     sockaddr_vm peer{};
     socklen_t len = sizeof peer;
-    util::Fd conn(util::retry_eintr([&] {
-      return ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-    }));
+    util::Fd conn(
+        util::retry_eintr([&] { return ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC); }));
     if (!conn) {
       if (errno == EAGAIN || errno == ECONNABORTED) continue;
       return util::sys_error("accept vsock");

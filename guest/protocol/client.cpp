@@ -34,7 +34,9 @@ util::Result<util::Fd> make_eventfd() {
 
 Client::Impl::~Impl() { stop(); }
 
-void Client::Impl::start() { io = std::thread([this] { run_io(); }); }
+void Client::Impl::start() {
+  io = std::thread([this] { run_io(); });
+}
 
 void Client::Impl::stop() {
   {
@@ -142,8 +144,7 @@ void Client::Impl::run_io() {
       if (!connected) return;
       want_write = !outbuf.empty();
     }
-    pollfd p[2] = {{stream.get(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
-                   {wake.get(), POLLIN, 0}};
+    pollfd p[2] = {{stream.get(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       std::lock_guard lock(mu);
@@ -242,24 +243,23 @@ util::Result<Client> Client::handshake(util::Fd stream, std::chrono::millisecond
   auto impl = std::make_shared<Impl>();
   impl->stream = std::move(stream);
   impl->wake = ML_TRY(make_eventfd());
-  impl->outbuf = encode_frame(k_session_channel, FrameType::Hello,
-                              encode_hello({k_version, k_agent_version, Role::Host}));
+  impl->outbuf =
+      encode_frame(k_session_channel, FrameType::Hello, encode_hello({k_version, k_agent_version, Role::Host}));
   impl->start();
   std::string hello;
   {
     std::unique_lock lock(impl->mu);
     if (!impl->cv.wait_for(lock, timeout, [&] { return impl->peer_hello || !impl->connected; }))
-      return util::make_error(util::ErrorCode::Guest, "no Hello from the guest agent within " +
-                                                          std::to_string(timeout.count()) + " ms");
+      return util::make_error(util::ErrorCode::Guest,
+                              "no Hello from the guest agent within " + std::to_string(timeout.count()) + " ms");
     if (!impl->peer_hello) return impl->disconnected_error().context("handshake");
     hello = *impl->peer_hello;
   }
   Hello h = ML_TRY_CTX(decode_hello(hello), "handshake");
   if (h.role != Role::Agent) return protocol_error("handshake: peer is not an agent");
   if (h.version != k_version)
-    return util::make_error(util::ErrorCode::Guest, "guest agent speaks protocol version " +
-                                                        std::to_string(h.version) + ", this host speaks " +
-                                                        std::to_string(k_version));
+    return util::make_error(util::ErrorCode::Guest, "guest agent speaks protocol version " + std::to_string(h.version) +
+                                                        ", this host speaks " + std::to_string(k_version));
   impl->peer_version = h.version;
   impl->agent_version = h.software;
   return Client(std::move(impl));
@@ -281,7 +281,8 @@ util::Result<BootInfo> Client::boot(const BootConfig& config, std::chrono::milli
 
 namespace {
 
-util::Result<void> session_op(Client::Impl& impl, const char* op, const char* answer, std::chrono::milliseconds timeout) {
+util::Result<void> session_op(Client::Impl& impl, const char* op, const char* answer,
+                              std::chrono::milliseconds timeout) {
   impl.send(encode_frame(k_session_channel, FrameType::Control, json{{"op", op}}.dump()));
   json j = ML_TRY_CTX(impl.wait_session(answer, timeout), op);
   return session_reply_from_json(j, op, answer);
@@ -289,10 +290,16 @@ util::Result<void> session_op(Client::Impl& impl, const char* op, const char* an
 
 }  // namespace
 
-util::Result<void> Client::freeze_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "freeze", "frozen", timeout); }
-util::Result<void> Client::thaw_writable(std::chrono::milliseconds timeout) { return session_op(*m_impl, "thaw", "thawed", timeout); }
+util::Result<void> Client::freeze_writable(std::chrono::milliseconds timeout) {
+  return session_op(*m_impl, "freeze", "frozen", timeout);
+}
+util::Result<void> Client::thaw_writable(std::chrono::milliseconds timeout) {
+  return session_op(*m_impl, "thaw", "thawed", timeout);
+}
 
-util::Result<void> Client::suspend(std::chrono::milliseconds timeout) { return session_op(*m_impl, "suspend", "suspended", timeout); }
+util::Result<void> Client::suspend(std::chrono::milliseconds timeout) {
+  return session_op(*m_impl, "suspend", "suspended", timeout);
+}
 
 util::Result<void> Client::resume(const ResumeConfig& config, std::chrono::milliseconds timeout) {
   m_impl->send(encode_frame(k_session_channel, FrameType::Control, resume_to_json(config).dump()));
@@ -306,8 +313,10 @@ void Client::sync_clock() {
     std::lock_guard lock(m_impl->mu);
     if (!m_impl->connected || m_impl->outbuf.size() > 4096) return;
   }
-  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  m_impl->send(encode_frame(k_session_channel, FrameType::Control, json{{"op", "clock"}, {"time_unix_ns", now}}.dump()));
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  m_impl->send(
+      encode_frame(k_session_channel, FrameType::Control, json{{"op", "clock"}, {"time_unix_ns", now}}.dump()));
 }
 
 util::Result<void> Client::shutdown(std::chrono::milliseconds timeout) {

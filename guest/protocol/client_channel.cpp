@@ -46,9 +46,7 @@ void ChannelHandle::send_data(StreamId stream, std::string_view bytes) {
 
 void ChannelHandle::send_eof(StreamId stream) { m_impl->send(encode_eof(m_ch->id, stream)); }
 
-void ChannelHandle::send_control(const json& j) {
-  m_impl->send(encode_frame(m_ch->id, FrameType::Control, j.dump()));
-}
+void ChannelHandle::send_control(const json& j) { m_impl->send(encode_frame(m_ch->id, FrameType::Control, j.dump())); }
 
 void ChannelHandle::grant(uint32_t bytes) {
   if (bytes == 0) return;
@@ -96,8 +94,8 @@ util::Result<void> Client::put_file(const std::string& guest_path, std::string_v
 
 util::Result<std::string> Client::get_file(const std::string& guest_path, size_t max_size) {
   std::shared_ptr<Impl> impl = m_impl;
-  auto st = ML_TRY(impl->open_channel(
-      json{{"kind", "get"}, {"path", guest_path}, {"max_size", static_cast<uint64_t>(max_size)}}));
+  auto st = ML_TRY(
+      impl->open_channel(json{{"kind", "get"}, {"path", guest_path}, {"max_size", static_cast<uint64_t>(max_size)}}));
   ChannelHandle ch(impl, st);
   std::string out;
   for (;;) {
@@ -113,7 +111,8 @@ util::Result<std::string> Client::get_file(const std::string& guest_path, size_t
       closed = st->closed;
       if (!closed && !impl->connected) return impl->disconnected_error().context("get " + guest_path);
     }
-    if (out.size() > max_size) return util::make_error(util::ErrorCode::Guest, "get " + guest_path + ": file too large");
+    if (out.size() > max_size)
+      return util::make_error(util::ErrorCode::Guest, "get " + guest_path + ": file too large");
     if (closed) {
       std::lock_guard lock(ch.mu());
       ch.set_done();

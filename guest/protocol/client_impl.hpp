@@ -22,7 +22,7 @@ namespace protocol {
 
 struct ChannelState {
   uint32_t id = 0;
-  util::Fd wake;                       // eventfd: something changed
+  util::Fd wake;  // eventfd: something changed
   uint32_t send_credit = k_initial_window;
   uint32_t recv_window = k_initial_window;  // bytes the agent may still send us
   std::deque<std::pair<StreamId, std::string>> inbound;

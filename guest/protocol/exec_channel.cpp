@@ -91,9 +91,7 @@ class ExecChannel : public GuestChannel {
 
   // A pty delivers the slave's last output asynchronously; EIO marks the real
   // end, so after exit wait a little for it before declaring the pty drained.
-  bool busy() const override {
-    return m_exited && !m_tty && (m_out[0] >= 0 || m_out[1] >= 0) && link_budget() > 0;
-  }
+  bool busy() const override { return m_exited && !m_tty && (m_out[0] >= 0 || m_out[1] >= 0) && link_budget() > 0; }
   int wake_after_ms() const override { return m_exited && m_tty && m_out[0] >= 0 ? 20 : -1; }
 
   void step(std::span<const pollfd> fds) override {
@@ -195,7 +193,8 @@ class ExecChannel : public GuestChannel {
 
 }  // namespace
 
-std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const ExecRequest& request, const GuestContext& context) {
+std::unique_ptr<GuestChannel> make_exec_channel(ChannelLink link, const ExecRequest& request,
+                                                const GuestContext& context) {
   const ExecRequest* req = &request;
   SwitchUser sw = req->user.empty() ? SwitchUser::No : SwitchUser::Yes;
   auto user = resolve_user_in(req->user.empty() ? std::to_string(::getuid()) : req->user, context.root);

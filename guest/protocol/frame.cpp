@@ -103,8 +103,7 @@ util::Result<std::pair<StreamId, std::string_view>> parse_data(const Frame& f) {
   if (f.payload.empty()) return protocol_error("empty data frame");
   auto s = static_cast<uint8_t>(f.payload[0]);
   if (s > 2) return protocol_error("bad stream id " + std::to_string(s));
-  return std::pair<StreamId, std::string_view>(static_cast<StreamId>(s),
-                                               std::string_view(f.payload).substr(1));
+  return std::pair<StreamId, std::string_view>(static_cast<StreamId>(s), std::string_view(f.payload).substr(1));
 }
 
 util::Result<StreamId> parse_eof(const Frame& f) {

@@ -16,9 +16,9 @@
 namespace protocol {
 
 inline constexpr size_t k_header_size = 12;
-inline constexpr size_t k_max_payload = size_t{1} << 20;      // any frame
-inline constexpr size_t k_data_chunk = size_t{32} << 10;      // data frames we send
-inline constexpr uint32_t k_initial_window = 256u << 10;      // per channel and direction
+inline constexpr size_t k_max_payload = size_t{1} << 20;  // any frame
+inline constexpr size_t k_data_chunk = size_t{32} << 10;  // data frames we send
+inline constexpr uint32_t k_initial_window = 256u << 10;  // per channel and direction
 inline constexpr uint32_t k_session_channel = 0;
 
 enum class FrameType : uint8_t {

@@ -99,7 +99,7 @@ class FuseChannel : public GuestChannel {
   std::vector<char> m_buf;
   std::string m_out;  // the request being sent
   size_t m_out_pos = 0;
-  std::string m_in;   // reply bytes not yet a whole message
+  std::string m_in;  // reply bytes not yet a whole message
 };
 
 // A virtio-fs share: the host serves the guest kernel directly (no pump);

@@ -56,7 +56,9 @@ class SnapshotMountChannel : public GuestChannel {
   void on_data(StreamId, std::string_view) override {}
   void on_eof(StreamId) override {}
   void on_abort() override { link().close(); }
-  void poll_fds(std::vector<pollfd>& out) override { out.push_back({m_thread.joinable() ? m_done.get() : -1, POLLIN, 0}); }
+  void poll_fds(std::vector<pollfd>& out) override {
+    out.push_back({m_thread.joinable() ? m_done.get() : -1, POLLIN, 0});
+  }
   void step(std::span<const pollfd> fds) override {
     if (link().closed() || !m_thread.joinable()) return;
     if (fds.empty() || !(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) return;
@@ -172,7 +174,8 @@ std::unique_ptr<GuestChannel> make_snapshot_channel(ChannelLink link, uint32_t m
   return std::make_unique<SnapshotMountChannel>(link, std::move(rd), std::move(t), std::move(result));
 }
 
-std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, uint32_t mount_id, const GuestContext& context) {
+std::unique_ptr<GuestChannel> make_snapshot_list_channel(ChannelLink link, uint32_t mount_id,
+                                                         const GuestContext& context) {
   std::string error;
   const MountSpec* spec = find_snapshot(mount_id, context, error);
   if (!spec) return make_failed_channel(link, error, "not_found");

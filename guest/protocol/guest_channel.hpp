@@ -81,8 +81,8 @@ class GuestChannel {
 struct OpenRequest;  // guest/protocol/messages.hpp
 
 struct GuestContext {
-  std::filesystem::path root = "/";  // where etc/passwd and etc/group are read
-  std::vector<MountSpec> mounts;     // from the boot request
+  std::filesystem::path root = "/";                                   // where etc/passwd and etc/group are read
+  std::vector<MountSpec> mounts;                                      // from the boot request
   std::function<util::Result<util::Fd>(const MountSpec&)> open_fuse;  // System::open_fuse
 };
 

@@ -192,11 +192,14 @@ util::Result<Hello> decode_hello(std::string_view payload) {
 }
 
 json boot_to_json(const BootConfig& c) {
-  json j = {{"op", "boot"},          {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
-            {"hosts", c.hosts},      {"lower_disks", c.lower_disks},   {"upper_disk", c.upper_disk}};
+  json j = {{"op", "boot"},     {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
+            {"hosts", c.hosts}, {"lower_disks", c.lower_disks},   {"upper_disk", c.upper_disk}};
   if (c.net.enabled)
-    j["net"] = {{"address", c.net.address}, {"prefix", c.net.prefix}, {"gateway", c.net.gateway},
-                {"mtu", c.net.mtu},         {"ca_pem", c.net.ca_pem}};
+    j["net"] = {{"address", c.net.address},
+                {"prefix", c.net.prefix},
+                {"gateway", c.net.gateway},
+                {"mtu", c.net.mtu},
+                {"ca_pem", c.net.ca_pem}};
   if (!c.mounts.empty()) {  // optional (docs/workspace.md)
     json m = json::array();
     for (const auto& s : c.mounts) {
@@ -225,8 +228,10 @@ util::Result<std::vector<MountSpec>> mounts_from_json(const json& j) {
     s.id = static_cast<uint32_t>(id);
     s.target = ML_TRY(get_string(e, "target"));
     s.mode = ML_TRY(get_string(e, "mode"));
-    if (s.target.size() < 2 || s.target[0] != '/') return protocol_error("boot: mount target must be an absolute path below /");
-    if (s.mode != "rw" && s.mode != "ro" && s.mode != "snapshot") return protocol_error("boot: unknown mount mode " + s.mode);
+    if (s.target.size() < 2 || s.target[0] != '/')
+      return protocol_error("boot: mount target must be an absolute path below /");
+    if (s.mode != "rw" && s.mode != "ro" && s.mode != "snapshot")
+      return protocol_error("boot: unknown mount mode " + s.mode);
     if (auto t = e.find("tag"); t != e.end() && !t->is_null()) {
       if (!t->is_string() || t->get<std::string>().empty() || t->get<std::string>().size() > 36)
         return protocol_error("boot: mount tag must be a string of 1 to 36 bytes");
@@ -307,8 +312,9 @@ util::Result<std::string> from_hex(const std::string& text, const char* field) {
 }  // namespace
 
 json resume_to_json(const ResumeConfig& c) {
-  return {{"op", "resume"}, {"entropy", to_hex(c.entropy)}, {"time_unix_ns", c.time_unix_ns}, {"hostname", c.hostname},
-          {"hosts", c.hosts}, {"ca_pem", c.ca_pem}, {"mounts", mounts_to_json(c.mounts)}};
+  return {
+      {"op", "resume"},   {"entropy", to_hex(c.entropy)}, {"time_unix_ns", c.time_unix_ns},    {"hostname", c.hostname},
+      {"hosts", c.hosts}, {"ca_pem", c.ca_pem},           {"mounts", mounts_to_json(c.mounts)}};
 }
 
 util::Result<ResumeConfig> resume_from_json(const json& j) {

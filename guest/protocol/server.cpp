@@ -24,8 +24,7 @@ Server::Server(util::Fd stream, util::Fd sigchld, System& system, ServerOptions 
     : m_stream(std::move(stream)), m_sigchld(std::move(sigchld)), m_system(&system), m_options(std::move(options)) {
   m_context.root = m_options.root;
   m_context.open_fuse = [sys = m_system](const MountSpec& m) { return sys->open_fuse(m); };
-  m_outbox = encode_frame(k_session_channel, FrameType::Hello,
-                          encode_hello({k_version, k_agent_version, Role::Agent}));
+  m_outbox = encode_frame(k_session_channel, FrameType::Hello, encode_hello({k_version, k_agent_version, Role::Agent}));
 }
 
 Server::~Server() = default;
@@ -101,7 +100,8 @@ util::Result<void> Server::handle_frame(Frame& f, bool& stop, ServeEnd& end, std
       m_outbox += encode_frame(k_session_channel, FrameType::Control, boot_info_to_json(*info).dump());
     } else if (op == "freeze" || op == "thaw") {
       auto r = m_system->freeze_writable(op == "freeze" ? Freeze::Freeze : Freeze::Thaw);
-      json reply = r ? json{{"op", op == "freeze" ? "frozen" : "thawed"}} : json{{"op", "error"}, {"message", r.error().message()}};
+      json reply = r ? json{{"op", op == "freeze" ? "frozen" : "thawed"}}
+                     : json{{"op", "error"}, {"message", r.error().message()}};
       m_outbox += encode_frame(k_session_channel, FrameType::Control, reply.dump());
     } else if (op == "suspend") {
       // A memory snapshot follows (docs/protocol.md): no channel survives it.
@@ -193,7 +193,8 @@ ServeEnd Server::run(std::string& why) {
         decoder = FrameDecoder();
         m_suspended = false;
         m_hello_seen = false;
-        m_outbox = encode_frame(k_session_channel, FrameType::Hello, encode_hello({k_version, k_agent_version, Role::Agent}));
+        m_outbox =
+            encode_frame(k_session_channel, FrameType::Hello, encode_hello({k_version, k_agent_version, Role::Agent}));
         if (auto fed = decoder.feed(std::string_view(&byte, 1)); !fed) {
           why = fed.error().message();
           return ServeEnd::ProtocolError;
@@ -257,8 +258,8 @@ ServeEnd Server::serve_connection(FrameDecoder& decoder, std::string& why) {
         }
         if (!fed) {
           why = fed.error().message();
-          m_outbox += encode_frame(k_session_channel, FrameType::Control,
-                                   json{{"op", "error"}, {"message", why}}.dump());
+          m_outbox +=
+              encode_frame(k_session_channel, FrameType::Control, json{{"op", "error"}, {"message", why}}.dump());
           flush_blocking(1000);
           return ServeEnd::ProtocolError;
         }

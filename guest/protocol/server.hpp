@@ -51,7 +51,7 @@ enum class Reap { Own, All };  // All: PID 1, also reaps orphans (SIGCHLD signal
 
 struct ServerOptions {
   Reap reap = Reap::Own;
-  std::filesystem::path root = "/";    // etc/passwd + etc/group for user lookup
+  std::filesystem::path root = "/";       // etc/passwd + etc/group for user lookup
   size_t outbox_limit = size_t{1} << 20;  // stop reading processes beyond this
 };
 

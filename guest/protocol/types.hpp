@@ -13,19 +13,19 @@ namespace protocol {
 // only `lo` is brought up. docs/network.md, "Guest side".
 struct NetConfig {
   bool enabled = false;
-  std::string address;   // "192.168.127.2"
+  std::string address;  // "192.168.127.2"
   int prefix = 24;
-  std::string gateway;   // default route and the only nameserver
+  std::string gateway;  // default route and the only nameserver
   uint32_t mtu = 1500;
-  std::string ca_pem;    // the sandbox CA: appended to the image's trust bundles, /etc/matchlock/ca.pem
+  std::string ca_pem;  // the sandbox CA: appended to the image's trust bundles, /etc/matchlock/ca.pem
 };
 
 // A FUSE mount the agent makes at boot; the host serves it over a "fuse"
 // channel (port = id). docs/workspace.md.
 struct MountSpec {
   uint32_t id = 0;
-  std::string target;      // absolute guest path (created if missing)
-  std::string mode = "rw"; // "rw", "ro" (ro also mounts MS_RDONLY) or "snapshot" (guest/protocol/fuse_snapshot.hpp)
+  std::string target;       // absolute guest path (created if missing)
+  std::string mode = "rw";  // "rw", "ro" (ro also mounts MS_RDONLY) or "snapshot" (guest/protocol/fuse_snapshot.hpp)
   // Transport: empty = FUSE over the "fuse" channel (the agent pumps /dev/fuse);
   // else the tag of a virtio-fs device the host serves directly (JSON "tag", optional).
   std::string tag;
@@ -41,7 +41,7 @@ struct BootConfig {
   // Read-only lower disks by serial, topmost first (overlay lowerdir order).
   std::vector<std::string> lower_disks = {"ml-image"};
   std::string upper_disk = "ml-upper";  // writable ext4
-  std::vector<MountSpec> mounts;         // optional; empty = none
+  std::vector<MountSpec> mounts;        // optional; empty = none
   NetConfig net;                        // JSON key "net", optional
 };
 
@@ -55,8 +55,8 @@ struct ResumeConfig {
   int64_t time_unix_ns = 0;
   std::string hostname;
   std::vector<std::string> hosts;
-  std::string ca_pem;                   // "" when the sandbox has no NIC
-  std::vector<MountSpec> mounts;        // the shares of this sandbox (they differ between siblings)
+  std::string ca_pem;             // "" when the sandbox has no NIC
+  std::vector<MountSpec> mounts;  // the shares of this sandbox (they differ between siblings)
 };
 inline constexpr size_t k_resume_entropy_bytes = 64;
 

@@ -77,7 +77,8 @@ util::Result<UserIdentity> resolve_user(std::string_view spec, std::string_view 
   });
   if (!found) {
     if (!numeric_uid)
-      return util::make_error(util::ErrorCode::NotFound, "user " + std::string(user_part) + " not found in /etc/passwd");
+      return util::make_error(util::ErrorCode::NotFound,
+                              "user " + std::string(user_part) + " not found in /etc/passwd");
     id.uid = *numeric_uid;
     id.gid = *numeric_uid;
   }
@@ -94,7 +95,8 @@ util::Result<UserIdentity> resolve_user(std::string_view spec, std::string_view 
     });
     if (!group_found) {
       if (!numeric_gid)
-        return util::make_error(util::ErrorCode::NotFound, "group " + std::string(group_part) + " not found in /etc/group");
+        return util::make_error(util::ErrorCode::NotFound,
+                                "group " + std::string(group_part) + " not found in /etc/group");
       id.gid = *numeric_gid;
     }
   }

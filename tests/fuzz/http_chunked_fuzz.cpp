@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(body.substr(0, verbatim.used).starts_with(verbatim.out));
   if (verbatim.ok) {
     FUZZ_CHECK(verbatim.out.size() == verbatim.used && verbatim.counted == verbatim.used);
-    FUZZ_CHECK(copy(body, static_cast<uint8_t>(step + 1), Mode::Verbatim).used == verbatim.used);  // read sizes do not matter
+    FUZZ_CHECK(copy(body, static_cast<uint8_t>(step + 1), Mode::Verbatim).used ==
+               verbatim.used);  // read sizes do not matter
   }
 
   Copy canonical = copy(body, step, Mode::Canonical);

@@ -26,11 +26,16 @@ std::vector<net::Rule> rules(std::initializer_list<const char*> texts) {
 struct Setup {
   net::Policy policy;
   net::SecretTable secrets;
-  Setup() : policy(rules({"*.allowed.test", "allowed.test", "10.0.0.0/8:80"}), rules({"deny.allowed.test"}), net::BlockPrivate::Yes) {
-    net::SecretBinding token{"TOKEN", "MATCHLOCK_SECRET_0123456789abcdef0123456789abcdef", "real-token-VALUE-1",
-                             rules({"secret.test"}), {}};
-    net::SecretBinding key{"KEY", "MATCHLOCK_SECRET_fedcba9876543210fedcba9876543210", "real-key-VALUE-2",
-                           rules({"*.allowed.test"}), {true, false, false}};
+  Setup()
+      : policy(rules({"*.allowed.test", "allowed.test", "10.0.0.0/8:80"}), rules({"deny.allowed.test"}),
+               net::BlockPrivate::Yes) {
+    net::SecretBinding token{
+        "TOKEN", "MATCHLOCK_SECRET_0123456789abcdef0123456789abcdef", "real-token-VALUE-1", rules({"secret.test"}), {}};
+    net::SecretBinding key{"KEY",
+                           "MATCHLOCK_SECRET_fedcba9876543210fedcba9876543210",
+                           "real-key-VALUE-2",
+                           rules({"*.allowed.test"}),
+                           {true, false, false}};
     policy.add_secret_hosts(token.name, token.hosts);
     policy.add_secret_hosts(key.name, key.hosts);
     secrets.add(std::move(token));
@@ -104,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     net::HttpHead req = std::move(*parsed);
     net::RequestVerdict v = net::check_request(req, scope, setup().policy, &setup().secrets);
-    if (!carries_value(**head)) FUZZ_CHECK(!carries_value(v.reason) && !carries_value(v.body) && !carries_value(v.rule));
+    if (!carries_value(**head))
+      FUZZ_CHECK(!carries_value(v.reason) && !carries_value(v.body) && !carries_value(v.rule));
     if (!v.host.empty()) {
       auto a = net::parse_authority(v.host);
       FUZZ_CHECK(net::is_valid_hostname(v.host) || (a && a->is_address));

@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       clean = false;
       break;
     }
-    if (req.method == "HEAD" || resp.status == 204 || resp.status == 304) FUZZ_CHECK(framing->kind == net::BodyKind::None);
+    if (req.method == "HEAD" || resp.status == 204 || resp.status == 304)
+      FUZZ_CHECK(framing->kind == net::BodyKind::None);
     if (resp.status == 101) break;  // a tunnel from here on
     uint64_t counted = 0;
     util::Result<void> copied = util::ok();

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto lock = engine::Lockfile::parse(text, "Matchlockfile.lock");
   if (!lock) return 0;
   for (const auto& i : lock->images)
-    for (const auto* s : {&i.reference, &i.platform, &i.index_digest, &i.manifest_digest, &i.config_digest, &i.rootfs_sha256})
+    for (const auto* s :
+         {&i.reference, &i.platform, &i.index_digest, &i.manifest_digest, &i.config_digest, &i.rootfs_sha256})
       check_text(*s);
   if (lock->kernel) {
     check_text(lock->kernel->reference);

@@ -68,7 +68,8 @@ bool handle(Agent& a, protocol::Frame& f) {
       link.grant(static_cast<uint32_t>(d->second.size()));  // as a channel that consumed it
       return true;
     }
-    case FrameType::Eof: return protocol::parse_eof(f).has_value();
+    case FrameType::Eof:
+      return protocol::parse_eof(f).has_value();
     case FrameType::Credit: {
       auto c = protocol::parse_credit(f);
       if (!c) return false;
@@ -85,8 +86,11 @@ bool handle(Agent& a, protocol::Frame& f) {
       }
       return true;
     }
-    case FrameType::Close: a.channels.erase(it); return true;
-    default: return false;
+    case FrameType::Close:
+      a.channels.erase(it);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -66,7 +66,7 @@ struct Harness {
   std::unique_ptr<net::StackImpl> stack;
   uint32_t mtu = 1500;
   net::TimePoint now = net::TimePoint{} + 1000h;
-  std::map<uint64_t, GuestFlow> flows;           // by slot
+  std::map<uint64_t, GuestFlow> flows;             // by slot
   std::vector<std::pair<uint64_t, util::Fd>> app;  // the proxy's ends, by guest port
   uint8_t* frame = nullptr;                        // the frame being built (k_max_frame)
 };
@@ -98,7 +98,8 @@ void check_output(Harness& h) {
       if (it == h.flows.end()) continue;
       uint32_t end = seg->seq + static_cast<uint32_t>(seg->payload.size()) + (seg->has(net::tcp_flag::k_syn) ? 1 : 0) +
                      (seg->has(net::tcp_flag::k_fin) ? 1 : 0);
-      if (seg->has(net::tcp_flag::k_syn) || static_cast<int32_t>(end - it->second.rcv_nxt) > 0) it->second.rcv_nxt = end;
+      if (seg->has(net::tcp_flag::k_syn) || static_cast<int32_t>(end - it->second.rcv_nxt) > 0)
+        it->second.rcv_nxt = end;
     } else {
       FUZZ_CHECK(ip->protocol == static_cast<uint8_t>(net::IpProtocol::Icmp));
       FUZZ_CHECK(net::internet_checksum(ip->payload) == 0);
@@ -130,14 +131,26 @@ void op_tcp(Harness& h, fuzz::FuzzInput& in) {
   uint8_t modes = in.u8();
   uint32_t seq = f.snd_nxt, ack = f.rcv_nxt;
   switch (modes & 3) {
-    case 1: seq += static_cast<uint32_t>(static_cast<int8_t>(in.u8())) * 64; break;
-    case 2: seq = in.u32(); break;
-    case 3: seq -= in.u16(); break;
+    case 1:
+      seq += static_cast<uint32_t>(static_cast<int8_t>(in.u8())) * 64;
+      break;
+    case 2:
+      seq = in.u32();
+      break;
+    case 3:
+      seq -= in.u16();
+      break;
   }
   switch ((modes >> 2) & 3) {
-    case 1: ack += static_cast<uint32_t>(static_cast<int8_t>(in.u8())); break;
-    case 2: ack = in.u32(); break;
-    case 3: ack -= in.u16(); break;
+    case 1:
+      ack += static_cast<uint32_t>(static_cast<int8_t>(in.u8()));
+      break;
+    case 2:
+      ack = in.u32();
+      break;
+    case 3:
+      ack -= in.u16();
+      break;
   }
   uint16_t window = (modes & 0x10) ? in.u16() : 0xffff;
   // Options: none, the usual SYN set, or raw bytes from the input.
@@ -240,8 +253,9 @@ void op_raw(Harness& h, fuzz::FuzzInput& in) {
       if (known && at + 2 <= l4_len) {
         net::store_be16(l4 + at, 0);
         net::Checksum c;
-        if (ip[9] != 1) c.add_pseudo(net::Ipv4{net::load_be32(ip + 12)}, net::Ipv4{net::load_be32(ip + 16)}, ip[9],
-                                     static_cast<uint16_t>(l4_len));
+        if (ip[9] != 1)
+          c.add_pseudo(net::Ipv4{net::load_be32(ip + 12)}, net::Ipv4{net::load_be32(ip + 16)}, ip[9],
+                       static_cast<uint16_t>(l4_len));
         c.add({l4, l4_len});
         net::store_be16(l4 + at, c.finish());
       }
@@ -260,16 +274,22 @@ void op_app(Harness& h, fuzz::FuzzInput& in) {
     case 0: {
       static const std::string k_data(256 * 1024, 'x');
       size_t n = size_t{in.u16()} * 4;
-      (void)!::send(fd.get(), k_data.data(), std::min(n, k_data.size()), MSG_NOSIGNAL);  // the proxy ignores SIGPIPE too
+      (void)!::send(fd.get(), k_data.data(), std::min(n, k_data.size()),
+                    MSG_NOSIGNAL);  // the proxy ignores SIGPIPE too
       break;
     }
     case 1: {
       char buf[65536];
-      while (::read(fd.get(), buf, sizeof buf) > 0) {}
+      while (::read(fd.get(), buf, sizeof buf) > 0) {
+      }
       break;
     }
-    case 2: ::shutdown(fd.get(), SHUT_WR); break;
-    case 3: fd.reset(); break;
+    case 2:
+      ::shutdown(fd.get(), SHUT_WR);
+      break;
+    case 3:
+      fd.reset();
+      break;
   }
   FUZZ_CHECK(h.stack->poll(h.now));
 }
@@ -315,12 +335,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   for (int ops = 0; !in.empty() && ops < 256; ++ops) {
     switch (in.u8() % 8) {
-      case 0: case 1: op_tcp(*h, in); break;
-      case 2: op_udp(*h, in); break;
-      case 3: op_icmp(*h, in); break;
-      case 4: op_arp(*h, in); break;
-      case 5: op_raw(*h, in); break;
-      case 6: op_app(*h, in); break;
+      case 0:
+      case 1:
+        op_tcp(*h, in);
+        break;
+      case 2:
+        op_udp(*h, in);
+        break;
+      case 3:
+        op_icmp(*h, in);
+        break;
+      case 4:
+        op_arp(*h, in);
+        break;
+      case 5:
+        op_raw(*h, in);
+        break;
+      case 6:
+        op_app(*h, in);
+        break;
       case 7: {
         std::chrono::milliseconds d(in.u16());
         advance_clock(*h, (in.u8() & 1) ? d * 100 : d);
@@ -337,9 +370,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool debug = std::getenv("STACK_FUZZ_DEBUG") != nullptr;  // what a seed reached
   if (debug) {
     net::StackStats s = h->stack->stats();
-    std::fprintf(stderr, "frames in %lu out %lu dropped %lu, flows accepted %lu refused %lu, cookies %lu/%lu, retransmits %lu, dns %lu\n",
-                 s.frames_in, s.frames_out, s.frames_dropped, s.flows_accepted, s.flows_refused, s.syn_cookies_sent,
-                 s.syn_cookies_accepted, s.retransmits, s.dns_queries);
+    std::fprintf(
+        stderr,
+        "frames in %lu out %lu dropped %lu, flows accepted %lu refused %lu, cookies %lu/%lu, retransmits %lu, dns %lu\n",
+        s.frames_in, s.frames_out, s.frames_dropped, s.flows_accepted, s.flows_refused, s.syn_cookies_sent,
+        s.syn_cookies_accepted, s.retransmits, s.dns_queries);
   }
   return 0;
 }

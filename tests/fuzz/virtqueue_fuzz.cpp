@@ -52,9 +52,7 @@ bool inside_ram(const Ram& ram, std::span<char> s) {
   return false;
 }
 
-uint64_t ring_address(uint8_t region, uint16_t offset) {
-  return (region & 1 ? k_qva1 : k_qva0) + offset;
-}
+uint64_t ring_address(uint8_t region, uint16_t offset) { return (region & 1 ? k_qva1 : k_qva0) + offset; }
 
 }  // namespace
 

@@ -94,7 +94,8 @@ std::string init_message() {
   in.minor = FUSE_KERNEL_MINOR_VERSION;
   in.max_readahead = 1 << 17;
   in.flags = 0xffffffffu;
-  return std::string(reinterpret_cast<const char*>(&h), sizeof h) + std::string(reinterpret_cast<const char*>(&in), sizeof in);
+  return std::string(reinterpret_cast<const char*>(&h), sizeof h) +
+         std::string(reinterpret_cast<const char*>(&in), sizeof in);
 }
 
 void check_reply(const std::string& msg, const std::string& reply) {
@@ -126,8 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(server.has_value());
   (*server)->handle(init_message());
   // A guest that writes a secret's bytes itself may read them back: only check otherwise.
-  bool guest_knows = stream.find(k_secret_env) != std::string_view::npos ||
-                     stream.find(k_secret_module) != std::string_view::npos;
+  bool guest_knows =
+      stream.find(k_secret_env) != std::string_view::npos || stream.find(k_secret_module) != std::string_view::npos;
   workspace::MessageSplitter split;
   if (split.feed(stream, sizeof(fuse_in_header))) {
     while (auto msg = split.pop()) {

@@ -49,18 +49,24 @@ bool parse(int argc, char** argv, Options& o) {
       for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
       break;
     }
-    if (a == "--mtu") o.mtu = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--allow") o.allow.insert(next());
-    else if (a == "--refuse") o.refuse.insert(static_cast<uint16_t>(std::stoul(next())));
-    else if (a == "--loss") o.loss = next();
-    else if (a == "--flow-log") o.flow_log = next();
+    if (a == "--mtu")
+      o.mtu = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--allow")
+      o.allow.insert(next());
+    else if (a == "--refuse")
+      o.refuse.insert(static_cast<uint16_t>(std::stoul(next())));
+    else if (a == "--loss")
+      o.loss = next();
+    else if (a == "--flow-log")
+      o.flow_log = next();
     else if (a == "--upstream-port-map") {
       std::string v = next();
       auto colon = v.find(':');
       if (colon == std::string::npos) return false;
       o.port_map[static_cast<uint16_t>(std::stoul(v.substr(0, colon)))] =
           static_cast<uint16_t>(std::stoul(v.substr(colon + 1)));
-    } else return false;
+    } else
+      return false;
   }
   return !o.command.empty();
 }
@@ -172,10 +178,11 @@ int main(int argc, char** argv) {
   std::string guest = config.guest_ip.to_string() + "/" + std::to_string(config.prefix);
   std::string gateway = config.gateway_ip.to_string();
   std::filesystem::create_directories("/etc/netns/" + ns.name());
-  std::ofstream("/etc/netns/" + ns.name() + "/resolv.conf") << "nameserver " << gateway << "\noptions attempts:2 timeout:2\n";
-  if (run({"ip", "link", "set", tap_name, "netns", ns.name()}) != 0 ||
-      !ns.exec({"ip", "link", "set", "lo", "up"}) ||
-      !ns.exec({"ip", "link", "set", tap_name, "mtu", std::to_string(opt.mtu), "address", "52:54:00:12:34:56", "txqueuelen", "10000", "up"}) ||
+  std::ofstream("/etc/netns/" + ns.name() + "/resolv.conf")
+      << "nameserver " << gateway << "\noptions attempts:2 timeout:2\n";
+  if (run({"ip", "link", "set", tap_name, "netns", ns.name()}) != 0 || !ns.exec({"ip", "link", "set", "lo", "up"}) ||
+      !ns.exec({"ip", "link", "set", tap_name, "mtu", std::to_string(opt.mtu), "address", "52:54:00:12:34:56",
+                "txqueuelen", "10000", "up"}) ||
       !ns.exec({"ip", "addr", "add", guest, "dev", tap_name}) ||
       !ns.exec({"ip", "route", "add", "default", "via", gateway}) ||
       !ns.exec({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"}))
@@ -197,8 +204,8 @@ int main(int argc, char** argv) {
   auto on_flow = [&](const net::FlowInfo& info, util::Fd stream) {
     if (flow_log.is_open()) {
       std::lock_guard lock(log_mutex);
-      flow_log << info.dst_ip.to_string() << " " << info.dst_port << " " << (info.dst_name.empty() ? "-" : info.dst_name)
-               << std::endl;
+      flow_log << info.dst_ip.to_string() << " " << info.dst_port << " "
+               << (info.dst_name.empty() ? "-" : info.dst_name) << std::endl;
     }
     uint16_t port = info.dst_port;
     if (auto it = opt.port_map.find(port); it != opt.port_map.end()) port = it->second;

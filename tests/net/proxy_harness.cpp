@@ -85,19 +85,28 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--ready") ready = next();
-    else if (a == "--audit") audit_path = next();
-    else if (a == "--ca-out") ca_out = next();
-    else if (a == "--extra-ca") extra_ca = next();
+    if (a == "--ready")
+      ready = next();
+    else if (a == "--audit")
+      audit_path = next();
+    else if (a == "--ca-out")
+      ca_out = next();
+    else if (a == "--extra-ca")
+      extra_ca = next();
     else if (a == "--allow" || a == "--deny") {
       auto r = net::parse_rule(next());
       if (!r) die(r.error().message());
       (a == "--allow" ? allow : deny).push_back(*r);
-    } else if (a == "--no-block-private") block = net::BlockPrivate::No;
-    else if (a == "--secret") secret_specs.push_back(next());
-    else if (a == "--upstream") upstream_specs.push_back(next());
-    else if (a == "--flow") flow_specs.push_back(next());
-    else die("unknown option " + a);
+    } else if (a == "--no-block-private")
+      block = net::BlockPrivate::No;
+    else if (a == "--secret")
+      secret_specs.push_back(next());
+    else if (a == "--upstream")
+      upstream_specs.push_back(next());
+    else if (a == "--flow")
+      flow_specs.push_back(next());
+    else
+      die("unknown option " + a);
   }
   if (ready.empty() || flow_specs.empty()) die("usage: see the comment at the top of proxy_harness.cpp");
 

@@ -84,18 +84,26 @@ int main(int argc, char** argv) {
     };
     if (a == "--") {
       for (++i; i < argc; ++i) command.emplace_back(argv[i]);
-    } else if (a == "--ca-out") ca_out = next();
-    else if (a == "--mtu") mtu = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--audit") audit_path = next();
-    else if (a == "--stats") stats_path = next();
-    else if (a == "--extra-ca") extra_ca = next();
+    } else if (a == "--ca-out")
+      ca_out = next();
+    else if (a == "--mtu")
+      mtu = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--audit")
+      audit_path = next();
+    else if (a == "--stats")
+      stats_path = next();
+    else if (a == "--extra-ca")
+      extra_ca = next();
     else if (a == "--allow" || a == "--deny") {
       auto r = net::parse_rule(next());
       if (!r) die(r.error().message());
       (a == "--allow" ? allow : deny).push_back(*r);
-    } else if (a == "--secret") secret_specs.push_back(next());
-    else if (a == "--upstream") upstream_specs.push_back(next());
-    else die("unknown option " + a);
+    } else if (a == "--secret")
+      secret_specs.push_back(next());
+    else if (a == "--upstream")
+      upstream_specs.push_back(next());
+    else
+      die("unknown option " + a);
   }
   if (command.empty() || ca_out.empty()) die("usage: see the comment at the top of proxy_rig.cpp");
   std::signal(SIGPIPE, SIG_IGN);
@@ -165,23 +173,24 @@ int main(int argc, char** argv) {
   net::StackConfig config;
   config.mtu = mtu;
   std::filesystem::create_directories("/etc/netns/" + ns.name);
-  std::ofstream("/etc/netns/" + ns.name + "/resolv.conf") << "nameserver " << config.gateway_ip.to_string()
-                                                            << "\noptions attempts:2 timeout:2\n";
+  std::ofstream("/etc/netns/" + ns.name + "/resolv.conf")
+      << "nameserver " << config.gateway_ip.to_string() << "\noptions attempts:2 timeout:2\n";
   auto in_ns = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"ip", "netns", "exec", ns.name});
     return run(args) == 0;
   };
   if (run({"ip", "link", "set", tap_name, "netns", ns.name}) != 0 || !in_ns({"ip", "link", "set", "lo", "up"}) ||
       !in_ns({"ip", "link", "set", tap_name, "address", "52:54:00:12:34:56", "mtu", std::to_string(mtu), "up"}) ||
-      !in_ns({"ip", "addr", "add", config.guest_ip.to_string() + "/" + std::to_string(config.prefix), "dev", tap_name}) ||
+      !in_ns(
+          {"ip", "addr", "add", config.guest_ip.to_string() + "/" + std::to_string(config.prefix), "dev", tap_name}) ||
       !in_ns({"ip", "route", "add", "default", "via", config.gateway_ip.to_string()}))
     die("netns setup failed");
   config.name_allowed = std::move(name_allowed);
   config.admit_flow = (*proxy)->admission();
   auto link = net::make_tap_link(std::move(tap));
   if (!link) die(link.error().message());
-  auto stack = net::Stack::create(std::move(config), std::move(*link), std::make_shared<net::NameMap>(),
-                                  (*proxy)->handler());
+  auto stack =
+      net::Stack::create(std::move(config), std::move(*link), std::make_shared<net::NameMap>(), (*proxy)->handler());
   if (!stack || !(*stack)->start()) die("cannot start the stack");
   std::atomic<bool> stats_stop{false};
   std::thread stats_thread;

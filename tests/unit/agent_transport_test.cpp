@@ -40,21 +40,23 @@ TEST_CASE("control transport: absent or virtio-serial is QEMU's port, vsock:PORT
 }
 
 TEST_CASE("control transport: a bad value is an error naming the word") {
-  for (const char* bad : {"matchlock.control=", "matchlock.control=vsock:", "matchlock.control=vsock:-1",
-                          "matchlock.control=vsock:12ab", "matchlock.control=vsock:4294967296",
-                          "matchlock.control=vsock:4294967295", "matchlock.control=tcp:80",
-                          "matchlock.control=vsock: 80"}) {
+  for (const char* bad :
+       {"matchlock.control=", "matchlock.control=vsock:", "matchlock.control=vsock:-1", "matchlock.control=vsock:12ab",
+        "matchlock.control=vsock:4294967296", "matchlock.control=vsock:4294967295", "matchlock.control=tcp:80",
+        "matchlock.control=vsock: 80"}) {
     INFO(bad);
     auto got = protocol::parse_control_transport(std::string("quiet ") + bad);
     REQUIRE_FALSE(got);
-    std::string first_word(bad, std::string_view(bad).find(' ') == std::string_view::npos ? std::string_view(bad).size()
-                                                                                          : std::string_view(bad).find(' '));
+    std::string first_word(bad, std::string_view(bad).find(' ') == std::string_view::npos
+                                    ? std::string_view(bad).size()
+                                    : std::string_view(bad).find(' '));
     CHECK_THAT(got.error().message(), Catch::Contains(first_word));
   }
 }
 
 TEST_CASE("control transport: the host's word parses back to what it says") {
-  for (ControlTransport t : {ControlTransport{}, ControlTransport{ControlKind::Vsock, protocol::k_vsock_control_port}}) {
+  for (ControlTransport t :
+       {ControlTransport{}, ControlTransport{ControlKind::Vsock, protocol::k_vsock_control_port}}) {
     std::string word = protocol::control_cmdline(t);
     auto got = protocol::parse_control_transport("console=hvc0 " + word + " rdinit=/init");
     REQUIRE(got);

@@ -58,9 +58,10 @@ std::string violations(const std::string& config_text, const std::string& policy
 }  // namespace
 
 TEST_CASE("volumes: [[mounts]] volume = NAME, rw or ro, no host source") {
-  auto r = parse(k_head + "[[mounts]]\nsource = \".\"\ntarget = \"/workspace\"\n"
-                          "[[mounts]]\nvolume = \"npm-cache\"\ntarget = \"/root/.npm\"\n"
-                          "[[mounts]]\nvolume = \"claude\"\ntarget = \"/root/.claude\"\nmode = \"ro\"\n");
+  auto r = parse(k_head +
+                 "[[mounts]]\nsource = \".\"\ntarget = \"/workspace\"\n"
+                 "[[mounts]]\nvolume = \"npm-cache\"\ntarget = \"/root/.npm\"\n"
+                 "[[mounts]]\nvolume = \"claude\"\ntarget = \"/root/.claude\"\nmode = \"ro\"\n");
   INFO(format(r.diagnostics));
   REQUIRE(r.config);
   REQUIRE(r.config->mounts.size() == 3);
@@ -78,18 +79,22 @@ TEST_CASE("volumes: invalid entries are reported with their position") {
         "5:10: mounts[0].volume \"Bad/Name\" must match [a-z0-9][a-z0-9._-]* (at most 63 characters)\n");
   CHECK(errors(k_head + "[[mounts]]\nvolume = \"v\"\ntarget = \"/v\"\nmode = \"snapshot\"\n") ==
         "7:8: mounts[0].mode \"snapshot\" needs a host source; a volume is rw or ro\n");
-  CHECK(errors(k_head + "[[mounts]]\nvolume = \"v\"\ntarget = \"/v\"\nexclude = [\"x\"]\n") ==
-        "7:11: mounts[0].exclude applies to host directories (source); a volume holds only what sandboxes wrote to it\n");
+  CHECK(
+      errors(k_head + "[[mounts]]\nvolume = \"v\"\ntarget = \"/v\"\nexclude = [\"x\"]\n") ==
+      "7:11: mounts[0].exclude applies to host directories (source); a volume holds only what sandboxes wrote to it\n");
   CHECK(errors(k_head + "[[mounts]]\nvolume = \"v\"\ntarget = \"/a\"\n[[mounts]]\nvolume = \"v\"\ntarget = \"/b\"\n") ==
         "8:10: mounts[1].volume \"v\" is already mounted by the mount at line 4\n");
-  CHECK(errors(k_head + "[[mounts]]\ntarget = \"/v\"\n") == "4:1: mounts[0] needs source = \"HOST PATH\" (or volume = \"NAME\")\n");
+  CHECK(errors(k_head + "[[mounts]]\ntarget = \"/v\"\n") ==
+        "4:1: mounts[0] needs source = \"HOST PATH\" (or volume = \"NAME\")\n");
 }
 
 TEST_CASE("secret files: file, template and json parse") {
-  auto r = parse(k_head + "[secrets.NPM_TOKEN]\nfrom = \"env:NPM_TOKEN\"\nhosts = [\"registry.npmjs.org\"]\n"
-                          "file = \"~/.npmrc\"\ntemplate = \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\\n$$HOME\\n\"\n"
-                          "[secrets.CLAUDE]\nfrom = \"file:~/.claude/.credentials.json\"\nhosts = [\"api.anthropic.com\"]\n"
-                          "file = \"/root/.claude/.credentials.json\"\njson = [\"claudeAiOauth.accessToken\", \"claudeAiOauth.refreshToken\"]\n");
+  auto r = parse(
+      k_head +
+      "[secrets.NPM_TOKEN]\nfrom = \"env:NPM_TOKEN\"\nhosts = [\"registry.npmjs.org\"]\n"
+      "file = \"~/.npmrc\"\ntemplate = \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\\n$$HOME\\n\"\n"
+      "[secrets.CLAUDE]\nfrom = \"file:~/.claude/.credentials.json\"\nhosts = [\"api.anthropic.com\"]\n"
+      "file = \"/root/.claude/.credentials.json\"\njson = [\"claudeAiOauth.accessToken\", \"claudeAiOauth.refreshToken\"]\n");
   INFO(format(r.diagnostics));
   REQUIRE(r.config);
   const auto* npm = r.config->find_secret("NPM_TOKEN");
@@ -103,9 +108,10 @@ TEST_CASE("secret files: file, template and json parse") {
 
 TEST_CASE("secret files: every mistake is reported where it is") {
   const std::string s = "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"h.com\"]\n";
-  CHECK(errors(k_head + s + "file = \"relative/x\"\n") ==
-        "7:8: secrets.T.file \"relative/x\" must be a file path in the guest: absolute (/root/.npmrc) or in the home of "
-        "the sandbox's user (~/.npmrc), without \"..\"\n");
+  CHECK(
+      errors(k_head + s + "file = \"relative/x\"\n") ==
+      "7:8: secrets.T.file \"relative/x\" must be a file path in the guest: absolute (/root/.npmrc) or in the home of "
+      "the sandbox's user (~/.npmrc), without \"..\"\n");
   CHECK(errors(k_head + s + "file = \"~/../etc/x\"\n").find("without \"..\"") != std::string::npos);
   CHECK(errors(k_head + s + "template = \"x\"\n") ==
         "7:12: secrets.T.template needs file = \"GUEST PATH\": where the file is delivered\n");
@@ -130,13 +136,15 @@ TEST_CASE("secret files: every mistake is reported where it is") {
 }
 
 TEST_CASE("secret files: a JSON document becomes placeholders, field by field") {
-  auto r = parse(k_head + "[secrets.C]\nfrom = \"env:C\"\nhosts = [\"api.example.com\"]\nfile = \"/c.json\"\n"
-                          "json = [\"oauth.access\", \"oauth.refresh\"]\n");
+  auto r = parse(k_head +
+                 "[secrets.C]\nfrom = \"env:C\"\nhosts = [\"api.example.com\"]\nfile = \"/c.json\"\n"
+                 "json = [\"oauth.access\", \"oauth.refresh\"]\n");
   REQUIRE(r.config);
   const engine::Secret& s = r.config->secrets[0];
   const std::string access = "sk-ant-oat01-AAAAaaaaBBBBbbbbCCCCcccc", refresh = "sk-ant-ort01-DDDDddddEEEEeeeeFFFFffff";
   const std::string doc = R"({"oauth": {"access": ")" + access + R"(", "refresh": ")" + refresh +
-                          R"(", "expiresAt": 1700000000000, "scopes": ["user:inference"]}, "copy": ")" + access + R"("})";
+                          R"(", "expiresAt": 1700000000000, "scopes": ["user:inference"]}, "copy": ")" + access +
+                          R"("})";
   auto fields = engine::json_secret_fields(s, doc);
   REQUIRE(fields);
   REQUIRE(fields->size() == 2);
@@ -175,9 +183,11 @@ TEST_CASE("secret files: a JSON document becomes placeholders, field by field") 
 }
 
 TEST_CASE("secret files: a template names placeholders, $$ is a dollar") {
-  auto r = parse(k_head + "[secrets.A]\nfrom = \"env:A\"\nhosts = [\"a.com\"]\nfile = \"/aws\"\n"
-                          "template = \"[default]\\nkey=${A}\\nsecret=${B}\\ncost=$$5\\n\"\n"
-                          "[secrets.B]\nfrom = \"env:B\"\nhosts = [\"a.com\"]\n[secrets.C]\nfrom = \"env:C\"\nhosts = [\"c.com\"]\nfile = \"/c\"\n");
+  auto r = parse(
+      k_head +
+      "[secrets.A]\nfrom = \"env:A\"\nhosts = [\"a.com\"]\nfile = \"/aws\"\n"
+      "template = \"[default]\\nkey=${A}\\nsecret=${B}\\ncost=$$5\\n\"\n"
+      "[secrets.B]\nfrom = \"env:B\"\nhosts = [\"a.com\"]\n[secrets.C]\nfrom = \"env:C\"\nhosts = [\"c.com\"]\nfile = \"/c\"\n");
   INFO(format(r.diagnostics));
   REQUIRE(r.config);
   net::SecretTable table;
@@ -186,54 +196,59 @@ TEST_CASE("secret files: a template names placeholders, $$ is a dollar") {
   table.add({"C", "MATCHLOCK_SECRET_cccccccccccccccccccccccccccccccc", "value-of-c", {}, {}});
   auto aws = engine::render_secret_file(*r.config->find_secret("A"), "value-of-a", table);
   REQUIRE(aws);
-  CHECK(aws->content == "[default]\nkey=MATCHLOCK_SECRET_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-                        "secret=MATCHLOCK_SECRET_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\ncost=$5\n");
+  CHECK(aws->content ==
+        "[default]\nkey=MATCHLOCK_SECRET_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+        "secret=MATCHLOCK_SECRET_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\ncost=$5\n");
   auto plain = engine::render_secret_file(*r.config->find_secret("C"), "value-of-c", table);
   REQUIRE(plain);
   CHECK(plain->content == "MATCHLOCK_SECRET_cccccccccccccccccccccccccccccccc");
 }
 
 TEST_CASE("policy.toml: strict, every error with its line") {
-  auto r = engine::parse_machine_policy("version = 1\n[network]\ndeny = [\"*.com\", \"ok.example.com\"]\nalow = []\n"
-                                        "[secrets]\nsources = [\"env\", \"vault\"]\n[sandbox]\nmax_cpus = 0\nmax_memory = \"2GB\"\n"
-                                        "[mounts]\noutside_project = [\"rel/dir\"]\n[extra]\n",
-                                        "/etc/matchlock/policy.toml", "/home/u");
+  auto r = engine::parse_machine_policy(
+      "version = 1\n[network]\ndeny = [\"*.com\", \"ok.example.com\"]\nalow = []\n"
+      "[secrets]\nsources = [\"env\", \"vault\"]\n[sandbox]\nmax_cpus = 0\nmax_memory = \"2GB\"\n"
+      "[mounts]\noutside_project = [\"rel/dir\"]\n[extra]\n",
+      "/etc/matchlock/policy.toml", "/home/u");
   CHECK_FALSE(r.policy);
-  CHECK(format(r.diagnostics) ==
-        "3:9: network.deny: invalid network rule \"*.com\": \"*.\" needs a domain with at least two labels (\"*.example.com\")\n"
-        "4:1: unknown key \"alow\" in [network] (did you mean \"allow\"?)\n"
-        "6:19: secrets.sources \"vault\" must be one of env, file, cmd\n"
-        "8:12: sandbox.max_cpus must be at least 1\n"
-        "9:14: sandbox.max_memory: invalid size \"2GB\": unknown unit \"GB\" (use B, KiB, MiB, GiB or TiB)\n"
-        "11:20: mounts.outside_project \"rel/dir\" must be an absolute path or start with ~/\n"
-        "12:2: unknown key \"extra\" in the top level of policy.toml\n");
+  CHECK(
+      format(r.diagnostics) ==
+      "3:9: network.deny: invalid network rule \"*.com\": \"*.\" needs a domain with at least two labels (\"*.example.com\")\n"
+      "4:1: unknown key \"alow\" in [network] (did you mean \"allow\"?)\n"
+      "6:19: secrets.sources \"vault\" must be one of env, file, cmd\n"
+      "8:12: sandbox.max_cpus must be at least 1\n"
+      "9:14: sandbox.max_memory: invalid size \"2GB\": unknown unit \"GB\" (use B, KiB, MiB, GiB or TiB)\n"
+      "11:20: mounts.outside_project \"rel/dir\" must be an absolute path or start with ~/\n"
+      "12:2: unknown key \"extra\" in the top level of policy.toml\n");
 }
 
 TEST_CASE("policy.toml: a Matchlockfile asking for more is refused, at its own positions") {
   const std::string file = k_head +
-                           "cpus = 8\n"                                          // 4
-                           "[network]\n"                                         // 5
-                           "allow = [\"paste.evil.com\", \"*.github.com\"]\n"    // 6
-                           "block_private = false\n"                             // 7
+                           "cpus = 8\n"                                                        // 4
+                           "[network]\n"                                                       // 5
+                           "allow = [\"paste.evil.com\", \"*.github.com\"]\n"                  // 6
+                           "block_private = false\n"                                           // 7
                            "[secrets.T]\nfrom = \"cmd:pass t\"\nhosts = [\"api.evil.com\"]\n"  // 8-10
-                           "[[mounts]]\nvolume = \"v\"\ntarget = \"/v\"\n";      // 11-13
-  const std::string pol = "[network]\n"                                    // 1
-                          "deny = [\"*.evil.com\", \"gist.github.com\"]\n"  // 2
-                          "allow_block_private_off = false\n"               // 3
-                          "[secrets]\nsources = [\"env\", \"file\"]\n"      // 4-5
-                          "[mounts]\nvolumes = false\n"                     // 6-7
-                          "[sandbox]\nmax_cpus = 4\n";                      // 8-9
-  CHECK(violations(file, pol) ==
-        "4:8: exceeds /etc/matchlock/policy.toml:9: sandbox.cpus 8 is more than max_cpus 4\n"
-        "6:10: exceeds /etc/matchlock/policy.toml:2: network.allow \"paste.evil.com\" is never allowed (network.deny "
-        "\"*.evil.com\")\n"
-        "7:17: exceeds /etc/matchlock/policy.toml:3: network.block_private = false is not permitted "
-        "(network.allow_block_private_off = false)\n"
-        "9:8: exceeds /etc/matchlock/policy.toml:5: secrets.T.from uses a cmd: source; secrets.sources permits env, file\n"
-        "10:10: exceeds /etc/matchlock/policy.toml:2: secrets.T.hosts \"api.evil.com\" is never allowed (network.deny "
-        "\"*.evil.com\")\n"
-        "12:10: exceeds /etc/matchlock/policy.toml:7: mounts[0].volume \"v\": named volumes are not permitted "
-        "(mounts.volumes = false)\n");
+                           "[[mounts]]\nvolume = \"v\"\ntarget = \"/v\"\n";                    // 11-13
+  const std::string pol =
+      "[network]\n"                                     // 1
+      "deny = [\"*.evil.com\", \"gist.github.com\"]\n"  // 2
+      "allow_block_private_off = false\n"               // 3
+      "[secrets]\nsources = [\"env\", \"file\"]\n"      // 4-5
+      "[mounts]\nvolumes = false\n"                     // 6-7
+      "[sandbox]\nmax_cpus = 4\n";                      // 8-9
+  CHECK(
+      violations(file, pol) ==
+      "4:8: exceeds /etc/matchlock/policy.toml:9: sandbox.cpus 8 is more than max_cpus 4\n"
+      "6:10: exceeds /etc/matchlock/policy.toml:2: network.allow \"paste.evil.com\" is never allowed (network.deny "
+      "\"*.evil.com\")\n"
+      "7:17: exceeds /etc/matchlock/policy.toml:3: network.block_private = false is not permitted "
+      "(network.allow_block_private_off = false)\n"
+      "9:8: exceeds /etc/matchlock/policy.toml:5: secrets.T.from uses a cmd: source; secrets.sources permits env, file\n"
+      "10:10: exceeds /etc/matchlock/policy.toml:2: secrets.T.hosts \"api.evil.com\" is never allowed (network.deny "
+      "\"*.evil.com\")\n"
+      "12:10: exceeds /etc/matchlock/policy.toml:7: mounts[0].volume \"v\": named volumes are not permitted "
+      "(mounts.volumes = false)\n");
   // The default cpus (2) is over a max of 1: reported at [sandbox], saying it is the default.
   CHECK(violations(k_head, "[sandbox]\nmax_cpus = 1\nmax_memory = \"1GiB\"\n") ==
         "2:1: exceeds /etc/matchlock/policy.toml:2: sandbox.cpus 2 (the default) is more than max_cpus 1\n"
@@ -243,7 +258,8 @@ TEST_CASE("policy.toml: a Matchlockfile asking for more is refused, at its own p
 TEST_CASE("policy.toml: overlapping rules are cut, allow-everywhere rules added, effects recorded") {
   engine::Config c;
   CHECK(violations(k_head + "[network]\nallow = [\"*.github.com\"]\ndeny = [\"mirror.example.org\"]\n",
-                   "[network]\ndeny = [\"gist.github.com\"]\nallow = [\"deb.debian.org\", \"mirror.example.org\"]\n", &c)
+                   "[network]\ndeny = [\"gist.github.com\"]\nallow = [\"deb.debian.org\", \"mirror.example.org\"]\n",
+                   &c)
             .empty());
   REQUIRE(c.policy.cut.size() == 1);
   CHECK(c.policy.cut[0] == "network.allow *.github.com: except gist.github.com (/etc/matchlock/policy.toml:2)");
@@ -263,15 +279,19 @@ TEST_CASE("policy.toml: mount sources outside the project, symlinks resolved") {
   fs::create_directories(data);
   fs::create_directories(secret);
   fs::create_directory_symlink(secret, proj / "link");  // a committed symlink out of the project
-  const std::string file = k_head + "[[mounts]]\nsource = \"src\"\ntarget = \"/a\"\n"
-                                    "[[mounts]]\nsource = \"" + data.string() + "\"\ntarget = \"/b\"\n"
-                                    "[[mounts]]\nsource = \"link\"\ntarget = \"/c\"\n";
+  const std::string file = k_head +
+                           "[[mounts]]\nsource = \"src\"\ntarget = \"/a\"\n"
+                           "[[mounts]]\nsource = \"" +
+                           data.string() +
+                           "\"\ntarget = \"/b\"\n"
+                           "[[mounts]]\nsource = \"link\"\ntarget = \"/c\"\n";
   std::string pol = "[mounts]\noutside_project = [\"" + data.string() + "\"]\n";
   std::string out = violations(file, pol, nullptr, proj);
   CHECK(out == "11:10: exceeds /etc/matchlock/policy.toml:2: mounts[2].source " + (proj / "link").string() +
                    " (resolves to " + fs::canonical(secret).string() + ") lies outside the project " +
                    fs::canonical(proj).string() + " and outside every mounts.outside_project directory\n");
-  CHECK(violations(file, "[mounts]\noutside_project = []\n", nullptr, proj).find("mounts[1].source") != std::string::npos);
+  CHECK(violations(file, "[mounts]\noutside_project = []\n", nullptr, proj).find("mounts[1].source") !=
+        std::string::npos);
   // "~/" is the HOME given to the parser.
   auto p = policy("[mounts]\noutside_project = [\"~/datasets\"]\n", "/home/me");
   REQUIRE(p.outside);
@@ -279,13 +299,15 @@ TEST_CASE("policy.toml: mount sources outside the project, symlinks resolved") {
 }
 
 TEST_CASE("policy.toml: secret files can be forbidden") {
-  CHECK(violations(k_head + "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"h.com\"]\nfile = \"/t\"\n", "[secrets]\nfiles = false\n") ==
+  CHECK(violations(k_head + "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"h.com\"]\nfile = \"/t\"\n",
+                   "[secrets]\nfiles = false\n") ==
         "7:8: exceeds /etc/matchlock/policy.toml:2: secrets.T.file: secrets delivered as files are not permitted "
         "(secrets.files = false)\n");
 }
 
 TEST_CASE("secret refresh_url: an https URL on one of the secret's hosts, canonical") {
-  const std::string s = "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"console.example.com\", \"*.auth.example.com:8443\"]\n";
+  const std::string s =
+      "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"console.example.com\", \"*.auth.example.com:8443\"]\n";
   auto ok = parse(k_head + s + "refresh_url = \"https://Console.example.com:443/v1/oauth/token\"\n");
   INFO(format(ok.diagnostics));
   REQUIRE(ok.config);
@@ -297,8 +319,9 @@ TEST_CASE("secret refresh_url: an https URL on one of the secret's hosts, canoni
         "7:15: secrets.T.refresh_url \"http://console.example.com/t\" must be an https:// URL (the token endpoint)\n");
   CHECK(errors(k_head + s + "refresh_url = \"https://evil.example.net/t\"\n") ==
         "7:15: secrets.T.refresh_url \"https://evil.example.net/t\" is on a host that is not among secrets.T.hosts\n");
-  CHECK(errors(k_head + s + "refresh_url = \"https://a.auth.example.com/t\"\n") ==
-        "7:15: secrets.T.refresh_url \"https://a.auth.example.com/t\" is on a host that is not among secrets.T.hosts\n");
+  CHECK(
+      errors(k_head + s + "refresh_url = \"https://a.auth.example.com/t\"\n") ==
+      "7:15: secrets.T.refresh_url \"https://a.auth.example.com/t\" is on a host that is not among secrets.T.hosts\n");
   CHECK(errors(k_head + s + "refresh_url = \"https://console.example.com/t?x=1\"\n") ==
         "7:15: secrets.T.refresh_url \"https://console.example.com/t?x=1\" must not have a query or fragment\n");
 }

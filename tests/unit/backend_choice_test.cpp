@@ -32,8 +32,9 @@ TEST_CASE("backend: vz off macOS is an error naming file:line:col and the field"
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().message(), Catch::Contains("sandbox.backend \"vz\" needs macOS"));
   std::string e = errors("version = 1\n[sandbox]\nimage = \"alpine\"\nbackend = \"vz\"\n");
-  CHECK(e == "Matchlockfile:4:11: sandbox.backend \"vz\" needs macOS: Virtualization.framework exists only there, and "
-             "this build is for another host: use \"auto\" or \"qemu\"\n");
+  CHECK(e ==
+        "Matchlockfile:4:11: sandbox.backend \"vz\" needs macOS: Virtualization.framework exists only there, and "
+        "this build is for another host: use \"auto\" or \"qemu\"\n");
   CHECK(errors("version = 1\n[sandbox]\nimage = \"alpine\"\nbackend = \"qemu\"\n").empty());
   auto q = engine::resolve_backend(engine::Backend::Qemu);
   REQUIRE(q);

@@ -28,7 +28,10 @@ namespace {
 std::string fake_module(const std::string& modinfo) {
   std::string shstr = std::string("\0.modinfo\0.shstrtab\0", 20);
   std::string elf(64, '\0');
-  std::memcpy(elf.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  std::memcpy(elf.data(),
+              "\x7f"
+              "ELF\x02\x01\x01",
+              7);
   uint64_t modinfo_off = elf.size();
   elf += modinfo;
   uint64_t shstr_off = elf.size();
@@ -54,7 +57,10 @@ std::string fake_module(const std::string& modinfo) {
 // The first bytes of a static ELF executable for MACHINE (62 x86-64, 183 aarch64).
 std::string fake_agent(uint16_t machine) {
   std::string elf(64, '\0');
-  std::memcpy(elf.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  std::memcpy(elf.data(),
+              "\x7f"
+              "ELF\x02\x01\x01",
+              7);
   std::memcpy(elf.data() + 18, &machine, 2);
   return elf + "#!agent";
 }
@@ -62,7 +68,8 @@ std::string fake_agent(uint16_t machine) {
 }  // namespace
 
 TEST_CASE("modinfo: name, depends and vermagic come from the .modinfo section") {
-  std::string mi = std::string("license=GPL\0depends=virtio,virtio_ring\0name=virtio_mmio\0vermagic=6.1.0-56-cloud-amd64 SMP mod_unload\0", 99);
+  std::string mi = std::string(
+      "license=GPL\0depends=virtio,virtio_ring\0name=virtio_mmio\0vermagic=6.1.0-56-cloud-amd64 SMP mod_unload\0", 99);
   auto info = backends::parse_module_info(fake_module(mi));
   REQUIRE(info);
   CHECK(info->name == "virtio_mmio");
@@ -81,12 +88,13 @@ TEST_CASE("modinfo: garbage is rejected, not trusted") {
 
 TEST_CASE("module order: dependencies first, each once, unknown and cyclic fail") {
   std::map<std::string, std::vector<std::string>> known = {
-      {"virtio_ring", {}}, {"virtio", {"virtio_ring"}}, {"virtio_mmio", {"virtio", "virtio_ring"}},
+      {"virtio_ring", {}}, {"virtio", {"virtio_ring"}},    {"virtio_mmio", {"virtio", "virtio_ring"}},
       {"failover", {}},    {"net_failover", {"failover"}}, {"virtio_net", {"virtio_ring", "virtio", "net_failover"}},
       {"overlay", {}}};
   auto order = backends::module_load_order({"virtio_mmio", "virtio_net", "overlay"}, known);
   REQUIRE(order);
-  CHECK(*order == std::vector<std::string>{"virtio_ring", "virtio", "virtio_mmio", "failover", "net_failover", "virtio_net", "overlay"});
+  CHECK(*order == std::vector<std::string>{"virtio_ring", "virtio", "virtio_mmio", "failover", "net_failover",
+                                           "virtio_net", "overlay"});
   auto missing = backends::module_load_order({"fuse"}, known);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message().find("fuse") != std::string::npos);
@@ -166,7 +174,9 @@ TEST_CASE("qemu plan: microvm, virtio-mmio disks by serial, control port, consol
   CHECK(has("console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc=reliable tsc_early_khz=2000000"));
   spec.tsc_khz = 2596128;  // the guest's TSC is the host's counter: its real rate, not a guess
   auto measured = backends::qemu::qemu_argv(spec);
-  CHECK(std::find(measured.begin(), measured.end(), "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc=reliable tsc_early_khz=2596128") != measured.end());
+  CHECK(std::find(measured.begin(), measured.end(),
+                  "console=ttyS0 reboot=t panic=-1 quiet edd=off rdinit=/init tsc=reliable tsc_early_khz=2596128") !=
+        measured.end());
   spec.accel = backends::qemu::Accel::Kvm;
   auto kvm = backends::qemu::qemu_argv(spec);
   CHECK(std::find(kvm.begin(), kvm.end(), "host") != kvm.end());
@@ -177,7 +187,8 @@ TEST_CASE("qemu plan: microvm, virtio-mmio disks by serial, control port, consol
 
 namespace {
 
-std::vector<std::string> plan_with(backends::qemu::FirmwareKind kind, const std::string& bios, uint64_t mib, bool vhost) {
+std::vector<std::string> plan_with(backends::qemu::FirmwareKind kind, const std::string& bios, uint64_t mib,
+                                   bool vhost) {
   backends::qemu::VmSpec spec;
   spec.kernel = "/k/vmlinuz";
   spec.initramfs = "/k/initrd";
@@ -194,7 +205,8 @@ std::string after(const std::vector<std::string>& argv, const std::string& flag)
 
 }  // namespace
 
-TEST_CASE("qemu plan: qboot is passed as -bios, a 2 GiB guest under another firmware gets 2050 MiB, RAM and memfd agree") {
+TEST_CASE(
+    "qemu plan: qboot is passed as -bios, a 2 GiB guest under another firmware gets 2050 MiB, RAM and memfd agree") {
   using backends::qemu::FirmwareKind;
   auto qboot = plan_with(FirmwareKind::Qboot, "/usr/share/qemu/qboot.rom", 2048, true);
   CHECK(after(qboot, "-bios") == "/usr/share/qemu/qboot.rom");
@@ -227,8 +239,8 @@ TEST_CASE("qemu plan: arm64 boots the virt machine with virtio-pci devices, a PL
   CHECK(after(argv, "-M") == "virt,gic-version=max,memory-backend=ram");
   CHECK(after(argv, "-cpu") == "max,pauth=off");
   CHECK(after(argv, "-append") == "console=ttyAMA0 panic=-1 quiet rdinit=/init");  // no x86 TSC or EDD options
-  CHECK(after(argv, "-m") == "2048M");                                               // no SeaBIOS nudge
-  CHECK(!has("-bios"));                                                              // QEMU loads the Image itself
+  CHECK(after(argv, "-m") == "2048M");                                             // no SeaBIOS nudge
+  CHECK(!has("-bios"));                                                            // QEMU loads the Image itself
   CHECK(has("virtio-blk-pci,drive=disk0,serial=ml-image"));
   CHECK(has("virtio-net-pci,netdev=net0,mac=52:54:00:6d:6c:02"));
   CHECK(has("virtio-serial-pci"));
@@ -261,8 +273,8 @@ TEST_CASE("guest arch: Debian's and uname's spellings, nothing else") {
   CHECK(backends::current_link_name(GuestArch::Arm64) == "current-arm64");
   CHECK(backends::default_kernel_package(GuestArch::Arm64) == "linux-image-cloud-arm64");
   // VZ's devices: virtio-pci and vsock are in the arm64 set, besides what QEMU boots with.
-  for (const char* m : {"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "overlay", "fuse", "virtiofs", "vsock",
-                        "vmw_vsock_virtio_transport"}) {
+  for (const char* m : {"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "overlay", "fuse", "virtiofs",
+                        "vsock", "vmw_vsock_virtio_transport"}) {
     const auto& set = backends::bundle_modules(GuestArch::Arm64);
     CHECK(std::find(set.begin(), set.end(), m) != set.end());
   }
@@ -285,10 +297,13 @@ std::string gzip(const std::string& data) {
   archive_write_add_filter_gzip(a);
   archive_write_set_format_raw(a);
   archive_write_set_bytes_in_last_block(a, 1);  // no zero padding after the stream
-  archive_write_open(a, &out, nullptr, [](archive*, void* o, const void* buf, size_t n) -> la_ssize_t {
-    static_cast<std::string*>(o)->append(static_cast<const char*>(buf), n);
-    return static_cast<la_ssize_t>(n);
-  }, nullptr);
+  archive_write_open(
+      a, &out, nullptr,
+      [](archive*, void* o, const void* buf, size_t n) -> la_ssize_t {
+        static_cast<std::string*>(o)->append(static_cast<const char*>(buf), n);
+        return static_cast<la_ssize_t>(n);
+      },
+      nullptr);
   archive_entry* e = archive_entry_new();
   archive_entry_set_filetype(e, AE_IFREG);
   archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
@@ -353,8 +368,10 @@ TEST_CASE("kernel bundle: bundle.json names its arch and image file; old bundles
   REQUIRE(arm);
   CHECK(arm->arch == backends::GuestArch::Arm64);
   CHECK(arm->vmlinuz == tmp->path() / "Image");
-  for (const char* bad : {R"({"format":1,"arch":"aarch64","modules":[]})", R"({"format":1,"arch":"riscv64","modules":[]})",
-                          R"({"format":1,"kernel":"../../etc/passwd","modules":[]})", R"({"format":1,"kernel":"/vmlinuz","modules":[]})"}) {
+  for (const char* bad :
+       {R"({"format":1,"arch":"aarch64","modules":[]})", R"({"format":1,"arch":"riscv64","modules":[]})",
+        R"({"format":1,"kernel":"../../etc/passwd","modules":[]})",
+        R"({"format":1,"kernel":"/vmlinuz","modules":[]})"}) {
     write(bad);
     CHECK(!backends::load_kernel_bundle(tmp->path()));
   }
@@ -373,10 +390,11 @@ TEST_CASE("kernel artifact: a pulled bundle.json names its image file, and only 
   // An empty ustar archive: two zero blocks.
   REQUIRE(util::write_file_atomic(tmp->path() / "modules.tar", std::string(1024, '\0')));
   auto install = [&](const std::string& name, const std::string& kernel_field) {
-    std::string meta = R"({"format":1,"arch":"arm64","kernel":")" + kernel_field + R"(","modules":[],"files":{")" + kernel_field +
-                       R"(":")" + util::sha256_hex(image) + R"("}})";
+    std::string meta = R"({"format":1,"arch":"arm64","kernel":")" + kernel_field + R"(","modules":[],"files":{")" +
+                       kernel_field + R"(":")" + util::sha256_hex(image) + R"("}})";
     REQUIRE(util::write_file_atomic(tmp->path() / "bundle.json", meta));
-    return backends::install_kernel_payload(dirs, name, tmp->path() / "kernel", tmp->path() / "modules.tar", tmp->path() / "bundle.json");
+    return backends::install_kernel_payload(dirs, name, tmp->path() / "kernel", tmp->path() / "modules.tar",
+                                            tmp->path() / "bundle.json");
   };
   auto ok = install("good", "Image");
   REQUIRE(ok);
@@ -401,7 +419,8 @@ TEST_CASE("qemu host: version and data dirs from QEMU's own output") {
   CHECK(parse_qemu_version("QEMU emulator version 9.2.0\n") == "9.2.0");
   CHECK(parse_qemu_version("not qemu") == "");
   CHECK(parse_qemu_version("version x.y") == "");
-  auto dirs = backends::qemu::parse_data_dirs("/tmp/p/usr/share/qemu\n/usr/share/seabios\r\n\nrelative/ignored\n/usr/lib/ipxe/qemu");
+  auto dirs = backends::qemu::parse_data_dirs(
+      "/tmp/p/usr/share/qemu\n/usr/share/seabios\r\n\nrelative/ignored\n/usr/lib/ipxe/qemu");
   REQUIRE(dirs.size() == 3);
   CHECK(dirs[0] == "/tmp/p/usr/share/qemu");
   CHECK(dirs[1] == "/usr/share/seabios");
@@ -429,7 +448,8 @@ TEST_CASE("qemu host: microvm firmware: qboot when QEMU has it, else QEMU's defa
   auto f = backends::qemu::choose_firmware({d / "deb13/qemu", d / "deb13/seabios"}, "");
   CHECK(f.kind == FirmwareKind::Qboot);
   CHECK(f.bios == d / "deb13/qemu/qboot.rom");
-  CHECK(backends::qemu::choose_firmware({d / "deb13/seabios", d / "deb13/qemu"}, "auto").bios == d / "deb13/qemu/qboot.rom");
+  CHECK(backends::qemu::choose_firmware({d / "deb13/seabios", d / "deb13/qemu"}, "auto").bios ==
+        d / "deb13/qemu/qboot.rom");
 
   f = backends::qemu::choose_firmware({d / "noqboot/seabios"}, "");
   CHECK(f.kind == FirmwareKind::Other);
@@ -458,8 +478,8 @@ TEST_CASE("qemu host: microvm firmware: qboot when QEMU has it, else QEMU's defa
 TEST_CASE("the TCG guest's TSC rate is measured from the host counter") {
   uint64_t khz = backends::qemu::tcg_guest_tsc_khz();
 #if defined(__x86_64__)
-  CHECK(khz > 100'000);       // > 100 MHz
-  CHECK(khz < 10'000'000);    // < 10 GHz
+  CHECK(khz > 100'000);                               // > 100 MHz
+  CHECK(khz < 10'000'000);                            // < 10 GHz
   CHECK(backends::qemu::tcg_guest_tsc_khz() == khz);  // measured once
 #else
   CHECK(khz == 1'000'000);

@@ -29,8 +29,9 @@ std::string errors(const std::string& text) {
 }  // namespace
 
 TEST_CASE("services: string and table forms, sorted, guest port defaults to the host port") {
-  auto r = parse(k_head + "[network.services]\nweb = { to = \"127.0.0.1:18080\", port = 8080 }\n"
-                          "postgres = \"127.0.0.1:5432\"\nlan-db = { to = \"10.0.0.5:5432\" }\n");
+  auto r = parse(k_head +
+                 "[network.services]\nweb = { to = \"127.0.0.1:18080\", port = 8080 }\n"
+                 "postgres = \"127.0.0.1:5432\"\nlan-db = { to = \"10.0.0.5:5432\" }\n");
   REQUIRE(r.diagnostics.empty());
   const auto& s = r.config->network.services;
   REQUIRE(s.size() == 3);
@@ -49,15 +50,16 @@ TEST_CASE("services: string and table forms, sorted, guest port defaults to the 
 }
 
 TEST_CASE("services: every mistake reported with its position") {
-  std::string text = k_head + "[network.services]\n"
-                              "Postgres = \"127.0.0.1:5432\"\n"        // 6: not a label
-                              "a = \"localhost:5432\"\n"               // 7: a name
-                              "b = \"127.0.0.1\"\n"                    // 8: no port
-                              "c = 5432\n"                             // 9: wrong type
-                              "d = { port = 5432 }\n"                  // 10: no to
-                              "e = { to = \"127.0.0.1:1\", port = 0 }\n"  // 11
-                              "f = { to = \"0.0.0.0:80\", via = 1 }\n"   // 12: unknown key, 0/8
-                              "g = \"127.0.0.1:70000\"\n";               // 13
+  std::string text = k_head +
+                     "[network.services]\n"
+                     "Postgres = \"127.0.0.1:5432\"\n"           // 6: not a label
+                     "a = \"localhost:5432\"\n"                  // 7: a name
+                     "b = \"127.0.0.1\"\n"                       // 8: no port
+                     "c = 5432\n"                                // 9: wrong type
+                     "d = { port = 5432 }\n"                     // 10: no to
+                     "e = { to = \"127.0.0.1:1\", port = 0 }\n"  // 11
+                     "f = { to = \"0.0.0.0:80\", via = 1 }\n"    // 12: unknown key, 0/8
+                     "g = \"127.0.0.1:70000\"\n";                // 13
   CHECK(errors(text) ==
         "6:1: network.services: \"Postgres\" is not a service name (lowercase letters, digits and '-', starting with "
         "a letter, at most 63 characters; the sandbox reaches it as NAME.host.internal)\n"
@@ -74,8 +76,9 @@ TEST_CASE("services: every mistake reported with its position") {
 }
 
 TEST_CASE("services: allow, deny and secret hosts cannot name host.internal") {
-  std::string text = k_head + "allow = [\"db.host.internal:5432\"]\ndeny = [\"*.host.internal\"]\n"
-                              "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"postgres.host.internal\"]\n";
+  std::string text = k_head +
+                     "allow = [\"db.host.internal:5432\"]\ndeny = [\"*.host.internal\"]\n"
+                     "[secrets.T]\nfrom = \"env:T\"\nhosts = [\"postgres.host.internal\"]\n";
   std::string e = errors(text);
   CHECK(e.find("5:10: network.allow: invalid network rule \"db.host.internal:5432\": host.internal names are host "
                "services") != std::string::npos);

@@ -117,7 +117,7 @@ guest = 80
 }
 
 struct BadCase {
-  const char* spec;      // the rule from docs/matchlockfile.md
+  const char* spec;  // the rule from docs/matchlockfile.md
   const char* text;
   const char* expected;  // every "LINE:COL: message", sorted
 };
@@ -126,11 +126,11 @@ TEST_CASE("invalid files report every error with its position") {
   const BadCase cases[] = {
       {"TOML syntax errors are positioned", "version = 1\n[sandbox\n",
        "2:9: invalid TOML: Error while parsing table header: expected ']', saw '\\n'\n"},
-      {"version is required", "[sandbox]\nimage = \"a\"\n", "1:1: missing required key \"version\" (add: version = 1)\n"},
+      {"version is required", "[sandbox]\nimage = \"a\"\n",
+       "1:1: missing required key \"version\" (add: version = 1)\n"},
       {"only version 1 exists", "version = 2\n[sandbox]\nimage = \"a\"\n",
        "1:11: unsupported version 2 (this matchlock reads version = 1)\n"},
-      {"unknown keys are errors, with a suggestion",
-       "version = 1\n[sandbox]\nimage = \"a\"\ncpu = 2\nfoo = 1\n",
+      {"unknown keys are errors, with a suggestion", "version = 1\n[sandbox]\nimage = \"a\"\ncpu = 2\nfoo = 1\n",
        "4:1: unknown key \"cpu\" in [sandbox] (did you mean \"cpus\"?)\n5:1: unknown key \"foo\" in [sandbox]\n"},
       {"wrong types", "version = 1\n[sandbox]\nimage = 3\ncpus = \"2\"\n",
        "3:9: sandbox.image must be a string, not an integer\n4:8: sandbox.cpus must be an integer, not a string\n"},
@@ -174,7 +174,8 @@ TEST_CASE("invalid files report every error with its position") {
 }
 
 TEST_CASE("diagnostics are sorted and prefixed with the display path") {
-  auto r = engine::parse_config("version = 1\n[sandbox]\nimage = \"a\"\nzzz = 1\n[tasks.t]\nqqq = 2\n", "dir/Matchlockfile", "/d");
+  auto r = engine::parse_config("version = 1\n[sandbox]\nimage = \"a\"\nzzz = 1\n[tasks.t]\nqqq = 2\n",
+                                "dir/Matchlockfile", "/d");
   CHECK(r.diagnostics.format("dir/Matchlockfile") ==
         "dir/Matchlockfile:4:1: unknown key \"zzz\" in [sandbox]\n"
         "dir/Matchlockfile:5:1: tasks.t needs run = \"COMMAND\" or run = [\"ARGV0\", ...]\n"
@@ -183,8 +184,9 @@ TEST_CASE("diagnostics are sorted and prefixed with the display path") {
 }
 
 TEST_CASE("task_order runs each dependency once, dependencies first") {
-  auto r = parse(std::string(k_minimal) +
-                 "[tasks.a]\nrun = \"a\"\n[tasks.b]\nrun = \"b\"\nneeds = [\"a\"]\n[tasks.c]\nrun = \"c\"\nneeds = [\"b\", \"a\"]\n");
+  auto r = parse(
+      std::string(k_minimal) +
+      "[tasks.a]\nrun = \"a\"\n[tasks.b]\nrun = \"b\"\nneeds = [\"a\"]\n[tasks.c]\nrun = \"c\"\nneeds = [\"b\", \"a\"]\n");
   REQUIRE(r.config);
   CHECK(engine::task_order(*r.config, "c").value() == std::vector<std::string>{"a", "b", "c"});
   auto missing = engine::task_order(*r.config, "zz");
@@ -203,7 +205,9 @@ TEST_CASE("MATCHLOCK_* overrides: parsed once, a malformed value names its varia
   REQUIRE(none);
   CHECK_FALSE(none->disk_bytes);
   CHECK(none->workspace_transport.empty());
-  env = {{"MATCHLOCK_DISK_MIB", "2048"}, {"MATCHLOCK_NET_MTU", "1500"}, {"MATCHLOCK_WORKSPACE_TRANSPORT", "channel"},
+  env = {{"MATCHLOCK_DISK_MIB", "2048"},
+         {"MATCHLOCK_NET_MTU", "1500"},
+         {"MATCHLOCK_WORKSPACE_TRANSPORT", "channel"},
          {"MATCHLOCK_SYSTEM_POLICY", "/tmp/p.toml"}};
   auto set = engine::parse_env_overrides(getenv);
   REQUIRE(set);
@@ -212,10 +216,13 @@ TEST_CASE("MATCHLOCK_* overrides: parsed once, a malformed value names its varia
   CHECK(set->workspace_transport == "channel");
   CHECK(set->system_policy == "/tmp/p.toml");
   // Before: strtoull turned "8G" into 8 MiB and "abc" into a 0-byte disk; a bad MTU was ignored.
-  for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"MATCHLOCK_DISK_MIB", "abc"}, {"MATCHLOCK_DISK_MIB", "8G"}, {"MATCHLOCK_DISK_MIB", "0"},
-           {"MATCHLOCK_DISK_MIB", "-1"}, {"MATCHLOCK_NET_MTU", "100"}, {"MATCHLOCK_NET_MTU", "70000"},
-           {"MATCHLOCK_WORKSPACE_TRANSPORT", "9p"}}) {
+  for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{{"MATCHLOCK_DISK_MIB", "abc"},
+                                                                             {"MATCHLOCK_DISK_MIB", "8G"},
+                                                                             {"MATCHLOCK_DISK_MIB", "0"},
+                                                                             {"MATCHLOCK_DISK_MIB", "-1"},
+                                                                             {"MATCHLOCK_NET_MTU", "100"},
+                                                                             {"MATCHLOCK_NET_MTU", "70000"},
+                                                                             {"MATCHLOCK_WORKSPACE_TRANSPORT", "9p"}}) {
     env = {{name, value}};
     auto bad = engine::parse_env_overrides(getenv);
     INFO(name << "=" << value);

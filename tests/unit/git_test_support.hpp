@@ -101,11 +101,14 @@ inline std::map<std::string, std::string> snapshot(const fs::path& dir, bool ski
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
-    struct stat st{};
+    struct stat st {};
     ::lstat(it->path().c_str(), &st);
-    std::string v = std::to_string(st.st_mode) + ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":";
-    if (it->is_symlink()) v += "->" + fs::read_symlink(it->path()).string();
-    else if (it->is_regular_file()) v += read(it->path());
+    std::string v = std::to_string(st.st_mode) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                    std::to_string(st.st_mtim.tv_nsec) + ":";
+    if (it->is_symlink())
+      v += "->" + fs::read_symlink(it->path()).string();
+    else if (it->is_regular_file())
+      v += read(it->path());
     out[rel] = v;
   }
   return out;

@@ -8,7 +8,8 @@
 namespace {
 
 engine::Config config_with(const std::string& platform_line) {
-  auto r = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\n" + platform_line, "Matchlockfile", "/p");
+  auto r =
+      engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\n" + platform_line, "Matchlockfile", "/p");
   REQUIRE(r.diagnostics.empty());
   return *r.config;
 }
@@ -62,8 +63,10 @@ TEST_CASE("guest platform: --platform, else [sandbox].platform, else the host's"
   CHECK(by_default->arch == backends::host_arch());
 
   // A platform that cannot boot is refused when the file is read, at its line:col.
-  auto bad = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nplatform = \"linux/arm/v7\"\n", "Matchlockfile", "/p");
-  CHECK(bad.diagnostics.format("").find(":4:12: sandbox.platform linux/arm/v7: matchlock boots linux/amd64 and linux/arm64 guests") !=
+  auto bad = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nplatform = \"linux/arm/v7\"\n",
+                                  "Matchlockfile", "/p");
+  CHECK(bad.diagnostics.format("").find(
+            ":4:12: sandbox.platform linux/arm/v7: matchlock boots linux/amd64 and linux/arm64 guests") !=
         std::string::npos);
   auto flag_bad = engine::guest_platform("linux/s390x", &arm);
   REQUIRE(!flag_bad);

@@ -63,7 +63,8 @@ TEST_CASE("lockfile [kernel]: round trip, absent by default, malformed refused")
 
 // Found by tests/fuzz/lockfile_fuzz.cpp (corpus seeds float_version, control_char).
 TEST_CASE("lockfile: a float version is refused, not converted (1e300 would be undefined behaviour)") {
-  for (const char* text : {"version = 1e300\n", "version = 1.0\n", "version = -1e19\n", "version = nan\n", "version = \"1\"\n"}) {
+  for (const char* text :
+       {"version = 1e300\n", "version = 1.0\n", "version = -1e19\n", "version = nan\n", "version = \"1\"\n"}) {
     auto lock = engine::Lockfile::parse(text, "L");
     REQUIRE_FALSE(lock);
     CHECK(lock.error().message().find("L:1:") == 0);
@@ -71,7 +72,8 @@ TEST_CASE("lockfile: a float version is refused, not converted (1e300 would be u
 }
 
 TEST_CASE("lockfile: strings holding control characters are refused (a lock is plain text)") {
-  std::string image = "version = 1\n[[image]]\nreference = \"r/a:1\"\nplatform = \"linux/amd64\"\nmanifest = \"sha256:m\"\n";
+  std::string image =
+      "version = 1\n[[image]]\nreference = \"r/a:1\"\nplatform = \"linux/amd64\"\nmanifest = \"sha256:m\"\n";
   CHECK(engine::Lockfile::parse(image, "L"));
   for (std::string bad : {"\\u0000", "\\u001b[2J", "\\n", "\\u007f", "\\t"}) {
     std::string text = image;

@@ -91,7 +91,8 @@ TEST_CASE("memory snapshot key: every input changes it") {
       {"memory", [](auto& i) { i.memory_mib = 4096; }},
       {"disk size", [](auto& i) { i.disk_bytes = 16ull << 30; }},
       {"device set", [](auto& i) { i.devices += ";fs:1"; }},
-      {"QEMU version string", [](auto& i) { i.qemu_version = "/usr/bin/qemu-system-x86_64 QEMU emulator version 10.0.2"; }},
+      {"QEMU version string",
+       [](auto& i) { i.qemu_version = "/usr/bin/qemu-system-x86_64 QEMU emulator version 10.0.2"; }},
       {"firmware", [](auto& i) { i.firmware = "bios-microvm.bin sha256:0"; }},
       {"kernel command line", [](auto& i) { i.cmdline = "console=ttyS0 quiet"; }},
   };
@@ -243,13 +244,15 @@ TEST_CASE("memory snapshot gc removes the snapshots of a Matchlockfile that is g
 }
 
 TEST_CASE("[sandbox] snapshot = false is parsed, a non-boolean is an error") {
-  auto off = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nsnapshot = false\n", "Matchlockfile", "/p");
+  auto off = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nsnapshot = false\n",
+                                  "Matchlockfile", "/p");
   REQUIRE(off.config);
   CHECK(!off.config->sandbox.snapshot);
   auto on = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\n", "Matchlockfile", "/p");
   REQUIRE(on.config);
   CHECK(on.config->sandbox.snapshot);
-  auto bad = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nsnapshot = \"no\"\n", "Matchlockfile", "/p");
+  auto bad = engine::parse_config("version = 1\n[sandbox]\nimage = \"alpine:3.20\"\nsnapshot = \"no\"\n",
+                                  "Matchlockfile", "/p");
   CHECK(!bad.config);
   CHECK_THAT(bad.diagnostics.format("Matchlockfile"), Catch::Contains("Matchlockfile:4:"));
 }

@@ -40,15 +40,15 @@ TEST_CASE("service: only NAME.host.internal on the service's own port is admitte
   };
   const Case cases[] = {
       {"postgres.host.internal", 5432, true},
-      {"POSTGRES.Host.Internal.", 5432, true},   // canonical form
-      {"postgres.host.internal", 5433, false},   // another port on the service name
+      {"POSTGRES.Host.Internal.", 5432, true},  // canonical form
+      {"postgres.host.internal", 5433, false},  // another port on the service name
       {"postgres.host.internal", 80, false},
       {"postgres.host.internal", 18080, false},  // the other service's host-side port
       {"web.host.internal", 8080, true},
-      {"web.host.internal", 18080, false},       // the host-side port is not a guest port
-      {"mysql.host.internal", 3306, false},      // undeclared service
+      {"web.host.internal", 18080, false},   // the host-side port is not a guest port
+      {"mysql.host.internal", 3306, false},  // undeclared service
       {"host.internal", 5432, false},
-      {"x.postgres.host.internal", 5432, false}, // names below a service
+      {"x.postgres.host.internal", 5432, false},  // names below a service
       {"postgres.host.internal.allowed.test", 5432, false},
   };
   for (const auto& c : cases) {
@@ -98,7 +98,8 @@ TEST_CASE("service: DNS answers declared service names only") {
   CHECK_FALSE(p.decide_dns("host.internal").allowed());
   CHECK_FALSE(p.decide_dns("a.postgres.host.internal").allowed());
   auto names = std::make_shared<net::NameMap>();
-  net::DnsResponder dns(names, [&](std::string_view n) { return p.decide_dns(n).allowed(); }, 5);
+  net::DnsResponder dns(
+      names, [&](std::string_view n) { return p.decide_dns(n).allowed(); }, 5);
   std::vector<uint8_t> q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   for (std::string label : {"postgres", "host", "internal"}) {
     q.push_back(static_cast<uint8_t>(label.size()));
@@ -122,7 +123,7 @@ TEST_CASE("service: no rule may name the service domain (allow, deny, secret hos
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("[network.services]") != std::string::npos);
   }
-  CHECK(net::parse_rule("internal").has_value());           // a TLD rule is not the service domain
+  CHECK(net::parse_rule("internal").has_value());  // a TLD rule is not the service domain
   CHECK(net::parse_rule("myhost.internal").has_value());
   CHECK(net::parse_rule("host.internal.example.com").has_value());
   // A rule that could match the domain from above still admits no service name.
@@ -167,11 +168,11 @@ TEST_CASE("service: Host and SNI games on a service's connection") {
       {"GET / HTTP/1.1\r\nHost: web.host.internal:8080\r\n\r\n", 0},
       {"GET / HTTP/1.1\r\nHost: web.host.internal\r\n\r\n", 0},
       {"GET / HTTP/1.1\r\nHost: WEB.host.internal\r\n\r\n", 0},
-      {"GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n", 403},       // allowed elsewhere, but not this endpoint's name
+      {"GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n", 403},  // allowed elsewhere, but not this endpoint's name
       {"GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n", 403},
-      {"GET / HTTP/1.1\r\nHost: admin.host.internal:8080\r\n\r\n", 403},  // undeclared service name
+      {"GET / HTTP/1.1\r\nHost: admin.host.internal:8080\r\n\r\n", 403},     // undeclared service name
       {"GET / HTTP/1.1\r\nHost: postgres.host.internal:8080\r\n\r\n", 403},  // a service on another port
-      {"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", 403},       // an address: no CIDR rule
+      {"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", 403},               // an address: no CIDR rule
       {"GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n", 403},
       {"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", 403},
       {"GET http://127.0.0.1:8080/ HTTP/1.1\r\nHost: web.host.internal:8080\r\n\r\n", 400},  // absolute-form mismatch

@@ -32,15 +32,15 @@ TEST_CASE("policy: host, *.host, host:port, CIDR[:port], deny wins, secret hosts
   };
   // Spec: `host`, `*.host` (subdomains only), `host:port`, `CIDR[:port]`; deny wins; secret hosts implicitly allowed.
   const Case cases[] = {
-      {"github.com", 443, true, "github.com"},            // host: any port
+      {"github.com", 443, true, "github.com"},  // host: any port
       {"github.com", 22, true, "github.com"},
-      {"GitHub.COM", 80, true, "github.com"},             // case-insensitive
-      {"www.github.com", 443, false, ""},                 // host does not cover subdomains
+      {"GitHub.COM", 80, true, "github.com"},  // case-insensitive
+      {"www.github.com", 443, false, ""},      // host does not cover subdomains
       {"raw.githubusercontent.com", 443, true, "*.githubusercontent.com"},
-      {"githubusercontent.com", 443, false, ""},          // *.host: subdomains only
+      {"githubusercontent.com", 443, false, ""},                                 // *.host: subdomains only
       {"evil.githubusercontent.com", 443, false, "evil.githubusercontent.com"},  // deny wins
       {"pypi.org", 443, true, "pypi.org:443"},
-      {"pypi.org", 80, false, ""},                        // host:port: that port only
+      {"pypi.org", 80, false, ""},                          // host:port: that port only
       {"api.github.com", 443, true, "api.github.com:443"},  // bound to a secret
       {"api.github.com", 80, false, ""},
       {"example.com", 443, false, ""},
@@ -107,14 +107,16 @@ TEST_CASE("policy: targets and suggestions") {
 }
 
 TEST_CASE("http: request and response heads, framing") {
-  auto req = net::parse_request_head("POST /v1/x?a=1 HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n");
+  auto req =
+      net::parse_request_head("POST /v1/x?a=1 HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n");
   REQUIRE(req);
   CHECK(req->method == "POST");
   CHECK(req->target == "/v1/x?a=1");
   CHECK(*req->header("HOST") == "api.example.com");
   CHECK(net::request_framing(*req)->kind == net::BodyKind::Chunked);
   // RFC 9112 6.3: both Transfer-Encoding and Content-Length is a smuggling vector: refused.
-  auto smuggle = net::parse_request_head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+  auto smuggle =
+      net::parse_request_head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
   REQUIRE(smuggle);
   CHECK_FALSE(net::request_framing(*smuggle));
   auto dup = net::parse_request_head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n");
@@ -174,7 +176,9 @@ TEST_CASE("secrets: placeholders replaced in headers, query and Basic auth for b
   auto q = net::parse_request_head("GET /?k=" + ph + " HTTP/1.1\r\nHost: api.github.com\r\n\r\n").value();
   CHECK_FALSE(header_only.rewrite(q, tls("api.github.com")));
 
-  auto none = net::parse_request_head("GET / HTTP/1.1\r\nHost: x\r\nX: MATCHLOCK_SECRET_00000000000000000000000000000000\r\n\r\n").value();
+  auto none = net::parse_request_head(
+                  "GET / HTTP/1.1\r\nHost: x\r\nX: MATCHLOCK_SECRET_00000000000000000000000000000000\r\n\r\n")
+                  .value();
   auto unknown = table.rewrite(none, {"x", 80, "x", 80, net::Transport::PlainHttp});
   REQUIRE(unknown);  // not one of ours: an ordinary string
   CHECK(unknown->injected.empty());

@@ -32,8 +32,8 @@ struct Table {
 };
 
 // Feeds TEXT in pieces of STEP bytes; returns everything the guest would get.
-std::string through(const net::SecretTable& t, const std::string& text, size_t step, std::string_view conn = "console.example.com",
-                    std::vector<std::string>* replaced = nullptr) {
+std::string through(const net::SecretTable& t, const std::string& text, size_t step,
+                    std::string_view conn = "console.example.com", std::vector<std::string>* replaced = nullptr) {
   net::SecretScrubber s(t, conn, 443);
   std::string out;
   for (size_t i = 0; i < text.size(); i += step) out += s.feed(text.substr(i, step)).value();
@@ -99,13 +99,16 @@ TEST_CASE("scrubber: an OAuth refresh's new tokens come back as new placeholders
 
   // Using it: injected toward the original secret's hosts, refused elsewhere.
   net::Policy policy(rules({"api.example.com", "evil.example.net"}), {}, net::BlockPrivate::Yes);
-  auto req = net::parse_request_head("GET /v1 HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: Bearer " + ph + "\r\n\r\n").value();
+  auto req =
+      net::parse_request_head("GET /v1 HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: Bearer " + ph + "\r\n\r\n")
+          .value();
   auto v = net::check_request(req, {"api.example.com", 443, net::Transport::Tls}, policy, &t.t);
   CHECK_FALSE(v.refused());
   CHECK(*req.header("authorization") == "Bearer " + new_access);
   auto away = net::parse_request_head("GET / HTTP/1.1\r\nHost: evil.example.net\r\nX: " + ph + "\r\n\r\n").value();
   CHECK(net::check_request(away, {"evil.example.net", 443, net::Transport::Tls}, policy, &t.t).status == 403);
-  auto routing = net::parse_request_head("GET / HTTP/1.1\r\nHost: api.example.com\r\nConnection: " + ph + "\r\n\r\n").value();
+  auto routing =
+      net::parse_request_head("GET / HTTP/1.1\r\nHost: api.example.com\r\nConnection: " + ph + "\r\n\r\n").value();
   CHECK(net::check_request(routing, {"api.example.com", 443, net::Transport::Tls}, policy, &t.t).status == 403);
   CHECK_FALSE(holds_real(t.t, out));
 }
@@ -173,12 +176,14 @@ TEST_CASE("refresh_url: a POST body to the token endpoint gets the value, encode
   CHECK_FALSE(t.has_refresh_url("https://console.example.com/v1/other"));
   net::InjectionScope scope{"console.example.com", 443, "console.example.com", 443, net::Transport::Tls};
 
-  std::string json = R"({"grant_type":"refresh_token","refresh_token":")" + k_ph_refresh + R"(","a":")" + k_ph_access + "\"}";
+  std::string json =
+      R"({"grant_type":"refresh_token","refresh_token":")" + k_ph_refresh + R"(","a":")" + k_ph_access + "\"}";
   auto r = t.rewrite_body(json, url, "application/json; charset=utf-8", scope);
   REQUIRE(r);
   CHECK(r->injected == std::vector<std::string>{"R"});
   // JSON escapes for the value; the access token's placeholder (no refresh_url) untouched.
-  CHECK(json == R"({"grant_type":"refresh_token","refresh_token":"sk-ant-ort01-a+b/c=\"q\"\\","a":")" + k_ph_access + "\"}");
+  CHECK(json ==
+        R"({"grant_type":"refresh_token","refresh_token":"sk-ant-ort01-a+b/c=\"q\"\\","a":")" + k_ph_access + "\"}");
 
   std::string form = "grant_type=refresh_token&refresh_token=" + k_ph_refresh;
   REQUIRE(t.rewrite_body(form, url, "application/x-www-form-urlencoded", scope));

@@ -73,7 +73,7 @@ TEST_CASE("hostname: one validity rule (LDH labels, 63/253, last label starts wi
       {"", false},
       {"evil.test\0.allowed.test"s, false},  // NUL: getaddrinfo would stop there
       {"127.0.0.1\0.allowed.test"s, false},
-      {"a..b", false},                        // empty label
+      {"a..b", false},  // empty label
       {".example.com", false},
       {"-a.example.com", false},
       {"a-.example.com", false},
@@ -81,13 +81,15 @@ TEST_CASE("hostname: one validity rule (LDH labels, 63/253, last label starts wi
       {"sp ace.example.com", false},
       {"evil.test\n.allowed.test", false},
       {"esc\x1b[31m.allowed.test", false},
-      {"b\xc3\xbc" "cher.example", false},  // a U-label: non-ASCII
+      {"b\xc3\xbc"
+       "cher.example",
+       false},  // a U-label: non-ASCII
       {"per%cent.example", false},
       {"back\\slash.example", false},
-      {"1.2.3.4", false},        // an address is not a host name
-      {"0x7f.1", false},         // inet_aton: 127.0.0.1
-      {"2130706433", false},     // inet_aton: 127.0.0.1
-      {"evil.0x7f", false},      // the last label must start with a letter
+      {"1.2.3.4", false},     // an address is not a host name
+      {"0x7f.1", false},      // inet_aton: 127.0.0.1
+      {"2130706433", false},  // inet_aton: 127.0.0.1
+      {"evil.0x7f", false},   // the last label must start with a letter
       {"example.123", false},
   };
   for (const auto& c : cases) {
@@ -107,8 +109,9 @@ TEST_CASE("hostname: authorities of Host headers and URIs") {
   CHECK(net::parse_authority("Allowed.Test:8080")->to_string() == "allowed.test:8080");
   CHECK(net::parse_authority("allowed.test")->port == 0);
   CHECK(net::parse_authority("10.0.0.1:80")->is_address);
-  for (std::string bad : std::initializer_list<std::string>{"", ":80", "a.test:", "a.test:0", "a.test:65536", "a.test:+80", "a.test:080000", "user@a.test",
-                          "[::1]:80", "a.test\0.b.test"s, "010.0.0.1", "a.test:80:80", "a test"}) {
+  for (std::string bad : std::initializer_list<std::string>{
+           "", ":80", "a.test:", "a.test:0", "a.test:65536", "a.test:+80", "a.test:080000", "user@a.test", "[::1]:80",
+           "a.test\0.b.test"s, "010.0.0.1", "a.test:80:80", "a test"}) {
     INFO("authority: " << bad);
     CHECK_FALSE(net::parse_authority(bad));
   }
@@ -119,12 +122,17 @@ TEST_CASE("dns: names with NUL, '.', '_' or control bytes inside a label get NXD
   net::Policy policy = example_policy();
   std::vector<std::string> filtered;
   net::DnsResponder dns(
-      names, [&](std::string_view n) { filtered.emplace_back(n); return policy.decide_dns(n).allowed(); }, 5);
+      names,
+      [&](std::string_view n) {
+        filtered.emplace_back(n);
+        return policy.decide_dns(n).allowed();
+      },
+      5);
   // The attack: evil.test\0 as one label under the allowed wildcard domain.
   auto nul = dns.answer(dns_query({"evil"s, "test\0"s, "allowed"s, "test"s}));
   REQUIRE(nul);
   CHECK(rcode(*nul) == 3);
-  CHECK(filtered.back() == "evil.test\\000.allowed.test");  // audited in presentation form
+  CHECK(filtered.back() == "evil.test\\000.allowed.test");                         // audited in presentation form
   CHECK(rcode(*dns.answer(dns_query({"evil.test"s, "allowed"s, "test"s}))) == 3);  // a '.' inside a label
   CHECK(filtered.back() == "evil\\046test.allowed.test");
   CHECK(rcode(*dns.answer(dns_query({"evil\ntest"s, "allowed"s, "test"s}))) == 3);
@@ -134,14 +142,15 @@ TEST_CASE("dns: names with NUL, '.', '_' or control bytes inside a label get NXD
   auto ok = dns.answer(dns_query({"x"s, "allowed"s, "test"s}));
   CHECK(rcode(*ok) == 0);
   CHECK(ok->size() > dns_query({"x"s, "allowed"s, "test"s}).size());  // an A record
-  CHECK_FALSE(names->name_for(net::Ipv4{0xc6120002}));               // nothing else was mapped
+  CHECK_FALSE(names->name_for(net::Ipv4{0xc6120002}));                // nothing else was mapped
   CHECK_FALSE(names->address_for("evil.test\0.allowed.test"s));
 }
 
 TEST_CASE("policy: an invalid name never matches a rule (allow or deny) and never reaches the resolver") {
   net::Policy p = example_policy();
-  for (std::string name : std::initializer_list<std::string>{"evil.test\0.allowed.test"s, "127.0.0.1\0.allowed.test"s, "deny.allowed.test\0"s,
-                           "evil\\000.allowed.test", "x_y.allowed.test"}) {
+  for (std::string name :
+       std::initializer_list<std::string>{"evil.test\0.allowed.test"s, "127.0.0.1\0.allowed.test"s,
+                                          "deny.allowed.test\0"s, "evil\\000.allowed.test", "x_y.allowed.test"}) {
     INFO("name: " << name);
     CHECK_FALSE(p.decide_name(name, 443).allowed());
     CHECK_FALSE(p.decide_dns(name).allowed());
@@ -223,7 +232,8 @@ TEST_CASE("request: injection only when the request's authority is one of the se
   // A port the rule does not name.
   net::SecretTable port_bound;
   port_bound.add({"P", f.ph_token, f.real, rules({"secret.test:443"}), {}});
-  auto req = net::parse_request_head("GET / HTTP/1.1\r\nHost: secret.test:8443\r\nX: " + f.ph_token + "\r\n\r\n").value();
+  auto req =
+      net::parse_request_head("GET / HTTP/1.1\r\nHost: secret.test:8443\r\nX: " + f.ph_token + "\r\n\r\n").value();
   CHECK(net::check_request(req, {"secret.test", 443, net::Transport::Tls}, f.policy, &port_bound).status == 403);
 }
 
@@ -235,14 +245,14 @@ TEST_CASE("request: Host, absolute-form and method checks (fronting, duplicates,
   };
   const Case cases[] = {
       {"GET / HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 0},
-      {"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", 403},  // fronting
+      {"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", 403},                          // fronting
       {"GET / HTTP/1.1\r\nHost: x.allowed.test\r\nHost: evil.test\r\n\r\n", 400},  // duplicate Host
       {"GET / HTTP/1.1\r\nhost: x.allowed.test\r\nHOST: x.allowed.test\r\n\r\n", 400},
-      {"GET / HTTP/1.1\r\n\r\n", 400},                                              // no Host
-      {"GET / HTTP/1.1\r\nHost: evil.test\0.allowed.test\r\n\r\n"s, -1},             // parser: NUL
+      {"GET / HTTP/1.1\r\n\r\n", 400},                                    // no Host
+      {"GET / HTTP/1.1\r\nHost: evil.test\0.allowed.test\r\n\r\n"s, -1},  // parser: NUL
       {"GET / HTTP/1.1\r\nHost: x.allowed.test:0\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: u@x.allowed.test\r\n\r\n", 400},
-      {"GET http://evil.test/ HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 400},   // absolute-form mismatch
+      {"GET http://evil.test/ HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 400},  // absolute-form mismatch
       {"GET http://x.allowed.test:8080/ HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 400},
       {"GET http://x.allowed.test/ HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 0},
       {"GET http://X.ALLOWED.TEST:80/p?q HTTP/1.1\r\nHost: x.allowed.test\r\n\r\n", 0},
@@ -256,7 +266,8 @@ TEST_CASE("request: Host, absolute-form and method checks (fronting, duplicates,
       {"CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n", 405},
       {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400},
-      {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
       {"POST / HTTP/1.0\r\nHost: x.allowed.test\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nContent-Length: -1\r\n\r\n", 400},
       {"POST / HTTP/1.1\r\nHost: x.allowed.test\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400},
@@ -352,7 +363,8 @@ std::string hello_with(const std::vector<std::pair<uint16_t, std::string>>& exte
 
 std::string sni_body(const std::vector<std::string>& names) {
   std::string list;
-  for (const auto& n : names) list += std::string(1, '\0') + std::string{static_cast<char>(n.size() >> 8), static_cast<char>(n.size())} + n;
+  for (const auto& n : names)
+    list += std::string(1, '\0') + std::string{static_cast<char>(n.size() >> 8), static_cast<char>(n.size())} + n;
   return std::string{static_cast<char>(list.size() >> 8), static_cast<char>(list.size())} + list;
 }
 
@@ -372,7 +384,8 @@ TEST_CASE("sni: a hello an upstream could read differently is malformed, ECH is 
         net::HelloStatus::Malformed);
   CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test", "evil.test"})}})).status == net::HelloStatus::Malformed);
   CHECK(parse_hello(hello_with({{0, sni_body({""})}})).status == net::HelloStatus::Malformed);
-  CHECK(parse_hello(hello_with({{16, "\x00\x03\x02h2"}, {16, "\x00\x03\x02h2"}})).status == net::HelloStatus::Malformed);
+  CHECK(parse_hello(hello_with({{16, "\x00\x03\x02h2"}, {16, "\x00\x03\x02h2"}})).status ==
+        net::HelloStatus::Malformed);
   CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test"})}}, "junk")).status == net::HelloStatus::Malformed);
   CHECK(parse_hello(hello_with({{0, sni_body({"allowed.test"}) + "x"}})).status == net::HelloStatus::Malformed);
   // Encrypted ClientHello: the outer name is all we could check.
@@ -406,9 +419,10 @@ TEST_CASE("audit: the guest cannot grow the log without bound (one limit record,
 
 TEST_CASE("request: an h2c upgrade offer is dropped (h2 frames would carry unchecked authorities)") {
   Fixture f;
-  auto v = f.check("GET / HTTP/1.1\r\nHost: x.allowed.test\r\nConnection: Upgrade, HTTP2-Settings, keep-alive\r\n"
-                   "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
-                   "x.allowed.test", net::Transport::PlainHttp, 80);
+  auto v = f.check(
+      "GET / HTTP/1.1\r\nHost: x.allowed.test\r\nConnection: Upgrade, HTTP2-Settings, keep-alive\r\n"
+      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+      "x.allowed.test", net::Transport::PlainHttp, 80);
   CHECK_FALSE(v.refused());
   CHECK_FALSE(f.last().header("upgrade"));
   CHECK_FALSE(f.last().header("http2-settings"));

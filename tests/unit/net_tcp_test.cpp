@@ -54,8 +54,8 @@ struct Harness {
     syn.mss = guest_mss;
     syn.wscale = 2;
     syn.sack_permitted = true;
-    conn = std::make_unique<TcpConn>(host, pool, TcpTuple{Ipv4{1}, 40000, Ipv4{2}, 443}, TcpParams{1500, buffer},
-                                     syn, k_iss, now);
+    conn = std::make_unique<TcpConn>(host, pool, TcpTuple{Ipv4{1}, 40000, Ipv4{2}, 443}, TcpParams{1500, buffer}, syn,
+                                     k_iss, now);
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
     conn->attach(util::Fd(sv[0]));

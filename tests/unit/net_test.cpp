@@ -101,7 +101,7 @@ TEST_CASE("tcp: options parsed from a SYN, header round trip with checksum") {
   CHECK(s->seq == 1000);
   CHECK(std::string(s->payload.begin(), s->payload.end()) == "hello");
   CHECK_FALSE(parse_tcp(seg, ip("10.0.0.2"), ip("1.2.3.5")));  // pseudo-header mismatch
-  seg[12] = 0xf0;                                               // data offset 60 > length
+  seg[12] = 0xf0;                                              // data offset 60 > length
   CHECK_FALSE(parse_tcp(std::span(seg).first(40), ip("10.0.0.2"), ip("1.2.3.4")));
 }
 
@@ -121,7 +121,8 @@ TEST_CASE("udp: checksum verified, zero checksum accepted") {
 
 TEST_CASE("dns: allowed A gets a synthetic address, AAAA empty, others NXDOMAIN") {
   auto names = std::make_shared<NameMap>();
-  DnsResponder dns(names, [](std::string_view n) { return n == "api.example.com"; }, 5);
+  DnsResponder dns(
+      names, [](std::string_view n) { return n == "api.example.com"; }, 5);
   auto a = dns.answer(dns_query("API.Example.com", dns_type::k_a));
   REQUIRE(a);
   CHECK(load_be16(a->data()) == 0x1234);
@@ -194,11 +195,11 @@ TEST_CASE("buffer pool: a ring's first block comes from the reserve, the rest fr
   std::vector<uint8_t> data(16 * k_block, 1);
   CHECK(big.push(data) == 2 * k_block);  // first block + one more, then the reserve is kept
   CHECK(big.starved());
-  CHECK(other.push(data) == k_block);    // a new flow still gets its first block
+  CHECK(other.push(data) == k_block);  // a new flow still gets its first block
   CHECK(third.push(data) == k_block);
   CHECK(pool.bytes_in_use() == 4 * k_block);
   ByteRing fourth(pool, 16 * k_block);
-  CHECK(fourth.push(data) == 0);         // the whole budget is held
+  CHECK(fourth.push(data) == 0);  // the whole budget is held
   CHECK_FALSE(pool.charge(1));
   pool.released_since_check();
   big.consume(big.size());

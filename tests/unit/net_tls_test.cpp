@@ -89,18 +89,19 @@ TEST_CASE("sni: openssl s_client ClientHello") {
   // The same hello split into two TLS records still parses.
   size_t body = hello.size() - 5, first = body / 2;
   std::string split = hello.substr(0, 3) + std::string{char(first >> 8), char(first & 0xff)} + hello.substr(5, first);
-  split += hello.substr(0, 3) + std::string{char((body - first) >> 8), char((body - first) & 0xff)} + hello.substr(5 + first);
+  split += hello.substr(0, 3) + std::string{char((body - first) >> 8), char((body - first) & 0xff)} +
+           hello.substr(5 + first);
   CHECK(parse(split).server_name == "api.example.com");
 }
 
 TEST_CASE("sni: every truncation and single-byte corruption of a real hello is handled") {
   if (util::find_program("openssl").empty()) FAIL("openssl not installed (scripts/install-deps)");
   Listener l = listen_loopback();
-  std::string hello = capture_hello({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(l.port),
-                                     "-servername", "fuzz.example"},
-                                    l);
+  std::string hello = capture_hello(
+      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(l.port), "-servername", "fuzz.example"}, l);
   REQUIRE(parse(hello).status == net::HelloStatus::Complete);
-  for (size_t n = 0; n < hello.size(); ++n) REQUIRE(parse(std::string_view(hello).substr(0, n)).status == net::HelloStatus::NeedMore);
+  for (size_t n = 0; n < hello.size(); ++n)
+    REQUIRE(parse(std::string_view(hello).substr(0, n)).status == net::HelloStatus::NeedMore);
   size_t complete = 0;
   for (size_t i = 0; i < hello.size(); ++i) {
     for (unsigned char x : {0x01, 0x80, 0xff}) {
@@ -140,7 +141,7 @@ TEST_CASE("ca: P-256 CA signs cached leaves that verify for their name only") {
   auto leaf = (*ca)->leaf_for("api.example.com");
   REQUIRE(leaf);
   CHECK((*ca)->leaf_for("api.example.com").value().get() == leaf->get());  // cached
-  CHECK_FALSE((*ca)->leaf_for("bad,DNS:evil.com"));                         // no SAN injection
+  CHECK_FALSE((*ca)->leaf_for("bad,DNS:evil.com"));                        // no SAN injection
   EVP_PKEY* pub = X509_get0_pubkey((*leaf)->cert.get());
   CHECK(EVP_PKEY_is_a(pub, "EC"));
   CHECK(EVP_PKEY_get_bits(pub) == 256);

@@ -79,8 +79,9 @@ TEST_CASE("token responses: token, access_token, expires_in") {
 }
 
 TEST_CASE("docker config: auths with base64 auth, hub aliases, helpers") {
-  std::string cfg = R"({"auths":{"https://index.docker.io/v1/":{"auth":")" + oci::base64_encode("hub:pw") +
-                    R"("},"127.0.0.1:5000":{"username":"u","password":"p:q"}},"credHelpers":{"ghcr.io":"gh"},"credsStore":"desktop"})";
+  std::string cfg =
+      R"({"auths":{"https://index.docker.io/v1/":{"auth":")" + oci::base64_encode("hub:pw") +
+      R"("},"127.0.0.1:5000":{"username":"u","password":"p:q"}},"credHelpers":{"ghcr.io":"gh"},"credsStore":"desktop"})";
   std::vector<std::string> calls;
   oci::CredentialHelper helper = [&](std::string_view name, std::string_view server) -> util::Result<std::string> {
     calls.push_back(std::string(name) + " " + std::string(server));
@@ -109,7 +110,8 @@ TEST_CASE("docker config: auths with base64 auth, hub aliases, helpers") {
 }
 
 TEST_CASE("base64 round trip") {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", "user:p@ss:word"}) CHECK(oci::base64_decode(oci::base64_encode(s)).value() == s);
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "user:p@ss:word"})
+    CHECK(oci::base64_decode(oci::base64_encode(s)).value() == s);
   CHECK(oci::base64_encode("hub:pw") == "aHViOnB3");
 }
 
@@ -119,7 +121,8 @@ TEST_CASE("registry settings: mirrors and insecure, errors with file:line:col") 
 mirrors = ["127.0.0.1:5000", "oci-layout:/srv/mirror"]
 [registry."reg.local:5000"]
 insecure = true
-)", "config.toml");
+)",
+                                        "config.toml");
   REQUIRE(s);
   REQUIRE(s->find("docker.io"));
   CHECK(s->find("docker.io")->mirrors.size() == 2);

@@ -78,7 +78,8 @@ TEST_CASE("schema1 is rejected with a clear message") {
 }
 
 TEST_CASE("artifacts are refused as images") {
-  for (auto name : {"image-spec.artifact-minimal.json", "oci-manifest.custom-config-artifact.json", "oci-manifest.artifact-null-layers.json"}) {
+  for (auto name : {"image-spec.artifact-minimal.json", "oci-manifest.custom-config-artifact.json",
+                    "oci-manifest.artifact-null-layers.json"}) {
     auto m = oci::parse_manifest(fixture(name));
     REQUIRE(!m);
     CHECK(m.error().code() == util::ErrorCode::Unsupported);

@@ -41,9 +41,7 @@ Captured run(protocol::Client& c, ExecRequest req, const std::string& input = {}
   int in[2];
   REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
   util::Fd in_r(in[0]), in_w(in[1]);
-  std::thread writer([&, w = std::move(in_w)]() mutable {
-    (void)util::write_all(w.get(), input);
-  });
+  std::thread writer([&, w = std::move(in_w)]() mutable { (void)util::write_all(w.get(), input); });
   ExecIo io;
   io.stdin_fd = in_r.get();
   io.stdout_fd = out.write_end.get();

@@ -143,8 +143,8 @@ TEST_CASE("client reports a disconnecting agent and a version mismatch") {
   SECTION("agent dies mid-exec") {
     auto [host, agent] = protocol_test::socket_pair();
     std::thread fake([a = std::move(agent)]() mutable {
-      (void)util::write_all(a.get(), protocol::encode_frame(0, protocol::FrameType::Hello,
-                                                             "{\"version\":1,\"agent\":\"fake\"}"));
+      (void)util::write_all(
+          a.get(), protocol::encode_frame(0, protocol::FrameType::Hello, "{\"version\":1,\"agent\":\"fake\"}"));
       char buf[4096];
       (void)::read(a.get(), buf, sizeof buf);  // Hello
       std::this_thread::sleep_for(100ms);
@@ -164,8 +164,8 @@ TEST_CASE("client reports a disconnecting agent and a version mismatch") {
   }
   SECTION("version mismatch") {
     auto [host, agent] = protocol_test::socket_pair();
-    REQUIRE(util::write_all(agent.get(), protocol::encode_frame(0, protocol::FrameType::Hello,
-                                                                "{\"version\":2,\"agent\":\"9.9\"}")));
+    REQUIRE(util::write_all(
+        agent.get(), protocol::encode_frame(0, protocol::FrameType::Hello, "{\"version\":2,\"agent\":\"9.9\"}")));
     auto c = protocol::Client::handshake(std::move(host), 5s);
     REQUIRE_FALSE(c);
     CHECK(c.error().message().find("protocol version 2") != std::string::npos);
@@ -225,9 +225,9 @@ TEST_CASE("the server rejects garbage and credit violations") {
   auto [e2, w2] = run_server_with(protocol::encode_frame(0, protocol::FrameType::Control, "{\"op\":\"boot\"}"));
   CHECK(e2 == protocol::ServeEnd::ProtocolError);
   CHECK(w2.find("expected Hello") != std::string::npos);
-  std::string open = protocol::encode_frame(
-      1, protocol::FrameType::Open,
-      protocol::exec_to_json(ExecRequest{{"sleep", "5"}, {}, "", "", false, 24, 80}).dump());
+  std::string open =
+      protocol::encode_frame(1, protocol::FrameType::Open,
+                             protocol::exec_to_json(ExecRequest{{"sleep", "5"}, {}, "", "", false, 24, 80}).dump());
   std::string flood;
   // 256 KiB window + 64 KiB the stdin pipe absorbs (credit returned) < 16 x 32 KiB.
   for (int i = 0; i < 16; ++i) flood += protocol::encode_data(1, protocol::StreamId::In, std::string(32 << 10, 'a'));
@@ -238,7 +238,8 @@ TEST_CASE("the server rejects garbage and credit violations") {
   CHECK(e4 == protocol::ServeEnd::ProtocolError);
   auto [e5, w5] = run_server_with(hello + protocol::encode_frame(3, protocol::FrameType::Open, "not json"));
   CHECK(e5 == protocol::ServeEnd::ProtocolError);
-  for (const char* bad : {R"({"op":"clock"})", R"({"op":"clock","time_unix_ns":"1"})", R"({"op":"clock","time_unix_ns":1.5})"}) {
+  for (const char* bad :
+       {R"({"op":"clock"})", R"({"op":"clock","time_unix_ns":"1"})", R"({"op":"clock","time_unix_ns":1.5})"}) {
     auto [e6, w6] = run_server_with(hello + protocol::encode_frame(0, protocol::FrameType::Control, bad));
     CHECK(e6 == protocol::ServeEnd::ProtocolError);
     CHECK(w6.find("clock") != std::string::npos);
@@ -258,10 +259,18 @@ TEST_CASE("random frames from a hostile agent never crash or hang the client") {
       auto type = static_cast<protocol::FrameType>(1 + rng() % 7);
       std::string payload;
       switch (rng() % 5) {
-        case 0: payload = "{\"op\":\"exit\",\"code\":" + std::to_string(static_cast<int>(rng())) + "}"; break;
-        case 1: payload = std::string(1, static_cast<char>(rng() % 4)) + std::string(rng() % 300000, 'x'); break;
-        case 2: payload = std::string("\xff\xff\xff\x7f", 4); break;
-        case 3: payload = "{\"op\":\"error\",\"message\":42}"; break;
+        case 0:
+          payload = "{\"op\":\"exit\",\"code\":" + std::to_string(static_cast<int>(rng())) + "}";
+          break;
+        case 1:
+          payload = std::string(1, static_cast<char>(rng() % 4)) + std::string(rng() % 300000, 'x');
+          break;
+        case 2:
+          payload = std::string("\xff\xff\xff\x7f", 4);
+          break;
+        case 3:
+          payload = "{\"op\":\"error\",\"message\":42}";
+          break;
         default:
           payload.resize(rng() % 64);
           for (auto& c : payload) c = static_cast<char>(rng());
@@ -297,15 +306,15 @@ TEST_CASE("random frames from a hostile agent never crash or hang the client") {
   CHECK(handshakes > 100);
 }
 
-
 // Found by tests/fuzz/protocol_host_fuzz.cpp and protocol_agent_fuzz.cpp (corpus seeds
 // wrong_types, float_exit): json::value() threw type_error out of the decoders on a field of
 // the wrong type, and a float out of an int's range was converted with undefined behaviour.
 TEST_CASE("decoders of either end refuse wrong JSON types and out-of-range numbers without throwing") {
   using nlohmann::json;
   // Host side: what the agent answers.
-  for (const char* text : {R"({"op":"exit","code":"3"})", R"({"op":"exit","code":2.5})", R"({"op":"exit","signal":1e300})",
-                           R"({"op":"exit","code":256})", R"({"op":"exit","signal":-1})", R"({"op":"exit","code":[1]})"}) {
+  for (const char* text :
+       {R"({"op":"exit","code":"3"})", R"({"op":"exit","code":2.5})", R"({"op":"exit","signal":1e300})",
+        R"({"op":"exit","code":256})", R"({"op":"exit","signal":-1})", R"({"op":"exit","code":[1]})"}) {
     INFO(text);
     auto r = protocol::exec_result_from_json(json::parse(text));
     REQUIRE_FALSE(r);
@@ -339,19 +348,20 @@ TEST_CASE("decoders of either end refuse wrong JSON types and out-of-range numbe
   auto resize = protocol::exec_control_from_json(json::parse(R"({"op":"resize","rows":50,"cols":132})"));
   REQUIRE(resize);
   CHECK((resize->rows == 50 && resize->cols == 132));
-  for (const char* text : {R"({"kind":"get","path":"/x","max_size":-1.5})", R"({"kind":"get","path":"/x","max_size":"1"})",
-                           R"({"kind":"tcp","port":1e10})", R"({"kind":"tcp","port":70000})", R"({"kind":"put","path":"rel","mode":420})",
-                           R"({"kind":"put","path":"~/x","mode":420})", R"({"kind":"put","path":"/x","mode":420,"user":1})",
-                           R"({"kind":"get","path":"~/x"})",
-                           R"({"kind":"fuse","port":-1})", R"({"kind":"exec","argv":["x"],"env":[],"cwd":"/","user":"","rows":1e300,"cols":1})",
-                           R"({"kind":7})"}) {
+  for (const char* text :
+       {R"({"kind":"get","path":"/x","max_size":-1.5})", R"({"kind":"get","path":"/x","max_size":"1"})",
+        R"({"kind":"tcp","port":1e10})", R"({"kind":"tcp","port":70000})", R"({"kind":"put","path":"rel","mode":420})",
+        R"({"kind":"put","path":"~/x","mode":420})", R"({"kind":"put","path":"/x","mode":420,"user":1})",
+        R"({"kind":"get","path":"~/x"})", R"({"kind":"fuse","port":-1})",
+        R"({"kind":"exec","argv":["x"],"env":[],"cwd":"/","user":"","rows":1e300,"cols":1})", R"({"kind":7})"}) {
     INFO(text);
     CHECK_FALSE(protocol::open_request_from_json(json::parse(text)));
   }
   auto get = protocol::open_request_from_json(json::parse(R"({"kind":"get","path":"/etc/hostname","max_size":65536})"));
   REQUIRE(get);
   CHECK((get->path == "/etc/hostname" && get->max_size == 65536));
-  auto put = protocol::open_request_from_json(json::parse(R"({"kind":"put","path":"~/.claude/x","mode":33188,"user":"node"})"));
+  auto put = protocol::open_request_from_json(
+      json::parse(R"({"kind":"put","path":"~/.claude/x","mode":33188,"user":"node"})"));
   REQUIRE(put);
   CHECK((put->path == "~/.claude/x" && put->user == "node" && put->mode == 0644));
   auto unknown = protocol::open_request_from_json(json::parse(R"({"kind":"teleport"})"));

@@ -108,7 +108,8 @@ TEST_CASE("rootfs: files, directories, ownership, modes and mtimes") {
 
 TEST_CASE("rootfs: gzip and zstd layers are autodetected") {
   Fixture f;
-  auto r = must(f.build({f.layer({file("a", "gz")}, Compression::Gzip), f.layer({file("b", "zst")}, Compression::Zstd)}));
+  auto r =
+      must(f.build({f.layer({file("a", "gz")}, Compression::Gzip), f.layer({file("b", "zst")}, Compression::Zstd)}));
   require_clean(r);
   CHECK(cat(r.path, "/a") == "gz");
   CHECK(cat(r.path, "/b") == "zst");
@@ -143,8 +144,8 @@ TEST_CASE("rootfs: opaque whiteout hides lower children but keeps this layer's")
 
 TEST_CASE("rootfs: hardlinks share one inode with the right link count") {
   Fixture f;
-  auto l1 = f.layer({file("bin/busybox", "BB", 0755), hlink("bin/sh", "bin/busybox"),
-                     hlink("/usr/bin/env", "/bin/busybox")});
+  auto l1 =
+      f.layer({file("bin/busybox", "BB", 0755), hlink("bin/sh", "bin/busybox"), hlink("/usr/bin/env", "/bin/busybox")});
   // A later layer replacing one name breaks only that link.
   auto l2 = f.layer({file("bin/sh", "dash")});
   auto r = must(f.build({l1, l2}));
@@ -219,7 +220,8 @@ TEST_CASE("rootfs: long names up to 255 bytes, longer rejected") {
   auto r = must(f.build({f.layer({file("d/" + name, "long")})}));
   require_clean(r);
   CHECK(cat(r.path, "/d/" + name) == "long");
-  std::string err = error_of(f.build({f.layer({file("d/" + std::string(256, 'n'), "x")})}, Fixture::small(), k_digest, "bad.ext4"));
+  std::string err =
+      error_of(f.build({f.layer({file("d/" + std::string(256, 'n'), "x")})}, Fixture::small(), k_digest, "bad.ext4"));
   CHECK(contains(err, "longer than 255 bytes"));
   CHECK_FALSE(fs::exists(f.tmp.path() / "bad.ext4"));
 }
@@ -229,7 +231,8 @@ TEST_CASE("rootfs: deep trees and big directories") {
   std::string deep;
   for (int i = 0; i < 300; ++i) deep += "d" + std::to_string(i % 10) + "/";
   std::vector<Entry> entries{file(deep + "leaf", "deep")};
-  for (int i = 0; i < 3000; ++i) entries.push_back(file("many/file-with-a-longish-name-" + std::to_string(i), std::to_string(i)));
+  for (int i = 0; i < 3000; ++i)
+    entries.push_back(file("many/file-with-a-longish-name-" + std::to_string(i), std::to_string(i)));
   auto r = must(f.build({f.layer(entries)}));
   require_clean(r);
   CHECK(cat(r.path, "/" + deep + "leaf") == "deep");
@@ -307,8 +310,8 @@ TEST_CASE("rootfs: headroom is free space") {
 
 TEST_CASE("rootfs hostile: .. and absolute paths stay inside the root") {
   Fixture f;
-  auto r = must(f.build({f.layer({file("../../../etc/passwd", "inside"), file("/abs/file", "abs"),
-                                  file("a/../../b", "b")})}));
+  auto r = must(
+      f.build({f.layer({file("../../../etc/passwd", "inside"), file("/abs/file", "abs"), file("a/../../b", "b")})}));
   require_clean(r);
   CHECK(cat(r.path, "/etc/passwd") == "inside");
   CHECK(cat(r.path, "/abs/file") == "abs");
@@ -317,8 +320,8 @@ TEST_CASE("rootfs hostile: .. and absolute paths stay inside the root") {
 
 TEST_CASE("rootfs hostile: symlinked parents resolve inside the root, final symlinks are replaced") {
   Fixture f;
-  auto l1 = f.layer({dir("etc"), file("etc/passwd", "root"), slink("escape", "../../../../tmp"),
-                     slink("abs", "/etc"), slink("victim", "/etc/passwd")});
+  auto l1 = f.layer({dir("etc"), file("etc/passwd", "root"), slink("escape", "../../../../tmp"), slink("abs", "/etc"),
+                     slink("victim", "/etc/passwd")});
   auto l2 = f.layer({file("escape/owned", "o"), file("abs/new", "n"), file("victim", "replaced")});
   auto r = must(f.build({l1, l2}));
   require_clean(r);
@@ -330,8 +333,8 @@ TEST_CASE("rootfs hostile: symlinked parents resolve inside the root, final syml
 
 TEST_CASE("rootfs hostile: duplicate entries, last one wins") {
   Fixture f;
-  auto r = must(f.build({f.layer({file("dup", "first"), file("dup", "second"), dir("dd"), file("dd/x", "x"),
-                                  file("dd", "file now")})}));
+  auto r = must(f.build(
+      {f.layer({file("dup", "first"), file("dup", "second"), dir("dd"), file("dd/x", "x"), file("dd", "file now")})}));
   require_clean(r);
   CHECK(cat(r.path, "/dup") == "second");
   CHECK(cat(r.path, "/dd") == "file now");
@@ -350,13 +353,15 @@ TEST_CASE("rootfs hostile: rejected inputs give clear errors and leave nothing b
   cases.push_back({"hardlink to dir", {f.layer({dir("d"), hlink("h", "d")})}, "hardlink to a directory"});
   cases.push_back({"root replaced", {f.layer({file(".", "x")})}, "replaces the root directory"});
   cases.push_back({"file as parent", {f.layer({file("f", "x"), file("f/child", "y")})}, "is not a directory"});
-  cases.push_back({"symlink loop", {f.layer({slink("a", "b"), slink("b", "a"), file("a/x", "x")})},
+  cases.push_back({"symlink loop",
+                   {f.layer({slink("a", "b"), slink("b", "a"), file("a/x", "x")})},
                    "too many levels of symbolic links"});
   cases.push_back({"whiteout of dot", {f.layer({file("d/.wh..", "")})}, "whiteout of an invalid name"});
   cases.push_back({"truncated", {f.raw(raw_ustar("t", '0', 100000, "short"))}, "layer sha256:raw"});
   cases.push_back({"absurd size", {f.raw(raw_ustar("huge", '0', 1ull << 40, "x") + tar_end())}, "max_layer_bytes"});
   cases.push_back({"not a tar", {f.raw(std::string(4096, 'z'))}, "layer sha256:raw"});
-  cases.push_back({"encrypted", {{f.tmp.path() / "x", "application/vnd.oci.image.layer.v1.tar+gzip+encrypted", "sha256:e"}},
+  cases.push_back({"encrypted",
+                   {{f.tmp.path() / "x", "application/vnd.oci.image.layer.v1.tar+gzip+encrypted", "sha256:e"}},
                    "encrypted layers"});
   cases.push_back({"missing blob", {{f.tmp.path() / "nope.tar", "", "sha256:nope"}}, "nope.tar"});
   fs::create_directories(f.tmp.path() / "out");
@@ -454,8 +459,7 @@ RigImage rig_image(const fs::path& layout) {
   std::istringstream in(r.out);
   std::getline(in, img.manifest_digest);
   std::string digest, media;
-  while (in >> digest >> media)
-    img.layers.push_back({layout / "blobs" / "sha256" / digest.substr(7), media, digest});
+  while (in >> digest >> media) img.layers.push_back({layout / "blobs" / "sha256" / digest.substr(7), media, digest});
   return img;
 }
 
@@ -464,8 +468,8 @@ RigImage rig_image(const fs::path& layout) {
 TEST_CASE("rootfs: rig fixture images (busybox, layers, hostile-*) in two cache dirs") {
   Fixture f;
   fs::path images = f.tmp.path() / "images";
-  std::vector<std::string> names{"busybox", "layers", "hostile-dotdot", "hostile-abs", "hostile-symlink",
-                                 "hostile-dup", "hostile-hardlink", "hostile-size", "hostile-bomb"};
+  std::vector<std::string> names{"busybox",     "layers",           "hostile-dotdot", "hostile-abs", "hostile-symlink",
+                                 "hostile-dup", "hostile-hardlink", "hostile-size",   "hostile-bomb"};
   std::vector<std::string> argv{"python3", std::string(MATCHLOCK_SOURCE_DIR) + "/tests/rig/make_image.py", "--out",
                                 images.string()};
   argv.insert(argv.end(), names.begin(), names.end());

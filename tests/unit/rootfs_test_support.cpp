@@ -58,17 +58,40 @@ void write_layer(const std::filesystem::path& out, const std::vector<Entry>& ent
     archive_entry_set_gid(ae, e.gid);
     archive_entry_set_mtime(ae, e.mtime, 0);
     switch (e.type) {
-      case '0': archive_entry_set_filetype(ae, AE_IFREG); archive_entry_set_size(ae, static_cast<la_int64_t>(e.data.size())); break;
-      case '5': archive_entry_set_filetype(ae, AE_IFDIR); break;
-      case '2': archive_entry_set_filetype(ae, AE_IFLNK); archive_entry_set_symlink(ae, e.link.c_str()); break;
-      case '1': archive_entry_set_filetype(ae, AE_IFREG); archive_entry_set_hardlink(ae, e.link.c_str()); break;
-      case '3': archive_entry_set_filetype(ae, AE_IFCHR); archive_entry_set_rdevmajor(ae, e.major); archive_entry_set_rdevminor(ae, e.minor); break;
-      case '4': archive_entry_set_filetype(ae, AE_IFBLK); archive_entry_set_rdevmajor(ae, e.major); archive_entry_set_rdevminor(ae, e.minor); break;
-      case '6': archive_entry_set_filetype(ae, AE_IFIFO); break;
-      default: throw std::runtime_error("bad entry type");
+      case '0':
+        archive_entry_set_filetype(ae, AE_IFREG);
+        archive_entry_set_size(ae, static_cast<la_int64_t>(e.data.size()));
+        break;
+      case '5':
+        archive_entry_set_filetype(ae, AE_IFDIR);
+        break;
+      case '2':
+        archive_entry_set_filetype(ae, AE_IFLNK);
+        archive_entry_set_symlink(ae, e.link.c_str());
+        break;
+      case '1':
+        archive_entry_set_filetype(ae, AE_IFREG);
+        archive_entry_set_hardlink(ae, e.link.c_str());
+        break;
+      case '3':
+        archive_entry_set_filetype(ae, AE_IFCHR);
+        archive_entry_set_rdevmajor(ae, e.major);
+        archive_entry_set_rdevminor(ae, e.minor);
+        break;
+      case '4':
+        archive_entry_set_filetype(ae, AE_IFBLK);
+        archive_entry_set_rdevmajor(ae, e.major);
+        archive_entry_set_rdevminor(ae, e.minor);
+        break;
+      case '6':
+        archive_entry_set_filetype(ae, AE_IFIFO);
+        break;
+      default:
+        throw std::runtime_error("bad entry type");
     }
     for (const auto& [k, v] : e.xattrs) archive_entry_xattr_add_entry(ae, k.c_str(), v.data(), v.size());
-    if (archive_write_header(a, ae) != ARCHIVE_OK) throw std::runtime_error(std::string("header ") + archive_error_string(a));
+    if (archive_write_header(a, ae) != ARCHIVE_OK)
+      throw std::runtime_error(std::string("header ") + archive_error_string(a));
     if (e.type == '0' && !e.data.empty() && archive_write_data(a, e.data.data(), e.data.size()) < 0)
       throw std::runtime_error(std::string("data ") + archive_error_string(a));
     archive_entry_free(ae);

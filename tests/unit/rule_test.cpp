@@ -68,12 +68,23 @@ TEST_CASE("globs") {
     bool match;
   };
   const Case cases[] = {
-      {"*.txt", "a.txt", true},          {"*.txt", "d/a.txt", false},     {"**/*.txt", "d/e/a.txt", true},
-      {"**/*.txt", "a.txt", true},       {"src/**", "src/a/b", true},     {"src/**", "srcx/a", false},
-      {"a?c", "abc", true},              {"a?c", "a/c", false},           {"[a-c]x", "bx", true},
-      {"[!a-c]x", "bx", false},          {"[!a-c]x", "dx", true},         {"\\*", "*", true},
-      {"\\*", "a", false},               {"a/**/b", "a/b", true},         {"a/**/b", "a/x/y/b", true},
-      {"node_modules/**", "node_modules/x/y.js", true},                   {"**/node_modules", "a/b/node_modules", true},
+      {"*.txt", "a.txt", true},
+      {"*.txt", "d/a.txt", false},
+      {"**/*.txt", "d/e/a.txt", true},
+      {"**/*.txt", "a.txt", true},
+      {"src/**", "src/a/b", true},
+      {"src/**", "srcx/a", false},
+      {"a?c", "abc", true},
+      {"a?c", "a/c", false},
+      {"[a-c]x", "bx", true},
+      {"[!a-c]x", "bx", false},
+      {"[!a-c]x", "dx", true},
+      {"\\*", "*", true},
+      {"\\*", "a", false},
+      {"a/**/b", "a/b", true},
+      {"a/**/b", "a/x/y/b", true},
+      {"node_modules/**", "node_modules/x/y.js", true},
+      {"**/node_modules", "a/b/node_modules", true},
   };
   for (const auto& c : cases) {
     INFO(c.pattern << " vs " << c.path);
@@ -89,11 +100,20 @@ TEST_CASE("globs: what may match beneath a directory (exclude's rename check)") 
     bool may;
   };
   const Case cases[] = {
-      {"private/**", "private", true},  {"private/**", "pub", false},   {"star/*", "star", true},
-      {"star/*", "star/sub", false},    {"dir/file", "dir", true},      {"dir/file", "dir/file", false},
-      {"**/secret.txt", "a/b", true},   {"*.key", "a", false},          {"**/*.key", "a", true},
-      {"node_modules", "node_modules", false},                          {"a/**/b", "a", true},
-      {"a/**/b", "x", false},           {"[a-c]/x", "b", true},         {"?/x", "ab", false},
+      {"private/**", "private", true},
+      {"private/**", "pub", false},
+      {"star/*", "star", true},
+      {"star/*", "star/sub", false},
+      {"dir/file", "dir", true},
+      {"dir/file", "dir/file", false},
+      {"**/secret.txt", "a/b", true},
+      {"*.key", "a", false},
+      {"**/*.key", "a", true},
+      {"node_modules", "node_modules", false},
+      {"a/**/b", "a", true},
+      {"a/**/b", "x", false},
+      {"[a-c]/x", "b", true},
+      {"?/x", "ab", false},
       {"x", "", true},
   };
   for (const auto& c : cases) {
@@ -101,7 +121,8 @@ TEST_CASE("globs: what may match beneath a directory (exclude's rename check)") 
     CHECK(util::glob_may_match_beneath(c.pattern, c.dir) == c.may);
   }
   // Never a false "no": every pattern x dir x suffix over a small alphabet.
-  const char* patterns[] = {"a/**", "a/*", "a/b", "**/b", "*/b", "a/**/b", "?/b", "[ab]/*", "*", "**", "a*/b*", "**/a/*"};
+  const char* patterns[] = {"a/**", "a/*",    "a/b", "**/b", "*/b",   "a/**/b",
+                            "?/b",  "[ab]/*", "*",   "**",   "a*/b*", "**/a/*"};
   const char* paths[] = {"a", "b", "ab", "a/b", "b/a", "a/a", "a/b/b", "b/a/b", "ab/b", "a/ab/b"};
   for (const char* p : patterns)
     for (const char* dir : paths)

@@ -34,17 +34,26 @@ TEST_CASE("classify_snapshot: A/M/D from whiteouts, opaque dirs and the share") 
   write(share / "re/old1.txt", "x");
   write(share / "re/old2.txt", "x");
   write(share / "re/same.txt", "x");
-  std::string lines =
-      R"({"path":"del.txt","type":"whiteout","mode":0})" "\n"
-      R"({"path":"dir","type":"dir","mode":493})" "\n"
-      R"({"path":"dir/new.txt","type":"file","mode":420})" "\n"
-      R"({"path":"ghost","type":"whiteout","mode":0})" "\n"  // nothing in the share: not a change
-      R"({"path":"link","type":"symlink","mode":511,"target":"mod.txt"})" "\n"
-      R"({"path":"mod.txt","type":"file","mode":420})" "\n"
-      R"({"path":"newdir","type":"dir","mode":493})" "\n"
-      R"({"path":"newdir/f","type":"file","mode":420})" "\n"
-      R"({"path":"re","type":"dir","mode":493,"opaque":true})" "\n"
-      R"({"path":"re/same.txt","type":"file","mode":420})" "\n";
+  std::string lines = R"({"path":"del.txt","type":"whiteout","mode":0})"
+                      "\n"
+                      R"({"path":"dir","type":"dir","mode":493})"
+                      "\n"
+                      R"({"path":"dir/new.txt","type":"file","mode":420})"
+                      "\n"
+                      R"({"path":"ghost","type":"whiteout","mode":0})"
+                      "\n"  // nothing in the share: not a change
+                      R"({"path":"link","type":"symlink","mode":511,"target":"mod.txt"})"
+                      "\n"
+                      R"({"path":"mod.txt","type":"file","mode":420})"
+                      "\n"
+                      R"({"path":"newdir","type":"dir","mode":493})"
+                      "\n"
+                      R"({"path":"newdir/f","type":"file","mode":420})"
+                      "\n"
+                      R"({"path":"re","type":"dir","mode":493,"opaque":true})"
+                      "\n"
+                      R"({"path":"re/same.txt","type":"file","mode":420})"
+                      "\n";
   auto changes = engine::classify_snapshot(lines, share);
   REQUIRE(changes);
   CHECK(letters(*changes) == std::vector<std::string>{"A dir/new.txt", "A link", "A newdir", "A newdir/f", "D del.txt",
@@ -75,7 +84,9 @@ TEST_CASE("classify_snapshot: wrong JSON types from the guest are errors, not ex
     REQUIRE_FALSE(r);
     CHECK(r.error().code() == util::ErrorCode::Guest);
   }
-  auto ok = engine::classify_snapshot(R"({"path":"a","type":"file","mode":420,"opaque":null})" "\n", tmp.path());
+  auto ok = engine::classify_snapshot(R"({"path":"a","type":"file","mode":420,"opaque":null})"
+                                      "\n",
+                                      tmp.path());
   REQUIRE(ok);
   CHECK(ok->size() == 1);
 }

@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 const std::string k_base = std::string(64, 'b');
 
 engine::Config parse(const fs::path& dir, const std::string& tasks) {
-  auto r = engine::parse_config("version = 1\nup = [\"c\"]\n[sandbox]\nimage = \"alpine:3.20\"\n" + tasks, "Matchlockfile", dir);
+  auto r = engine::parse_config("version = 1\nup = [\"c\"]\n[sandbox]\nimage = \"alpine:3.20\"\n" + tasks,
+                                "Matchlockfile", dir);
   INFO(r.diagnostics.format("Matchlockfile"));
   REQUIRE(r.config);
   r.config->file = dir / "Matchlockfile";
@@ -96,7 +97,8 @@ TEST_CASE("task layer keys: prefix, chaining, inputs, definition") {
   REQUIRE(after_c.size() == 1);
   CHECK(after_c[0].first == "a");
   CHECK(after_c[0].second != key_of(changed, "a"));
-  CHECK(engine::task_layer_keys(parse(tmp.path(), c_edited), k_base, {"c", "a"}).value()[0].second != after_c[0].second);
+  CHECK(engine::task_layer_keys(parse(tmp.path(), c_edited), k_base, {"c", "a"}).value()[0].second !=
+        after_c[0].second);
   CHECK(engine::cacheable_prefix(config, {"c", "a", "b"}) == 3);
   CHECK(engine::cacheable_prefix(config, {"a", "b", "c"}) == 2);
   CHECK(engine::cacheable_prefix(config, {"c"}) == 0);

@@ -44,8 +44,8 @@ mode = "ro"
 TEST_CASE("trust: grants name network, secrets and mounts, narrowing is not widening") {
   auto base = engine::trust_grants(parse(k_base));
   CHECK(std::find(base.begin(), base.end(), "network allow *.pypi.org") != base.end());
-  CHECK(std::find(base.begin(), base.end(), "secret GH from env:GH_TOKEN to api.github.com inject header,query,basic") !=
-        base.end());
+  CHECK(std::find(base.begin(), base.end(),
+                  "secret GH from env:GH_TOKEN to api.github.com inject header,query,basic") != base.end());
   CHECK(std::find(base.begin(), base.end(), "mount /proj -> /workspace ro") != base.end());
   CHECK(engine::widenings(base, base).empty());
 
@@ -128,7 +128,9 @@ struct Pty {
     ::close(slave);
     ::close(master);
   }
-  void type(const std::string& text) { REQUIRE(::write(master, text.data(), text.size()) == static_cast<ssize_t>(text.size())); }
+  void type(const std::string& text) {
+    REQUIRE(::write(master, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  }
 };
 
 // Runs ensure_trusted on a terminal where the user types ANSWER; returns (ok, what was shown).
@@ -162,12 +164,12 @@ TEST_CASE("trust: on a terminal the policy is shown and only y/yes approves it")
   CHECK(shown.find("  mount /proj -> /workspace ro\n") != std::string::npos);
   CHECK(shown.find("Trust this policy? [y/N] ") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(engine::approval_path(dirs, config.file)));
-  CHECK_FALSE(ask(dirs, config, "\n").first);       // Enter: the default is No
-  CHECK_FALSE(ask(dirs, config, "yess\n").first);   // only y, Y, yes
+  CHECK_FALSE(ask(dirs, config, "\n").first);      // Enter: the default is No
+  CHECK_FALSE(ask(dirs, config, "yess\n").first);  // only y, Y, yes
 
   CHECK(ask(dirs, config, "y\n").first);
   CHECK(std::filesystem::exists(engine::approval_path(dirs, config.file)));
-  auto again = ask(dirs, config, "");                // approved: no question asked
+  auto again = ask(dirs, config, "");  // approved: no question asked
   CHECK(again.first);
   CHECK(again.second.empty());
 
@@ -184,9 +186,10 @@ TEST_CASE("trust: the prompt shows secret files, volumes and what the machine po
   auto tmp = util::TempDir::create(std::filesystem::temp_directory_path(), "ml-trust").value();
   util::Dirs dirs{tmp.path() / "cache", tmp.path() / "state", tmp.path() / "config"};
   std::string body = k_base;
-  body += "[[mounts]]\nvolume = \"cache\"\ntarget = \"/root/.cache\"\n"
-          "[secrets.NPM]\nfrom = \"env:NPM\"\nhosts = [\"registry.npmjs.org\"]\nfile = \"~/.npmrc\"\n"
-          "template = \"//registry.npmjs.org/:_authToken=${NPM}\"\n";
+  body +=
+      "[[mounts]]\nvolume = \"cache\"\ntarget = \"/root/.cache\"\n"
+      "[secrets.NPM]\nfrom = \"env:NPM\"\nhosts = [\"registry.npmjs.org\"]\nfile = \"~/.npmrc\"\n"
+      "template = \"//registry.npmjs.org/:_authToken=${NPM}\"\n";
   auto config = parse(body);
   auto policy = engine::parse_machine_policy("[network]\ndeny = [\"files.pypi.org\"]\nallow = [\"deb.debian.org\"]\n",
                                              "/etc/matchlock/policy.toml", "/home/u");
@@ -199,7 +202,8 @@ TEST_CASE("trust: the prompt shows secret files, volumes and what the machine po
   CHECK(shown.find("  mount volume cache -> /root/.cache rw\n") != std::string::npos);
   CHECK(shown.find("  secret NPM file ~/.npmrc (template)\n") != std::string::npos);
   CHECK(shown.find("The machine policy (/etc/matchlock/policy.toml) also:\n") != std::string::npos);
-  CHECK(shown.find("  allows everywhere: network allow deb.debian.org (/etc/matchlock/policy.toml:3)\n") != std::string::npos);
+  CHECK(shown.find("  allows everywhere: network allow deb.debian.org (/etc/matchlock/policy.toml:3)\n") !=
+        std::string::npos);
   CHECK(shown.find("  never allows: files.pypi.org\n") != std::string::npos);
   CHECK(shown.find("  cuts: network.allow *.pypi.org: except files.pypi.org (/etc/matchlock/policy.toml:2)\n") !=
         std::string::npos);

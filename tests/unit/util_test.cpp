@@ -107,8 +107,10 @@ TEST_CASE("terminal text: controls, C1, bidi overrides and bad UTF-8 escaped, UT
   CHECK(terminal_text(std::string("nul\0x", 5)) == "nul\\x00x");
   CHECK(terminal_text("del\x7f") == "del\\x7f");
   CHECK(terminal_text("caf\xc3\xa9 \xe2\x94\x80") == "caf\xc3\xa9 \xe2\x94\x80");  // é, box drawing
-  CHECK(terminal_text("c1\xc2\x9b" "31m") == "c1\\u{009b}31m");                  // CSI as U+009B
-  CHECK(terminal_text("rlo\xe2\x80\xae" "txt") == "rlo\\u{202e}txt");           // Trojan Source
+  CHECK(terminal_text("c1\xc2\x9b"
+                      "31m") == "c1\\u{009b}31m");  // CSI as U+009B
+  CHECK(terminal_text("rlo\xe2\x80\xae"
+                      "txt") == "rlo\\u{202e}txt");  // Trojan Source
   CHECK(terminal_text("bad\xff\xc3") == "bad\\xff\\xc3");
   CHECK(terminal_text("over\xc0\xaf") == "over\\xc0\\xaf");  // overlong '/'
   CHECK(terminal_text("l1\nl2\tx\r", util::Newlines::Keep) == "l1\nl2\tx\\r");

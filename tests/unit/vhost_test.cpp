@@ -76,14 +76,14 @@ TEST_CASE("GuestMemory translates guest-physical and QEMU addresses in each regi
 TEST_CASE("GuestMemory refuses ranges that straddle a region end, overflow or miss RAM") {
   Ram ram;
   GuestMemory mem = ram.map();
-  CHECK(mem.gpa(0x7fff0, 0x11) == nullptr);    // one byte past region 0
-  CHECK(mem.gpa(0x80000, 1) == nullptr);       // just after region 0
-  CHECK(mem.gpa(0x90000, 16) == nullptr);      // the hole between the regions
+  CHECK(mem.gpa(0x7fff0, 0x11) == nullptr);     // one byte past region 0
+  CHECK(mem.gpa(0x80000, 1) == nullptr);        // just after region 0
+  CHECK(mem.gpa(0x90000, 16) == nullptr);       // the hole between the regions
   CHECK(mem.gpa(0x7fff0, 0x80020) == nullptr);  // across the hole into region 1
-  CHECK(mem.gpa(0xfffff, 2) == nullptr);       // starts before region 1
-  CHECK(mem.gpa(0x13ffff, 2) == nullptr);      // past region 1
+  CHECK(mem.gpa(0xfffff, 2) == nullptr);        // starts before region 1
+  CHECK(mem.gpa(0x13ffff, 2) == nullptr);       // past region 1
   CHECK(mem.gpa(0x200000, 1) == nullptr);
-  CHECK(mem.gpa(k_max - 4, 16) == nullptr);    // addr + len wraps
+  CHECK(mem.gpa(k_max - 4, 16) == nullptr);  // addr + len wraps
   CHECK(mem.gpa(k_max, 1) == nullptr);
   CHECK(mem.gpa(0x10, k_max) == nullptr);
   CHECK(mem.gpa(0x100010, k_max - 8) == nullptr);  // len that wraps addr + len to a small number
@@ -171,21 +171,32 @@ TEST_CASE("Virtqueue returns malformed chains invalid, and never touches memory 
       {"buffer in the hole between regions", [](const Ring& r) { r.desc(0, 0x90000, 16, 0); }},
       {"buffer straddling a region end", [](const Ring& r) { r.desc(0, 0x7fff8, 16, 0); }},
       {"buffer whose end overflows", [](const Ring& r) { r.desc(0, k_max - 7, 16, 0); }},
-      {"writable buffer outside RAM", [=](const Ring& r) { r.desc(0, 0x20000, 16, nx, 1), r.desc(1, 0x200000, 16, wr); }},
-      {"readable after writable", [=](const Ring& r) { r.desc(0, 0x20000, 16, wr | nx, 1), r.desc(1, 0x20010, 16, 0); }},
+      {"writable buffer outside RAM",
+       [=](const Ring& r) { r.desc(0, 0x20000, 16, nx, 1), r.desc(1, 0x200000, 16, wr); }},
+      {"readable after writable",
+       [=](const Ring& r) { r.desc(0, 0x20000, 16, wr | nx, 1), r.desc(1, 0x20010, 16, 0); }},
       {"nested indirect",
-       [=](const Ring& r) { r.desc(0, 0x8000, 16, in), r.table(0x8000, 0, 0x9000, 16, in), r.table(0x9000, 0, 0x20000, 16, 0); }},
+       [=](const Ring& r) {
+         r.desc(0, 0x8000, 16, in), r.table(0x8000, 0, 0x9000, 16, in), r.table(0x9000, 0, 0x20000, 16, 0);
+       }},
       {"indirect len not a multiple of 16",
        [=](const Ring& r) { r.desc(0, 0x8000, 24, in), r.table(0x8000, 0, 0x20000, 16, 0); }},
       {"indirect len 0", [=](const Ring& r) { r.desc(0, 0x8000, 0, in); }},
-      {"indirect with NEXT", [=](const Ring& r) { r.desc(0, 0x8000, 16, in | nx, 1), r.table(0x8000, 0, 0x20000, 16, 0); }},
+      {"indirect with NEXT",
+       [=](const Ring& r) { r.desc(0, 0x8000, 16, in | nx, 1), r.table(0x8000, 0, 0x20000, 16, 0); }},
       {"indirect table outside RAM", [=](const Ring& r) { r.desc(0, 0x7fff0, 32, in); }},
       {"loop inside an indirect table",
-       [=](const Ring& r) { r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, nx, 1), r.table(0x8000, 1, 0x20000, 4, nx, 0); }},
+       [=](const Ring& r) {
+         r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, nx, 1), r.table(0x8000, 1, 0x20000, 4, nx, 0);
+       }},
       {"indirect entry next beyond the table",
-       [=](const Ring& r) { r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, nx, 2), r.table(0x8000, 2, 0x20000, 4, 0); }},
+       [=](const Ring& r) {
+         r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, nx, 2), r.table(0x8000, 2, 0x20000, 4, 0);
+       }},
       {"readable after writable across an indirect table",
-       [=](const Ring& r) { r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, wr | nx, 1), r.table(0x8000, 1, 0x20000, 4, 0); }},
+       [=](const Ring& r) {
+         r.desc(0, 0x8000, 32, in), r.table(0x8000, 0, 0x20000, 4, wr | nx, 1), r.table(0x8000, 1, 0x20000, 4, 0);
+       }},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -229,8 +240,8 @@ TEST_CASE("Virtqueue attach refuses rings outside RAM and bad sizes") {
   CHECK_FALSE(try_attach(6, k_qva0, k_qva0 + 0x1000, k_qva0 + 0x2000));  // not a power of 2
   CHECK_FALSE(try_attach(0, k_qva0, k_qva0 + 0x1000, k_qva0 + 0x2000));
   CHECK_FALSE(try_attach(65536, k_qva0, k_qva0 + 0x1000, k_qva0 + 0x2000));
-  CHECK_FALSE(try_attach(8, 0x0, k_qva0 + 0x1000, k_qva0 + 0x2000));            // a gpa, not a QEMU address
-  CHECK_FALSE(try_attach(8, k_qva0, k_qva0 + 0x7fff0, k_qva0 + 0x2000));        // avail ring runs off the region
+  CHECK_FALSE(try_attach(8, 0x0, k_qva0 + 0x1000, k_qva0 + 0x2000));             // a gpa, not a QEMU address
+  CHECK_FALSE(try_attach(8, k_qva0, k_qva0 + 0x7fff0, k_qva0 + 0x2000));         // avail ring runs off the region
   CHECK_FALSE(try_attach(8, k_qva0, k_qva0 + 0x1000, k_qva0 + 0x80000 - 0x40));  // used ring too
   CHECK_FALSE(try_attach(32768, k_qva0 + 0x7f000, k_qva0 + 0x1000, k_qva0 + 0x2000));
 }
@@ -347,8 +358,9 @@ struct Frontend {
     send_msg(s, SetMemTable, table, {f0.get(), f1.get()});
     send_msg(s, SetVringNum, pack(uint32_t{1}, uint32_t{ring.num}));
     send_msg(s, SetVringBase, pack(uint32_t{1}, uint32_t{base}));
-    send_msg(s, SetVringAddr, pack(uint32_t{1}, uint32_t{0}, k_qva0 + Ring::k_desc, k_qva0 + Ring::k_used,
-                                   k_qva0 + Ring::k_avail, uint64_t{0}));
+    send_msg(s, SetVringAddr,
+             pack(uint32_t{1}, uint32_t{0}, k_qva0 + Ring::k_desc, k_qva0 + Ring::k_used, k_qva0 + Ring::k_avail,
+                  uint64_t{0}));
     send_msg(s, SetVringCall, pack(uint64_t{1}), {call.get()});
     send_msg(s, SetVringKick, pack(uint64_t{1}), {kick.get()});
     CHECK(get_u64(s, GetQueueNum) == 2);  // answered after everything above was taken
@@ -382,10 +394,10 @@ TEST_CASE("VhostUserDevice offers VERSION_1, INDIRECT and PROTOCOL_FEATURES, not
   Frontend fe;
   const int s = fe.sock.get();
   uint64_t f = get_u64(s, GetFeatures);
-  CHECK((f >> 32 & 1) == 1);  // VIRTIO_F_VERSION_1
-  CHECK((f >> 28 & 1) == 1);  // VIRTIO_RING_F_INDIRECT_DESC
-  CHECK((f >> 30 & 1) == 1);  // VHOST_USER_F_PROTOCOL_FEATURES
-  CHECK((f >> 29 & 1) == 0);  // VIRTIO_RING_F_EVENT_IDX: not implemented, so not offered
+  CHECK((f >> 32 & 1) == 1);                          // VIRTIO_F_VERSION_1
+  CHECK((f >> 28 & 1) == 1);                          // VIRTIO_RING_F_INDIRECT_DESC
+  CHECK((f >> 30 & 1) == 1);                          // VHOST_USER_F_PROTOCOL_FEATURES
+  CHECK((f >> 29 & 1) == 0);                          // VIRTIO_RING_F_EVENT_IDX: not implemented, so not offered
   CHECK((get_u64(s, GetProtocolFeatures) & 1) == 1);  // MQ: QEMU asks GET_QUEUE_NUM
   CHECK(get_u64(s, GetQueueNum) == 2);
 }
@@ -424,7 +436,7 @@ TEST_CASE("VhostUserDevice serves requests made available before set_handler") {
   uint64_t out = fe.request(0, "early ", "bird");
   fe.kick_it();
   REQUIRE(eventually([&] { return fe.dev->stats().kicks == 1; }));  // the device saw the kick...
-  CHECK(fe.ring.used_idx() == 0);                                     // ...and left the request waiting
+  CHECK(fe.ring.used_idx() == 0);                                   // ...and left the request waiting
   CHECK(fe.handled == 0);
   fe.echo_handler();
   REQUIRE(wait_used(fe.ring, fe.call.get(), 1));
@@ -515,14 +527,17 @@ TEST_CASE("VhostUserDevice::handle decides each control message apart from the s
   }
   for (uint32_t r : {SetVringNum, SetVringBase, SetVringEnable, GetVringBase})
     CHECK_FALSE(ask(r, pack(uint32_t{2}, uint32_t{0})).keep);  // queue 2 of 2
-  CHECK_FALSE(ask(SetVringAddr, pack(uint32_t{7}, uint32_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0})).keep);
+  CHECK_FALSE(
+      ask(SetVringAddr, pack(uint32_t{7}, uint32_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0}, uint64_t{0})).keep);
   CHECK_FALSE(ask(SetVringKick, pack(uint64_t{0xff})).keep);
   // A memory table that claims more regions than fds came, or more than 8.
-  CHECK_FALSE(ask(SetMemTable, pack(uint32_t{1}, uint32_t{0}, uint64_t{0}, uint64_t{4096}, uint64_t{0}, uint64_t{0})).keep);
+  CHECK_FALSE(
+      ask(SetMemTable, pack(uint32_t{1}, uint32_t{0}, uint64_t{0}, uint64_t{4096}, uint64_t{0}, uint64_t{0})).keep);
   CHECK_FALSE(ask(SetMemTable, pack(uint32_t{9}, uint32_t{0})).keep);
   // A ring address with no memory table yet is outside guest memory.
-  CHECK_FALSE(ask(SetVringAddr, pack(uint32_t{1}, uint32_t{0}, uint64_t{0x1000}, uint64_t{0x2000}, uint64_t{0x3000},
-                                     uint64_t{0})).keep);
+  CHECK_FALSE(ask(SetVringAddr,
+                  pack(uint32_t{1}, uint32_t{0}, uint64_t{0x1000}, uint64_t{0x2000}, uint64_t{0x3000}, uint64_t{0}))
+                  .keep);
   // Valid ring state is taken without a reply; GET_VRING_BASE answers it.
   auto num = ask(SetVringNum, pack(uint32_t{1}, uint32_t{256}));
   CHECK((num.keep && !num.reply));

@@ -44,12 +44,14 @@ TEST_CASE("vz spec: a well-formed spec passes, and the command line names hvc0 a
   Fixture f;
   CHECK(error_of(f.spec).empty());
   f.spec.extra_cmdline = "matchlock.control=vsock:1024";
-  CHECK(backends::vz::kernel_cmdline(f.spec) == "console=hvc0 panic=-1 quiet rdinit=/init matchlock.control=vsock:1024");
+  CHECK(backends::vz::kernel_cmdline(f.spec) ==
+        "console=hvc0 panic=-1 quiet rdinit=/init matchlock.control=vsock:1024");
 }
 
 TEST_CASE("vz spec: a gzip or x86 kernel is refused before VZLinuxBootLoader sees it") {
   Fixture f;
-  REQUIRE(util::write_file_atomic(f.dir.path() / "vmlinuz.gz", std::string("\x1f\x8b\x08\x00", 4) + std::string(600, 'x')));
+  REQUIRE(
+      util::write_file_atomic(f.dir.path() / "vmlinuz.gz", std::string("\x1f\x8b\x08\x00", 4) + std::string(600, 'x')));
   f.spec.kernel = f.dir.path() / "vmlinuz.gz";
   CHECK_THAT(error_of(f.spec), Catch::Contains("is not an uncompressed arm64 Image"));
   std::string bz(0x240, '\0');

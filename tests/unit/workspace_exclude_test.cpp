@@ -108,9 +108,9 @@ TEST_CASE("workspace exclude: excluded content is invisible under its own name")
   }
   CHECK(walk(s, "top.key") == 0);
   CHECK(walk(s, "node_modules") == 0);
-  CHECK(walk(s, "star/sub") == 0);               // "star/*" hides the subdirectory and everything in it
+  CHECK(walk(s, "star/sub") == 0);  // "star/*" hides the subdirectory and everything in it
   CHECK(walk(s, "private/sub/deep.txt") == 0);
-  CHECK(walk(s, "dir/other") != 0);              // "dir/file" hides one name only
+  CHECK(walk(s, "dir/other") != 0);  // "dir/file" hides one name only
   CHECK(walk(s, "a/b/visible.txt") != 0);
   CHECK(s.k->list(walk(s, "private")).empty());
   CHECK(s.k->list(walk(s, "star"), true).empty());
@@ -268,7 +268,8 @@ TEST_CASE("workspace exclude: symlinks and hard links do not reach excluded cont
   // The guest may store any link text; following it goes through the guest
   // kernel's lookups, component by component, which the barrier answers.
   int i = 0;
-  for (const char* text : {"private/key.txt", "./private/key.txt", "pub/../private/key.txt", "/workspace/private/key.txt"}) {
+  for (const char* text :
+       {"private/key.txt", "./private/key.txt", "pub/../private/key.txt", "/workspace/private/key.txt"}) {
     std::string name = "l" + std::to_string(i++);
     REQUIRE(s.k->symlink(k_root_node, name, text).error == 0);
     uint64_t l = s.k->node(k_root_node, name);

@@ -86,19 +86,21 @@ int main(int argc, char** argv) {
   if (!client) return std::printf("FAIL: %s\n", client.error().message().c_str()), 1;
   protocol::Client& c = *client;
   protocol::BootConfig boot;
-  boot.time_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  boot.time_unix_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   boot.hostname = "vmcheck";
   boot.hosts = {"127.0.0.1 localhost vmcheck"};
   auto info = c.boot(boot, 120s);
   if (!info) return std::printf("FAIL: boot: %s\n", info.error().message().c_str()), 1;
   std::printf("booted in %lld ms (host view): %s\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::steady_clock::now() - t0).count()),
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()),
               info->uname.c_str());
-  for (const auto& [name, ms] : info->timings_ms) std::printf("  %s=%lld ms\n", name.c_str(), static_cast<long long>(ms));
+  for (const auto& [name, ms] : info->timings_ms)
+    std::printf("  %s=%lld ms\n", name.c_str(), static_cast<long long>(ms));
 
-  check(run(c, sh("hostname; cat /etc/hosts"), dir).out == "vmcheck\n127.0.0.1 localhost vmcheck\n", "hostname and /etc/hosts");
+  check(run(c, sh("hostname; cat /etc/hosts"), dir).out == "vmcheck\n127.0.0.1 localhost vmcheck\n",
+        "hostname and /etc/hosts");
   check(run(c, sh("date +%Y"), dir).out.substr(0, 2) == "20", "clock set from the host");
   check(run(c, sh("grep -c ' / overlay ' /proc/mounts"), dir).out == "1\n", "overlay root");
   check(run(c, sh("exit 3"), dir).result.exit_code == 3, "exit code 3");

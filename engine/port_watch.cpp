@@ -9,6 +9,9 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto k_interval = 1s;
 constexpr size_t k_max_proc_bytes = size_t{1} << 20;
+// The guest's listeners, read through the agent (the guest is Linux whatever the host is).
+constexpr const char* k_guest_tcp = "/proc/net/tcp";    // linux-only-ok: the guest's file
+constexpr const char* k_guest_tcp6 = "/proc/net/tcp6";  // linux-only-ok: the guest's file
 constexpr uint16_t k_min_auto_port = 1024;
 
 std::optional<uint32_t> hex(std::string_view text) {
@@ -83,11 +86,10 @@ void PortWatch::run() {
   std::unique_lock lock(m_mutex);
   while (!m_stop) {
     lock.unlock();
-    auto text = m_client.get_file("/proc/net/tcp",
-                                  k_max_proc_bytes);  // linux-only-ok: the guest's file, read through the agent
+    auto text = m_client.get_file(k_guest_tcp, k_max_proc_bytes);
     if (text) {
       // Dual-stack listeners (on ::) are in tcp6; a guest without IPv6 has none.
-      auto text6 = m_client.get_file("/proc/net/tcp6", k_max_proc_bytes);  // linux-only-ok: the guest's file
+      auto text6 = m_client.get_file(k_guest_tcp6, k_max_proc_bytes);
       sync(auto_port_candidates(*text +
                                 (text6 ? "\n" + text6->substr(std::min(text6->find('\n'), text6->size())) : "")));
       m_failing = false;

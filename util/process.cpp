@@ -45,6 +45,24 @@ std::vector<char*> to_cstrings(const std::vector<std::string>& v) {
   _exit(127);
 }
 
+// What the child was doing when it failed (the stage numbers exec_child reports).
+const char* stage_name(int stage) {
+  switch (stage) {
+    case 1:
+      return "setsid";
+    case 2:
+      return "die-with-parent";
+    case 3:
+      return "dup2";
+    case 4:
+      return "fcntl";
+    case 5:
+      return "chdir";
+    default:
+      return "exec";
+  }
+}
+
 [[noreturn]] void exec_child(const SpawnOptions& o, int report_fd, char** argv, char** envp) {
   auto fail = [&](int stage) { fail_child(report_fd, stage); };
   sigset_t all;
@@ -98,10 +116,7 @@ Result<Child> Child::spawn(const SpawnOptions& options) {
   ssize_t n = retry_eintr([&] { return ::read(rd.get(), report, sizeof report); });
   if (n == static_cast<ssize_t>(sizeof report)) {
     (void)child.wait();
-    static const char* stages[] = {"",      "setsid", "prctl", "dup2",
-                                   "fcntl", "chdir",  "exec"};  // linux-only-ok: names a failed stage
-    int stage = report[0] >= 1 && report[0] <= 6 ? report[0] : 6;
-    Error e = sys_error_code(report[1], stages[stage], options.argv[0]);
+    Error e = sys_error_code(report[1], stage_name(report[0]), options.argv[0]);
     return e;
   }
   return child;

@@ -113,7 +113,7 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
         continue;
       }
       // Clone through the gateway (its policy decides whether the git host is reachable).
-      std::string script = ca_script() + "git clone -- " + sh_quote(remote->second) + " " + sh_quote(m.target) +
+      std::string script = "set -e\n" + ca_script() + "git clone -- " + sh_quote(remote->second) + " " + sh_quote(m.target) +
                            "\nchmod -R a+rwX " + sh_quote(m.target) + "\n";
       init.push_back({{"name", "git-clone-" + std::to_string(i)},
                       {"image", o.git_image},
@@ -140,7 +140,8 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
   std::string script = "set -e\n" + ca_script();
   for (const auto& n : order)
     if (const Task* t = c.find_task(n)) script += task_line(*t, c, container_root);
-  script += std::string("touch ") + k_sandbox_up_done + "\nexec sleep infinity 2>/dev/null || while :; do sleep 3600; done\n";
+  // Then idle as PID 1 (kubectl exec runs the agent), ending at once on SIGTERM.
+  script += std::string("touch ") + k_sandbox_up_done + "\ntrap 'exit 0' TERM INT\nwhile :; do sleep 3600 & wait $!; done\n";
 
   json sc = {{"allowPrivilegeEscalation", false}, {"privileged", false}};
   if (container_root) {

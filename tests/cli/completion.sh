@@ -58,7 +58,8 @@ for v in up run exec down tasks completion man init validate kernel; do
 done
 has_word __supervise "$verbs" && fail "the hidden __supervise verb is offered"
 expect_words "up" u
-expect_words "$(printf 'run\nrm\nrmi' | sort)" r
+expect_words "$(printf 'render\nrun\nrm\nrmi' | sort)" r
+expect_words "kubernetes" render ""
 # Task names, from ./Matchlockfile or -f's.
 expect_words "$(printf 'build\nlint\ntest' | sort)" run ""
 expect_words "test" run t

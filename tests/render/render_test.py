@@ -147,6 +147,25 @@ def check_documents(label, docs, toml_doc):
         fail(f"{label}: gateway mounts Secrets {mounted}, expected {want_secrets}")
 
 
+def validator_self_test(docs):
+    """The validator must reject a broken copy of each kind (else the schema checks prove nothing)."""
+    import copy
+    breakers = {
+        "ConfigMap": lambda d: d["data"].update(x=1),
+        "Service": lambda d: d["spec"]["ports"][0].update(port="3128"),
+        "Deployment": lambda d: d["spec"]["template"]["spec"]["containers"][0].update(imagePullPolicyy="x"),
+        "NetworkPolicy": lambda d: d["spec"]["egress"][0].update(too=[]),
+        "SandboxTemplate": lambda d: d["spec"]["podTemplate"]["spec"]["containers"][0].update(imagePullPolicyy="x"),
+        "SandboxWarmPool": lambda d: d["spec"].update(replicas=-1),
+        "SandboxClaim": lambda d: d["spec"].pop("warmPoolRef"),
+    }
+    for d in docs:
+        bad = copy.deepcopy(d)
+        breakers[d["kind"]](bad)
+        if not k8s_validate.validate(bad):
+            fail(f"validator accepts a broken {d['kind']}")
+
+
 def mode_examples(regen):
     files = sorted(glob.glob(os.path.join(SRC, "examples", "*", "Matchlockfile")))
     files.append(os.path.join(SRC, "Matchlockfile.example"))
@@ -168,6 +187,7 @@ def mode_examples(regen):
                 continue
             docs = k8s_validate.load_stream(out)
             check_documents(label, docs, toml_doc)
+            validator_self_test(docs)
             # Deterministic apart from the placeholders: a second run gives the same text.
             rc2, out2, _ = render(project, example_args(toml_doc))
             if rc2 != 0 or normalise(out2) != normalise(out):
@@ -196,7 +216,7 @@ def mode_examples(regen):
 
 CANARY_ENV = "canary-env-3f1d9c0b7e"
 CANARY_FILE = "canary-file-8a2e61d4c5"
-CANARY_CMD = "canary-cmd-5b7f02e9a1"
+CANARY_CMD = "canary-cmd-5b7f02e9a1"  # what the command would print; its text holds the halves only
 
 
 def mode_no_secrets():
@@ -222,7 +242,7 @@ hosts = ["api.example.com"]
 from = "file:{keyfile}"
 hosts = ["api.example.com"]
 [secrets.FROM_CMD]
-from = "cmd:touch {marker} && echo {CANARY_CMD}"
+from = "cmd:touch {marker} && printf '%s-%s' canary-cmd 5b7f02e9a1"
 hosts = ["api.example.com"]
 """)
         write_lock(project, "alpine:3.20")
@@ -296,7 +316,7 @@ hosts = ["api.github.com"]
         if rc != 0:
             fail(f"errors: the valid case fails: {err}")
         expect_error("missing --secret", project, ok[2:], 2,
-                     ["Matchlockfile:8:", "secrets.GH_TOKEN", "--secret GH_TOKEN=SECRET/KEY"])
+                     ["Matchlockfile:9:8:", "secrets.GH_TOKEN", "--secret GH_TOKEN=SECRET/KEY"])
         expect_error("unknown --secret", project, ok + ["--secret", "NOPE=a/b"], 2, ["--secret NOPE", "[secrets.NOPE]"])
         expect_error("bad --secret form", project, ["--secret", "GH_TOKEN=gh"] + ok[2:], 2, ["NAME=SECRET/KEY"])
         expect_error("bad Secret name", project, ["--secret", "GH_TOKEN=Bad_Name/k"] + ok[2:], 2,

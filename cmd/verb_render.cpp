@@ -76,9 +76,9 @@ void register_render_kubernetes(CLI::App& render, Context& ctx) {
   sub->add_option("--runtime-class", opts->render.runtime_class, "RuntimeClass of the sandbox pods")
       ->type_name("NAME")
       ->capture_default_str();
-  sub->add_option("--warm", opts->warm, "A SandboxWarmPool of N ready sandboxes")->type_name("N")->each([opts](const std::string&) {
-    opts->warm_given = true;
-  });
+  sub->add_option("--warm", opts->warm, "A SandboxWarmPool of N ready sandboxes")
+      ->type_name("N")
+      ->each([opts](const std::string&) { opts->warm_given = true; });
   sub->add_flag("--claim", opts->render.claim, "A SandboxClaim too (from the pool; 0 warm sandboxes without --warm)");
   sub->add_option("--gateway-image", opts->render.gateway_image,
                   "Image of `matchlock gateway` (default: ghcr.io/matchlock/matchlock:VERSION)")

@@ -31,21 +31,22 @@ json gateway_config_map(const Plan& plan) {
 }
 
 json gateway_service(const Plan& plan) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Service"},
-          {"metadata", plan.metadata(plan.gateway, plan.gateway_labels())},
-          {"spec",
-           {{"type", "ClusterIP"},
-            {"selector", plan.gateway_labels()},
-            {"ports", json::array({{{"name", "proxy"},
-                                    {"protocol", "TCP"},
-                                    {"port", k_gateway_proxy_port},
-                                    {"targetPort", "proxy"}}})}}}};
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", plan.metadata(plan.gateway, plan.gateway_labels())},
+      {"spec",
+       {{"type", "ClusterIP"},
+        {"selector", plan.gateway_labels()},
+        {"ports",
+         json::array(
+             {{{"name", "proxy"}, {"protocol", "TCP"}, {"port", k_gateway_proxy_port}, {"targetPort", "proxy"}}})}}}};
 }
 
 json gateway_deployment(const Plan& plan) {
   const RenderOptions& o = *plan.options;
-  std::string image = o.gateway_image.empty() ? std::string("ghcr.io/matchlock/matchlock:") + k_version : o.gateway_image;
+  std::string image =
+      o.gateway_image.empty() ? std::string("ghcr.io/matchlock/matchlock:") + k_version : o.gateway_image;
   json command = {"matchlock",
                   "gateway",
                   "-f",
@@ -136,27 +137,28 @@ json sandbox_network_policy(const Plan& plan) {
 
 json gateway_network_policy(const Plan& plan) {
   json v4_except = json::array(), v6_except = json::array();
-  for (const auto& c : plan.options->cluster_cidrs) (c.find(':') != std::string::npos ? v6_except : v4_except).push_back(c);
+  for (const auto& c : plan.options->cluster_cidrs)
+    (c.find(':') != std::string::npos ? v6_except : v4_except).push_back(c);
   json v4 = {{"cidr", "0.0.0.0/0"}}, v6 = {{"cidr", "::/0"}};
   if (!v4_except.empty()) v4["except"] = v4_except;
   if (!v6_except.empty()) v6["except"] = v6_except;
   json dns_peer = {{"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", "kube-system"}}}}},
                    {"podSelector", {{"matchLabels", {{"k8s-app", "kube-dns"}}}}}};
-  return {{"apiVersion", "networking.k8s.io/v1"},
-          {"kind", "NetworkPolicy"},
-          {"metadata", plan.metadata(plan.gateway, plan.gateway_labels())},
-          {"spec",
-           {{"podSelector", {{"matchLabels", plan.gateway_labels()}}},
-            {"policyTypes", {"Ingress", "Egress"}},
-            {"ingress", json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", plan.sandbox_labels()}}}}})},
-                                      {"ports", json::array({port("TCP", k_gateway_proxy_port)})}}})},
-            {"egress", json::array({
-                           // The internet, minus the cluster's ranges and metadata addresses.
-                           {{"to", json::array({{{"ipBlock", v4}}, {{"ipBlock", v6}}})}},
-                           // Cluster DNS: the gateway resolves the names its policy allows.
-                           {{"to", json::array({dns_peer})},
-                            {"ports", json::array({port("UDP", 53), port("TCP", 53)})}},
-                       })}}}};
+  return {
+      {"apiVersion", "networking.k8s.io/v1"},
+      {"kind", "NetworkPolicy"},
+      {"metadata", plan.metadata(plan.gateway, plan.gateway_labels())},
+      {"spec",
+       {{"podSelector", {{"matchLabels", plan.gateway_labels()}}},
+        {"policyTypes", {"Ingress", "Egress"}},
+        {"ingress", json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", plan.sandbox_labels()}}}}})},
+                                  {"ports", json::array({port("TCP", k_gateway_proxy_port)})}}})},
+        {"egress", json::array({
+                       // The internet, minus the cluster's ranges and metadata addresses.
+                       {{"to", json::array({{{"ipBlock", v4}}, {{"ipBlock", v6}}})}},
+                       // Cluster DNS: the gateway resolves the names its policy allows.
+                       {{"to", json::array({dns_peer})}, {"ports", json::array({port("UDP", 53), port("TCP", 53)})}},
+                   })}}}};
 }
 
 }  // namespace engine::k8s

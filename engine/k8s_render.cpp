@@ -202,7 +202,8 @@ util::Result<RenderResult> render_kubernetes(const Config& config, const std::st
       errors.push_back(config.where("secrets." + s.name + ".from") + ": secrets." + s.name + ": from = \"" +
                        s.from_text +
                        "\" is read on this machine, which a cluster cannot do: name a Kubernetes Secret with "
-                       "--secret " + s.name + "=SECRET/KEY or from = \"k8s:SECRET/KEY\"");
+                       "--secret " +
+                       s.name + "=SECRET/KEY or from = \"k8s:SECRET/KEY\"");
       continue;
     }
     plan.secret_refs[s.name] = *ref;
@@ -234,8 +235,8 @@ util::Result<RenderResult> render_kubernetes(const Config& config, const std::st
     }
     plan.placeholders[s.name] = ML_TRY(net::generate_placeholder());
     if (!s.file.empty())
-      out.warnings.push_back(config.where("secrets." + s.name + ".file") + ": secrets." + s.name + ": file " +
-                             s.file + " is not rendered for Kubernetes; the placeholder is in $" + s.name);
+      out.warnings.push_back(config.where("secrets." + s.name + ".file") + ": secrets." + s.name + ": file " + s.file +
+                             " is not rendered for Kubernetes; the placeholder is in $" + s.name);
   }
   if (!config.network.ca.empty())
     out.warnings.push_back(config.where("network.ca") +

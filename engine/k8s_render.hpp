@@ -39,18 +39,18 @@ struct K8sSecretRef {
 };
 
 struct RenderOptions {
-  std::string namespace_name;                     // "" = none in metadata (kubectl's current namespace)
+  std::string namespace_name;  // "" = none in metadata (kubectl's current namespace)
   std::string runtime_class = k_default_runtime_class;
-  std::optional<int> warm;                        // SandboxWarmPool replicas
-  bool claim = false;                             // a SandboxClaim (needs a pool; replicas 0 without warm)
-  std::string gateway_image;                      // "" = ghcr.io/matchlock/matchlock:VERSION
+  std::optional<int> warm;    // SandboxWarmPool replicas
+  bool claim = false;         // a SandboxClaim (needs a pool; replicas 0 without warm)
+  std::string gateway_image;  // "" = ghcr.io/matchlock/matchlock:VERSION
   std::string git_image = k_default_git_image;
-  std::string ca_name = k_default_ca_name;        // tls Secret (gateway) and ConfigMap (sandboxes)
-  std::map<std::string, K8sSecretRef> secret_refs;  // --secret NAME=SECRET/KEY
-  std::map<std::string, std::string> git_remotes;   // --git-remote TARGET=URL
+  std::string ca_name = k_default_ca_name;                           // tls Secret (gateway) and ConfigMap (sandboxes)
+  std::map<std::string, K8sSecretRef> secret_refs;                   // --secret NAME=SECRET/KEY
+  std::map<std::string, std::string> git_remotes;                    // --git-remote TARGET=URL
   std::vector<std::string> cluster_cidrs = default_cluster_cidrs();  // the gateway's egress exceptions
-  std::string volume_size = "1Gi";                // PVC size of each named volume
-  std::string platform;                           // "" = sandbox.platform, else linux/amd64
+  std::string volume_size = "1Gi";                                   // PVC size of each named volume
+  std::string platform;                                              // "" = sandbox.platform, else linux/amd64
 };
 
 struct RenderResult {

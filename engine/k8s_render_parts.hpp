@@ -31,14 +31,14 @@ inline constexpr const char* k_sandbox_up_done = "/var/run/matchlock/up-done";
 struct Plan {
   const Config* config = nullptr;
   const RenderOptions* options = nullptr;
-  std::string name;           // DNS label from config.name: template, pool, claim
-  std::string gateway;        // NAME-gateway: Deployment, Service, ConfigMap
-  std::string image;          // REPOSITORY@sha256:... from the lock
-  std::string arch;           // node architecture: "amd64"
-  std::map<std::string, std::string> placeholders;   // secret NAME -> MATCHLOCK_SECRET_...
-  std::map<std::string, K8sSecretRef> secret_refs;   // every secret the gateway reads
-  std::vector<std::string> gateway_secret_args;      // "--secret", "NAME=SECRET/KEY", ...
-  std::set<std::string> k8s_secrets;                 // Kubernetes Secret names the gateway mounts
+  std::string name;                                 // DNS label from config.name: template, pool, claim
+  std::string gateway;                              // NAME-gateway: Deployment, Service, ConfigMap
+  std::string image;                                // REPOSITORY@sha256:... from the lock
+  std::string arch;                                 // node architecture: "amd64"
+  std::map<std::string, std::string> placeholders;  // secret NAME -> MATCHLOCK_SECRET_...
+  std::map<std::string, K8sSecretRef> secret_refs;  // every secret the gateway reads
+  std::vector<std::string> gateway_secret_args;     // "--secret", "NAME=SECRET/KEY", ...
+  std::set<std::string> k8s_secrets;                // Kubernetes Secret names the gateway mounts
   std::string matchlockfile_text;
 
   json metadata(const std::string& object_name, const json& labels) const;

@@ -27,8 +27,11 @@ std::string mount_volume(size_t index) { return "mount-" + std::to_string(index)
 std::string ca_script() {
   std::string ca = k_sandbox_ca_file, bundle = k_sandbox_ca_bundle;
   return "sys=/etc/ssl/certs/ca-certificates.crt\n"
-         "if [ -f \"$sys\" ]; then cat \"$sys\" " + ca + " > " + bundle + "; else cat " + ca + " > " + bundle + "; fi\n"
-         "if [ -w \"$sys\" ]; then cat " + ca + " >> \"$sys\"; fi\n";
+         "if [ -f \"$sys\" ]; then cat \"$sys\" " +
+         ca + " > " + bundle + "; else cat " + ca + " > " + bundle +
+         "; fi\n"
+         "if [ -w \"$sys\" ]; then cat " +
+         ca + " >> \"$sys\"; fi\n";
 }
 
 // One `up` task as a shell line: ( cd DIR && env K=V... CMD ), through su when it runs as
@@ -48,7 +51,8 @@ std::string task_line(const Task& t, const Config& c, bool container_root) {
   std::string dir = !t.workdir.empty() ? t.workdir : c.sandbox.workdir;
   if (!dir.empty()) cmd = "cd " + sh_quote(dir) + " && " + cmd;
   std::string user = !t.user.empty() ? t.user : c.sandbox.user;
-  if (container_root && !user.empty() && !is_root(user)) cmd = "su -s /bin/sh " + sh_quote(user) + " -c " + sh_quote(cmd);
+  if (container_root && !user.empty() && !is_root(user))
+    cmd = "su -s /bin/sh " + sh_quote(user) + " -c " + sh_quote(cmd);
   return "echo " + sh_quote("matchlock: up task " + t.name) + " >&2\n(" + cmd + ")\n";
 }
 
@@ -94,10 +98,10 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
       std::string claim = "volume-" + m.volume;
       for (auto& ch : claim)
         if (ch == '.' || ch == '_') ch = '-';
-      claims.push_back({{"metadata", {{"name", claim}}},
-                        {"spec",
-                         {{"accessModes", {"ReadWriteOnce"}},
-                          {"resources", {{"requests", {{"storage", o.volume_size}}}}}}}});
+      claims.push_back(
+          {{"metadata", {{"name", claim}}},
+           {"spec",
+            {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", o.volume_size}}}}}}}});
       mounts.push_back({{"name", claim}, {"mountPath", m.target}});
       continue;
     }
@@ -113,18 +117,18 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
         continue;
       }
       // Clone through the gateway (its policy decides whether the git host is reachable).
-      std::string script = "set -e\n" + ca_script() + "git clone -- " + sh_quote(remote->second) + " " + sh_quote(m.target) +
-                           "\nchmod -R a+rwX " + sh_quote(m.target) + "\n";
-      init.push_back({{"name", "git-clone-" + std::to_string(i)},
-                      {"image", o.git_image},
-                      {"command", {"sh", "-c", script}},
-                      {"env", plan.proxy_env()},
-                      {"securityContext",
-                       {{"allowPrivilegeEscalation", false}, {"privileged", false}, {"capabilities", {{"drop", {"ALL"}}}}}},
-                      {"volumeMounts",
-                       json::array({{{"name", "gateway-ca"}, {"mountPath", k_sandbox_ca_dir}, {"readOnly", true}},
-                                    {{"name", "matchlock-run"}, {"mountPath", k_sandbox_run_dir}},
-                                    {{"name", vol}, {"mountPath", m.target}}})}});
+      std::string script = "set -e\n" + ca_script() + "git clone -- " + sh_quote(remote->second) + " " +
+                           sh_quote(m.target) + "\nchmod -R a+rwX " + sh_quote(m.target) + "\n";
+      init.push_back(
+          {{"name", "git-clone-" + std::to_string(i)},
+           {"image", o.git_image},
+           {"command", {"sh", "-c", script}},
+           {"env", plan.proxy_env()},
+           {"securityContext",
+            {{"allowPrivilegeEscalation", false}, {"privileged", false}, {"capabilities", {{"drop", {"ALL"}}}}}},
+           {"volumeMounts", json::array({{{"name", "gateway-ca"}, {"mountPath", k_sandbox_ca_dir}, {"readOnly", true}},
+                                         {{"name", "matchlock-run"}, {"mountPath", k_sandbox_run_dir}},
+                                         {{"name", vol}, {"mountPath", m.target}}})}});
       continue;
     }
     warnings.push_back(where + ": mounts[" + std::to_string(i) + "]: the host directory " +
@@ -141,12 +145,14 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
   for (const auto& n : order)
     if (const Task* t = c.find_task(n)) script += task_line(*t, c, container_root);
   // Then idle as PID 1 (kubectl exec runs the agent), ending at once on SIGTERM.
-  script += std::string("touch ") + k_sandbox_up_done + "\ntrap 'exit 0' TERM INT\nwhile :; do sleep 3600 & wait $!; done\n";
+  script +=
+      std::string("touch ") + k_sandbox_up_done + "\ntrap 'exit 0' TERM INT\nwhile :; do sleep 3600 & wait $!; done\n";
 
   json sc = {{"allowPrivilegeEscalation", false}, {"privileged", false}};
   if (container_root) {
     sc["runAsUser"] = 0;
-    sc["capabilities"] = {{"drop", {"ALL"}}, {"add", {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"}}};
+    sc["capabilities"] = {{"drop", {"ALL"}},
+                          {"add", {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"}}};
   } else {
     sc["capabilities"] = {{"drop", {"ALL"}}};
     if (is_numeric_user(c.sandbox.user)) {

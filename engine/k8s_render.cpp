@@ -197,6 +197,11 @@ util::Result<RenderResult> render_kubernetes(const Config& config, const std::st
       plan.gateway_secret_args.push_back("--secret");
       plan.gateway_secret_args.push_back(s.name + "=" + ref->secret + "/" + ref->key);
     } else if (auto k = k8s_source(s.from_text)) {
+      if (!is_dns_subdomain(k->secret) || !is_secret_key(k->key)) {
+        errors.push_back(config.where("secrets." + s.name + ".from") + ": secrets." + s.name + ": \"" + s.from_text +
+                         "\" does not name a Kubernetes Secret and key (k8s:SECRET/KEY)");
+        continue;
+      }
       ref = *k;
     } else {
       errors.push_back(config.where("secrets." + s.name + ".from") + ": secrets." + s.name + ": from = \"" +
@@ -263,7 +268,8 @@ std::string to_yaml_stream(const std::vector<nlohmann::json>& documents) {
   std::string out;
   for (const auto& d : documents) {
     out += "---\n";
-    out += d.dump(2);
+    // Invalid UTF-8 (a Matchlockfile's comment) becomes U+FFFD rather than an exception.
+    out += d.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     out += "\n";
   }
   return out;

@@ -142,6 +142,10 @@ util::Result<json> sandbox_template(const Plan& plan, std::vector<std::string>& 
   }
 
   std::string script = "set -e\n" + ca_script();
+  // A volume starts owned by root: give it to the sandbox's user, as a local volume is.
+  if (container_root && !c.sandbox.user.empty() && !is_root(c.sandbox.user))
+    for (const auto& m : c.mounts)
+      if (!m.volume.empty()) script += "chown " + sh_quote(c.sandbox.user) + " " + sh_quote(m.target) + "\n";
   for (const auto& n : order)
     if (const Task* t = c.find_task(n)) script += task_line(*t, c, container_root);
   // Then idle as PID 1 (kubectl exec runs the agent), ending at once on SIGTERM.

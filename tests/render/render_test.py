@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import k8s_validate  # noqa: E402
 
 SRC = os.environ.get("MATCHLOCK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-MATCHLOCK = os.environ.get("MATCHLOCK") or os.path.join(SRC, "build", "matchlock")
+MATCHLOCK = os.path.abspath(os.environ.get("MATCHLOCK") or os.path.join(SRC, "build", "matchlock"))
 GOLDEN = os.path.join(SRC, "tests", "fixtures", "render")
 PLACEHOLDER = re.compile(r"MATCHLOCK_SECRET_[0-9a-f]{32}")
 failures = []

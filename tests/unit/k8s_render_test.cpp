@@ -107,6 +107,15 @@ TEST_CASE("render: names derive from the project name (at most 40 characters), a
         "docker.io/library/alpine@sha256:" + std::string(64, 'a'));
 }
 
+TEST_CASE("render: a k8s: source must name a Secret and a key") {
+  engine::Config c = parse(k_secrets);
+  for (auto& s : c.secrets) s.from_text = s.name == "GH_TOKEN" ? "k8s:../etc/k" : "k8s:npm/";
+  auto r = engine::render_kubernetes(c, "text", lock_for(c), {});
+  REQUIRE(!r);
+  CHECK(r.error().message().find("secrets.GH_TOKEN") != std::string::npos);
+  CHECK(r.error().message().find("secrets.NPM_TOKEN") != std::string::npos);
+}
+
 TEST_CASE("render: a lock digest that is not sha256:<64 hex> is refused") {
   engine::Config c = parse("");
   engine::Lockfile lock;

@@ -37,6 +37,7 @@ void register_export(CLI::App& app, Context& ctx);  // cmd/verb_snapshot.cpp
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
+void register_gateway(CLI::App& app, Context& ctx);
 void register_port(CLI::App& app, Context& ctx);
 void register_volume(CLI::App& app, Context& ctx);
 void register_completion(CLI::App& app, Context& ctx);  // cmd/verb_completion.cpp
@@ -51,7 +52,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_gc,      register_lock,       register_up,    register_exec,      register_shell,
     register_ps,      register_logs,       register_tasks, register_down,      register_fetch_branch,
     register_diff,    register_export,     register_rm,    register_supervise, register_net,
-    register_port,    register_completion, register_man,   register_volume,
+    register_port,    register_completion, register_man,   register_volume,    register_gateway,
 };
 
 }  // namespace cmd

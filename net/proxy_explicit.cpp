@@ -9,6 +9,7 @@
 //   anything else         -> 400 (origin-form, https:// absolute form, a malformed head);
 //                            a head larger than k_max_head_bytes -> 431; none within
 //                            head_timeout -> closed. Every refusal is audited.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -67,15 +68,7 @@ class ExplicitClient {
     if (e.address.empty() && m_info.dst_ip.value) e.address = m_info.dst_ip.to_string();
     m_shared.audit(e);
     m_shared.scrub(body);
-    (void)util::write_all(m_fd.get(), make_response(status, status_text, body));
-    ::shutdown(m_fd.get(), SHUT_WR);
-    // Drain briefly so the close is a FIN, not a reset over the answer.
-    char buf[4096];
-    pollfd p{m_fd.get(), POLLIN, 0};
-    for (int i = 0; i < 16 && ::poll(&p, 1, 100) > 0; ++i) {
-      auto n = util::read_some(m_fd.get(), buf);
-      if (!n || *n == 0) break;
-    }
+    answer_and_close(m_fd.get(), make_response(status, status_text, body));
   }
   void refuse_bad(std::string reason, const HttpHead* head = nullptr) {
     AuditEvent e;
@@ -107,7 +100,8 @@ class ExplicitClient {
 void ExplicitClient::run() {
   ClientHead head;
   {
-    TrackedFd tracked(m_shared, util::Fd(::dup(m_fd.get())));  // shut down on stop while we wait
+    // A second fd on the socket, tracked: a stopping proxy shuts it down while we wait.
+    TrackedFd tracked(m_shared, util::Fd(::fcntl(m_fd.get(), F_DUPFD_CLOEXEC, 0)));
     if (tracked.get() < 0) return;
     head = read_client_head(m_fd.get(), Clock::now() + m_shared.options.head_timeout);
   }

@@ -182,15 +182,7 @@ void Flow::refuse(const Decision& d) {
   m_shared.audit(e);
   std::string response =
       make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
-  (void)util::write_all(m_guest.get(), response);
-  ::shutdown(m_guest.get(), SHUT_WR);
-  // Drain what the guest still sends so the close is a FIN, not a reset over our 403.
-  char buf[4096];
-  pollfd p{m_guest.get(), POLLIN, 0};
-  for (int i = 0; i < 64 && ::poll(&p, 1, 200) > 0; ++i) {
-    auto n = util::read_some(m_guest.get(), buf);
-    if (!n || *n == 0) break;
-  }
+  answer_and_close(m_guest.get(), response);
 }
 
 util::Result<void> Flow::forward(const Decision& decision) {
@@ -307,6 +299,18 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
 }
 
 }  // namespace
+
+void answer_and_close(int fd, std::string_view response) {
+  (void)util::write_all(fd, response);
+  ::shutdown(fd, SHUT_WR);
+  // Drain what the client still sends so the close is a FIN, not a reset over the answer.
+  char buf[4096];
+  pollfd p{fd, POLLIN, 0};
+  for (int i = 0; i < 64 && ::poll(&p, 1, 200) > 0; ++i) {
+    auto n = util::read_some(fd, buf);
+    if (!n || *n == 0) break;
+  }
+}
 
 void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest, FlowEntry entry) {
   Flow flow(shared, info, std::move(guest), std::move(entry));

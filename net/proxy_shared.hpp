@@ -100,6 +100,9 @@ struct FlowEntry {
   FlowEntryKind kind = FlowEntryKind::Captured;
   std::string prefix;  // bytes already read from the client (the request head, for AbsoluteForm)
 };
+// Writes RESPONSE (a refusal) to FD, half-closes, and reads what the client still sends for a
+// bounded time, so the close is a FIN, not a reset over the answer (proxy_flow.cpp).
+void answer_and_close(int fd, std::string_view response);
 // Runs one flow to completion on the calling thread (proxy_flow.cpp). An explicit flow
 // (Connect/AbsoluteForm) was already decided allowed by the caller; a failed dial is answered
 // with 502, a dialed Connect with 200, and a ClientHello's SNI must equal the CONNECT host.

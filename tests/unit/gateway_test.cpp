@@ -114,7 +114,7 @@ TEST_CASE("the placeholders file: a JSON object of valid, distinct placeholders"
   CHECK_FALSE(net::is_placeholder(k_ph + "0"));
 }
 
-TEST_CASE("--secret NAME=SECRET/KEY mappings") {
+TEST_CASE("secret mappings: --secret NAME=SECRET/KEY") {
   auto ok = engine::parse_secret_maps({"GH=creds/gh", "NPM=creds/npm"});
   REQUIRE(ok);
   CHECK(ok->at("GH").text() == "creds/gh");

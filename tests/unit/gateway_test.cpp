@@ -1,6 +1,11 @@
 // matchlock gateway's inputs, parsed from strings (docs/gateway.md): k8s: secret references,
-// the --placeholders file, --secret mappings; the local refusal of k8s: secrets; the gateway CA.
+// the --placeholders file, --secret mappings; the local refusal of k8s: secrets; the gateway CA;
+// the health endpoints.
 #include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <string>
 
@@ -9,6 +14,8 @@
 #include "engine/k8s_secret_ref.hpp"
 #include "engine/net_setup.hpp"
 #include "net/ca.hpp"
+#include "net/gateway.hpp"
+#include "net/health_server.hpp"
 #include "net/secrets.hpp"
 #include "util/temp_dir.hpp"
 
@@ -158,4 +165,46 @@ TEST_CASE("the gateway CA round-trips through its files and is never overwritten
   CHECK(mismatched.error().message().find("does not belong") != std::string::npos);
   auto leaf_as_ca = net::SandboxCa::load(std::string(), *key);
   CHECK_FALSE(leaf_as_ca);
+}
+
+namespace {
+
+// One GET to 127.0.0.1:PORT; the status code, or 0.
+int get_status(uint16_t port, const std::string& path) {
+  util::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return 0;
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (!util::write_all(fd.get(), req)) return 0;
+  auto text = util::read_all(fd.get());
+  if (!text || text->size() < 12) return 0;
+  return std::stoi(text->substr(9, 3));
+}
+
+uint16_t port_of(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return ntohs(sa.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("health: /healthz while alive, /readyz only once ready") {
+  auto listener = net::listen_tcp("127.0.0.1:0");
+  REQUIRE(listener);
+  uint16_t port = port_of(listener->get());
+  auto health = net::HealthServer::start(std::move(*listener));
+  REQUIRE(health);
+  CHECK(get_status(port, "/healthz") == 200);
+  CHECK(get_status(port, "/readyz") == 503);
+  (*health)->set_ready(true);
+  CHECK(get_status(port, "/readyz") == 200);
+  CHECK(get_status(port, "/metrics") == 404);
+  CHECK_FALSE(net::listen_tcp("127.0.0.1"));
+  CHECK_FALSE(net::listen_tcp("localhost:80"));
+  CHECK_FALSE(net::listen_tcp("127.0.0.1:65536"));
 }

@@ -75,7 +75,7 @@ class ExplicitClient {
     e.reason = reason;
     if (head) {
       e.method = head->method;
-      e.path = head->target.substr(0, head->target.find('?'));
+      e.path = audit_path(head->method, head->target);
     }
     refuse(400, "Bad Request", std::move(e), "matchlock gateway: request refused: " + reason + "\n");
   }
@@ -157,7 +157,7 @@ void ExplicitClient::run() {
     e.rule = d.rule;
     e.reason = d.reason;
     e.method = req.method;
-    if (req.method != "CONNECT") e.path = req.target.substr(0, req.target.find('?'));
+    e.path = audit_path(req.method, req.target);
     std::string host = m_info.dst_name.empty() ? m_info.dst_ip.to_string() : m_info.dst_name;
     return refuse(403, "Forbidden", std::move(e), refusal_body(host, m_info.dst_port, d));
   }

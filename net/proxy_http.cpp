@@ -29,7 +29,8 @@ AuditEvent http_event(const HttpSession& s, const HttpHead* request, std::string
   e.intercepted = s.intercepted;
   if (request) {
     e.method = request->method;
-    e.path = request->target.substr(0, request->target.find('?'));
+    e.path = s.explicit_proxy ? audit_path(request->method, request->target)
+                              : request->target.substr(0, request->target.find('?'));
   }
   return e;
 }

@@ -141,7 +141,9 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 def find(**kw):
     return [r for r in recs if all(r.get(k) == v for k, v in kw.items())]
-assert find(kind="http", name="evil.test", decision="deny"), "evil.test refusal"
+assert find(kind="http", name="evil.test", path="/denied", decision="deny"), "evil.test refusal (the path alone)"
+assert find(kind="http", name="allowed.test", path="/front", decision="deny"), "Host mismatch (the path alone)"
+assert not [r for r in recs if "://" in r.get("path", "")], "a URL in a path"
 assert find(kind="http", name="evil.test", method="CONNECT", decision="deny"), "CONNECT evil.test refusal"
 assert find(kind="http", name="allowed.test", path="/plain", decision="allow", status=200), "allowed plain"
 assert [r for r in find(kind="tls", name="allowed.test", decision="allow") if not r.get("intercepted")], "passthrough"

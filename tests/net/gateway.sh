@@ -134,6 +134,17 @@ expect_contains "$(cat "$TEST_TMP/body")" "private"
 [ "$(pod python3 "$GW_CLIENT" "$GW_ADDR" 3128 malformed)" = 400 ] || fail "malformed head"
 [ "$(pod python3 "$GW_CLIENT" "$GW_ADDR" 3128 oversize)" = 431 ] || fail "oversize head"
 
+# Throughput (printed, checked for size only): 64 MiB through a passthrough tunnel and through the MITM.
+for how in "pass --cacert $TEST_TMP/ca.pem https://allowed.test" "mitm --cacert $TEST_TMP/gwca/tls.crt https://secret.test" \
+           "plain http://allowed.test"; do
+  set -- $how
+  name=$1; shift; url=${!#}; set -- "${@:1:$#-1}"
+  out=$(pod curl -sS --max-time 120 -o /dev/null -w '%{size_download} %{speed_download}' --proxy "http://$GW_ADDR:3128" \
+    "$@" "$url/big?n=67108864" 2>&1 || true)
+  [ "${out%% *}" = 67108864 ] || fail "64 MiB through the gateway ($name): $out"
+  echo "throughput $name: $(( ${out##* } / 1048576 )) MiB/s"
+done
+
 # The audit log: JSON lines on stdout, in the sandbox's record format.
 sleep 0.5
 python3 - "$TEST_TMP/gw.out" <<'PY' || fail "audit: $(cat "$TEST_TMP/gw.out")"

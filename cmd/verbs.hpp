@@ -37,6 +37,7 @@ void register_export(CLI::App& app, Context& ctx);  // cmd/verb_snapshot.cpp
 void register_rm(CLI::App& app, Context& ctx);
 void register_supervise(CLI::App& app, Context& ctx);
 void register_net(CLI::App& app, Context& ctx);
+void register_gateway(CLI::App& app, Context& ctx);
 void register_port(CLI::App& app, Context& ctx);
 void register_volume(CLI::App& app, Context& ctx);
 void register_render(CLI::App& app, Context& ctx);      // cmd/verb_render.cpp
@@ -53,6 +54,7 @@ inline constexpr VerbRegistrar k_verbs[] = {
     register_ps,      register_logs,       register_tasks, register_down,      register_fetch_branch,
     register_diff,    register_export,     register_rm,    register_supervise, register_net,
     register_port,    register_completion, register_man,   register_volume,    register_render,
+    register_gateway,
 };
 
 }  // namespace cmd

@@ -81,6 +81,8 @@ const char* to_string(SecretSource s) {
       return "file";
     case SecretSource::Cmd:
       return "cmd";
+    case SecretSource::K8s:
+      return "k8s";
   }
   return "?";
 }

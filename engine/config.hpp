@@ -40,7 +40,8 @@ enum class Backend { Auto, Qemu, Firecracker, Gvisor, Vz };
 enum class KernelKind { Default, Path, Reference };
 enum class MountMode { Rw, Ro, Snapshot, Git };
 enum class MountCache { Auto, None };  // workspace::CachePolicy
-enum class SecretSource { Env, File, Cmd };
+// K8s: a key of a Kubernetes Secret ("k8s:SECRET/KEY"), read only by `matchlock gateway`.
+enum class SecretSource { Env, File, Cmd, K8s };
 enum class PortProtocol { Tcp };
 
 struct Kernel {
@@ -111,7 +112,8 @@ struct InjectSet {
 struct Secret {
   std::string name;  // a valid environment variable name
   SecretSource source = SecretSource::Env;
-  std::string source_value;      // VAR, PATH (absolute, or "~/..." for $HOME) or COMMAND; never the secret itself
+  // VAR, PATH (absolute, or "~/..." for $HOME), COMMAND or SECRET/KEY; never the secret itself
+  std::string source_value;
   std::string from_text;         // as written ("env:ANTHROPIC_API_KEY")
   std::vector<net::Rule> hosts;  // where the real value may be sent (non-empty)
   InjectSet inject;

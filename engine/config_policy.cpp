@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "engine/config_reader.hpp"
+#include "engine/k8s_secret_ref.hpp"
 #include "net/hostname.hpp"
 
 namespace engine::detail {
@@ -201,8 +202,8 @@ void parse_secrets(Reader& r, const toml::table& root) {
       auto colon = v.find(':');
       std::string_view kind = v.substr(0, colon);
       std::string_view rest = colon == std::string_view::npos ? std::string_view() : v.substr(colon + 1);
-      if (colon == std::string_view::npos || (kind != "env" && kind != "file" && kind != "cmd")) {
-        r.error(from->pos, p + ".from \"" + from->value + "\" must start with env:, file: or cmd:");
+      if (colon == std::string_view::npos || (kind != "env" && kind != "file" && kind != "cmd" && kind != "k8s")) {
+        r.error(from->pos, p + ".from \"" + from->value + "\" must start with env:, file:, cmd: or k8s:");
         ok = false;
       } else if (rest.empty()) {
         r.error(from->pos, p + ".from \"" + from->value + "\" names nothing after \"" + std::string(kind) + ":\"");
@@ -218,12 +219,20 @@ void parse_secrets(Reader& r, const toml::table& root) {
         s.source = SecretSource::File;
         // "~/..." is kept as written and expanded with $HOME when the secret is read.
         s.source_value = rest.starts_with("~/") ? std::string(rest) : resolve_host_path(c.base_dir, rest).string();
+      } else if (kind == "k8s") {
+        // A Kubernetes Secret's key: only `matchlock gateway` reads it (engine/k8s_secret_ref.hpp).
+        s.source = SecretSource::K8s;
+        s.source_value = std::string(rest);
+        if (auto ref = parse_k8s_secret_ref(rest); !ref) {
+          r.error(from->pos, p + ".from: " + ref.error().message());
+          ok = false;
+        }
       } else {
         s.source = SecretSource::Cmd;
         s.source_value = std::string(rest);
       }
     } else {
-      if (!t->get("from")) r.error(s.pos, p + " needs from = \"env:VAR\", \"file:PATH\" or \"cmd:COMMAND\"");
+      if (!t->get("from")) r.error(s.pos, p + " needs from = \"env:VAR\", \"file:PATH\", \"cmd:COMMAND\" or \"k8s:SECRET/KEY\"");
       ok = false;
     }
     if (auto hosts = r.get_strings(*t, "hosts", p + ".hosts")) {

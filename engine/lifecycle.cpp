@@ -1,5 +1,7 @@
 #include "engine/lifecycle.hpp"
 
+#include "engine/net_setup.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -203,6 +205,7 @@ std::vector<std::string> up_plan(const util::Dirs& dirs, const SandboxTarget& t)
 
 util::Result<UpResult> ensure_up(const util::Dirs& dirs, const SandboxTarget& t, Recreate recreate) {
   auto t0 = std::chrono::steady_clock::now();
+  ML_TRY(refuse_cluster_secrets(t.config));
   auto paths = sandbox_paths(dirs, t.name);
   if (util::path_exists(paths.record())) {
     auto record = ML_TRY(read_record(paths));

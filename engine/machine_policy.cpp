@@ -59,8 +59,10 @@ void parse_secrets(Reader& r, const toml::table& root, MachinePolicy& p) {
         kinds.push_back(SecretSource::File);
       else if (s.value == "cmd")
         kinds.push_back(SecretSource::Cmd);
+      else if (s.value == "k8s")
+        kinds.push_back(SecretSource::K8s);
       else
-        r.error(s.pos, "secrets.sources \"" + s.value + "\" must be one of env, file, cmd");
+        r.error(s.pos, "secrets.sources \"" + s.value + "\" must be one of env, file, cmd, k8s");
     }
     p.secret_sources = at(std::move(kinds), Reader::pos(*t->get("sources")));
   }

@@ -35,6 +35,24 @@ struct LoadedSecrets {
 };
 util::Result<LoadedSecrets> load_secrets(const Config& config);
 
+// The same with the two steps supplied, so `matchlock gateway` binds its secrets with this
+// code too (engine/gateway_setup.hpp): READ returns a secret's raw bytes (the same checks
+// then apply: a trailing newline dropped, not empty, at most 1 MiB, one line unless json);
+// PLACEHOLDER gives the placeholder of a binding NAME (NAME or NAME.FIELD).
+using SecretReader = std::function<util::Result<std::string>(const Secret&)>;
+using PlaceholderSource = std::function<util::Result<std::string>(std::string_view binding_name)>;
+enum class SecretFiles { Render, Skip };
+util::Result<LoadedSecrets> bind_secrets(const Config& config, const SecretReader& read,
+                                         const PlaceholderSource& placeholder, SecretFiles files);
+// The local sources: env:, file:, cmd:; k8s: is refused (it exists only in a cluster gateway),
+// naming CONFIG's file and the secret's line.
+util::Result<std::string> read_local_secret(const Config& config, const Secret& s);
+// The first k8s: secret of CONFIG as read_local_secret refuses it (checked before anything
+// is pulled or booted: `run`, `up`), else ok.
+util::Result<void> refuse_cluster_secrets(const Config& config);
+// A file: source's bytes (a regular file of at most 1 MiB); errors name S and PATH.
+util::Result<std::string> read_secret_file(const Secret& s, const std::filesystem::path& path);
+
 // <state>/sandboxes/<name>/audit.jsonl
 std::filesystem::path audit_path(const util::Dirs& dirs, std::string_view sandbox_name);
 

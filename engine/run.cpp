@@ -1,5 +1,7 @@
 #include "engine/run.hpp"
 
+#include "engine/net_setup.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -73,6 +75,7 @@ util::Result<int> run_in_sandbox(const util::Dirs& dirs, const RunOptions& o) {
   // The machine's policy.toml bounds the file, and the file's grants are approved, before
   // anything is pulled or booted (--image alone has no policy).
   if (config) {
+    ML_TRY(refuse_cluster_secrets(*config));
     ML_TRY(bound_by_machine_policy(dirs, *config));
     ML_TRY(ensure_trusted(dirs, *config, o.trust, STDIN_FILENO, stderr));
   }

@@ -1,4 +1,5 @@
-// The audit log: one JSON object per line in <state>/sandboxes/<name>/audit.jsonl.
+// The audit log: one JSON object per line in <state>/sandboxes/<name>/audit.jsonl
+// (for `matchlock gateway`: on its stdout).
 // Records what left (or tried to leave) the sandbox: when, what kind, to which
 // name/address/port, the decision and the rule behind it, bytes each way and the
 // NAMES of secrets injected. Never values, never URLs' queries or headers.
@@ -52,6 +53,8 @@ class Audit {
 
   // Appends to PATH (created 0600, parent directories made). An empty PATH discards records.
   static util::Result<Audit> open(const std::filesystem::path& path, uint64_t max_bytes = k_default_max_bytes);
+  // Records to FD (the gateway's stdout: a log collector reads it), no size cap.
+  static Audit to_stream(util::Fd fd) { return Audit(std::move(fd), 0, UINT64_MAX); }
   Audit() = default;
   Audit(Audit&& other) noexcept
       : m_fd(std::move(other.m_fd)), m_written(other.m_written), m_max_bytes(other.m_max_bytes) {}

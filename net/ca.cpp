@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <openssl/crypto.h>
 
 #include "net/ipv4.hpp"
 #include "net/rule.hpp"
@@ -16,6 +17,7 @@ namespace {
 constexpr long k_backdate = 3600;            // clock skew between host and guest
 constexpr long k_ca_lifetime = 30L * 86400;  // a sandbox rarely lives longer
 constexpr long k_leaf_lifetime = 7L * 86400;
+constexpr std::chrono::hours k_leaf_refresh{24};
 
 util::Result<PkeyPtr> make_p256_key() {
   PkeyPtr key(EVP_EC_gen("P-256"));
@@ -60,35 +62,86 @@ util::Result<X509Ptr> new_cert(EVP_PKEY* subject_key, const std::string& cn, lon
   return cert;
 }
 
+util::Result<std::string> pem_of(X509* cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (!bio || PEM_write_bio_X509(bio, cert) != 1) {
+    BIO_free(bio);
+    return tls_error("encode CA certificate");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
 }  // namespace
 
 util::Result<std::unique_ptr<SandboxCa>> SandboxCa::create(std::string_view sandbox_name) {
+  return make_ca("matchlock sandbox CA " + std::string(sandbox_name.substr(0, 40)), k_ca_lifetime);
+}
+
+util::Result<std::unique_ptr<SandboxCa>> SandboxCa::create_for_gateway(std::string_view gateway_name) {
+  return make_ca("matchlock gateway CA " + std::string(gateway_name.substr(0, 40)), k_gateway_ca_days * 86400);
+}
+
+util::Result<std::unique_ptr<SandboxCa>> SandboxCa::load(std::string_view cert_pem, std::string_view key_pem) {
+  std::unique_ptr<SandboxCa> ca(new SandboxCa());
+  BIO* cb = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  ca->m_cert.reset(cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr);
+  BIO_free(cb);
+  if (!ca->m_cert) return tls_error("the CA certificate is not a PEM certificate");
+  BIO* kb = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  ca->m_key.reset(kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr);
+  BIO_free(kb);
+  if (!ca->m_key) return tls_error("the CA key is not a PEM private key");
+  if (X509_check_ca(ca->m_cert.get()) != 1)
+    return util::make_error(util::ErrorCode::Config, "the CA certificate is not a CA (basicConstraints CA:TRUE)");
+  if (X509_check_private_key(ca->m_cert.get(), ca->m_key.get()) != 1)
+    return tls_error("the CA key does not belong to the CA certificate");
+  if (X509_cmp_current_time(X509_get0_notAfter(ca->m_cert.get())) <= 0)
+    return util::make_error(util::ErrorCode::Config, "the CA certificate has expired");
+  ca->m_leaf_key = ML_TRY(make_p256_key());
+  ca->m_cert_pem = ML_TRY(pem_of(ca->m_cert.get()));
+  return ca;
+}
+
+util::Result<std::string> SandboxCa::key_pem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (!bio || PEM_write_bio_PrivateKey(bio, m_key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    BIO_free(bio);
+    return tls_error("encode CA key");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  OPENSSL_cleanse(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
+util::Result<std::unique_ptr<SandboxCa>> SandboxCa::make_ca(const std::string& cn, long lifetime) {
   std::unique_ptr<SandboxCa> ca(new SandboxCa());
   ca->m_key = ML_TRY(make_p256_key());
   ca->m_leaf_key = ML_TRY(make_p256_key());
-  std::string cn = "matchlock sandbox CA " + std::string(sandbox_name.substr(0, 40));
-  ca->m_cert = ML_TRY(new_cert(ca->m_key.get(), cn, k_ca_lifetime));
+  ca->m_cert = ML_TRY(new_cert(ca->m_key.get(), cn, lifetime));
   X509* c = ca->m_cert.get();
   X509_set_issuer_name(c, X509_get_subject_name(c));
   ML_TRY(add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
   ML_TRY(add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign"));
   ML_TRY(add_ext(c, c, NID_subject_key_identifier, "hash"));
   if (X509_sign(c, ca->m_key.get(), EVP_sha256()) == 0) return tls_error("sign CA certificate");
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (!bio || PEM_write_bio_X509(bio, c) != 1) {
-    BIO_free(bio);
-    return tls_error("encode CA certificate");
-  }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  ca->m_cert_pem.assign(data, static_cast<size_t>(len));
-  BIO_free(bio);
+  ca->m_cert_pem = ML_TRY(pem_of(c));
   return ca;
 }
 
 util::Result<std::shared_ptr<const LeafCert>> SandboxCa::leaf_for(std::string_view name) {
   std::lock_guard lock(m_mutex);
-  if (auto it = m_leaves.find(name); it != m_leaves.end()) return it->second;
+  auto now = std::chrono::steady_clock::now();
+  if (auto it = m_leaves.find(name); it != m_leaves.end()) {
+    if (now - it->second->minted < k_leaf_refresh) return it->second;
+    m_leaves.erase(it);
+  }
   std::string n(name);
   if (!parse_ipv4(n) && !is_valid_hostname(n))
     return util::make_error(util::ErrorCode::Network, "no certificate for invalid name \"" + n + "\"");
@@ -104,6 +157,7 @@ util::Result<std::shared_ptr<const LeafCert>> SandboxCa::leaf_for(std::string_vi
   auto leaf = std::make_shared<LeafCert>();
   leaf->cert = std::move(cert);
   leaf->key = m_leaf_key.get();
+  leaf->minted = now;
   m_leaves.emplace(n, leaf);
   return std::shared_ptr<const LeafCert>(leaf);
 }

@@ -214,4 +214,15 @@ std::string make_response(int status, std::string_view reason, std::string_view 
   return out;
 }
 
+std::string audit_path(std::string_view method, std::string_view target) {
+  if (method == "CONNECT") return {};
+  if (auto scheme = target.find("://"); scheme != std::string_view::npos && !target.starts_with('/')) {
+    std::string_view rest = target.substr(scheme + 3);
+    auto slash = rest.find_first_of("/?#");
+    target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    if (target.starts_with('?') || target.starts_with('#')) target = "/";
+  }
+  return std::string(target.substr(0, target.find('?')));
+}
+
 }  // namespace net

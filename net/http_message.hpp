@@ -60,6 +60,10 @@ util::Result<BodyFraming> response_framing(const HttpHead& response, std::string
 // Whether the connection stays open after this exchange.
 bool keeps_alive(const HttpHead& request, const HttpHead& response);
 
+// What the audit log records of a request target: its path without the query; for an
+// absolute-form target ("http://host/p?q") the path alone ("/p"). CONNECT's: "".
+std::string audit_path(std::string_view method, std::string_view target);
+
 // A small complete response (for 403/400/502 made up by the proxy).
 std::string make_response(int status, std::string_view reason, std::string_view body);
 

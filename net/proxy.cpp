@@ -138,24 +138,42 @@ bool Proxy::admit(const FlowInfo& info) {
 }
 
 void Proxy::handle(const FlowInfo& info, util::Fd stream) {
+  auto fd = std::make_shared<util::Fd>(std::move(stream));
   std::lock_guard lock(m_mutex);
+  // Admitted at the SYN, but the cap may have filled up before the handshake completed:
+  // then the fd closes, and the guest sees a reset.
+  start_worker(info, [info, fd](ProxyShared& shared) { run_flow(shared, info, std::move(*fd)); });
+}
+
+bool Proxy::handle_client(const FlowInfo& peer, util::Fd client, std::function<void()> finished) {
+  auto fd = std::make_shared<util::Fd>(std::move(client));
+  std::lock_guard lock(m_mutex);
+  return start_worker(peer, [peer, fd, finished = std::move(finished)](ProxyShared& shared) {
+    run_explicit_client(shared, peer, std::move(*fd));
+    if (finished) finished();
+  });
+}
+
+bool Proxy::start_worker(const FlowInfo& info, std::function<void(ProxyShared&)> body) {
   reap_finished();
-  if (m_shared->stopping()) return;  // closing the fd resets the connection
-  // Admitted at the SYN, but the cap filled up before the handshake completed.
-  if (m_live.load() >= m_shared->options.max_flows) return refuse_over_cap(info);
+  if (m_shared->stopping()) return false;  // closing the fd resets the connection
+  if (m_live.load() >= m_shared->options.max_flows) {
+    refuse_over_cap(info);
+    return false;
+  }
   auto worker = std::make_unique<Worker>();
   auto shared = m_shared;
-  auto fd = std::make_shared<util::Fd>(std::move(stream));
-  worker->body = [this, shared, info, fd] {
-    run_flow(*shared, info, std::move(*fd));
+  worker->body = [this, shared, body = std::move(body)] {
+    body(*shared);
     worker_finished();
   };
   ++m_live;
   if (!worker->start()) {
     --m_live;
-    return;  // out of threads: the fd closes, the guest sees a refusal
+    return false;  // out of threads: the fd closes, the guest sees a refusal
   }
   m_workers.push_back(std::move(worker));
+  return true;
 }
 
 // At the cap: the guest gets RST (the caller refuses). Audited, but at most once a second

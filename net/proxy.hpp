@@ -9,7 +9,9 @@
 //     upstream is verified (system trust store plus an extra CA file), the guest sees
 //     a leaf signed by SandboxCa offering ALPN http/1.1, and placeholders are swapped
 //     for the real values in request heads (net/secrets.hpp).
-// One worker thread per flow (small stack), at most ProxyOptions::max_flows at once: a SYN
+// The same code serves `matchlock gateway`'s explicit-proxy clients (handle_client): a
+// CONNECT or an absolute-form request names the destination, then the flow runs as above
+// (proxy_explicit.cpp). One worker thread per flow (small stack), at most ProxyOptions::max_flows at once: a SYN
 // beyond is refused by admission() (RST instead of SYN-ACK) and audited, at most one record a
 // second.
 // Memory freed by finished flows is handed back to the OS (malloc_trim) after bursts.
@@ -55,6 +57,10 @@ struct ProxyOptions {
   std::chrono::milliseconds refused_sniff_timeout{5000};
   // Concurrent flows (worker threads) of the sandbox; docs/threat-model.md "Resource limits".
   size_t max_flows = 256;
+  // How long an allowed flow may stay silent both ways before its first byte (then it closes).
+  std::chrono::milliseconds first_bytes_timeout{std::chrono::hours(24)};
+  // Explicit-proxy clients (handle_client): how long the request head may take to arrive.
+  std::chrono::milliseconds head_timeout{10000};
 };
 
 // The DNS side of the same policy, for StackConfig::name_allowed: whether NAME may be
@@ -75,6 +81,10 @@ class Proxy {
   FlowHandler handler() {
     return [this](const FlowInfo& info, util::Fd stream) { handle(info, std::move(stream)); };
   }
+  // An explicit-proxy client (`matchlock gateway`, net/gateway.hpp): PEER is its address
+  // (guest_ip/guest_port). Never blocks; false when at the flow cap or stopping (the caller
+  // closes CLIENT). FINISHED runs on the worker when the client is done.
+  bool handle_client(const FlowInfo& peer, util::Fd client, std::function<void()> finished);
   // For StackConfig::admit_flow: false while the sandbox is at its flow cap (or stopping).
   bool admit(const FlowInfo& info);
   FlowAdmission admission() {
@@ -85,6 +95,8 @@ class Proxy {
  private:
   Proxy() = default;
   void reap_finished();
+  // Runs BODY on a worker of its own (m_mutex held by the caller); false at the cap.
+  bool start_worker(const FlowInfo& info, std::function<void(ProxyShared&)> body);
   void refuse_over_cap(const FlowInfo& info);
   void worker_finished();
 

@@ -2,7 +2,9 @@
 // check HTTP, or intercept TLS.
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "net/host_service.hpp"
@@ -24,21 +26,41 @@ struct Sniffed {
   FirstBytes kind = FirstBytes::Silent;
   std::string bytes;  // everything read from the guest so far
   ClientHello hello;
+  bool timed_out = false;  // Silent: neither side sent a byte within the timeout
 };
 
 // Reads from GUEST until the first bytes are classified (a complete ClientHello for TLS).
-// When UPSTREAM >= 0 and it speaks first, the flow is "server first": Silent.
-util::Result<Sniffed> sniff(int guest, int upstream, std::chrono::milliseconds timeout) {
+// When UPSTREAM >= 0 and it speaks first, the flow is "server first": Silent. Nothing from
+// either side within TIMEOUT: Silent with timed_out.
+// PREFIX: bytes already read from the guest (after an explicit proxy's CONNECT head).
+util::Result<Sniffed> sniff(int guest, int upstream, std::chrono::milliseconds timeout, std::string prefix = {}) {
   Sniffed s;
+  s.bytes = std::move(prefix);
   auto deadline = Clock::now() + timeout;
+  bool fresh = !s.bytes.empty();
   while (true) {
-    pollfd fds[2] = {{guest, POLLIN, 0}, {upstream, POLLIN, 0}};
-    int wait = -1;
-    if (upstream < 0 || !s.bytes.empty()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return s.bytes.empty() ? s : (s.kind = FirstBytes::Other, s);
-      wait = static_cast<int>(left);
+    if (fresh) {
+      fresh = false;
+      auto bytes = std::span(reinterpret_cast<const uint8_t*>(s.bytes.data()), s.bytes.size());
+      s.hello = parse_client_hello(bytes);
+      if (s.hello.status == HelloStatus::Complete || s.hello.status == HelloStatus::Malformed) {
+        s.kind = FirstBytes::Tls;
+        return s;
+      }
+      if (s.hello.status == HelloStatus::NeedMore) {
+        if (s.bytes.size() > 70000) return util::make_error(util::ErrorCode::Network, "ClientHello too large");
+      } else if (Sniff h = looks_like_http_request(s.bytes); h != Sniff::NeedMore) {
+        s.kind = h == Sniff::Yes ? FirstBytes::Http : FirstBytes::Other;
+        return s;
+      }
     }
+    pollfd fds[2] = {{guest, POLLIN, 0}, {upstream, POLLIN, 0}};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      s.timed_out = s.bytes.empty();
+      return s.bytes.empty() ? s : (s.kind = FirstBytes::Other, s);
+    }
+    int wait = static_cast<int>(std::min<int64_t>(left, INT32_MAX));
     int r = util::retry_eintr([&] { return ::poll(fds, upstream < 0 ? 1 : 2, wait); });
     if (r < 0) return util::sys_error("poll");
     if (r == 0) continue;
@@ -53,20 +75,7 @@ util::Result<Sniffed> sniff(int guest, int upstream, std::chrono::milliseconds t
       return s;
     }
     s.bytes.append(buf, n);
-    auto bytes = std::span(reinterpret_cast<const uint8_t*>(s.bytes.data()), s.bytes.size());
-    s.hello = parse_client_hello(bytes);
-    if (s.hello.status == HelloStatus::Complete || s.hello.status == HelloStatus::Malformed) {
-      s.kind = FirstBytes::Tls;
-      return s;
-    }
-    if (s.hello.status == HelloStatus::NeedMore) {
-      if (s.bytes.size() > 70000) return util::make_error(util::ErrorCode::Network, "ClientHello too large");
-      continue;
-    }
-    Sniff h = looks_like_http_request(s.bytes);
-    if (h == Sniff::NeedMore) continue;
-    s.kind = h == Sniff::Yes ? FirstBytes::Http : FirstBytes::Other;
-    return s;
+    fresh = true;
   }
 }
 
@@ -88,8 +97,8 @@ std::string host_of(const std::optional<HttpHead>& head) {
 
 class Flow {
  public:
-  Flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest)
-      : m_shared(shared), m_info(info), m_guest(shared, std::move(guest)) {}
+  Flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest, FlowEntry entry)
+      : m_shared(shared), m_info(info), m_guest(shared, std::move(guest)), m_entry(std::move(entry)) {}
 
   void run();
 
@@ -101,7 +110,7 @@ class Flow {
     AuditEvent e;
     e.kind = kind;
     e.name = std::move(name);
-    e.address = m_info.dst_ip.to_string();
+    if (m_info.dst_ip.value) e.address = m_info.dst_ip.to_string();  // none for a gateway's named flow
     e.port = m_info.dst_port;
     e.allowed = d.allowed();
     e.rule = d.rule;
@@ -111,9 +120,18 @@ class Flow {
   // The name the flow is for: the DNS name behind the synthetic address, else the address.
   std::string flow_host() const { return m_info.dst_name.empty() ? m_info.dst_ip.to_string() : m_info.dst_name; }
 
+  bool explicit_entry() const { return m_entry.kind != FlowEntryKind::Captured; }
+  // An explicit client's answer (200 to CONNECT, 502 for a failed dial), scrubbed.
+  void answer(int status, std::string_view reason, std::string body) {
+    m_shared.scrub(body);
+    (void)util::write_all(m_guest.get(), status == 200 ? std::string("HTTP/1.1 200 Connection established\r\n\r\n")
+                                                       : make_response(status, reason, body));
+  }
+
   ProxyShared& m_shared;
   const FlowInfo& m_info;
   TrackedFd m_guest;
+  FlowEntry m_entry;
 };
 
 void Flow::run() {
@@ -164,15 +182,7 @@ void Flow::refuse(const Decision& d) {
   m_shared.audit(e);
   std::string response =
       make_response(403, "Forbidden", refusal_body(named.empty() ? host : named, m_info.dst_port, d));
-  (void)util::write_all(m_guest.get(), response);
-  ::shutdown(m_guest.get(), SHUT_WR);
-  // Drain what the guest still sends so the close is a FIN, not a reset over our 403.
-  char buf[4096];
-  pollfd p{m_guest.get(), POLLIN, 0};
-  for (int i = 0; i < 64 && ::poll(&p, 1, 200) > 0; ++i) {
-    auto n = util::read_some(m_guest.get(), buf);
-    if (!n || *n == 0) break;
-  }
+  answer_and_close(m_guest.get(), response);
 }
 
 util::Result<void> Flow::forward(const Decision& decision) {
@@ -182,13 +192,26 @@ util::Result<void> Flow::forward(const Decision& decision) {
     e.allowed = false;
     e.reason = dialed.error().message();
     m_shared.audit(e);
+    if (explicit_entry()) {
+      answer(502, "Bad Gateway", "matchlock: " + flow_host() + ":" + std::to_string(m_info.dst_port) + ": " + e.reason + "\n");
+      ::shutdown(m_guest.get(), SHUT_WR);
+    }
     return std::move(dialed).error();
   }
   TrackedFd upstream(m_shared, std::move(*dialed));
+  if (m_entry.kind == FlowEntryKind::Connect) answer(200, "Connection established", {});
   // Port 80 speaks HTTP only: the client's first bytes decide, whoever speaks first, and
   // bytes that are neither HTTP nor TLS are refused there (docs/network-policy.md).
   bool http_port = m_info.dst_port == k_http_port;
-  Sniffed sniffed = ML_TRY(sniff(m_guest.get(), http_port ? -1 : upstream.get(), std::chrono::hours(24)));
+  Sniffed sniffed = ML_TRY(sniff(m_guest.get(), http_port ? -1 : upstream.get(), m_shared.options.first_bytes_timeout,
+                                 std::move(m_entry.prefix)));
+  if (sniffed.timed_out) {
+    AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
+    e.reason = "no byte from either side within " +
+               std::to_string(m_shared.options.first_bytes_timeout.count() / 1000) + " s: closed";
+    m_shared.audit(e);
+    return util::ok();
+  }
   if (sniffed.kind == FirstBytes::Tls) return tls(sniffed, decision, upstream);
   if (http_port && sniffed.kind != FirstBytes::Http) {
     AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
@@ -203,7 +226,8 @@ util::Result<void> Flow::forward(const Decision& decision) {
   FdStream guest(m_guest.get(), std::move(sniffed.bytes));
   FdStream up(upstream.get(), {});
   if (sniffed.kind == FirstBytes::Http) {
-    HttpSession session{m_shared, m_info, flow_host(), Transport::PlainHttp, false, 0, 0};
+    HttpSession session{m_shared, m_info, flow_host(), Transport::PlainHttp, false,
+                        m_entry.kind == FlowEntryKind::AbsoluteForm, 0, 0};
     auto r = serve_http(session, guest, up);
     AuditEvent e = event(AuditKind::Tcp, m_info.dst_name, decision);
     e.bytes_up = session.bytes_up;
@@ -239,6 +263,10 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
     return alert("SNI " + *sni + " on a connection to the host service " + m_info.dst_name +
                      ": a host service is reached by its own name only",
                  "");
+  // Through CONNECT the client named its host itself: a ClientHello for another name is
+  // domain fronting, refused whatever the policy says of that name.
+  if (m_entry.kind == FlowEntryKind::Connect && sni && *sni != m_info.dst_name)
+    return alert("SNI " + *sni + " does not match the CONNECT host " + flow_host() + " (domain fronting)", "");
   if (sni && *sni != m_info.dst_name) {
     Decision d = m_shared.options.policy.decide_name(*sni, m_info.dst_port);
     if (!d.allowed()) return alert("SNI " + *sni + " does not match " + flow_host() + " and " + d.reason, d.rule);
@@ -262,7 +290,7 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
     m_shared.audit(e);
     return std::move(guest).error();
   }
-  HttpSession session{m_shared, m_info, name, Transport::Tls, true, 0, 0};
+  HttpSession session{m_shared, m_info, name, Transport::Tls, true, false, 0, 0};
   auto r = serve_http(session, **guest, **up);
   e.bytes_up = session.bytes_up;
   e.bytes_down = session.bytes_down;
@@ -272,8 +300,20 @@ util::Result<void> Flow::tls(Sniffed& sniffed, const Decision& decision, Tracked
 
 }  // namespace
 
-void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest) {
-  Flow flow(shared, info, std::move(guest));
+void answer_and_close(int fd, std::string_view response) {
+  (void)util::write_all(fd, response);
+  ::shutdown(fd, SHUT_WR);
+  // Drain what the client still sends so the close is a FIN, not a reset over the answer.
+  char buf[4096];
+  pollfd p{fd, POLLIN, 0};
+  for (int i = 0; i < 64 && ::poll(&p, 1, 200) > 0; ++i) {
+    auto n = util::read_some(fd, buf);
+    if (!n || *n == 0) break;
+  }
+}
+
+void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest, FlowEntry entry) {
+  Flow flow(shared, info, std::move(guest), std::move(entry));
   flow.run();
 }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "net/hostname.hpp"
 #include "net/http_request_check.hpp"
 #include "net/proxy_shared.hpp"
 #include "net/secret_scrubber.hpp"
@@ -23,12 +24,13 @@ AuditEvent http_event(const HttpSession& s, const HttpHead* request, std::string
   AuditEvent e;
   e.kind = AuditKind::Http;
   e.name = std::string(host);
-  e.address = s.info.dst_ip.to_string();
+  if (s.info.dst_ip.value) e.address = s.info.dst_ip.to_string();
   e.port = s.info.dst_port;
   e.intercepted = s.intercepted;
   if (request) {
     e.method = request->method;
-    e.path = request->target.substr(0, request->target.find('?'));
+    e.path = s.explicit_proxy ? audit_path(request->method, request->target)
+                              : request->target.substr(0, request->target.find('?'));
   }
   return e;
 }
@@ -199,6 +201,33 @@ bool encoded(const HttpHead& response) {
   return false;
 }
 
+// An explicit proxy's request must name this connection's origin in absolute form
+// ("http://HOST[:PORT]/..."): the reason when it does not. (check_request then holds the
+// Host header to the same authority.)
+std::optional<std::string> explicit_request_error(const HttpSession& s, const HttpHead& req) {
+  constexpr std::string_view k_scheme = "http://";
+  const std::string& t = req.target;
+  if (t.size() < k_scheme.size() || !iequals(std::string_view(t).substr(0, k_scheme.size()), k_scheme))
+    return std::string("a request through the gateway must name its origin in absolute form (http://HOST/PATH)");
+  std::string_view rest = std::string_view(t).substr(k_scheme.size());
+  auto authority = parse_authority(rest.substr(0, rest.find_first_of("/?#")));
+  if (!authority) return std::string("the request target's authority is not a valid host[:port]");
+  uint16_t port = authority->port ? authority->port : 80;
+  if (!iequals(authority->host, s.conn_name) || port != s.info.dst_port)
+    return std::string("one connection to the gateway carries requests for one origin only");
+  return std::nullopt;
+}
+
+// "http://host/p?q" -> "/p?q" (what the origin server expects).
+void to_origin_form(HttpHead& req) {
+  std::string_view rest = std::string_view(req.target).substr(req.target.find("://") + 3);
+  auto slash = rest.find_first_of("/?");
+  std::string origin = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (origin.starts_with('?')) origin.insert(0, "/");
+  req.target = std::move(origin);
+  std::erase_if(req.headers, [](const HttpHeader& h) { return iequals(h.name, "proxy-connection"); });
+}
+
 }  // namespace
 
 util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& upstream_stream) {
@@ -222,7 +251,15 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
       return refuse(s, client_stream, e, "matchlock: request refused: " + e.reason + "\n", 400);
     }
     HttpHead req = std::move(*parsed);
+    if (s.explicit_proxy) {
+      if (auto why = explicit_request_error(s, req)) {
+        AuditEvent e = http_event(s, &req, s.conn_name);
+        e.reason = *why;
+        return refuse(s, client_stream, e, "matchlock: request refused: " + e.reason + "\n", 400);
+      }
+    }
     RequestVerdict verdict = check_request(req, scope, s.shared.options.policy, s.shared.options.secrets.get());
+    if (s.explicit_proxy && !verdict.refused()) to_origin_form(req);
     AuditEvent event = http_event(s, &req, verdict.host.empty() ? s.conn_name : verdict.host);
     if (verdict.refused()) {
       event.rule = verdict.rule;
@@ -311,6 +348,12 @@ util::Result<void> serve_http(HttpSession& s, Stream& client_stream, Stream& ups
         close_after = true;
       }
       resp_text = resp.serialize_response();
+    }
+    if (s.explicit_proxy && resp.status != 101) {
+      std::erase_if(resp.headers, [](const HttpHeader& h) { return iequals(h.name, "connection"); });
+      resp.headers.push_back({"Connection", "close"});
+      resp_text = resp.serialize_response();
+      close_after = true;
     }
     ML_TRY(client_stream.write(resp_text));
     if (resp.status == 101) {

@@ -78,6 +78,10 @@ struct HttpSession {
   std::string conn_name;  // where the bytes go: the SNI/resolved name, or the address
   Transport transport = Transport::PlainHttp;
   bool intercepted = false;
+  // An explicit proxy's plain-HTTP client (`matchlock gateway`): every request names its
+  // origin in absolute form (that of this connection), is sent on in origin-form, and
+  // the response closes the connection (the next request may be for another origin).
+  bool explicit_proxy = false;
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
 };
@@ -88,6 +92,24 @@ util::Result<void> serve_http(HttpSession& session, Stream& client, Stream& upst
 }  // namespace net
 
 namespace net {
-// Runs one flow to completion on the calling thread (proxy_flow.cpp).
-void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest);
+
+// How a flow reached the proxy: captured from the guest's network (the sandbox), or named by
+// an explicit-proxy client (the gateway) with CONNECT or an absolute-form request.
+enum class FlowEntryKind { Captured, Connect, AbsoluteForm };
+struct FlowEntry {
+  FlowEntryKind kind = FlowEntryKind::Captured;
+  std::string prefix;  // bytes already read from the client (the request head, for AbsoluteForm)
+};
+// Writes RESPONSE (a refusal) to FD, half-closes, and reads what the client still sends for a
+// bounded time, so the close is a FIN, not a reset over the answer (proxy_flow.cpp).
+void answer_and_close(int fd, std::string_view response);
+// Runs one flow to completion on the calling thread (proxy_flow.cpp). An explicit flow
+// (Connect/AbsoluteForm) was already decided allowed by the caller; a failed dial is answered
+// with 502, a dialed Connect with 200, and a ClientHello's SNI must equal the CONNECT host.
+void run_flow(ProxyShared& shared, const FlowInfo& info, util::Fd guest, FlowEntry entry = {});
+// One explicit-proxy client (proxy_explicit.cpp): reads its first request head (bounded by
+// k_max_head_bytes and ProxyOptions::head_timeout), decides CONNECT host:port or an
+// absolute-form http:// request by the policy, then runs the flow. PEER: guest_ip/guest_port.
+void run_explicit_client(ProxyShared& shared, const FlowInfo& peer, util::Fd client);
+
 }  // namespace net

@@ -66,6 +66,13 @@ util::Result<std::string> generate_placeholder() {
   return out;
 }
 
+bool is_placeholder(std::string_view text) {
+  if (text.size() != k_placeholder_size || !text.starts_with(k_placeholder_prefix)) return false;
+  for (char c : text.substr(k_placeholder_prefix.size()))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 SecretTable::~SecretTable() {
   for (auto& b : m_bindings)
     if (!b.value.empty()) OPENSSL_cleanse(b.value.data(), b.value.size());

@@ -70,6 +70,8 @@ inline constexpr size_t k_placeholder_size = k_placeholder_prefix.size() + 32;
 
 // A fresh placeholder from the OS CSPRNG.
 util::Result<std::string> generate_placeholder();
+// TEXT has a placeholder's shape: k_placeholder_prefix and 32 lowercase hex digits.
+bool is_placeholder(std::string_view text);
 
 enum class Transport { PlainHttp, Tls };
 

@@ -24,3 +24,9 @@ if(MATCHLOCK_POSIX_TWIN)
     set_property(TEST net.posix_${_t} PROPERTY RESOURCE_LOCK net_rig)
   endforeach()
 endif()
+
+# `matchlock gateway` (docs/gateway.md): a pod netns whose only route is the gateway, the security
+# suite's TEST-NET world behind it (tests/net/gateway_lib.sh); and its startup refusals.
+matchlock_shell_test(gateway.policy net/gateway.sh LABELS "net;security" TIMEOUT 300)
+matchlock_shell_test(gateway.attacks net/gateway_attacks.sh LABELS "net;security" TIMEOUT 300)
+matchlock_shell_test(gateway.config cli/gateway_config.sh LABELS "net;security" TIMEOUT 120)

@@ -215,7 +215,7 @@ TEST_CASE("policy.toml: strict, every error with its line") {
       format(r.diagnostics) ==
       "3:9: network.deny: invalid network rule \"*.com\": \"*.\" needs a domain with at least two labels (\"*.example.com\")\n"
       "4:1: unknown key \"alow\" in [network] (did you mean \"allow\"?)\n"
-      "6:19: secrets.sources \"vault\" must be one of env, file, cmd\n"
+      "6:19: secrets.sources \"vault\" must be one of env, file, cmd, k8s\n"
       "8:12: sandbox.max_cpus must be at least 1\n"
       "9:14: sandbox.max_memory: invalid size \"2GB\": unknown unit \"GB\" (use B, KiB, MiB, GiB or TiB)\n"
       "11:20: mounts.outside_project \"rel/dir\" must be an absolute path or start with ~/\n"

@@ -5,16 +5,8 @@
 # `up` resumes too and its record says so. Never stale: a changed Matchlockfile
 # (cpus), kernel or QEMU version string boots cold; --no-snapshot and
 # [sandbox] snapshot = false boot cold without saving, `run TASK --no-snapshot` too.
-. "$(dirname "$0")/net_lib.sh"
-net_enter_namespace "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/net_lib.sh"
+. "$(dirname "$0")/net_prelude.sh"
 . "$(dirname "$0")/snapshot_lib.sh"
-rig_need_debian
-for tool in openssl python3 mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'net_stop_servers; lc_cleanup' EXIT
-net_hosts
-net_ca
 net_upstream http
 net_upstream https tls
 MEM=544

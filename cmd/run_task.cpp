@@ -16,6 +16,7 @@ std::optional<int> try_run_task(Context& ctx, const RunTaskRequest& req) {
   auto target = engine::resolve_target(ctx.file, "");
   if (!target) return std::nullopt;  // no Matchlockfile: a plain command (run reports its own errors)
   if (req.trust) target->trust = engine::TrustFlag::Granted;
+  target->no_snapshot = req.no_snapshot;
   std::string task;
   std::vector<std::string> args;
   if (req.words.empty()) {

@@ -18,6 +18,7 @@ struct RunTaskRequest {
   bool dry_run = false;            // print the order only
   bool trust = false;              // --trust: approve the Matchlockfile's policy without asking
   bool frozen = false;             // --frozen: the sandbox must run the image Matchlockfile.lock pins
+  bool no_snapshot = false;        // --no-snapshot: a sandbox this call boots boots cold, saves no snapshot
 };
 
 // The exit code when WORDS name a task; nullopt when this is a plain command

@@ -61,7 +61,7 @@ void register_run(CLI::App& app, Context& ctx) {
           o->command.insert(o->command.end(), ctx.after_dashdash->begin(), ctx.after_dashdash->end());
         // `run TASK [-- ARGS]` (or the `default` task) goes through the sandbox's supervisor.
         if (o->image.empty() && !command_only) {
-          if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust, *frozen})) return *code;
+          if (auto code = try_run_task(ctx, {o->command, o->env, *rm, *dry_run, *trust, *frozen, o->no_snapshot})) return *code;
         }
         if (*dry_run) return util::make_error(util::ErrorCode::Usage, "--dry-run: expected `run TASK`");
         if (*frozen) {

@@ -112,27 +112,40 @@ util::Result<void> SandboxVm::start_vz(const SandboxSpec& spec, const fs::path& 
 
 namespace {
 
-// Why this boot cannot use a memory snapshot, or "" when it can.
-std::string snapshot_blocker(const SandboxSpec& spec, const backends::qemu::QemuHost& host) {
-  if (spec.arch != backends::GuestArch::Amd64) return "memory snapshots are implemented for amd64 guests only";
-  if (!spec.bench_9p_dir.empty()) return "MATCHLOCK_BENCH_9P: a virtio-9p share cannot be saved";
-  if (spec.vmm != Vmm::Qemu) return "the vz backend has no memory snapshots yet";
+// Why a boot cannot use a memory snapshot: a limit of this QEMU (a warning, once per boot;
+// `matchlock doctor` says it too) or this sandbox's setup (platform, mounts, overrides: -v says it).
+struct SnapshotBlocker {
+  enum class Source { None, Sandbox, Qemu } source = Source::None;
+  std::string why;
+};
+
+SnapshotBlocker sandbox_setup(std::string why) { return {SnapshotBlocker::Source::Sandbox, std::move(why)}; }
+
+// What keeps this boot from using a memory snapshot (Source::None: nothing).
+SnapshotBlocker snapshot_blocker(const SandboxSpec& spec, const backends::qemu::QemuHost& host) {
+  if (spec.arch != backends::GuestArch::Amd64)
+    return sandbox_setup("memory snapshots are implemented for amd64 guests only");
+  if (!spec.bench_9p_dir.empty()) return sandbox_setup("MATCHLOCK_BENCH_9P: a virtio-9p share cannot be saved");
+  if (spec.vmm != Vmm::Qemu) return sandbox_setup("the vz backend has no memory snapshots yet");
   if (spec.network && spec.network->link() == NicLink::Datagram)
-    return "MATCHLOCK_NIC_LINK=datagram: not tried with snapshots";
+    return sandbox_setup("MATCHLOCK_NIC_LINK=datagram: not tried with snapshots");
   const auto& env = env_overrides();
   if (!spec.mounts.empty() && env && env->workspace_transport == "virtiofs")
-    return "MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs: QEMU cannot save a vhost-user-fs device";
+    return sandbox_setup("MATCHLOCK_WORKSPACE_TRANSPORT=virtiofs: QEMU cannot save a vhost-user-fs device");
   if (auto nested = nested_mount(spec.mounts))
-    return "mount " + nested->first + " inside " + nested->second + " needs virtio-fs, which QEMU cannot save";
+    return sandbox_setup("mount " + nested->first + " inside " + nested->second +
+                         " needs virtio-fs, which QEMU cannot save");
   // The agent writes a secret file itself; into a share it serves over the channel it
   // would wait on its own FUSE requests. "~/" is resolved in the guest: any mount may hold it.
   if (spec.network)
     for (const auto& f : spec.network->secret_files())
       for (const auto& m : spec.mounts)
         if (f.path.rfind("~", 0) == 0 || f.path == m.target || f.path.rfind(m.target + "/", 0) == 0)
-          return "secret file " + f.path + " may lie in mount " + m.target +
-                 ", which needs virtio-fs (QEMU cannot save it) to be written at start";
-  return snapshot_unsupported_reason(host);
+          return sandbox_setup("secret file " + f.path + " may lie in mount " + m.target +
+                               ", which needs virtio-fs (QEMU cannot save it) to be written at start");
+  std::string qemu = snapshot_unsupported_reason(host);
+  if (qemu.empty()) return {};
+  return {SnapshotBlocker::Source::Qemu, qemu};
 }
 
 protocol::ResumeConfig resume_config(const SandboxSpec& spec, const std::vector<protocol::MountSpec>& mounts) {
@@ -208,13 +221,12 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   SnapshotChoice snap;
   if (spec.snapshot == SnapshotUse::Off) {
     snap.reason = "";
-  } else if (std::string why = snapshot_blocker(spec, host); !why.empty()) {
-    snap.reason = why;
-    // QEMU's limits are said once per boot (doctor says it too); the user's own choices quietly.
-    if (why == snapshot_unsupported_reason(host))
-      util::log::warn("memory snapshot: " + why + "; booting cold");
+  } else if (SnapshotBlocker blocker = snapshot_blocker(spec, host); blocker.source != SnapshotBlocker::Source::None) {
+    snap.reason = blocker.why;
+    if (blocker.source == SnapshotBlocker::Source::Qemu)
+      util::log::warn("memory snapshot: " + blocker.why + "; booting cold");
     else
-      util::log::debug("memory snapshot: off: " + why);
+      util::log::debug("memory snapshot: off: " + blocker.why);
   } else {
     uint64_t ram_mib = backends::qemu::guest_memory_mib(vm.memory_mib, host.firmware.kind);
     auto inputs = snapshot_inputs(vm, sb.m_kernel, agent, host, layer_keys, spec.disk_bytes);

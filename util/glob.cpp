@@ -50,8 +50,13 @@ bool class_matches(std::string_view cls, char c) {  // CLS includes the brackets
   return hit != negate && c != '/';
 }
 
-bool match_at(std::string_view p, std::string_view s) {
+// Whole: P matches all of S. Prefix: S is "DIR/" and P may match it followed by
+// anything: true once S is used up with pattern left over.
+enum class Match { Whole, Prefix };
+
+bool match_at(std::string_view p, std::string_view s, Match mode) {
   while (!p.empty()) {
+    if (mode == Match::Prefix && s.empty()) return true;
     if (p.substr(0, 2) == "**") {
       // "**" is a whole component (validated): "**/rest", "**" at the end.
       std::string_view rest = p.substr(2);
@@ -59,7 +64,7 @@ bool match_at(std::string_view p, std::string_view s) {
       rest.remove_prefix(1);          // the '/'
       // Zero components, or skip one component at a time.
       for (size_t i = 0;;) {
-        if (match_at(rest, s.substr(i))) return true;
+        if (match_at(rest, s.substr(i), mode)) return true;
         size_t slash = s.find('/', i);
         if (slash == std::string_view::npos) return false;
         i = slash + 1;
@@ -69,54 +74,12 @@ bool match_at(std::string_view p, std::string_view s) {
     if (c == '*') {
       std::string_view rest = p.substr(1);
       for (size_t i = 0; i <= s.size(); ++i) {
-        if (match_at(rest, s.substr(i))) return true;
+        if (match_at(rest, s.substr(i), mode)) return true;
         if (i < s.size() && s[i] == '/') return false;
       }
       return false;
     }
     if (s.empty()) return false;
-    if (c == '?') {
-      if (s[0] == '/') return false;
-      p.remove_prefix(1);
-    } else if (c == '[') {
-      size_t len = class_length(p);
-      if (!class_matches(p.substr(0, len), s[0])) return false;
-      p.remove_prefix(len);
-    } else {
-      if (c == '\\') p.remove_prefix(1);
-      if (p[0] != s[0]) return false;
-      p.remove_prefix(1);
-    }
-    s.remove_prefix(1);
-  }
-  return s.empty();
-}
-
-// match_at for "DIR/" followed by anything: true once S (what is left of
-// "DIR/") is used up with pattern left over, as "anything" may match the rest.
-bool prefix_at(std::string_view p, std::string_view s) {
-  while (!p.empty()) {
-    if (s.empty()) return true;
-    if (p.substr(0, 2) == "**") {
-      std::string_view rest = p.substr(2);
-      if (rest.empty()) return true;
-      rest.remove_prefix(1);
-      for (size_t i = 0;;) {  // every component start of S, the end of "DIR/" included
-        if (prefix_at(rest, s.substr(i))) return true;
-        size_t slash = s.find('/', i);
-        if (slash == std::string_view::npos) return false;
-        i = slash + 1;
-      }
-    }
-    char c = p[0];
-    if (c == '*') {
-      std::string_view rest = p.substr(1);
-      for (size_t i = 0; i <= s.size(); ++i) {
-        if (prefix_at(rest, s.substr(i))) return true;
-        if (i < s.size() && s[i] == '/') return false;
-      }
-      return false;
-    }
     if (c == '?') {
       if (s[0] == '/') return false;
       p.remove_prefix(1);
@@ -157,11 +120,11 @@ Result<void> validate_glob(std::string_view pattern) {
   return ok();
 }
 
-bool glob_match(std::string_view pattern, std::string_view path) { return match_at(pattern, path); }
+bool glob_match(std::string_view pattern, std::string_view path) { return match_at(pattern, path, Match::Whole); }
 
 bool glob_may_match_beneath(std::string_view pattern, std::string_view dir) {
   if (dir.empty()) return true;
-  return prefix_at(pattern, std::string(dir) + "/");
+  return match_at(pattern, std::string(dir) + "/", Match::Prefix);
 }
 
 Result<std::string> normalize_path_glob(std::string_view pattern) {

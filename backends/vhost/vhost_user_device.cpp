@@ -7,33 +7,14 @@
 
 #include <cstring>
 
+#include "backends/vhost/vhost_user_wire.hpp"
 #include "util/log.hpp"
 
 namespace backends::vhost {
 
 namespace {
 
-// Frontend requests we answer (vhost-user.rst, "Front-end message types").
-enum Request : uint32_t {
-  GetFeatures = 1,
-  SetFeatures = 2,
-  SetOwner = 3,
-  ResetOwner = 4,
-  SetMemTable = 5,
-  SetLogBase = 6,
-  SetLogFd = 7,
-  SetVringNum = 8,
-  SetVringAddr = 9,
-  SetVringBase = 10,
-  GetVringBase = 11,
-  SetVringKick = 12,
-  SetVringCall = 13,
-  SetVringErr = 14,
-  GetProtocolFeatures = 15,
-  SetProtocolFeatures = 16,
-  GetQueueNum = 17,
-  SetVringEnable = 18,
-};
+using namespace wire;  // the requests (backends/vhost/vhost_user_wire.hpp)
 
 constexpr uint32_t k_version = 1, k_flag_reply = 1u << 2;
 constexpr uint64_t k_feature_indirect = 1ull << 28, k_feature_event_idx = 1ull << 29, k_feature_version_1 = 1ull << 32;

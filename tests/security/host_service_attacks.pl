@@ -1,61 +1,14 @@
 #!/usr/bin/perl
-# Runs INSIDE the sandbox as root (perl-base only). The Matchlockfile declares
+# Runs INSIDE the sandbox as root (perl-base only), after tests/security/attack_lib.pl
+# (say_result, dns_query, tcp_exchange, $gw).
+# The Matchlockfile declares
 #   pg  = "127.0.0.1:5432"                        -> pg.host.internal:5432
 #   web = { to = "127.0.0.1:18080", port = 8080 } -> web.host.internal:8080
 # and allows allowed.test, rebind.test (127.0.0.1 on the host) and lan.test (10.0.0.5).
 # Each attack prints NAME=OUTCOME; tests/security/host_services.sh says what must hold.
-use strict;
-use warnings;
-use IO::Socket::INET;
-use IO::Select;
-use Socket;
 
-$| = 1;
-my $gw = '192.168.127.1';
-
-sub say_result { my ($name, $value) = @_; $value =~ s/[\r\n]+/ /g; print "$name=$value\n"; }
-
-my $qid = 0x5000;
 # dns_a(NAME, QTYPE) -> ("rcode=N answers=M", first A address or '')
-sub dns_a {
-  my ($name, $qtype) = @_;
-  $qtype //= 1;
-  my $q = pack('n n n n n n', ++$qid, 0x0100, 1, 0, 0, 0);
-  $q .= pack('C', length($_)) . $_ for split /\./, $name;
-  $q .= "\0" . pack('n n', $qtype, 1);
-  my $s = IO::Socket::INET->new(Proto => 'udp', PeerAddr => $gw, PeerPort => 53) or return ("socket-error", '');
-  $s->send($q);
-  return ("timeout", '') unless IO::Select->new($s)->can_read(5);
-  my $r;
-  $s->recv($r, 4096);
-  my ($id, $flags, $qd, $an) = unpack('n n n n', $r);
-  my $addr = '';
-  $addr = join('.', unpack('C4', substr($r, -4))) if $an > 0;
-  return (sprintf("rcode=%d answers=%d", $flags & 0xf, $an), $addr);
-}
-
-# tcp_exchange(HOST, PORT, BYTES, WAIT) -> the first line of the answer (an HTTP status
-# code for HTTP), "closed" (accepted, then closed/reset without a byte) or "refused".
-sub tcp_exchange {
-  my ($host, $port, $bytes, $wait) = @_;
-  my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 10)
-    or return "refused";
-  print $s $bytes if defined $bytes;
-  my $sel = IO::Select->new($s);
-  my $buf = '';
-  my $deadline = time + ($wait // 10);
-  while (time < $deadline && $sel->can_read($deadline - time)) {
-    my $n = sysread($s, my $chunk, 65536);
-    last unless $n;
-    $buf .= $chunk;
-    last if $buf =~ /\n/ && $buf !~ /^HTTP/ || $buf =~ /\r?\n\r?\n/ || length($buf) > 65536;
-  }
-  close $s;
-  return "closed" if $buf eq '';
-  my ($line) = split /\r?\n/, $buf;
-  $line =~ s/^HTTP\/1\.[01] (\d+).*/$1/;
-  return $line;
-}
+sub dns_a { my ($name, $qtype) = @_; return dns_query([split /\./, $name], $qtype); }
 
 # ---- the service itself, by name, and DNS ----------------------------------------------
 my ($rc, $pg_ip) = dns_a('pg.host.internal');

@@ -8,15 +8,7 @@
 # The guest runs host_service_attacks.pl (raw DNS/TCP) and curl; each line says what was
 # tried and what held. Then: the catchers are empty, only the expected requests reached
 # the web service, the audit log records the flows, `net why` explains them.
-. "$(dirname "$0")/lib.sh"
-sec_enter_namespaces "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/../net/upstream_lib.sh"
-. "$(dirname "$0")/lib.sh"
-rig_need_debian
-for tool in openssl python3 ip mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'sec_stop_servers; lc_cleanup' EXIT
-sec_world
+. "$(dirname "$0")/prelude.sh"
 ip addr add 10.0.0.5/32 dev lo || fail "ip addr add 10.0.0.5"
 # Allowed names whose host-side answers are the service's address and the LAN host.
 printf '127.0.0.1 rebind.test\n10.0.0.5 lan.test\n' >>"$TEST_TMP/hosts"
@@ -106,7 +98,7 @@ echo "curl_web_host_header=$(curl -sS --max-time 20 -o /dev/null -w '%{http_code
 echo "curl_web_resolve_loopback=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' --resolve web.host.internal:18080:127.0.0.1 http://web.host.internal:18080/ 2>/dev/null; echo " rc=$?")"
 echo "getent_pg=$(getent hosts pg.host.internal | cut -d' ' -f1 | cut -d. -f1-2)"
 EOS
-run_ml run -e ATTACKS="$(cat "$MATCHLOCK_SOURCE_DIR/tests/security/host_service_attacks.pl")" -- bash -c "$GUEST"
+run_ml run -e ATTACKS="$(cat "$MATCHLOCK_SOURCE_DIR/tests/security/attack_lib.pl" "$MATCHLOCK_SOURCE_DIR/tests/security/host_service_attacks.pl")" -- bash -c "$GUEST"
 expect_rc 0
 sec_result done 1
 

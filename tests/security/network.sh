@@ -4,15 +4,7 @@
 # and curl (TLS, interception); every line it prints says what was tried and what held.
 # Afterwards: nothing reached evil.test, no real secret value anywhere the guest or the
 # user can read (guest output, audit log, state), `net log` escapes guest-chosen bytes.
-. "$(dirname "$0")/lib.sh"
-sec_enter_namespaces "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/../net/upstream_lib.sh"
-. "$(dirname "$0")/lib.sh"
-rig_need_debian
-for tool in openssl python3 ip mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'sec_stop_servers; lc_cleanup' EXIT
-sec_world
+. "$(dirname "$0")/prelude.sh"
 
 REAL="real-$(openssl rand -hex 16)"
 OTHER_REAL="other-$(openssl rand -hex 16)"
@@ -73,7 +65,7 @@ echo "tls_passthrough_allowed=$(c --cacert /tmp/testca.pem https://allowed.test/
 echo "ipv6_literal=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' 'http://[2001:db8::66]/' 2>/dev/null; echo " rc=$?")"
 echo "--- bodies"; cat /tmp/all-bodies; echo; echo "--- env"; env
 EOS
-run_ml run -e TESTCA="$(cat "$TEST_TMP/ca.pem")" -e ATTACKS="$(cat "$MATCHLOCK_SOURCE_DIR/tests/security/guest_attacks.pl")" \
+run_ml run -e TESTCA="$(cat "$TEST_TMP/ca.pem")" -e ATTACKS="$(cat "$MATCHLOCK_SOURCE_DIR/tests/security/attack_lib.pl" "$MATCHLOCK_SOURCE_DIR/tests/security/guest_attacks.pl")" \
   -- bash -c "$GUEST"
 expect_rc 0
 sec_result done 1

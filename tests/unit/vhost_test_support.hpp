@@ -21,6 +21,7 @@
 
 #include "backends/vhost/guest_memory.hpp"
 #include "backends/vhost/virtqueue.hpp"
+#include "backends/vhost/vhost_user_wire.hpp"
 #include "util/fd.hpp"
 
 namespace vhost_test {
@@ -140,22 +141,7 @@ inline uint64_t take_eventfd(int fd) {
 
 // ---- vhost-user wire format, frontend side ----
 
-enum Req : uint32_t {
-  GetFeatures = 1,
-  SetFeatures = 2,
-  SetOwner = 3,
-  SetMemTable = 5,
-  SetVringNum = 8,
-  SetVringAddr = 9,
-  SetVringBase = 10,
-  GetVringBase = 11,
-  SetVringKick = 12,
-  SetVringCall = 13,
-  SetVringErr = 14,
-  GetProtocolFeatures = 15,
-  GetQueueNum = 17,
-  SetVringEnable = 18,
-};
+using namespace backends::vhost::wire;  // the requests, as QEMU sends them
 
 inline std::string bytes(const void* p, size_t n) { return std::string(static_cast<const char*>(p), n); }
 template <class... T>

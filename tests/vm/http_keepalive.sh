@@ -6,15 +6,7 @@
 # Expect: 100-continue; pipelined requests (perl raw on plain HTTP, openssl s_client on
 # the intercepted host). Then busybox wget's own TLS (no signature_algorithms) against
 # the intercepting proxy. Everything must answer promptly: a hang is a failure.
-. "$(dirname "$0")/../security/lib.sh"
-sec_enter_namespaces "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/../net/upstream_lib.sh"
-. "$(dirname "$0")/../security/lib.sh"
-rig_need_debian
-for tool in openssl python3 ip mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'sec_stop_servers; lc_cleanup' EXIT
-sec_world
+. "$(dirname "$0")/../security/prelude.sh"
 
 REAL="real-$(openssl rand -hex 16)"
 export ML_KA_TOKEN="$REAL"

@@ -5,15 +5,7 @@
 # toward another host and over plain HTTP; the real value nowhere in the guest or on
 # disk; `matchlock net log` shows the decisions. Then `up` + `exec` (the supervisor
 # path) reaches the allowed host too. Trust approval: no TTY and no --trust -> exit 4.
-. "$(dirname "$0")/net_lib.sh"
-net_enter_namespace "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/net_lib.sh"
-rig_need_debian
-for tool in openssl python3 mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'net_stop_servers; lc_cleanup' EXIT
-net_hosts
-net_ca
+. "$(dirname "$0")/net_prelude.sh"
 net_upstream http
 net_upstream https tls
 net_echo_server

@@ -12,15 +12,7 @@
 #  - a compressed response from a bound host is refused (502), not passed on unread;
 #  - no real value (old or refreshed) anywhere in the guest: every file, /proc/*/environ
 #    and cmdline, the exec environment; nor in matchlock's state on the host.
-. "$(dirname "$0")/net_lib.sh"
-net_enter_namespace "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/net_lib.sh"
-rig_need_debian
-for tool in openssl python3 mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'net_stop_servers; lc_cleanup' EXIT
-net_hosts
-net_ca
+. "$(dirname "$0")/net_prelude.sh"
 mkdir -p "$TEST_TMP/canned"
 net_upstream https tls
 

@@ -4,17 +4,9 @@
 # injected toward its bound host, a read-write workspace mount (both directions), exec.
 # `up` resumes too and its record says so. Never stale: a changed Matchlockfile
 # (cpus), kernel or QEMU version string boots cold; --no-snapshot and
-# [sandbox] snapshot = false boot cold without saving.
-. "$(dirname "$0")/net_lib.sh"
-net_enter_namespace "$0" "$@"
-. "$(dirname "$0")/../lifecycle/lib.sh"
-. "$(dirname "$0")/net_lib.sh"
+# [sandbox] snapshot = false boot cold without saving, `run TASK --no-snapshot` too.
+. "$(dirname "$0")/net_prelude.sh"
 . "$(dirname "$0")/snapshot_lib.sh"
-rig_need_debian
-for tool in openssl python3 mount; do command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }; done
-trap 'net_stop_servers; lc_cleanup' EXIT
-net_hosts
-net_ca
 net_upstream http
 net_upstream https tls
 MEM=544
@@ -49,6 +41,9 @@ ca = "$TEST_TMP/ca.pem"
 from = "env:ML_TEST_TOKEN"
 hosts = ["secret.test"]
 inject = ["header"]
+
+[tasks.hello]
+run = "echo hello-task"
 TOML
 }
 matchlockfile
@@ -123,5 +118,13 @@ matchlockfile 1 "snapshot = false"
 snap_run -- true
 expect_rc 0
 expect_boot cold
+# `run TASK` boots through the supervisor: --no-snapshot reaches it.
+matchlockfile 1
+run_ml run --no-snapshot hello
+expect_rc 0
+expect_contains "$OUT" hello-task
+[ "$(record_field snapvm snapshot)" = "booted cold" ] || fail "run --no-snapshot TASK: $(record_field snapvm snapshot)"
+run_ml down
+expect_rc 0
 no_qemu_left
 snap_forget $MEM

@@ -13,15 +13,7 @@ namespace {
 
 std::vector<net::Rule> parse_rules(Reader& r, const toml::table& t, std::string_view key, const std::string& path) {
   std::vector<net::Rule> out;
-  auto entries = r.get_strings(t, key, path);
-  if (!entries) return out;
-  for (auto& e : *entries) {
-    auto rule = net::parse_rule(e.value);
-    if (!rule)
-      r.error(e.pos, path + ": " + rule.error().message());
-    else
-      out.push_back(std::move(*rule));
-  }
+  for (auto& rule : r.get_rules(t, key, path)) out.push_back(std::move(rule.value));
   return out;
 }
 
@@ -232,7 +224,8 @@ void parse_secrets(Reader& r, const toml::table& root) {
         s.source_value = std::string(rest);
       }
     } else {
-      if (!t->get("from")) r.error(s.pos, p + " needs from = \"env:VAR\", \"file:PATH\", \"cmd:COMMAND\" or \"k8s:SECRET/KEY\"");
+      if (!t->get("from"))
+        r.error(s.pos, p + " needs from = \"env:VAR\", \"file:PATH\", \"cmd:COMMAND\" or \"k8s:SECRET/KEY\"");
       ok = false;
     }
     if (auto hosts = r.get_strings(*t, "hosts", p + ".hosts")) {

@@ -176,6 +176,21 @@ std::optional<std::vector<Located<std::string>>> Reader::get_strings(const toml:
   return out;
 }
 
+std::vector<Located<net::Rule>> Reader::get_rules(const toml::table& table, std::string_view key,
+                                                  const std::string& path) {
+  std::vector<Located<net::Rule>> out;
+  auto entries = get_strings(table, key, path);
+  if (!entries) return out;
+  for (auto& e : *entries) {
+    auto rule = net::parse_rule(e.value);
+    if (!rule)
+      error(e.pos, path + ": " + rule.error().message());
+    else
+      out.push_back({std::move(*rule), e.pos});
+  }
+  return out;
+}
+
 std::map<std::string, std::string> Reader::get_env(const toml::table& table, std::string_view key,
                                                    const std::string& path) {
   std::map<std::string, std::string> out;

@@ -14,6 +14,7 @@
 
 #include "engine/config.hpp"
 #include "engine/diagnostics.hpp"
+#include "net/rule.hpp"
 
 namespace engine::detail {
 
@@ -51,6 +52,9 @@ class Reader {
   // An array of strings; elements of another type are reported and skipped.
   std::optional<std::vector<Located<std::string>>> get_strings(const toml::table& table, std::string_view key,
                                                                const std::string& path);
+  // An array of host rules (net/rule.hpp), each with its position; a rule that does not
+  // parse is an error at its element.
+  std::vector<Located<net::Rule>> get_rules(const toml::table& table, std::string_view key, const std::string& path);
   // A table of string values whose keys are environment variable names.
   std::map<std::string, std::string> get_env(const toml::table& table, std::string_view key, const std::string& path);
   // A size: "2GiB" string or an integer number of bytes.

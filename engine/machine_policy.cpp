@@ -24,15 +24,7 @@ PolicyValue<T> at(T value, SourcePos pos) {
 std::vector<PolicyValue<net::Rule>> rules(Reader& r, const toml::table& t, std::string_view key,
                                           const std::string& path) {
   std::vector<PolicyValue<net::Rule>> out;
-  auto entries = r.get_strings(t, key, path);
-  if (!entries) return out;
-  for (auto& e : *entries) {
-    auto rule = net::parse_rule(e.value);
-    if (!rule)
-      r.error(e.pos, path + ": " + rule.error().message());
-    else
-      out.push_back(at(std::move(*rule), e.pos));
-  }
+  for (auto& rule : r.get_rules(t, key, path)) out.push_back(at(std::move(rule.value), rule.pos));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // are not captured transparently (Kubernetes sandbox pods; docs/gateway.md).
 //   matchlock gateway -f Matchlockfile [--listen A:P] [--health A:P] [--placeholders FILE]
 //                     [--ca-dir DIR] [--secrets-root DIR] [--secret NAME=SECRET/KEY ...]
+//                     [--network-ca FILE]
 //   matchlock gateway init-ca DIR
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +19,7 @@ namespace {
 
 struct Options {
   engine::GatewayServe serve;
-  std::string placeholders, ca_dir, secrets_root = engine::k_default_secrets_root;
+  std::string placeholders, ca_dir, network_ca, secrets_root = engine::k_default_secrets_root;
   std::string init_ca_dir;
   double head_timeout_s = 10;
 };
@@ -40,23 +41,28 @@ void register_gateway(CLI::App& app, Context& ctx) {
                   "Where Kubernetes Secrets are mounted: k8s:SECRET/KEY is ROOT/SECRET/KEY (default " +
                       std::string(engine::k_default_secrets_root) + ")")
       ->type_name(k_type_dir);
+  sub->add_option("--network-ca", opts->network_ca,
+                  "The PEM file [network].ca names, at this path (the Matchlockfile's path is its author's)")
+      ->type_name(k_type_file);
   sub->add_option("--secret", opts->serve.settings.secret_maps, "Read secret NAME from ROOT/SECRET/KEY (repeatable)")
       ->type_name("NAME=SECRET/KEY");
   sub->add_option("--max-clients", opts->serve.max_clients, "Concurrent clients in all (default 1024)")
       ->type_name("N")
       ->check(CLI::Range(1, 65536));
-  sub->add_option("--max-per-client", opts->serve.max_per_client, "Concurrent connections from one address (default 64)")
+  sub->add_option("--max-per-client", opts->serve.max_per_client,
+                  "Concurrent connections from one address (default 64)")
       ->type_name("N")
       ->check(CLI::Range(1, 65536));
-  sub->add_option("--head-timeout", opts->head_timeout_s, "Seconds a client may take to send its request head (default 10)")
+  sub->add_option("--head-timeout", opts->head_timeout_s,
+                  "Seconds a client may take to send its request head (default 10)")
       ->type_name("SECONDS")
       ->check(CLI::Range(0.1, 3600.0));
-  auto* init = sub->add_subcommand("init-ca", "Create a gateway CA: DIR/tls.crt and DIR/tls.key (0600), never overwritten");
+  auto* init =
+      sub->add_subcommand("init-ca", "Create a gateway CA: DIR/tls.crt and DIR/tls.key (0600), never overwritten");
   init->add_option("dir", opts->init_ca_dir, "Directory (created if missing)")->required()->type_name(k_type_dir);
   init->callback(verb_callback(ctx.exit_code, [opts]() -> util::Result<int> {
     auto cert = ML_TRY(engine::init_gateway_ca(opts->init_ca_dir));
-    std::printf("%s\n%s\n", cert.string().c_str(),
-                (cert.parent_path() / engine::k_ca_key_file).string().c_str());
+    std::printf("%s\n%s\n", cert.string().c_str(), (cert.parent_path() / engine::k_ca_key_file).string().c_str());
     std::fprintf(stderr,
                  "gateway CA written: the sandbox pods trust %s (a ConfigMap); the key stays with the gateway (a "
                  "kubernetes.io/tls Secret)\n",
@@ -69,6 +75,7 @@ void register_gateway(CLI::App& app, Context& ctx) {
     opts->serve.settings.placeholders_file = opts->placeholders;
     opts->serve.settings.ca_dir = opts->ca_dir;
     opts->serve.settings.secrets_root = opts->secrets_root;
+    opts->serve.settings.network_ca = opts->network_ca;
     opts->serve.head_timeout = std::chrono::milliseconds(static_cast<long>(opts->head_timeout_s * 1000));
     ML_TRY(engine::serve_gateway(opts->serve));
     return 0;

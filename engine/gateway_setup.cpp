@@ -16,9 +16,7 @@ namespace engine {
 namespace fs = std::filesystem;
 
 util::Result<std::map<std::string, std::string>> parse_placeholders(std::string_view json_text, const fs::path& file) {
-  auto fail = [&](std::string why) {
-    return util::make_error(util::ErrorCode::Config, file.string() + ": " + why);
-  };
+  auto fail = [&](std::string why) { return util::make_error(util::ErrorCode::Config, file.string() + ": " + why); };
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(json_text);
@@ -64,8 +62,9 @@ util::Result<std::string> read_k8s_secret(const Secret& s, const fs::path& root,
   if (ec) return fail("secrets root " + root.string() + ": " + ec.message());
   fs::path wanted = real_root / ref.secret / ref.key;
   fs::path real = fs::canonical(wanted, ec);
-  if (ec) return fail(wanted.string() + ": " + ec.message() + " (is the Secret mounted at " + root.string() + "/" +
-                      ref.secret + "?)");
+  if (ec)
+    return fail(wanted.string() + ": " + ec.message() + " (is the Secret mounted at " + root.string() + "/" +
+                ref.secret + "?)");
   auto rel = real.lexically_relative(real_root);
   if (rel.empty() || rel.begin()->string() == ".." || rel.is_absolute())
     return fail(wanted.string() + " leads outside " + root.string() + " (a symlink)");
@@ -83,16 +82,23 @@ util::Result<net::ProxyOptions> gateway_proxy_options(const Config& config, cons
   }
   for (const auto& s : c.secrets)
     if (!s.file.empty())
-      warnings.push_back("secrets." + s.name + ".file: the sandbox pod's file comes from the render step, not the "
+      warnings.push_back("secrets." + s.name +
+                         ".file: the sandbox pod's file comes from the render step, not the "
                          "gateway");
   net::ProxyOptions opts;
   opts.policy = network_policy(c);
+  if (!settings.network_ca.empty()) {
+    if (c.network.ca.empty())
+      return util::make_error(util::ErrorCode::Usage, "--network-ca " + settings.network_ca.string() + ": " +
+                                                          c.file.string() + " has no [network].ca for it to stand for");
+    c.network.ca = settings.network_ca;
+  }
   opts.extra_ca_file = c.network.ca;
   auto maps = ML_TRY(parse_secret_maps(settings.secret_maps));
   for (const auto& [name, ref] : maps)
     if (!c.find_secret(name))
-      return util::make_error(util::ErrorCode::Usage, "--secret " + name + ": " + c.file.string() +
-                                                          " has no [secrets." + name + "]");
+      return util::make_error(util::ErrorCode::Usage,
+                              "--secret " + name + ": " + c.file.string() + " has no [secrets." + name + "]");
   std::map<std::string, std::string> placeholders;
   if (!c.secrets.empty()) {
     if (settings.placeholders_file.empty())
@@ -129,8 +135,8 @@ util::Result<net::ProxyOptions> gateway_proxy_options(const Config& config, cons
     bool used = false;
     for (const auto& b : loaded.table->bindings()) used = used || b.name == key;
     if (!used)
-      return util::make_error(util::ErrorCode::Config, settings.placeholders_file.string() + ": \"" + key + "\" is no secret of " +
-                                                           c.file.string());
+      return util::make_error(util::ErrorCode::Config, settings.placeholders_file.string() + ": \"" + key +
+                                                           "\" is no secret of " + c.file.string());
   }
   opts.secrets = loaded.table;
   if (!settings.ca_dir.empty()) {
@@ -148,7 +154,8 @@ util::Result<fs::path> init_gateway_ca(const fs::path& dir) {
   std::error_code ec;
   for (const auto& p : {cert, key})
     if (fs::exists(fs::symlink_status(p, ec)))
-      return util::make_error(util::ErrorCode::Usage, p.string() + " exists: not overwritten (remove it to make a new CA)");
+      return util::make_error(util::ErrorCode::Usage,
+                              p.string() + " exists: not overwritten (remove it to make a new CA)");
   fs::create_directories(dir, ec);
   if (ec) return util::make_error(util::ErrorCode::Io, "create " + dir.string() + ": " + ec.message());
   auto ca = ML_TRY(net::SandboxCa::create_for_gateway(dir.filename().string()));

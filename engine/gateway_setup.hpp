@@ -30,6 +30,9 @@ struct GatewaySettings {
   std::filesystem::path ca_dir;             // --ca-dir: tls.crt + tls.key
   std::filesystem::path secrets_root = k_default_secrets_root;
   std::vector<std::string> secret_maps;  // --secret NAME=SECRET/KEY
+  // --network-ca: where the file [network].ca names is (its path in the Matchlockfile is
+  // the author's host's; render puts the PEM in the gateway's ConfigMap). Empty: that path.
+  std::filesystem::path network_ca;
 };
 
 // The --placeholders file's text: a JSON object of binding name -> placeholder
@@ -40,8 +43,7 @@ util::Result<std::map<std::string, std::string>> parse_placeholders(std::string_
 util::Result<std::map<std::string, K8sSecretRef>> parse_secret_maps(const std::vector<std::string>& maps);
 // The value file ROOT/SECRET/KEY: symlinks inside ROOT are followed (a Secret volume's keys
 // are symlinks into ..data/), none that leads outside ROOT; a regular file of at most 1 MiB.
-util::Result<std::string> read_k8s_secret(const Secret& s, const std::filesystem::path& root,
-                                          const K8sSecretRef& ref);
+util::Result<std::string> read_k8s_secret(const Secret& s, const std::filesystem::path& root, const K8sSecretRef& ref);
 
 // The proxy's options for CONFIG: its policy (without [network].services: no host services
 // in a cluster; a warning says so), its secrets bound to the placeholders file's

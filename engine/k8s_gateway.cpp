@@ -24,10 +24,12 @@ json port(const char* protocol, int number) { return {{"protocol", protocol}, {"
 json gateway_config_map(const Plan& plan) {
   json placeholders = json::object();
   for (const auto& [name, p] : plan.placeholders) placeholders[name] = p;
+  json data = {{"Matchlockfile", plan.matchlockfile_text}, {"placeholders.json", placeholders.dump(2) + "\n"}};
+  if (!plan.network_ca_pem.empty()) data[k_network_ca_key] = plan.network_ca_pem;
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", plan.metadata(plan.gateway, plan.gateway_labels())},
-          {"data", {{"Matchlockfile", plan.matchlockfile_text}, {"placeholders.json", placeholders.dump(2) + "\n"}}}};
+          {"data", data}};
 }
 
 json gateway_service(const Plan& plan) {
@@ -62,6 +64,10 @@ json gateway_deployment(const Plan& plan) {
                   "--secrets-root",
                   k_gateway_secrets_root};
   for (const auto& a : plan.gateway_secret_args) command.push_back(a);
+  if (!plan.network_ca_pem.empty()) {
+    command.push_back("--network-ca");
+    command.push_back(std::string(k_gateway_config_dir) + "/" + k_network_ca_key);
+  }
 
   json mounts = json::array({
       {{"name", "config"}, {"mountPath", k_gateway_config_dir}, {"readOnly", true}},

@@ -8,6 +8,7 @@
 #include "engine/k8s_render_parts.hpp"
 #include "engine/version.hpp"
 #include "net/secrets.hpp"
+#include "util/fs.hpp"
 
 namespace engine {
 
@@ -214,6 +215,21 @@ util::Result<RenderResult> render_kubernetes(const Config& config, const std::st
     plan.secret_refs[s.name] = *ref;
     plan.k8s_secrets.insert(ref->secret);
   }
+  if (!config.network.ca.empty()) {
+    // Certificates only (public): the gateway trusts them toward upstreams, as the local
+    // proxy does. A private key here would be published in a ConfigMap: refused.
+    auto pem = util::read_file(config.network.ca);
+    constexpr size_t k_max_ca_bytes = size_t{1} << 20;
+    if (!pem)
+      errors.push_back(config.where("network.ca") + ": network.ca " + config.network.ca.string() + ": " +
+                       pem.error().message() + " (render puts its certificates in the gateway's ConfigMap)");
+    else if (pem->size() > k_max_ca_bytes || pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+             pem->find("PRIVATE KEY") != std::string::npos)
+      errors.push_back(config.where("network.ca") + ": network.ca " + config.network.ca.string() +
+                       ": must be PEM certificates only (at most 1 MiB, no private key): it goes into a ConfigMap");
+    else
+      plan.network_ca_pem = std::move(*pem);
+  }
   if (!errors.empty()) {
     std::string msg;
     for (size_t i = 0; i < errors.size(); ++i) msg += (i ? "\n" : "") + errors[i];
@@ -245,7 +261,8 @@ util::Result<RenderResult> render_kubernetes(const Config& config, const std::st
   }
   if (!config.network.ca.empty())
     out.warnings.push_back(config.where("network.ca") +
-                           ": network.ca is a host file; the gateway trusts its image's CA store only");
+                           ": the gateway trusts network.ca (its ConfigMap holds it); for the sandbox pods to "
+                           "trust it too, add it to the CA ConfigMap's ca.crt (docs/kubernetes.md)");
   if (!config.network.services.empty())
     out.warnings.push_back(config.where("network.services") +
                            ": [network.services] reach this machine; they have no meaning in a cluster");

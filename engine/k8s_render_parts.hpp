@@ -20,6 +20,7 @@ using nlohmann::json;
 
 // Paths inside the pods (docs/kubernetes.md).
 inline constexpr const char* k_gateway_config_dir = "/etc/matchlock";
+inline constexpr const char* k_network_ca_key = "network-ca.pem";  // [network].ca in the gateway ConfigMap
 inline constexpr const char* k_gateway_ca_dir = "/var/run/matchlock/ca";
 inline constexpr const char* k_gateway_secrets_root = "/var/run/matchlock/secrets";
 inline constexpr const char* k_sandbox_ca_dir = "/etc/matchlock/gateway-ca";  // the CA ConfigMap
@@ -40,6 +41,7 @@ struct Plan {
   std::vector<std::string> gateway_secret_args;     // "--secret", "NAME=SECRET/KEY", ...
   std::set<std::string> k8s_secrets;                // Kubernetes Secret names the gateway mounts
   std::string matchlockfile_text;
+  std::string network_ca_pem;  // [network].ca's certificates: the gateway's ConfigMap holds them
 
   json metadata(const std::string& object_name, const json& labels) const;
   json sandbox_labels() const;

@@ -71,6 +71,28 @@ gw --ca-dir "$TEST_TMP/ca" --placeholders "$TEST_TMP/ph.json"
 expect_contains "$ERR" "cmd: is not run by the gateway; map it to a Kubernetes Secret with --secret TOKEN=SECRET/KEY"
 [ ! -e "$TEST_TMP/ran" ] || fail "the gateway ran a cmd: source"
 
+# --network-ca stands for [network].ca, whose path is its author's (render puts the PEM in the
+# gateway's ConfigMap): without it that path must exist; with it the gateway serves; with no
+# [network].ca to stand for it is refused.
+cat >"${ML[0]}" <<TOML
+version = 1
+[sandbox]
+image = "alpine"
+[network]
+allow = ["example.com"]
+ca = "corp/ca.pem"
+TOML
+gw --ca-dir "$TEST_TMP/ca"
+[ "$RC" -ne 0 ] || fail "started without the [network].ca file"
+expect_contains "$ERR" "corp/ca.pem"
+rc=0
+timeout 3 "$MATCHLOCK" -f "${ML[0]}" gateway --listen 127.0.0.1:0 --health 127.0.0.1:0 --ca-dir "$TEST_TMP/ca" \
+  --network-ca "$TEST_TMP/ca/tls.crt" >/dev/null 2>"$TEST_TMP/nca.err" || rc=$?
+[ "$rc" -eq 124 ] || fail "gateway --network-ca did not serve (exit $rc): $(cat "$TEST_TMP/nca.err")"
+sed -i '/^ca = /d' "${ML[0]}"
+gw --ca-dir "$TEST_TMP/ca" --network-ca "$TEST_TMP/ca/tls.crt"
+expect_contains "$ERR" "--network-ca $TEST_TMP/ca/tls.crt: ${ML[0]} has no [network].ca"
+
 # Locally a k8s: secret is refused, naming the file and line.
 cat >"${ML[0]}" <<TOML
 version = 1

@@ -343,6 +343,32 @@ hosts = ["api.github.com"]
         rc, out, err = render(project, ok)
         if rc != 0 or "warning" not in err or "mounts[1]" not in err or "/data" not in err:
             fail(f"host mount: exit {rc}, stderr: {err}")
+        # [network].ca: its certificates go into the gateway's ConfigMap and --network-ca names
+        # them there; a missing file or one holding a private key is an error (a ConfigMap is public).
+        with open(os.path.join(project, "Matchlockfile"), "a") as f:
+            f.write('[network]\nallow = ["example.com"]\nca = "corp.pem"\n')
+        expect_error("missing network.ca", project, ok, 2, ["network.ca", "corp.pem"])
+        key = os.path.join(tmp, "corp.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", os.path.join(tmp, "corp.crt"), "-subj", "/CN=corp test CA",
+                        "-days", "2"], check=True, capture_output=True)
+        cert = open(os.path.join(tmp, "corp.crt")).read()
+        with open(os.path.join(project, "corp.pem"), "w") as f:
+            f.write(cert + open(key).read())
+        expect_error("private key in network.ca", project, ok, 2, ["network.ca", "no private key"])
+        with open(os.path.join(project, "corp.pem"), "w") as f:
+            f.write(cert)
+        rc, out, err = render(project, ok)
+        if rc != 0:
+            fail(f"network.ca: exit {rc}, stderr: {err}")
+        docs = [json.loads(d) for d in out.split("---\n") if d.strip()]
+        cms = [d for d in docs if d["kind"] == "ConfigMap"]
+        deps = [d for d in docs if d["kind"] == "Deployment"]
+        if len(cms) != 1 or cms[0]["data"].get("network-ca.pem") != cert:
+            fail("network.ca: the gateway ConfigMap does not hold the certificate")
+        cmd = deps[0]["spec"]["template"]["spec"]["containers"][0]["command"] if deps else []
+        if "--network-ca" not in cmd or cmd[cmd.index("--network-ca") + 1] != "/etc/matchlock/network-ca.pem":
+            fail(f"network.ca: the gateway command lacks --network-ca: {cmd}")
     print("errors: ok")
 
 

@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t reply_size = size_t{in.u8()} * 16;
   auto image = in.bytes(k_file_size);
   std::memset(ram.base, 0, k_file_size);
-  std::memcpy(ram.base, image.data(), image.size());
+  if (!image.empty()) std::memcpy(ram.base, image.data(), image.size());  // data() may be null when empty
 
   if (!q.attach(ram.mem)) return 0;
   std::string request;

@@ -7,14 +7,7 @@
 # injection toward the bound host only, placeholders refused elsewhere and over plain HTTP,
 # fronting, IP literals and private addresses, the audit lines on stdout, health endpoints,
 # and no real secret value in anything the gateway prints.
-. "$(dirname "$0")/../security/lib.sh"
-sec_enter_namespaces "$0" "$@"
-. "$(dirname "$0")/../cli/lib.sh"
-. "$(dirname "$0")/upstream_lib.sh"
-. "$(dirname "$0")/../security/lib.sh"
-. "$(dirname "$0")/gateway_lib.sh"
-
-gw_world
+. "$(dirname "$0")/gateway_prelude.sh"
 TOKEN_REAL="tok-$(openssl rand -hex 16)"
 OTHER_REAL="oth-$(openssl rand -hex 16)"
 MAPPED_REAL="map-$(openssl rand -hex 16)"

@@ -4,14 +4,7 @@
 # connections are closed after --head-timeout; a CONNECT with no ClientHello is closed after the
 # idle timeout or at SIGTERM; the gateway's threads stay bounded; SIGTERM with clients in flight
 # exits 0 within the drain bound.
-. "$(dirname "$0")/../security/lib.sh"
-sec_enter_namespaces "$0" "$@"
-. "$(dirname "$0")/../cli/lib.sh"
-. "$(dirname "$0")/upstream_lib.sh"
-. "$(dirname "$0")/../security/lib.sh"
-. "$(dirname "$0")/gateway_lib.sh"
-
-gw_world
+. "$(dirname "$0")/gateway_prelude.sh"
 mkdir -p "$TEST_TMP/proj"
 cat >"$TEST_TMP/proj/Matchlockfile" <<TOML
 version = 1

@@ -87,6 +87,19 @@ util::Result<std::unique_ptr<SandboxNet>> SandboxNet::start(const util::Dirs& di
   return sn;
 }
 
+util::Result<std::unique_ptr<SandboxNet>> SandboxNet::offline(const SandboxNet& like) {
+  std::unique_ptr<SandboxNet> sn(new SandboxNet());
+  sn->m_stack_config = like.m_stack_config;
+  sn->m_network.ca_pem = like.m_network.ca_pem;
+  sn->m_link = like.m_link;
+  int pair[2];
+  const int type = like.m_link == NicLink::Datagram ? SOCK_DGRAM : SOCK_STREAM;
+  if (util::socketpair_cloexec(AF_UNIX, type, pair) < 0) return util::sys_error("socketpair (offline NIC)");
+  sn->m_offline_end = util::Fd(pair[0]);
+  sn->m_vm_end = util::Fd(pair[1]);
+  return sn;
+}
+
 SandboxNet::~SandboxNet() {
   if (m_stack) m_stack->stop();
   m_stack.reset();

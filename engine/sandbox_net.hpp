@@ -41,6 +41,11 @@ class SandboxNet {
   // and starts the stack on one end of a fresh socketpair.
   static util::Result<std::unique_ptr<SandboxNet>> start(const util::Dirs& dirs, const Config& config,
                                                          std::string_view sandbox_name, NicLink link = NicLink::Stream);
+  // A NIC with the same guest configuration (addresses, MTU, CA) as LIKE and no stack
+  // behind it: frames from the guest go nowhere. For a VM booted only to save a memory
+  // snapshot (engine/snapshot_after_up.hpp), which must have the same devices as the
+  // sandboxes that resume it, and no way out.
+  static util::Result<std::unique_ptr<SandboxNet>> offline(const SandboxNet& like);
   ~SandboxNet();
   SandboxNet(const SandboxNet&) = delete;
   SandboxNet& operator=(const SandboxNet&) = delete;
@@ -59,7 +64,7 @@ class SandboxNet {
   const std::vector<std::string>& exec_env() const { return m_exec_env; }
   // Secret files to write in the guest after boot (placeholders only; engine/secret_files.hpp).
   const std::vector<GuestSecretFile>& secret_files() const { return m_network.guest_files; }
-  net::StackStats stats() const { return m_stack->stats(); }
+  net::StackStats stats() const { return m_stack ? m_stack->stats() : net::StackStats{}; }
 
  private:
   SandboxNet() = default;
@@ -67,6 +72,7 @@ class SandboxNet {
   SandboxNetwork m_network;  // the proxy: outlives the stack that calls it
   std::unique_ptr<net::Stack> m_stack;
   util::Fd m_vm_end;
+  util::Fd m_offline_end;  // offline(): our end of the link, never read
   NicLink m_link = NicLink::Stream;
   std::vector<std::string> m_exec_env;
 };

@@ -23,7 +23,9 @@
 
 namespace engine {
 
-enum class SnapshotUse { Auto, Off };  // Off: --no-snapshot, [sandbox] snapshot = false
+// Off: --no-snapshot, [sandbox] snapshot = false. SaveOnly: boot only to save a snapshot
+// that does not exist yet (engine/snapshot_after_up.hpp); never resumes.
+enum class SnapshotUse { Auto, Off, SaveOnly };
 
 struct SnapshotChoice {
   enum class Action { Cold, Save, Resume } action = Action::Cold;

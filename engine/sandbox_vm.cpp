@@ -167,6 +167,8 @@ std::string SnapshotOutcome::describe() const {
       return "resumed from memory snapshot " + key.substr(0, 12);
     case Kind::Saved:
       return "booted cold, saved memory snapshot " + key.substr(0, 12) + (note.empty() ? "" : " (" + note + ")");
+    case Kind::Present:
+      return "memory snapshot " + key.substr(0, 12) + " already saved";
     case Kind::Cold:
       break;
   }
@@ -239,6 +241,11 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   }
   sb.m_snapshot.key = snap.key;
   sb.m_snapshot.note = snap.reason;
+  if (spec.snapshot == SnapshotUse::SaveOnly && snap.action != SnapshotChoice::Action::Save) {
+    if (snap.action == SnapshotChoice::Action::Resume) sb.m_snapshot.kind = SnapshotOutcome::Kind::Present;
+    if (sb.m_snapshot.note.empty() && snap.action == SnapshotChoice::Action::Cold) sb.m_snapshot.note = "off";
+    return sb;  // nothing to save: boot nothing
+  }
   sb.m_mounts = std::make_unique<WorkspaceMounts>();
   // Virtualization.framework: the workspace always goes through our FUSE file server over the
   // control channel (its own virtio-fs share would bypass exclude and the escape checks).

@@ -58,7 +58,8 @@ struct BootTimes {
 
 // What happened about memory snapshots on this boot.
 struct SnapshotOutcome {
-  enum class Kind { Cold, Saved, Resumed } kind = Kind::Cold;
+  // Present: SnapshotUse::SaveOnly found the snapshot already saved, and booted nothing.
+  enum class Kind { Cold, Saved, Resumed, Present } kind = Kind::Cold;
   std::string key;
   std::string note;              // Cold: why not saved/resumed ("" when off); Saved: size; Resumed: key
   std::string describe() const;  // "resumed from memory snapshot 1a2b3c4d5e6f", ...
@@ -66,7 +67,9 @@ struct SnapshotOutcome {
 
 class SandboxVm {
  public:
-  // STATE_DIR must exist and be private to this sandbox.
+  // STATE_DIR must exist and be private to this sandbox. With SnapshotUse::SaveOnly the
+  // VM boots only when it can save a snapshot that does not exist yet; otherwise nothing
+  // runs (booted() is false) and snapshot() says why.
   static util::Result<SandboxVm> boot(const util::Dirs& dirs, const SandboxSpec& spec,
                                       const std::filesystem::path& state_dir);
   SandboxVm(SandboxVm&&) noexcept = default;
@@ -77,6 +80,7 @@ class SandboxVm {
   // Asks the agent to power off, waits for QEMU to exit, kills it after TIMEOUT.
   util::Result<void> shutdown(std::chrono::milliseconds timeout);
 
+  bool booted() const { return m_client != nullptr; }
   protocol::Client& client() { return *m_client; }
   const protocol::BootInfo& boot_info() const { return m_boot_info; }
   const backends::qemu::AccelChoice& accel() const { return m_accel; }  // QEMU only

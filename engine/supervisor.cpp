@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "engine/config_parse.hpp"
@@ -22,6 +23,7 @@
 #include "engine/guest_platform.hpp"
 #include "engine/sandbox_spec.hpp"
 #include "engine/snapshot.hpp"
+#include "engine/snapshot_after_up.hpp"
 #include "engine/kernel_ref.hpp"
 #include "engine/machine_policy.hpp"
 #include "engine/run_image.hpp"
@@ -71,6 +73,9 @@ class Supervisor {
         m_image(std::move(image)),
         m_paths(std::move(paths)),
         m_record(std::move(record)) {}
+  ~Supervisor() {
+    if (m_after_up.joinable()) m_after_up.join();
+  }
 
   util::Result<void> boot(const util::Dirs& dirs) {
     std::vector<std::pair<uint16_t, uint16_t>> ports;
@@ -108,6 +113,7 @@ class Supervisor {
     m_mounts = spec.mounts;  // snapshot ops (engine/snapshot.hpp)
     m_vm =
         std::make_unique<SandboxVm>(ML_TRY_CTX(SandboxVm::boot(dirs, spec, m_paths.dir), "boot " + m_image.reference));
+    m_spec = spec;
     m_record.accel = m_vm->accel_name();
     m_record.ready_ms = m_vm->times().ready;
     m_record.snapshot = m_vm->snapshot().describe();
@@ -179,6 +185,10 @@ class Supervisor {
 
  private:
   void stop_vm() {
+    if (m_after_up.joinable()) {
+      log_line("waiting for the memory snapshot after the up tasks");
+      m_after_up.join();
+    }
     m_port_watch.reset();  // no more guest reads or new forwards
     if (m_vm->client().connected()) {
       if (auto r = m_vm->client().shutdown(k_shutdown_timeout); !r) log_line("guest shutdown: " + r.error().message());
@@ -326,6 +336,35 @@ class Supervisor {
     log_line("task " + task + ": layer " + layer->key + " (" + std::to_string(layer->bytes >> 10) + " KiB) in " +
              std::to_string(ms) + " ms");
     reply(conn, {{"ok", true}, {"key", layer->key}, {"bytes", layer->bytes}, {"ms", ms}});
+    m_captured.insert(task);
+    if (m_captured.size() == m_layers.capture.size()) start_after_up_snapshot();
+  }
+
+  // The last layer of the prefix is captured: save the memory snapshot the next boot of this
+  // Matchlockfile resumes (engine/snapshot_after_up.hpp), in the background. Called under
+  // m_capture_mutex.
+  void start_after_up_snapshot() {
+    // An empty key: snapshots are off or impossible for this sandbox (the boot said why).
+    if (m_vm->snapshot().key.empty() || m_after_up.joinable() || m_stop) return;
+    m_after_up = std::thread([this] {
+      auto saved = save_after_up();
+      log_line("memory snapshot after the up tasks: " +
+               (saved ? saved->outcome.describe() + " in " + std::to_string(saved->ms) + " ms"
+                      : saved.error().message()));
+    });
+  }
+
+  util::Result<AfterUpSnapshot> save_after_up() {
+    // Shared: gc keeps the layers while the VM may still open them.
+    oci::FileLock layers_lock = ML_TRY(lock_layers(m_dirs, oci::LockMode::Shared));
+    // The plan the next boot of this Matchlockfile makes.
+    LayerPlan plan = ML_TRY(plan_sandbox_layers(m_dirs, m_config, m_image.ext4));
+    if (!plan.capture.empty())
+      return util::make_error(util::ErrorCode::NotFound,
+                              "not saved: no usable layer of task " + plan.capture.front().first);
+    std::vector<fs::path> layers;
+    for (const auto& key : plan.attach) layers.push_back(layer_disk_path(m_dirs, key));
+    return save_after_up_snapshot(m_dirs, m_spec, std::move(layers), m_paths.dir);
   }
 
   void handle_exec(int conn, const json& req, const std::vector<util::Fd>& fds) {
@@ -390,6 +429,9 @@ class Supervisor {
   std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
   LayerPlan m_layers;                    // cached task layers (engine/task_layers.hpp)
   std::mutex m_capture_mutex;            // one capture at a time
+  std::set<std::string> m_captured;      // tasks of m_layers.capture captured so far
+  SandboxSpec m_spec;                    // as booted (network and mounts borrowed from the members here)
+  std::thread m_after_up;                // start_after_up_snapshot; joined by stop_vm
   std::unique_ptr<SandboxNet> m_net;     // declared before m_vm: outlives the VM
   std::unique_ptr<SandboxVm> m_vm;
   std::atomic<bool> m_stop{false};

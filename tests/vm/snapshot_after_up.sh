@@ -1,0 +1,120 @@
+# Memory snapshots after the `up` tasks (issue 14): the first `up` of a Matchlockfile with a
+# cached task runs it, captures its layer, and then (while the sandbox keeps serving) saves
+# the memory snapshot of the state the next boot has: a second VM booted with that layer.
+# The second `up` resumes it: the cached task is skipped, its files are there, the task
+# after it runs, exec and the read-write workspace mount work. A changed cached task never
+# resumes the stale state: it runs again and the guest sees its new output; changing it
+# back resumes the first state again.
+. "$(dirname "$0")/../lifecycle/lib.sh"
+. "$(dirname "$0")/snapshot_lib.sh"
+MEM=576
+snap_forget $MEM
+nonce="$$-$(date +%s%N)"  # the VM tests share one cache: task layer keys of this run only
+mkdir -p "$PROJ/ws"
+echo from-host >"$PROJ/ws/host.txt"
+matchlockfile() {  # matchlockfile VALUE: the cached task writes VALUE
+  cat >"$PROJ/Matchlockfile" <<TOML
+version = 1
+name = "afterup"
+up = ["ready"]
+
+[sandbox]
+image = "$BUSYBOX"
+cpus = 1
+memory = "${MEM}MiB"
+disk = "256MiB"
+workdir = "/root"
+
+[[mounts]]
+source = "ws"
+target = "/workspace"
+
+[tasks.prepare]
+run = "mkdir -p /opt/p && echo $1 > /opt/p/value && echo prepare-ran"
+cache = true
+env = { NONCE = "$nonce" }
+
+[tasks.ready]
+run = "echo value=\$(cat /opt/p/value) && echo ready-ran"
+needs = ["prepare"]
+TOML
+}
+LOG="$XDG_STATE_HOME/matchlock/sandboxes/afterup/supervisor.log"
+
+# after_up_key: waits for the supervisor's line about the snapshot after the up tasks
+# (a TCG boot in the background) and prints the 12-digit key it saved.
+after_up_key() {
+  local i line
+  for i in $(seq 1 600); do
+    line=$(grep "memory snapshot after the up tasks:" "$LOG" 2>/dev/null | tail -1)
+    [ -n "$line" ] && break
+    sleep 0.3
+  done
+  case "$line" in
+    *"booted cold, saved memory snapshot "*) printf '%s\n' "$line" | sed 's/.*saved memory snapshot \([0-9a-f]\{12\}\).*/\1/' ;;
+    *) fail "no snapshot after the up tasks: '${line:-nothing within 180 s}'" ;;
+  esac
+}
+expect_resumed() {  # expect_resumed KEY12
+  [ "$(record_field afterup snapshot)" = "resumed from memory snapshot $1" ] ||
+    fail "up did not resume snapshot $1: $(record_field afterup snapshot)"
+}
+
+# 1. Nothing cached: both tasks run; the layer is captured; the snapshot is saved in the
+#    background while the sandbox keeps serving.
+matchlockfile one
+run_ml up
+expect_rc 0
+expect_contains "$OUT" prepare-ran
+expect_contains "$OUT" value=one
+expect_contains "$ERR" "task prepare: cached layer saved"
+run_ml exec afterup -- cat /opt/p/value
+expect_rc 0
+[ "$OUT" = one ] || fail "exec during the background save: '$OUT'"
+key1=$(after_up_key)
+[ -n "$key1" ] || fail "no key in: $(grep 'after the up tasks' "$LOG")"
+run_ml down afterup
+expect_rc 0
+ls -d "$XDG_STATE_HOME"/matchlock/sandboxes/afterup/s.* 2>/dev/null && fail "the snapshot VM's state dir was left behind"
+
+# 2. The second `up` resumes the state after the tasks.
+run_ml up
+expect_rc 0
+expect_resumed "$key1"
+expect_contains "$ERR" "==> task prepare (cached layer)"
+case "$OUT" in *prepare-ran*) fail "the cached task ran again: $OUT" ;; esac
+expect_contains "$OUT" value=one
+expect_contains "$OUT" ready-ran
+run_ml exec afterup -- sh -c 'cat /workspace/host.txt; echo from-guest >/workspace/guest.txt; cat /opt/p/value'
+expect_rc 0
+[ "$OUT" = "from-host
+one" ] || fail "exec in the resumed sandbox: '$OUT'"
+[ "$(cat "$PROJ/ws/guest.txt")" = from-guest ] || fail "the resumed guest's write did not reach the host"
+# Nothing new to save: the state's snapshot exists.
+grep -q "memory snapshot after the up tasks" "$LOG" && fail "a resumed up with nothing captured saved again: $(cat "$LOG")"
+run_ml down afterup
+expect_rc 0
+
+# 3. A changed cached task: never the stale state.
+matchlockfile two
+run_ml up
+expect_rc 0
+[ "$(record_field afterup snapshot)" = "resumed from memory snapshot $key1" ] && fail "a changed task resumed the stale snapshot"
+expect_contains "$OUT" prepare-ran
+expect_contains "$OUT" value=two
+key2=$(after_up_key)
+[ -n "$key2" ] || fail "no key in: $(grep 'after the up tasks' "$LOG")"
+[ "$key2" != "$key1" ] || fail "the changed task's state has the old key $key1"
+run_ml down afterup
+expect_rc 0
+
+# 4. Changed back: the first state's snapshot (and layer) are still there.
+matchlockfile one
+run_ml up
+expect_rc 0
+expect_resumed "$key1"
+expect_contains "$OUT" value=one
+run_ml down afterup
+expect_rc 0
+no_qemu_left
+snap_forget $MEM

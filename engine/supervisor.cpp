@@ -348,9 +348,9 @@ class Supervisor {
     if (m_vm->snapshot().key.empty() || m_after_up.joinable() || m_stop) return;
     m_after_up = std::thread([this] {
       auto saved = save_after_up();
-      log_line("memory snapshot after the up tasks: " +
-               (saved ? saved->outcome.describe() + " in " + std::to_string(saved->ms) + " ms"
-                      : saved.error().message()));
+      log_line(
+          "memory snapshot after the up tasks: " +
+          (saved ? saved->outcome.describe() + " in " + std::to_string(saved->ms) + " ms" : saved.error().message()));
     });
   }
 

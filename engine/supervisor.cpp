@@ -185,9 +185,15 @@ class Supervisor {
 
  private:
   void stop_vm() {
-    if (m_after_up.joinable()) {
+    std::thread after_up;
+    {
+      std::lock_guard lock(m_capture_mutex);  // no capture (nor a thread it starts) from here on
+      m_stopping = true;
+      after_up = std::move(m_after_up);
+    }
+    if (after_up.joinable()) {
       log_line("waiting for the memory snapshot after the up tasks");
-      m_after_up.join();
+      after_up.join();
     }
     m_port_watch.reset();  // no more guest reads or new forwards
     if (m_vm->client().connected()) {
@@ -324,6 +330,10 @@ class Supervisor {
       return;
     }
     std::lock_guard lock(m_capture_mutex);
+    if (m_stopping) {
+      reply(conn, {{"ok", false}, {"error", "the sandbox is stopping"}});
+      return;
+    }
     auto t0 = std::chrono::steady_clock::now();
     auto layer = capture_task_layer(m_dirs, m_vm->client(), m_paths.upper(),
                                     {it->second, task, m_config.file.string(), m_layers.attach});
@@ -345,7 +355,7 @@ class Supervisor {
   // m_capture_mutex.
   void start_after_up_snapshot() {
     // An empty key: snapshots are off or impossible for this sandbox (the boot said why).
-    if (m_vm->snapshot().key.empty() || m_after_up.joinable() || m_stop) return;
+    if (m_vm->snapshot().key.empty() || m_after_up.joinable()) return;
     m_after_up = std::thread([this] {
       auto saved = save_after_up();
       log_line(
@@ -428,10 +438,11 @@ class Supervisor {
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
   LayerPlan m_layers;                    // cached task layers (engine/task_layers.hpp)
-  std::mutex m_capture_mutex;            // one capture at a time
+  std::mutex m_capture_mutex;            // one capture at a time; guards the three below
   std::set<std::string> m_captured;      // tasks of m_layers.capture captured so far
-  SandboxSpec m_spec;                    // as booted (network and mounts borrowed from the members here)
   std::thread m_after_up;                // start_after_up_snapshot; joined by stop_vm
+  bool m_stopping = false;               // stop_vm began: no more captures
+  SandboxSpec m_spec;                    // as booted (network and mounts borrowed from the members here)
   std::unique_ptr<SandboxNet> m_net;     // declared before m_vm: outlives the VM
   std::unique_ptr<SandboxVm> m_vm;
   std::atomic<bool> m_stop{false};

@@ -2,7 +2,9 @@
 # cached task runs it, captures its layer, and then (while the sandbox keeps serving) saves
 # the memory snapshot of the state the next boot has: a second VM booted with that layer.
 # The second `up` resumes it: the cached task is skipped, its files are there, the task
-# after it runs, exec and the read-write workspace mount work. A changed cached task never
+# after it runs; the network policy (only the allowed name resolves), a secret's placeholder
+# (never the value), exec, a TTY session, the read-write workspace mount and a snapshot-mode
+# mount (host untouched, `diff` lists the guest's changes) work. A changed cached task never
 # resumes the stale state: it runs again and the guest sees its new output; changing it
 # back resumes the first state again.
 . "$(dirname "$0")/../lifecycle/lib.sh"
@@ -10,8 +12,11 @@
 MEM=576
 snap_forget $MEM
 nonce="$$-$(date +%s%N)"  # the VM tests share one cache: task layer keys of this run only
-mkdir -p "$PROJ/ws"
+mkdir -p "$PROJ/ws" "$PROJ/src"
 echo from-host >"$PROJ/ws/host.txt"
+echo keep >"$PROJ/src/keep.txt"
+REAL="real-token-$RANDOM$RANDOM"
+export ML_TEST_TOKEN="$REAL"
 matchlockfile() {  # matchlockfile VALUE: the cached task writes VALUE
   cat >"$PROJ/Matchlockfile" <<TOML
 version = 1
@@ -28,6 +33,18 @@ workdir = "/root"
 [[mounts]]
 source = "ws"
 target = "/workspace"
+
+[[mounts]]
+source = "src"
+target = "/src"
+mode = "snapshot"
+
+[network]
+allow = ["allowed.test"]
+
+[secrets.TOKEN]
+from = "env:ML_TEST_TOKEN"
+hosts = ["secret.test"]
 
 [tasks.prepare]
 run = "mkdir -p /opt/p && echo $1 > /opt/p/value && echo prepare-ran"
@@ -90,6 +107,53 @@ expect_rc 0
 [ "$OUT" = "from-host
 one" ] || fail "exec in the resumed sandbox: '$OUT'"
 [ "$(cat "$PROJ/ws/guest.txt")" = from-guest ] || fail "the resumed guest's write did not reach the host"
+run_ml exec afterup -- sh -c 'echo "token=${TOKEN%%_*}"
+  echo "allowed: $(wget -q -T 5 -O /dev/null http://allowed.test/ 2>&1)"
+  echo "denied: $(wget -q -T 5 -O /dev/null http://denied.test/ 2>&1)"'
+expect_rc 0
+expect_contains "$OUT" token=MATCHLOCK
+# Only the allowed name resolves (nothing listens behind it here: its request fails later).
+expect_contains "$OUT" "denied: wget: bad address 'denied.test'"
+case "$OUT" in *"bad address 'allowed.test'"*) fail "the allowed name does not resolve in the resumed guest: $OUT" ;; esac
+case "$OUT$ERR" in *"$REAL"*) fail "the real secret value reached the resumed guest" ;; esac
+run_ml exec afterup -- sh -c 'cat /src/keep.txt && echo guest >/src/new.txt && echo more >>/src/keep.txt'
+expect_rc 0
+[ "$OUT" = keep ] || fail "snapshot mount in the resumed sandbox: '$OUT'"
+[ "$(cat "$PROJ/src/keep.txt")" = keep ] && [ ! -e "$PROJ/src/new.txt" ] || fail "a snapshot-mode write reached the host"
+run_ml diff afterup
+expect_rc 0
+[ "$(printf '%s\n' "$OUT" | sort | tr '\n' ' ')" = "A new.txt M keep.txt " ] || fail "diff of the snapshot mount: '$OUT'"
+# A TTY session: the size the terminal has, the exit code back.
+python3 - "$MATCHLOCK" <<'PY' || fail "TTY session in the resumed sandbox failed"
+import fcntl, os, pty, select, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["PS1"] = "PROMPT# "
+    os.execv(sys.argv[1], [sys.argv[1], "exec", "-t", "afterup", "--", "sh", "-i"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 97, 0, 0))
+buf = b""
+def expect(needle, timeout=120):
+    global buf
+    end = time.time() + timeout
+    while needle not in buf:
+        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+        if not r:
+            sys.exit("timeout waiting for %r; got %r" % (needle, buf[-300:]))
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            sys.exit("EOF waiting for %r; got %r" % (needle, buf[-300:]))
+        buf += data
+    buf = buf[buf.index(needle) + len(needle):]
+expect(b"# ")
+os.write(fd, b"stty size; exit 5\r")
+expect(b"31 97")
+_, status = os.waitpid(pid, 0)
+if os.waitstatus_to_exitcode(status) != 5:
+    sys.exit("exec -t exit code %d" % os.waitstatus_to_exitcode(status))
+PY
 # Nothing new to save: the state's snapshot exists.
 grep -q "memory snapshot after the up tasks" "$LOG" && fail "a resumed up with nothing captured saved again: $(cat "$LOG")"
 run_ml down afterup

@@ -108,11 +108,12 @@ expect_rc 0
 one" ] || fail "exec in the resumed sandbox: '$OUT'"
 [ "$(cat "$PROJ/ws/guest.txt")" = from-guest ] || fail "the resumed guest's write did not reach the host"
 run_ml exec afterup -- sh -c 'echo "token=${TOKEN%%_*}"
-  echo "allowed: $(wget -q -T 5 -O /dev/null http://allowed.test/ 2>&1)"
-  echo "denied: $(wget -q -T 5 -O /dev/null http://denied.test/ 2>&1)"'
+  echo "allowed: $(wget -qO- http://allowed.test/ 2>&1)"
+  echo "denied: $(wget -qO- http://denied.test/ 2>&1)"'
 expect_rc 0
 expect_contains "$OUT" token=MATCHLOCK
 # Only the allowed name resolves (nothing listens behind it here: its request fails later).
+# (Not `wget -T`: busybox 1.35's wget crashes with it, cold or resumed.)
 expect_contains "$OUT" "denied: wget: bad address 'denied.test'"
 case "$OUT" in *"bad address 'allowed.test'"*) fail "the allowed name does not resolve in the resumed guest: $OUT" ;; esac
 case "$OUT$ERR" in *"$REAL"*) fail "the real secret value reached the resumed guest" ;; esac

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cmd/exit_code.hpp"
@@ -19,7 +20,13 @@ namespace {
 // cached / stale / - per task (engine/task_layers.hpp); unknown (stale) while the image is not cached.
 std::map<std::string, engine::LayerState> cache_states(const Context& ctx, const engine::Config& c) {
   std::map<std::string, engine::LayerState> states;
-  for (const auto& t : c.tasks) states[t.name] = t.cache ? engine::LayerState::Stale : engine::LayerState::NotCached;
+  // Without the image: stale for the cache = true tasks of up's cacheable prefix, "-" for the
+  // rest (a cache = true task up never runs is never cached, whatever the image).
+  std::set<std::string> prefix;
+  if (auto order = engine::up_task_order(c))
+    prefix.insert(order->begin(), order->begin() + static_cast<std::ptrdiff_t>(engine::cacheable_prefix(c, *order)));
+  for (const auto& t : c.tasks)
+    states[t.name] = t.cache && prefix.count(t.name) ? engine::LayerState::Stale : engine::LayerState::NotCached;
   if (std::none_of(c.tasks.begin(), c.tasks.end(), [](const engine::Task& t) { return t.cache; })) return states;
   auto keys = [&]() -> util::Result<engine::TaskKeys> {
     // From the cache alone: listing tasks never pulls or builds an image.

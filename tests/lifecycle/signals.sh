@@ -6,67 +6,35 @@
 write_matchlockfile sg ''
 run_ml up
 expect_rc 0
-python3 - "$MATCHLOCK" <<'PY' || fail "tty session through the supervisor failed"
-import fcntl, os, pty, select, signal, struct, subprocess, sys, termios, time
+PYTHONPATH="$(dirname "$0")/../vm" python3 - "$MATCHLOCK" <<'PY' || fail "tty session through the supervisor failed"
+import signal, subprocess, sys, time
+from pty_session import Session
 ml = sys.argv[1]
 
-def session(argv, script):
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ["PS1"] = "PROMPT# "
-        os.execv(ml, [ml] + argv)
-    buf = [b""]
-    def setsize(rows, cols):
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    def expect(needle, timeout=120):
-        end = time.time() + timeout
-        while needle.encode() not in buf[0]:
-            left = end - time.time()
-            if left <= 0:
-                sys.exit("%s: timeout waiting for %r; got %r" % (argv[0], needle, buf[0][-500:]))
-            r, _, _ = select.select([fd], [], [], left)
-            if r:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    sys.exit("%s: EOF waiting for %r; got %r" % (argv[0], needle, buf[0][-500:]))
-                buf[0] += data
-        buf[0] = buf[0][buf[0].index(needle.encode()) + len(needle):]
-    def send(s):
-        os.write(fd, s.encode())
-    setsize(33, 111)
-    script(pid, setsize, expect, send)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-def exec_script(pid, setsize, expect, send):
-    expect("# ")
-    send("stty size\r")
-    expect("33 111")
-    setsize(40, 120)
-    os.kill(pid, signal.SIGWINCH)   # what the terminal emulator does
-    time.sleep(1)
-    send("stty size\r")
-    expect("40 120")
-    send("sleep 1000\r")
-    time.sleep(2)
-    send("\x03")                    # Ctrl-C: raw mode passes it to the guest pty
-    expect("# ")
-    send("echo status=$?\r")
-    expect("status=130")
-    send("exit 3\r")
-
-code = session(["exec", "-t", "sg", "--", "sh", "-i"], exec_script)
+s = Session([ml, "exec", "-t", "sg", "--", "sh", "-i"])
+s.expect("# ", timeout=120)
+s.send("stty size\r")
+s.expect("33 111", timeout=120)
+s.setsize(40, 120, notify=True)
+time.sleep(1)
+s.send("stty size\r")
+s.expect("40 120", timeout=120)
+s.send("sleep 1000\r")
+time.sleep(2)
+s.send("\x03")                    # Ctrl-C: raw mode passes it to the guest pty
+s.expect("# ", timeout=120)
+s.send("echo status=$?\r")
+s.expect("status=130", timeout=120)
+s.send("exit 3\r")
+code = s.wait()
 if code != 3:
     sys.exit("exec -t exit code %d" % code)
 
-def shell_script(pid, setsize, expect, send):
-    expect("# ")
-    send("stty size; exit 4\r")
-    expect("33 111")
-code = session(["shell", "sg"], shell_script)
+s = Session([ml, "shell", "sg"])
+s.expect("# ", timeout=120)
+s.send("stty size; exit 4\r")
+s.expect("33 111", timeout=120)
+code = s.wait()
 if code != 4:
     sys.exit("shell exit code %d" % code)
 

@@ -125,35 +125,16 @@ run_ml diff afterup
 expect_rc 0
 [ "$(printf '%s\n' "$OUT" | sort | tr '\n' ' ')" = "A new.txt M keep.txt " ] || fail "diff of the snapshot mount: '$OUT'"
 # A TTY session: the size the terminal has, the exit code back.
-python3 - "$MATCHLOCK" <<'PY' || fail "TTY session in the resumed sandbox failed"
-import fcntl, os, pty, select, struct, sys, termios, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.environ["PS1"] = "PROMPT# "
-    os.execv(sys.argv[1], [sys.argv[1], "exec", "-t", "afterup", "--", "sh", "-i"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 97, 0, 0))
-buf = b""
-def expect(needle, timeout=120):
-    global buf
-    end = time.time() + timeout
-    while needle not in buf:
-        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not r:
-            sys.exit("timeout waiting for %r; got %r" % (needle, buf[-300:]))
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            data = b""
-        if not data:
-            sys.exit("EOF waiting for %r; got %r" % (needle, buf[-300:]))
-        buf += data
-    buf = buf[buf.index(needle) + len(needle):]
-expect(b"# ")
-os.write(fd, b"stty size; exit 5\r")
-expect(b"31 97")
-_, status = os.waitpid(pid, 0)
-if os.waitstatus_to_exitcode(status) != 5:
-    sys.exit("exec -t exit code %d" % os.waitstatus_to_exitcode(status))
+PYTHONPATH="$(dirname "$0")" python3 - "$MATCHLOCK" <<'PY' || fail "TTY session in the resumed sandbox failed"
+import sys
+from pty_session import Session
+s = Session([sys.argv[1], "exec", "-t", "afterup", "--", "sh", "-i"], rows=31, cols=97)
+s.expect("# ", timeout=120)
+s.send("stty size; exit 5\r")
+s.expect("31 97", timeout=120)
+code = s.wait()
+if code != 5:
+    sys.exit("exec -t exit code %d" % code)
 PY
 # Nothing new to save: the state's snapshot exists.
 grep -q "memory snapshot after the up tasks" "$LOG" && fail "a resumed up with nothing captured saved again: $(cat "$LOG")"

@@ -14,6 +14,17 @@
 
 namespace protocol {
 
+namespace {
+
+// How long the port must keep saying "hung up" before the host counts as gone. virtio-serial
+// delivers the host's "port open" on its control queue apart from the data: right after a
+// new connection (after a memory snapshot) the host's first bytes can be read while the port
+// still says hung up, and until the guest kernel handles that message it also refuses our
+// writes. Well under the host's 2 s wait for the VM to power off once it closes the stream.
+constexpr auto k_hangup_grace = std::chrono::milliseconds(1000);
+
+}  // namespace
+
 using nlohmann::json;
 
 util::Result<util::Fd> System::open_fuse(const MountSpec& mount) {
@@ -215,6 +226,8 @@ ServeEnd Server::serve_connection(FrameDecoder& decoder, std::string& why) {
   std::string buf(64 << 10, '\0');
   std::vector<pollfd> fds;
   std::vector<std::pair<GuestChannel*, size_t>> slices;
+  bool hung_up = false;  // the port said "hung up" at every poll since hung_up_since
+  std::chrono::steady_clock::time_point hung_up_since{};
   for (;;) {
     fds.clear();
     slices.clear();
@@ -265,9 +278,16 @@ ServeEnd Server::serve_connection(FrameDecoder& decoder, std::string& why) {
         }
       }
     } else if (fds[0].revents & (POLLHUP | POLLERR)) {
-      why = "host side hung up";
-      return ServeEnd::Disconnected;
+      auto now = std::chrono::steady_clock::now();
+      if (!hung_up) hung_up_since = now;
+      hung_up = true;
+      if (now - hung_up_since >= k_hangup_grace) {
+        why = "host side hung up";
+        return ServeEnd::Disconnected;
+      }
+      ::poll(nullptr, 0, 10);  // the port keeps polling "hung up": do not spin
     }
+    if (!(fds[0].revents & (POLLHUP | POLLERR))) hung_up = false;
     if (stop) {
       flush_blocking(5000);
       return m_suspended ? ServeEnd::Suspended : end;

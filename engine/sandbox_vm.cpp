@@ -243,7 +243,6 @@ util::Result<SandboxVm> SandboxVm::boot(const util::Dirs& dirs, const SandboxSpe
   sb.m_snapshot.note = snap.reason;
   if (spec.snapshot == SnapshotUse::SaveOnly && snap.action != SnapshotChoice::Action::Save) {
     if (snap.action == SnapshotChoice::Action::Resume) sb.m_snapshot.kind = SnapshotOutcome::Kind::Present;
-    if (sb.m_snapshot.note.empty() && snap.action == SnapshotChoice::Action::Cold) sb.m_snapshot.note = "off";
     return sb;  // nothing to save: boot nothing
   }
   sb.m_mounts = std::make_unique<WorkspaceMounts>();

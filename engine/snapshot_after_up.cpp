@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "engine/sandbox_net.hpp"
 #include "util/temp_dir.hpp"
 
 namespace engine {

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <vector>
 
-#include "engine/sandbox_net.hpp"
 #include "engine/sandbox_vm.hpp"
 #include "util/result.hpp"
 #include "util/xdg.hpp"

@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <thread>
 
 #include "engine/config_parse.hpp"
@@ -346,8 +345,8 @@ class Supervisor {
     log_line("task " + task + ": layer " + layer->key + " (" + std::to_string(layer->bytes >> 10) + " KiB) in " +
              std::to_string(ms) + " ms");
     reply(conn, {{"ok", true}, {"key", layer->key}, {"bytes", layer->bytes}, {"ms", ms}});
-    m_captured.insert(task);
-    if (m_captured.size() == m_layers.capture.size()) start_after_up_snapshot();
+    // `up` captures in order; save_after_up checks that every layer of the prefix exists.
+    if (task == m_layers.capture.back().first) start_after_up_snapshot();
   }
 
   // The last layer of the prefix is captured: save the memory snapshot the next boot of this
@@ -438,8 +437,7 @@ class Supervisor {
   std::vector<WorkspaceMount> m_mounts;  // as booted (snapshot ops)
   std::vector<VolumeLease> m_volumes;    // held while the VM may use them (declared before m_vm: outlives it)
   LayerPlan m_layers;                    // cached task layers (engine/task_layers.hpp)
-  std::mutex m_capture_mutex;            // one capture at a time; guards the three below
-  std::set<std::string> m_captured;      // tasks of m_layers.capture captured so far
+  std::mutex m_capture_mutex;            // one capture at a time; guards the two below
   std::thread m_after_up;                // start_after_up_snapshot; joined by stop_vm
   bool m_stopping = false;               // stop_vm began: no more captures
   SandboxSpec m_spec;                    // as booted (network and mounts borrowed from the members here)
